@@ -1,0 +1,27 @@
+# The two commands a newcomer needs:  `make run`  and  `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test install services clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the service on the embedded default (SQLite in ./data, in-process state, demo data).
+run: $(STAMP)
+	$(BIN)/tutoring run
+
+## Run the whole suite: embedded (SQLite) and production (PostgreSQL + Redis) setups.
+test: $(STAMP)
+	scripts/ensure-services.sh
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) data test-artifacts

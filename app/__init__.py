@@ -1,0 +1,1 @@
+"""HTTP core and domain packages of the open online tutoring service."""

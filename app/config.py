@@ -1,0 +1,76 @@
+"""The one settings class. No environment = embedded default (SQLite file, in-process state)."""
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TUTORING_", env_file=".env", extra="ignore")
+
+    # DATABASE_URL and REDIS_URL are read without the prefix: they are the conventional names
+    # every platform (and the Dockerfile) sets.
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    redis_prefix: str = "tutoring:"
+
+    data_dir: Path = Path("data")
+    seed_demo: bool | None = None  # None: seed only on the embedded default
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    jwt_secret: str | None = None
+    access_token_minutes: int = 15
+    refresh_token_days: int = 14
+
+    max_image_bytes: int = 5 * 1024 * 1024
+    max_image_pixels: int = 4096 * 4096
+    max_images_per_request: int = 3
+    max_csv_bytes: int = 5 * 1024 * 1024
+
+    timezone: str = "Asia/Shanghai"
+    tutor_min_title: str = "intermediate"  # 中级及以上职称
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgres://"):
+                url = "postgresql://" + url[len("postgres://"):]
+            if url.startswith("postgresql://"):
+                url = "postgresql+asyncpg://" + url[len("postgresql://"):]
+            return url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'tutoring.db').resolve()}"
+
+    @property
+    def should_seed_demo(self) -> bool:
+        return self.embedded if self.seed_demo is None else self.seed_demo
+
+    def secret(self) -> str:
+        """The JWT secret. Embedded runs keep a generated one in the data folder so that a
+        restart does not sign everybody out; production must set TUTORING_JWT_SECRET so that
+        every instance accepts every other instance's tokens."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        if not self.embedded:
+            raise RuntimeError("TUTORING_JWT_SECRET must be set when DATABASE_URL is set")
+        path = self.data_dir / "jwt-secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        self.jwt_secret = path.read_text().strip()
+        return self.jwt_secret
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,119 @@
+"""Help-request intake: a student asks for live help in a subject, with up to 3 photos."""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.scope import user_in_scope
+from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
+from app.kit.images import CleanImage
+from app.models import HelpRequest, HelpRequestKnowledgePoint, Image, TutoringSession, User, utcnow
+from app.subjects.service import check_knowledge_points, check_subjects
+
+from .schemas import HelpRequestCreate, HelpRequestOut, ImageOut
+
+
+def image_out(img: Image) -> ImageOut:
+    return ImageOut(id=img.id, content_type=img.content_type, width=img.width, height=img.height,
+                    size=img.size, url=f"/api/images/{img.id}")
+
+
+async def store_image(db: AsyncSession, owner: User, clean: CleanImage) -> Image:
+    img = Image(id=secrets.token_hex(16), owner_id=owner.id, content_type=clean.content_type,
+                width=clean.width, height=clean.height, size=len(clean.data), data=clean.data)
+    db.add(img)
+    await db.flush()
+    return img
+
+
+async def readable_image(db: AsyncSession, viewer: User, image_id: str) -> Image:
+    img = await db.get(Image, image_id)
+    if img is None:
+        raise NotFound("no such image")
+    if img.owner_id == viewer.id:
+        return img
+    if viewer.role == "tutor" and img.help_request_id is not None:
+        # The tutor of the session that the request became may see its photos.
+        if (await db.execute(select(TutoringSession.id).where(
+                TutoringSession.request_id == img.help_request_id, TutoringSession.tutor_id == viewer.id))).first():
+            return img
+    owner = await db.get(User, img.owner_id)
+    if viewer.role.endswith("_admin") and owner is not None and await user_in_scope(db, viewer, owner):
+        return img
+    raise Forbidden("you may not see this image")
+
+
+async def create(db: AsyncSession, student: User, body: HelpRequestCreate, max_images: int) -> HelpRequest:
+    await check_subjects(db, [body.subject])
+    kps = await check_knowledge_points(db, body.knowledge_point_ids, [body.subject])
+    if body.mode == "chosen" and body.tutor_id is None:
+        raise InvalidInput("mode 'chosen' needs tutor_id", field="tutor_id")
+    ids = list(dict.fromkeys(body.image_ids))
+    if len(ids) > max_images:
+        raise InvalidInput(f"at most {max_images} images per request", field="image_ids")
+    images: Sequence[Image] = []
+    if ids:
+        images = (await db.execute(select(Image).where(Image.id.in_(ids)))).scalars().all()
+        usable = {i.id for i in images if i.owner_id == student.id and i.help_request_id is None}
+        missing = [i for i in ids if i not in usable]
+        if missing:
+            raise InvalidInput(f"image(s) {missing} are not your unused uploads", field="image_ids")
+    req = HelpRequest(student_id=student.id, subject_code=body.subject, text=body.text.strip(), mode=body.mode,
+                      chosen_tutor_id=body.tutor_id if body.mode == "chosen" else None, status="open")
+    db.add(req)
+    await db.flush()
+    db.add_all([HelpRequestKnowledgePoint(request_id=req.id, knowledge_point_id=k) for k in kps])
+    for img in images:
+        img.help_request_id = req.id
+    await db.flush()
+    return req
+
+
+async def get_own(db: AsyncSession, student: User, request_id: int) -> HelpRequest:
+    req = await db.get(HelpRequest, request_id)
+    if req is None:
+        raise NotFound(f"no help request {request_id}")
+    if req.student_id != student.id:
+        raise Forbidden("this is not your help request")
+    return req
+
+
+async def cancel(db: AsyncSession, student: User, request_id: int) -> HelpRequest:
+    req = await get_own(db, student, request_id)
+    # Conditional update: a cancel racing a tutor's accept loses cleanly instead of undoing a match.
+    result = await db.execute(update(HelpRequest).where(HelpRequest.id == req.id, HelpRequest.status == "open")
+                              .values(status="cancelled", close_reason="cancelled_by_student", closed_at=utcnow()))
+    if result.rowcount != 1:
+        await db.refresh(req)
+        raise InvalidState(f"the request is already {req.status}", status=req.status)
+    await db.refresh(req)
+    return req
+
+
+async def list_own(db: AsyncSession, student: User, status: str | None, limit: int, before_id: int | None) -> list[HelpRequest]:
+    query = select(HelpRequest).where(HelpRequest.student_id == student.id)
+    if status:
+        query = query.where(HelpRequest.status == status)
+    if before_id:
+        query = query.where(HelpRequest.id < before_id)
+    return list((await db.execute(query.order_by(HelpRequest.id.desc()).limit(limit))).scalars())
+
+
+async def to_out(db: AsyncSession, reqs: Sequence[HelpRequest]) -> list[HelpRequestOut]:
+    ids = [r.id for r in reqs]
+    kps: dict[int, list[int]] = {i: [] for i in ids}
+    imgs: dict[int, list[ImageOut]] = {i: [] for i in ids}
+    if ids:
+        for rid, kp in (await db.execute(select(HelpRequestKnowledgePoint.request_id, HelpRequestKnowledgePoint.knowledge_point_id)
+                                         .where(HelpRequestKnowledgePoint.request_id.in_(ids)))).all():
+            kps[rid].append(kp)
+        for img in (await db.execute(select(Image).where(Image.help_request_id.in_(ids)).order_by(Image.created_at))).scalars():
+            imgs[img.help_request_id].append(image_out(img))  # type: ignore[index]
+    return [HelpRequestOut(id=r.id, student_id=r.student_id, subject=r.subject_code, text=r.text,
+                           knowledge_point_ids=sorted(kps[r.id]), images=imgs[r.id], mode=r.mode,
+                           tutor_id=r.chosen_tutor_id, status=r.status, close_reason=r.close_reason,
+                           wants_question=r.wants_question, created_at=r.created_at, closed_at=r.closed_at)
+            for r in reqs]

@@ -1,0 +1,55 @@
+"""Engine and the one-session-per-request dependency (commit at the boundary, never in services)."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+
+def make_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request. The boundary commits; any exception rolls everything back, so
+    a failed request leaves no half-written records. Events gathered during the request are
+    handed out only after the commit succeeded (see app.kit.events)."""
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with maker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        after = session.info.pop("after_commit", [])
+    for callback in after:
+        await callback()
+
+
+def after_commit(session: AsyncSession, callback) -> None:  # type: ignore[no-untyped-def]
+    """Run `callback` (an async callable) once the request's transaction has committed."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+# scope="function": commit before the response leaves, so a 2xx means the data is stored.
+DB = Annotated[AsyncSession, Depends(get_db, scope="function")]

@@ -1,0 +1,79 @@
+"""One error envelope for HTTP and websockets: {"error": "Code", "detail": "...", ...}.
+
+Codes are stable and machine-readable; `detail` is for people. Anything a user can cause is a
+4xx with a code from here, never a 500.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class AppError(Exception):
+    status_code = 400
+    code = "BadRequest"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    def envelope(self) -> dict[str, Any]:
+        return {"error": self.code, "detail": self.detail, **self.extra}
+
+
+def _error(name: str, status: int) -> type[AppError]:
+    return type(name, (AppError,), {"status_code": status, "code": name})
+
+
+InvalidInput = _error("InvalidInput", 422)
+InvalidCredentials = _error("InvalidCredentials", 401)
+NotAuthenticated = _error("NotAuthenticated", 401)
+TokenExpired = _error("TokenExpired", 401)
+TokenRevoked = _error("TokenRevoked", 401)
+Forbidden = _error("Forbidden", 403)
+AccountSuspended = _error("AccountSuspended", 403)
+NotFound = _error("NotFound", 404)
+Conflict = _error("Conflict", 409)
+InvalidState = _error("InvalidState", 409)
+ImageRejected = _error("ImageRejected", 422)
+ImageTooLarge = _error("ImageTooLarge", 413)
+RosterRejected = _error("RosterRejected", 422)
+TooManyRequests = _error("TooManyRequests", 429)
+
+
+_STATUS_CODES = {
+    400: "BadRequest", 401: "NotAuthenticated", 403: "Forbidden", 404: "NotFound",
+    405: "MethodNotAllowed", 409: "Conflict", 413: "PayloadTooLarge", 415: "UnsupportedMediaType",
+    422: "InvalidInput", 429: "TooManyRequests",
+}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(exc.envelope(), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        first = problems[0] if problems else {"loc": [], "msg": "invalid input"}
+        detail = f"{'.'.join(first['loc'][1:] or first['loc'])}: {first['msg']}"
+        return JSONResponse(
+            {"error": "InvalidInput", "detail": detail, "problems": problems}, status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "HttpError")
+        return JSONResponse(
+            {"error": code, "detail": str(exc.detail)}, status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )

@@ -1,0 +1,15 @@
+"""All ORM models, in one package (schemas live apart, in each domain's schemas.py)."""
+from .accounts import ROLES, AuthSession, SignIn, User
+from .base import Base, utcnow
+from .org import City, District, School, SchoolClass
+from .records import Answer, CalendarDay, PointsEntry, Question, TutoringSession
+from .requests import HelpRequest, HelpRequestKnowledgePoint, Image
+from .subjects import KnowledgePoint, Subject
+from .tutors import StudentBlock, TutorExpertise, TutorProfile, TutorReview, TutorSubject
+
+__all__ = [
+    "ROLES", "Answer", "AuthSession", "Base", "CalendarDay", "City", "District", "HelpRequest",
+    "HelpRequestKnowledgePoint", "Image", "KnowledgePoint", "PointsEntry", "Question", "School",
+    "SchoolClass", "SignIn", "StudentBlock", "Subject", "TutorExpertise", "TutorProfile",
+    "TutorReview", "TutorSubject", "TutoringSession", "User", "utcnow",
+]

@@ -1,0 +1,81 @@
+"""Sessions, Q&A, the points ledger and the service calendar: the records statistics count."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, BigId, UTCDateTime, utcnow
+
+SESSION_STATES = ("matched", "connecting", "live", "ended")
+
+
+class TutoringSession(Base):
+    __tablename__ = "tutoring_sessions"
+    __table_args__ = (
+        Index("ix_tutoring_sessions_student_live", "student_id", "live_at"),
+        Index("ix_tutoring_sessions_tutor_live", "tutor_id", "live_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("help_requests.id"), unique=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    tutor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    subject_code: Mapped[str] = mapped_column(ForeignKey("subjects.code"))
+    state: Mapped[str] = mapped_column(String(16), default="matched", index=True)
+    matched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    live_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    rating_comment: Mapped[str | None] = mapped_column(String(500))
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Question(Base):
+    __tablename__ = "questions"
+    __table_args__ = (Index("ix_questions_student_created", "student_id", "created_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    subject_code: Mapped[str] = mapped_column(ForeignKey("subjects.code"))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    source_request_id: Mapped[int | None] = mapped_column(ForeignKey("help_requests.id"))
+    accepted_answer_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    tutor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PointsEntry(Base):
+    """Append-only: balances and payrolls are sums over it; a correction is a new entry."""
+
+    __tablename__ = "points_ledger"
+    __table_args__ = (UniqueConstraint("source_kind", "source_id", "tutor_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tutor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
+    source_kind: Mapped[str] = mapped_column(String(16))  # one_to_one | class | answer | adjustment
+    source_id: Mapped[int] = mapped_column(Integer)
+    points: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class CalendarDay(Base):
+    """An exception to the weekly service window: a holiday or vacation day closed
+    (is_service_day false) or a weekend make-up school day (调休) opened."""
+
+    __tablename__ = "service_calendar"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    is_service_day: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(100), default="")

@@ -1,0 +1,51 @@
+"""Help requests (one-to-one asks) and the images attached to them."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, BigId, UTCDateTime, utcnow
+
+# open → matched | cancelled | expired | refused; a refused/expired request may carry the
+# student's wish to turn it into a Q&A question (converted once the question exists).
+REQUEST_STATES = ("open", "matched", "cancelled", "expired", "refused", "converted")
+
+
+class Image(Base):
+    """An uploaded picture, re-encoded without metadata. Kept in the database so that every
+    instance behind the load balancer can serve it."""
+
+    __tablename__ = "images"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    help_request_id: Mapped[int | None] = mapped_column(ForeignKey("help_requests.id"), index=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HelpRequest(Base):
+    __tablename__ = "help_requests"
+    __table_args__ = (Index("ix_help_requests_student_created", "student_id", "created_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    subject_code: Mapped[str] = mapped_column(ForeignKey("subjects.code"))
+    text: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(String(16), default="auto")  # auto | chosen
+    chosen_tutor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    close_reason: Mapped[str | None] = mapped_column(String(64))
+    wants_question: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class HelpRequestKnowledgePoint(Base):
+    __tablename__ = "help_request_knowledge_points"
+    request_id: Mapped[int] = mapped_column(ForeignKey("help_requests.id"), primary_key=True)
+    knowledge_point_id: Mapped[int] = mapped_column(ForeignKey("knowledge_points.id"), primary_key=True, index=True)

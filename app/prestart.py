@@ -1,0 +1,71 @@
+"""What runs before the server starts: wait for the database, migrate, seed."""
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+
+from app.config import Settings
+from app.kit.db import make_engine, make_sessionmaker
+from app.seed.demo import demo_seeded, seed_demo
+from app.seed.reference import seed_reference
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.attributes["url"] = url
+    cfg.attributes["configure_logger"] = False
+    return cfg
+
+
+async def wait_for_database(url: str, timeout: float = 60) -> None:
+    engine = make_engine(url)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(1)
+    finally:
+        await engine.dispose()
+
+
+def migrate(url: str) -> None:
+    """Runs Alembic (which drives its own event loop), so call it outside a running loop."""
+    command.upgrade(alembic_config(url), "head")
+
+
+async def seed(settings: Settings, demo: bool | None = None) -> bool:
+    """Seed reference data always and the demo city when asked. Returns whether demo data was added."""
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        async with make_sessionmaker(engine)() as db:
+            await seed_reference(db)
+            added = False
+            if (settings.should_seed_demo if demo is None else demo) and not await demo_seeded(db):
+                await seed_demo(db)
+                added = True
+            await db.commit()
+            return added
+    finally:
+        await engine.dispose()
+
+
+def prestart(settings: Settings) -> None:
+    if settings.embedded:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(wait_for_database(settings.sqlalchemy_url))
+    migrate(settings.sqlalchemy_url)
+    asyncio.run(seed(settings))

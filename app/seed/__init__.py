@@ -1,0 +1,1 @@
+"""Reference data (subjects, knowledge points) and the demo city."""

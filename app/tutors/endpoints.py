@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from app.accounts.deps import Admin, CurrentUser, Tutor
+from app.kit.db import DB
+
+from . import service
+from .schemas import ApplicationCreate, ApplicationOut, ApplicationUpdate, RejectBody, ReviewDecision
+
+router = APIRouter(prefix="/api/tutors", tags=["tutors"])
+
+
+@router.post("/applications", response_model=ApplicationOut, status_code=201)
+async def apply(body: ApplicationCreate, request: Request, db: DB) -> ApplicationOut:
+    """A teacher applies: creates the tutor account, waiting for review by their school."""
+    return await service.apply(db, body, request.app.state.settings.tutor_min_title)
+
+
+@router.get("/applications", response_model=list[ApplicationOut])
+async def review_queue(admin: Admin, db: DB) -> list[ApplicationOut]:
+    """Applications waiting for the caller's level (school, district or city) in their scope."""
+    return await service.queue(db, admin)
+
+
+@router.get("/applications/{tutor_id}", response_model=ApplicationOut)
+async def read_application(tutor_id: int, user: CurrentUser, db: DB) -> ApplicationOut:
+    return await service.read_scoped(db, user, tutor_id)
+
+
+@router.post("/applications/{tutor_id}/approve", response_model=ApplicationOut)
+async def approve(tutor_id: int, admin: Admin, db: DB, body: ReviewDecision | None = None) -> ApplicationOut:
+    return await service.approve(db, admin, tutor_id, body.reason if body else None)
+
+
+@router.post("/applications/{tutor_id}/reject", response_model=ApplicationOut)
+async def reject(tutor_id: int, body: RejectBody, admin: Admin, db: DB) -> ApplicationOut:
+    return await service.reject(db, admin, tutor_id, body.reason)
+
+
+@router.get("/me/application", response_model=ApplicationOut)
+async def my_application(tutor: Tutor, db: DB) -> ApplicationOut:
+    return await service.read(db, tutor.id)
+
+
+@router.put("/me/application", response_model=ApplicationOut)
+async def amend(body: ApplicationUpdate, request: Request, tutor: Tutor, db: DB) -> ApplicationOut:
+    """Amend a rejected application and resubmit it (review starts again at the school)."""
+    return await service.amend(db, tutor, body, request.app.state.settings.tutor_min_title)
