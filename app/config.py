@@ -37,7 +37,8 @@ class Settings(BaseSettings):
 
     @property
     def embedded(self) -> bool:
-        return self.database_url is None
+        """SQLite (the default file, or a sqlite:// DATABASE_URL) and no shared state."""
+        return self.database_url is None or self.database_url.startswith("sqlite")
 
     @property
     def sqlalchemy_url(self) -> str:
@@ -47,6 +48,8 @@ class Settings(BaseSettings):
                 url = "postgresql://" + url[len("postgres://"):]
             if url.startswith("postgresql://"):
                 url = "postgresql+asyncpg://" + url[len("postgresql://"):]
+            if url.startswith("sqlite://"):
+                url = "sqlite+aiosqlite://" + url[len("sqlite://"):]
             return url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'tutoring.db').resolve()}"
 

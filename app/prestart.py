@@ -14,7 +14,9 @@ from app.kit.db import make_engine, make_sessionmaker
 from app.seed.demo import demo_seeded, seed_demo
 from app.seed.reference import seed_reference
 
-ROOT = Path(__file__).resolve().parent.parent
+# From a checkout the migrations sit beside the package; in the image they are in the workdir.
+_SOURCE = Path(__file__).resolve().parent.parent
+ROOT = _SOURCE if (_SOURCE / "alembic.ini").exists() else Path.cwd()
 
 
 def alembic_config(url: str) -> Config:

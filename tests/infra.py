@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 import shutil
+import sqlite3
 from pathlib import Path
 
 import asyncpg
@@ -64,6 +65,11 @@ async def create_sqlite_template(folder: Path) -> Path:
     url = f"sqlite+aiosqlite:///{path}"
     await asyncio.to_thread(migrate, url)
     await _seed(url)
+    # Fold the write-ahead log into the file so that a plain copy carries the whole database.
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.close()
     return path
 
 
@@ -94,8 +100,8 @@ async def clear_redis(prefix: str = REDIS_PREFIX) -> None:
 
 
 def settings_for(backend: str, url: str, data_dir: Path, **extra: object) -> Settings:
-    values: dict[str, object] = dict(data_dir=data_dir, jwt_secret="test-secret-" + RUN_ID, seed_demo=False)
+    values: dict[str, object] = dict(data_dir=data_dir, jwt_secret="test-secret-for-this-run-only-" + RUN_ID, seed_demo=False)
     values.update(extra)
     if backend == "postgres":
         return Settings(DATABASE_URL=url, REDIS_URL=REDIS_URL, redis_prefix=REDIS_PREFIX, **values)
-    return Settings(DATABASE_URL=None, REDIS_URL=None, **values)
+    return Settings(DATABASE_URL=url, REDIS_URL=None, **values)
