@@ -1,7 +1,7 @@
 """Engine and the one-session-per-request dependency (commit at the boundary, never in services)."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -40,15 +40,23 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
             await session.commit()
         except BaseException:
             await session.rollback()
+            for undo in session.info.pop("on_rollback", []):
+                await undo()
             raise
         after = session.info.pop("after_commit", [])
     for callback in after:
         await callback()
 
 
-def after_commit(session: AsyncSession, callback) -> None:  # type: ignore[no-untyped-def]
-    """Run `callback` (an async callable) once the request's transaction has committed."""
+def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
+    """Run `callback` once the request's transaction has committed (events go out only then)."""
     session.info.setdefault("after_commit", []).append(callback)
+
+
+def on_rollback(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
+    """Undo state kept outside the database (e.g. a claim in the matching pool) if the
+    request's transaction does not commit."""
+    session.info.setdefault("on_rollback", []).append(callback)
 
 
 # scope="function": commit before the response leaves, so a 2xx means the data is stored.

@@ -1,0 +1,115 @@
+"""The matching pool: who is on duty and free, which requests wait, who is ringing.
+
+Two backends keep exactly these semantics: `InProcessPool` (one process, the embedded default)
+and `RedisPool` (several instances). Every state change that two parties may race for — an
+offer, a claim, a withdrawal, a cancel — is one atomic step, so that a request is matched at
+most once and a tutor is in at most one session. `tests/matching/test_pool_contract.py` runs the
+same suite against both.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from .types import ClaimResult, RequestSpec, RequestState, RequestStatus, TutorCard, TutorStatus, Withdrawal
+
+
+class Pool(ABC):
+    # --- tutors -------------------------------------------------------------------------
+    @abstractmethod
+    async def put_tutor(self, card: TutorCard, now: float) -> None:
+        """Go on duty (available), or refresh the card of a tutor already on duty."""
+
+    @abstractmethod
+    async def remove_tutor(self, tutor_id: int, now: float) -> list[int] | None:
+        """Go off duty. Returns the requests whose offers to this tutor were withdrawn, or None
+        when the tutor is in a session (they go off duty when it ends)."""
+
+    @abstractmethod
+    async def heartbeat(self, tutor_id: int, now: float) -> bool:
+        """Keep presence alive. False when the tutor is not on duty (presence expired)."""
+
+    @abstractmethod
+    async def tutor(self, tutor_id: int) -> TutorStatus | None: ...
+
+    @abstractmethod
+    async def available(self, key: str, limit: int) -> list[TutorStatus]:
+        """Free tutors teaching `key` ("subject:band"), longest-waiting first, at most `limit`."""
+
+    @abstractmethod
+    async def on_duty_count(self, key: str) -> int: ...
+
+    @abstractmethod
+    async def end_session(self, tutor_id: int, now: float) -> bool:
+        """A session ended: the tutor is available again (one more served tonight)."""
+
+    @abstractmethod
+    async def stale_tutors(self, before: float, limit: int) -> list[int]:
+        """Tutors on duty whose last heartbeat is older than `before`."""
+
+    @abstractmethod
+    async def drop_stale(self, tutor_id: int, before: float) -> list[int] | None:
+        """Take a vanished tutor off duty, unless a heartbeat came meanwhile or they are in a
+        session. Returns the requests whose offers were withdrawn, or None when not dropped."""
+
+    # --- requests -----------------------------------------------------------------------
+    @abstractmethod
+    async def add_request(self, spec: RequestSpec, expires_at: float) -> None:
+        """Queue a request (waiting) until it is matched, cancelled or expires at `expires_at`."""
+
+    @abstractmethod
+    async def request(self, request_id: int) -> RequestStatus | None: ...
+
+    @abstractmethod
+    async def queue_position(self, request_id: int) -> int | None:
+        """1-based position among the waiting requests of its subject and band."""
+
+    @abstractmethod
+    async def waiting(self, key: str, limit: int) -> list[int]:
+        """Waiting requests of `key`, oldest first."""
+
+    @abstractmethod
+    async def offer(self, request_id: int, tutor_id: int, now: float, deadline: float, chosen: bool) -> str:
+        """Ring `tutor_id` for the request until `deadline`. Auto offers need a free tutor;
+        a chosen (择师) offer may also go to a tutor who is ringing for another request.
+        Returns ok | gone (request not open) | busy (tutor in a session) | off_duty | taken
+        (tutor not free) | tried (tutor already declined it)."""
+
+    @abstractmethod
+    async def claim(self, request_id: int, tutor_id: int, now: float) -> ClaimResult:
+        """The tutor accepts. Succeeds for exactly one tutor per request and one request per
+        tutor; the other ringing stops."""
+
+    @abstractmethod
+    async def withdraw(self, request_id: int, tutor_id: int, now: float) -> Withdrawal:
+        """Decline or ring-out: the offer ends, the tutor is not asked again for this request;
+        the request goes back to waiting when nobody rings any more."""
+
+    @abstractmethod
+    async def close(self, request_id: int, state: RequestState, now: float) -> list[int] | None:
+        """Cancel or expire an open request. Returns the tutors whose ringing stopped, or None
+        when the request was already matched, cancelled or expired."""
+
+    @abstractmethod
+    async def release(self, request_id: int, tutor_id: int, now: float) -> None:
+        """Undo a claim whose database record could not be written: the request is cancelled
+        and the tutor free again."""
+
+    @abstractmethod
+    async def due_offers(self, now: float, limit: int) -> list[tuple[int, int]]:
+        """(request, tutor) offers whose ringing time is over."""
+
+    @abstractmethod
+    async def due_requests(self, now: float, limit: int) -> list[int]:
+        """Open requests past their expiry."""
+
+    # --- rates --------------------------------------------------------------------------
+    @abstractmethod
+    async def note(self, kind: str, subject: str, now: float) -> None:
+        """Count an arrival or a match (for the live rates behind the estimated wait)."""
+
+    @abstractmethod
+    async def rate(self, kind: str, subject: str, now: float, window_s: int) -> float:
+        """Events of `kind` per second over the last `window_s` seconds."""
+
+    async def aclose(self) -> None:
+        return None

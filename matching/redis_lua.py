@@ -1,0 +1,249 @@
+"""Lua for the Redis pool: each state change that two instances may race for is one script,
+so Redis runs it atomically. Keys are built inside the scripts from the prefix (single Redis,
+not Cluster: see the README)."""
+
+HELPERS = r"""
+local P = ARGV[1]
+local KEEP = 86400
+local function keys_of(tid)
+  return string.gmatch(redis.call('HGET', P..'t:'..tid, 'keys') or '', '%S+')
+end
+local function make_free(tid, now)
+  redis.call('HSET', P..'t:'..tid, 'state', 'available', 'since', now)
+  for key in keys_of(tid) do redis.call('ZADD', P..'free:'..key, now, tid) end
+end
+local function unfree(tid)
+  for key in keys_of(tid) do redis.call('ZREM', P..'free:'..key, tid) end
+end
+local function requeue(rid)
+  local rk = P..'r:'..rid
+  redis.call('HSET', rk, 'state', 'waiting')
+  redis.call('ZADD', P..'q:'..redis.call('HGET', rk, 'qkey'), redis.call('HGET', rk, 'created'), rid)
+end
+local function drop_offer(rid, tid, now)
+  redis.call('ZREM', P..'od', rid..':'..tid)
+  local empty, free = 0, 0
+  local rk = P..'r:'..rid
+  if redis.call('EXISTS', rk) == 1 then
+    redis.call('SREM', P..'ro:'..rid, tid)
+    if redis.call('SCARD', P..'ro:'..rid) == 0 then
+      empty = 1
+      if redis.call('HGET', rk, 'state') == 'ringing' then requeue(rid) end
+    end
+  end
+  local tk = P..'t:'..tid
+  if redis.call('EXISTS', tk) == 1 then
+    redis.call('SREM', P..'to:'..tid, rid)
+    if redis.call('SCARD', P..'to:'..tid) == 0 and redis.call('HGET', tk, 'state') == 'offered' then
+      make_free(tid, now)
+      free = 1
+    end
+  end
+  return {empty, free}
+end
+local function take_off(tid, now)
+  local orphaned = redis.call('SMEMBERS', P..'to:'..tid)
+  for _, rid in ipairs(orphaned) do drop_offer(rid, tid, now) end
+  unfree(tid)
+  for key in keys_of(tid) do redis.call('SREM', P..'duty:'..key, tid) end
+  redis.call('ZREM', P..'presence', tid)
+  redis.call('DEL', P..'t:'..tid, P..'to:'..tid)
+  return orphaned
+end
+local function finish(rid)
+  redis.call('EXPIRE', P..'r:'..rid, KEEP)
+  redis.call('DEL', P..'ro:'..rid)
+  redis.call('EXPIRE', P..'rt:'..rid, KEEP)
+end
+"""
+
+# ARGV: P, tid, card, keys, now
+PUT_TUTOR = HELPERS + r"""
+local tid, card, keys, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local tk = P..'t:'..tid
+if redis.call('EXISTS', tk) == 1 then
+  local was_free = redis.call('HGET', tk, 'state') == 'available'
+  local since = redis.call('HGET', tk, 'since')
+  unfree(tid)
+  for key in keys_of(tid) do redis.call('SREM', P..'duty:'..key, tid) end
+  redis.call('HSET', tk, 'card', card, 'keys', keys, 'seen', now, 'offafter', '0')
+  if was_free then
+    for key in keys_of(tid) do redis.call('ZADD', P..'free:'..key, since, tid) end
+  end
+else
+  redis.call('HSET', tk, 'card', card, 'keys', keys, 'state', 'offered', 'since', now, 'seen', now,
+             'served', 0, 'sreq', '', 'offafter', '0')
+  make_free(tid, now)
+end
+for key in keys_of(tid) do redis.call('SADD', P..'duty:'..key, tid) end
+redis.call('ZADD', P..'presence', now, tid)
+return 1
+"""
+
+# ARGV: P, tid, now
+REMOVE_TUTOR = HELPERS + r"""
+local tid, now = ARGV[2], ARGV[3]
+local tk = P..'t:'..tid
+if redis.call('EXISTS', tk) == 0 then return {'ok'} end
+if redis.call('HGET', tk, 'state') == 'in_session' then
+  redis.call('HSET', tk, 'offafter', '1')
+  return {'in_session'}
+end
+local orphaned = take_off(tid, now)
+table.insert(orphaned, 1, 'ok')
+return orphaned
+"""
+
+# ARGV: P, tid, now
+HEARTBEAT = HELPERS + r"""
+local tid, now = ARGV[2], ARGV[3]
+if redis.call('EXISTS', P..'t:'..tid) == 0 then return 0 end
+redis.call('HSET', P..'t:'..tid, 'seen', now)
+redis.call('ZADD', P..'presence', now, tid)
+return 1
+"""
+
+# ARGV: P, tid, now
+END_SESSION = HELPERS + r"""
+local tid, now = ARGV[2], ARGV[3]
+local tk = P..'t:'..tid
+if redis.call('HGET', tk, 'state') ~= 'in_session' then return 0 end
+redis.call('HSET', tk, 'sreq', '')
+redis.call('HINCRBY', tk, 'served', 1)
+if redis.call('HGET', tk, 'offafter') == '1' then take_off(tid, now) else make_free(tid, now) end
+return 1
+"""
+
+# ARGV: P, tid, before, now
+DROP_STALE = HELPERS + r"""
+local tid, before, now = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local tk = P..'t:'..tid
+if redis.call('EXISTS', tk) == 0 then return {'no'} end
+if tonumber(redis.call('HGET', tk, 'seen')) >= before or redis.call('HGET', tk, 'state') == 'in_session' then
+  return {'no'}
+end
+local orphaned = take_off(tid, now)
+table.insert(orphaned, 1, 'ok')
+return orphaned
+"""
+
+# ARGV: P, key, limit -> flat [tid, card, since, served, ...]
+AVAILABLE = HELPERS + r"""
+local ids = redis.call('ZRANGE', P..'free:'..ARGV[2], 0, tonumber(ARGV[3]) - 1)
+local out = {}
+for _, tid in ipairs(ids) do
+  local v = redis.call('HMGET', P..'t:'..tid, 'card', 'since', 'served', 'seen')
+  table.insert(out, tid); table.insert(out, v[1]); table.insert(out, v[2]); table.insert(out, v[3]); table.insert(out, v[4])
+end
+return out
+"""
+
+# ARGV: P, rid, spec, qkey, created, expires
+ADD_REQUEST = HELPERS + r"""
+local rid = ARGV[2]
+-- A re-targeted request (same id) keeps who already declined it; nothing else carries over.
+redis.call('DEL', P..'r:'..rid, P..'ro:'..rid)
+redis.call('PERSIST', P..'rt:'..rid)
+redis.call('HSET', P..'r:'..rid, 'spec', ARGV[3], 'state', 'waiting', 'qkey', ARGV[4], 'created', ARGV[5],
+           'exp', ARGV[6], 'tutor', '')
+redis.call('ZADD', P..'q:'..ARGV[4], ARGV[5], rid)
+redis.call('ZADD', P..'rd', ARGV[6], rid)
+return 1
+"""
+
+# ARGV: P, rid, tid, now, deadline, chosen
+OFFER = HELPERS + r"""
+local rid, tid, deadline, chosen = ARGV[2], ARGV[3], ARGV[5], ARGV[6]
+local rk, tk = P..'r:'..rid, P..'t:'..tid
+local state = redis.call('HGET', rk, 'state')
+if not state or (state ~= 'waiting' and state ~= 'ringing') then return 'gone' end
+local tstate = redis.call('HGET', tk, 'state')
+if not tstate then return 'off_duty' end
+if tstate == 'in_session' then return 'busy' end
+if redis.call('SISMEMBER', P..'rt:'..rid, tid) == 1 then return 'tried' end
+if redis.call('SISMEMBER', P..'ro:'..rid, tid) == 1 then return 'ok' end
+if tstate ~= 'available' and chosen ~= '1' then return 'taken' end
+redis.call('ZREM', P..'q:'..redis.call('HGET', rk, 'qkey'), rid)
+redis.call('HSET', rk, 'state', 'ringing')
+redis.call('SADD', P..'ro:'..rid, tid)
+unfree(tid)
+redis.call('HSET', tk, 'state', 'offered')
+redis.call('SADD', P..'to:'..tid, rid)
+redis.call('ZADD', P..'od', deadline, rid..':'..tid)
+return 'ok'
+"""
+
+# ARGV: P, rid, tid, now -> {outcome, nfreed, freed..., orphaned...}
+CLAIM = HELPERS + r"""
+local rid, tid, now = ARGV[2], ARGV[3], ARGV[4]
+local rk, tk = P..'r:'..rid, P..'t:'..tid
+local state = redis.call('HGET', rk, 'state')
+if not state or state == 'cancelled' or state == 'expired' then return {'gone', 0} end
+if state == 'matched' then return {'taken', 0} end
+if redis.call('EXISTS', tk) == 0 or redis.call('SISMEMBER', P..'ro:'..rid, tid) == 0 then return {'no_offer', 0} end
+if redis.call('HGET', tk, 'state') == 'in_session' then return {'busy', 0} end
+local freed, orphaned = {}, {}
+for _, x in ipairs(redis.call('SMEMBERS', P..'ro:'..rid)) do if x ~= tid then table.insert(freed, x) end end
+for _, x in ipairs(redis.call('SMEMBERS', P..'to:'..tid)) do if x ~= rid then table.insert(orphaned, x) end end
+redis.call('HSET', rk, 'state', 'matched', 'tutor', tid)
+redis.call('ZREM', P..'rd', rid)
+for _, x in ipairs(freed) do drop_offer(rid, x, now) end
+for _, x in ipairs(orphaned) do drop_offer(x, tid, now) end
+redis.call('ZREM', P..'od', rid..':'..tid)
+redis.call('DEL', P..'to:'..tid)
+finish(rid)
+unfree(tid)
+redis.call('HSET', tk, 'state', 'in_session', 'sreq', rid)
+local out = {'ok', #freed}
+for _, x in ipairs(freed) do table.insert(out, x) end
+for _, x in ipairs(orphaned) do table.insert(out, x) end
+return out
+"""
+
+# ARGV: P, rid, tid, now -> {done, request_state, tutor_free}
+WITHDRAW = HELPERS + r"""
+local rid, tid, now = ARGV[2], ARGV[3], ARGV[4]
+if redis.call('SISMEMBER', P..'ro:'..rid, tid) == 0 then return {0} end
+redis.call('SADD', P..'rt:'..rid, tid)
+local res = drop_offer(rid, tid, now)
+return {1, redis.call('HGET', P..'r:'..rid, 'state'), res[2]}
+"""
+
+# ARGV: P, rid, new_state, now -> {'ok', freed...} | {'none'}
+CLOSE = HELPERS + r"""
+local rid, new_state, now = ARGV[2], ARGV[3], ARGV[4]
+local rk = P..'r:'..rid
+local state = redis.call('HGET', rk, 'state')
+if not state or (state ~= 'waiting' and state ~= 'ringing') then return {'none'} end
+local freed = redis.call('SMEMBERS', P..'ro:'..rid)
+redis.call('HSET', rk, 'state', new_state)
+for _, x in ipairs(freed) do drop_offer(rid, x, now) end
+redis.call('ZREM', P..'q:'..redis.call('HGET', rk, 'qkey'), rid)
+redis.call('ZREM', P..'rd', rid)
+finish(rid)
+table.insert(freed, 1, 'ok')
+return freed
+"""
+
+# ARGV: P, rid, tid, now
+RELEASE = HELPERS + r"""
+local rid, tid, now = ARGV[2], ARGV[3], ARGV[4]
+local rk, tk = P..'r:'..rid, P..'t:'..tid
+if redis.call('HGET', rk, 'state') == 'matched' and redis.call('HGET', rk, 'tutor') == tid then
+  redis.call('HSET', rk, 'state', 'cancelled')
+end
+if redis.call('HGET', tk, 'state') == 'in_session' and redis.call('HGET', tk, 'sreq') == rid then
+  redis.call('HSET', tk, 'sreq', '')
+  make_free(tid, now)
+end
+return 1
+"""
+
+# ARGV: P, rid -> queue position (1-based) or false
+POSITION = HELPERS + r"""
+local qkey = redis.call('HGET', P..'r:'..ARGV[2], 'qkey')
+if not qkey then return false end
+local rank = redis.call('ZRANK', P..'q:'..qkey, ARGV[2])
+if not rank then return false end
+return rank + 1
+"""

@@ -1,0 +1,136 @@
+"""The Redis pool (production): state shared by every instance, each race one Lua script.
+
+A request lives in Redis (not in the memory of the instance that received it), so it survives
+that instance's restart; deadlines sit in sorted sets that any live instance reaps.
+"""
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from . import redis_lua as lua
+from .pool import Pool
+from .types import (ClaimResult, RequestSpec, RequestState, RequestStatus, TutorCard, TutorState, TutorStatus,
+                    Withdrawal)
+
+
+class RedisPool(Pool):
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.r = redis
+        self.p = prefix + "m:"
+        self._scripts = {name: redis.register_script(getattr(lua, name)) for name in (
+            "PUT_TUTOR", "REMOVE_TUTOR", "HEARTBEAT", "END_SESSION", "DROP_STALE", "AVAILABLE", "ADD_REQUEST",
+            "OFFER", "CLAIM", "WITHDRAW", "CLOSE", "RELEASE", "POSITION")}
+
+    async def _run(self, name: str, *args: object) -> object:
+        return await self._scripts[name](args=[self.p, *args])
+
+    @staticmethod
+    def _ints(values: object) -> list[int]:
+        return [int(v) for v in values]  # type: ignore[union-attr]
+
+    # --- tutors ---------------------------------------------------------------------------
+    async def put_tutor(self, card: TutorCard, now: float) -> None:
+        await self._run("PUT_TUTOR", card.id, card.to_json(), " ".join(card.index_keys()), now)
+
+    async def remove_tutor(self, tutor_id: int, now: float) -> list[int] | None:
+        res = await self._run("REMOVE_TUTOR", tutor_id, now)
+        return None if res[0] == "in_session" else self._ints(res[1:])  # type: ignore[index]
+
+    async def heartbeat(self, tutor_id: int, now: float) -> bool:
+        return bool(await self._run("HEARTBEAT", tutor_id, now))
+
+    async def tutor(self, tutor_id: int) -> TutorStatus | None:
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.hgetall(f"{self.p}t:{tutor_id}")
+            pipe.smembers(f"{self.p}to:{tutor_id}")
+            h, offers = await pipe.execute()
+        if not h:
+            return None
+        return TutorStatus(TutorCard.from_json(h["card"]), TutorState(h["state"]), float(h["since"]),
+                           float(h["seen"]), int(h["served"]), sorted(self._ints(offers)),
+                           int(h["sreq"]) if h.get("sreq") else None)
+
+    async def available(self, key: str, limit: int) -> list[TutorStatus]:
+        flat = await self._run("AVAILABLE", key, limit)
+        out = []
+        for i in range(0, len(flat), 5):  # type: ignore[arg-type]
+            _, card, since, served, seen = flat[i:i + 5]  # type: ignore[index]
+            out.append(TutorStatus(TutorCard.from_json(card), TutorState.AVAILABLE, float(since), float(seen),
+                                   int(served), [], None))
+        return out
+
+    async def on_duty_count(self, key: str) -> int:
+        return int(await self.r.scard(f"{self.p}duty:{key}"))
+
+    async def end_session(self, tutor_id: int, now: float) -> bool:
+        return bool(await self._run("END_SESSION", tutor_id, now))
+
+    async def stale_tutors(self, before: float, limit: int) -> list[int]:
+        return self._ints(await self.r.zrangebyscore(f"{self.p}presence", "-inf", f"({before}", start=0, num=limit))
+
+    async def drop_stale(self, tutor_id: int, before: float) -> list[int] | None:
+        res = await self._run("DROP_STALE", tutor_id, before, before)
+        return None if res[0] == "no" else self._ints(res[1:])  # type: ignore[index]
+
+    # --- requests -------------------------------------------------------------------------
+    async def add_request(self, spec: RequestSpec, expires_at: float) -> None:
+        await self._run("ADD_REQUEST", spec.id, spec.to_json(), spec.queue_key, spec.created_at, expires_at)
+
+    async def request(self, request_id: int) -> RequestStatus | None:
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.hgetall(f"{self.p}r:{request_id}")
+            pipe.smembers(f"{self.p}ro:{request_id}")
+            pipe.smembers(f"{self.p}rt:{request_id}")
+            h, offers, tried = await pipe.execute()
+        if not h:
+            return None
+        return RequestStatus(RequestSpec.from_json(h["spec"]), RequestState(h["state"]), sorted(self._ints(offers)),
+                             sorted(self._ints(tried)), int(h["tutor"]) if h.get("tutor") else None)
+
+    async def queue_position(self, request_id: int) -> int | None:
+        pos = await self._run("POSITION", request_id)
+        return int(pos) if pos else None  # type: ignore[arg-type]
+
+    async def waiting(self, key: str, limit: int) -> list[int]:
+        return self._ints(await self.r.zrange(f"{self.p}q:{key}", 0, limit - 1))
+
+    async def offer(self, request_id: int, tutor_id: int, now: float, deadline: float, chosen: bool) -> str:
+        return str(await self._run("OFFER", request_id, tutor_id, now, deadline, "1" if chosen else "0"))
+
+    async def claim(self, request_id: int, tutor_id: int, now: float) -> ClaimResult:
+        res: list = await self._run("CLAIM", request_id, tutor_id, now)  # type: ignore[assignment]
+        n = int(res[1])
+        return ClaimResult(str(res[0]), self._ints(res[2:2 + n]), self._ints(res[2 + n:]))
+
+    async def withdraw(self, request_id: int, tutor_id: int, now: float) -> Withdrawal:
+        res: list = await self._run("WITHDRAW", request_id, tutor_id, now)  # type: ignore[assignment]
+        if not int(res[0]):
+            return Withdrawal(False)
+        return Withdrawal(True, RequestState(res[1]) if res[1] else None, bool(int(res[2])))
+
+    async def close(self, request_id: int, state: RequestState, now: float) -> list[int] | None:
+        res: list = await self._run("CLOSE", request_id, state.value, now)  # type: ignore[assignment]
+        return None if res[0] == "none" else self._ints(res[1:])
+
+    async def release(self, request_id: int, tutor_id: int, now: float) -> None:
+        await self._run("RELEASE", request_id, tutor_id, now)
+
+    async def due_offers(self, now: float, limit: int) -> list[tuple[int, int]]:
+        members = await self.r.zrangebyscore(f"{self.p}od", "-inf", now, start=0, num=limit)
+        return [(int(a), int(b)) for a, b in (m.split(":") for m in members)]
+
+    async def due_requests(self, now: float, limit: int) -> list[int]:
+        return self._ints(await self.r.zrangebyscore(f"{self.p}rd", "-inf", now, start=0, num=limit))
+
+    # --- rates: per-minute counters, kept an hour -----------------------------------------
+    async def note(self, kind: str, subject: str, now: float) -> None:
+        key = f"{self.p}rate:{kind}:{subject}:{int(now // 60)}"
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 3700)
+            await pipe.execute()
+
+    async def rate(self, kind: str, subject: str, now: float, window_s: int) -> float:
+        minutes = range(int((now - window_s) // 60) + 1, int(now // 60) + 1)
+        values = await self.r.mget([f"{self.p}rate:{kind}:{subject}:{m}" for m in minutes])
+        return sum(int(v) for v in values if v) / window_s

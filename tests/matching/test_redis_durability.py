@@ -1,0 +1,24 @@
+"""With Redis, a request outlives the instance that received it, and any instance reaps."""
+from matching import MatchConfig, Matcher, RecordingSink, RequestState
+
+from .conftest import card
+from .test_contract import spec
+
+
+async def test_request_survives_the_receiving_instance(make_pool, pool_kind, clock):
+    if pool_kind != "redis":
+        return  # the in-process pool lives and dies with its process by design
+    first = Matcher(make_pool(), clock, RecordingSink(), MatchConfig())
+    await first.go_on_duty(card(1))
+    await first.go_on_duty(card(2))
+    await first.submit(spec(1))
+    ringing = (await first.pool.request(1)).offers
+    del first  # the instance that received the request is gone
+
+    sink = RecordingSink()
+    second = Matcher(make_pool(), clock, sink, MatchConfig())
+    clock.advance(21)
+    assert (await second.tick())["offers"] == 1  # the other instance reaps the rung-out offer
+    st = await second.pool.request(1)
+    assert st.state == RequestState.RINGING and st.offers != ringing
+    assert (await second.accept(1, st.offers[0])).ok
