@@ -33,6 +33,21 @@ class Settings(BaseSettings):
     max_csv_bytes: int = 5 * 1024 * 1024
 
     timezone: str = "Asia/Shanghai"
+    # "1-5 18:00-21:00" = Monday..Friday (ISO weekday numbers) 18:00-21:00 in `timezone`, on
+    # top of the admins' calendar; "always" switches the window off (e.g. for a daytime demo).
+    service_window: str = "1-5 18:00-21:00"
+
+    # Matching (see matching/scoring.py for the weights' meaning).
+    match_ring_seconds: float = 20.0
+    match_fanout: int = 1
+    match_candidates: int = 50
+    match_max_wait_s: float = 600.0
+    match_presence_ttl_s: float = 45.0
+    match_reaper: bool = True  # run the reaping loop (tests drive it by hand with a fake clock)
+    match_w_expertise: float = 1.0
+    match_w_rating: float = 0.6
+    match_w_favourite: float = 2.0
+    match_w_fairness: float = 0.8
     tutor_min_title: str = "intermediate"  # 中级及以上职称
 
     @property

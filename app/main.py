@@ -1,6 +1,7 @@
 """The application factory. `uvicorn app.main:app` serves it; `tutoring run` prepares and serves."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,9 +12,21 @@ from app.config import Settings, get_settings
 from app.kit import errors
 from app.kit.db import make_engine, make_sessionmaker
 from app.kit.redis import make_redis
+from app.match.flows import ExpiryHooks
+from matching import Clock, InProcessPool, MatchConfig, Matcher, RecordingSink, RedisPool, SystemClock, Weights
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def build_matcher(settings: Settings, redis, sessionmaker, clock: Clock) -> Matcher:  # type: ignore[no-untyped-def]
+    pool = RedisPool(redis, settings.redis_prefix) if redis is not None else InProcessPool()
+    weights = Weights(expertise=settings.match_w_expertise, rating=settings.match_w_rating,
+                      favourite=settings.match_w_favourite, fairness=settings.match_w_fairness)
+    config = MatchConfig(ring_seconds=settings.match_ring_seconds, fanout=settings.match_fanout,
+                         candidates=settings.match_candidates, max_wait_s=settings.match_max_wait_s,
+                         presence_ttl_s=settings.match_presence_ttl_s, weights=weights)
+    return Matcher(pool, clock, RecordingSink(), config, ExpiryHooks(sessionmaker))
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.secret()  # fail at start, not at the first sign-in, when production lacks a secret
 
@@ -22,9 +35,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = make_engine(settings.sqlalchemy_url)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         app.state.redis = make_redis(settings.redis_url) if settings.redis_url else None
+        app.state.matcher = build_matcher(settings, app.state.redis, app.state.sessionmaker,
+                                          getattr(app.state, "clock", None) or SystemClock())
+        reaper = asyncio.create_task(app.state.matcher.run_reaper()) if settings.match_reaper else None
         try:
             yield
         finally:
+            if reaper is not None:
+                reaper.cancel()
+                await asyncio.gather(reaper, return_exceptions=True)
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await app.state.engine.dispose()
@@ -33,16 +52,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Live one-to-one tutoring, classes, Q&A and participation statistics. "
                               "Errors: `{\"error\": \"Code\", \"detail\": \"...\"}`.")
     app.state.settings = settings
+    app.state.clock = clock
     errors.install(app)
 
     from app.accounts.endpoints import router as auth
+    from app.calendar.endpoints import router as calendar
+    from app.match.endpoints import router as match
     from app.health import router as health
     from app.helprequests.endpoints import router as helprequests
     from app.schools.endpoints import router as schools
     from app.subjects.endpoints import router as subjects
     from app.tutors.endpoints import router as tutors
 
-    for router in (health, auth, subjects, schools, tutors, helprequests):
+    for router in (health, auth, subjects, schools, tutors, helprequests, match, calendar):
         app.include_router(router)
 
     @app.get("/", include_in_schema=False)

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from app.main import create_app
+from matching import FakeClock
 
 from . import infra
 from .factories import Factory
@@ -45,8 +46,13 @@ async def app_settings(backend: str, databases: dict[str, object], tmp_path: Pat
 
 
 @pytest.fixture
-async def app(app_settings):  # type: ignore[no-untyped-def]
-    application = create_app(app_settings)
+def clock() -> FakeClock:
+    return FakeClock(infra.EVENING)
+
+
+@pytest.fixture
+async def app(app_settings, clock):  # type: ignore[no-untyped-def]
+    application = create_app(app_settings, clock=clock)
     async with application.router.lifespan_context(application):
         yield application
 

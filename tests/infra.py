@@ -6,6 +6,8 @@ import asyncio
 import os
 import secrets
 import shutil
+from datetime import datetime
+from zoneinfo import ZoneInfo
 import sqlite3
 from pathlib import Path
 
@@ -24,6 +26,8 @@ PG_DB = f"tutoring_test_{RUN_ID}"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REDIS_PREFIX = f"test:{RUN_ID}:"
 KEEP = ("alembic_version", "subjects", "knowledge_points")
+# Tests run "on a Wednesday evening in the service window" (2026-11-25 19:00 Asia/Shanghai).
+EVENING = datetime(2026, 11, 25, 19, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
 
 
 def pg_url(db: str = PG_DB) -> str:
@@ -100,7 +104,8 @@ async def clear_redis(prefix: str = REDIS_PREFIX) -> None:
 
 
 def settings_for(backend: str, url: str, data_dir: Path, **extra: object) -> Settings:
-    values: dict[str, object] = dict(data_dir=data_dir, jwt_secret="test-secret-for-this-run-only-" + RUN_ID, seed_demo=False)
+    values: dict[str, object] = dict(data_dir=data_dir, jwt_secret="test-secret-for-this-run-only-" + RUN_ID,
+                                     seed_demo=False, match_reaper=False)
     values.update(extra)
     if backend == "postgres":
         return Settings(DATABASE_URL=url, REDIS_URL=REDIS_URL, redis_prefix=REDIS_PREFIX, **values)

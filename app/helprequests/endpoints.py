@@ -1,10 +1,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
 
 from app.accounts.deps import CurrentUser, Student
 from app.kit.db import DB
+from app.kit.errors import InvalidState
 from app.kit.images import clean_image, read_upload
+from app.match import flows
+from app.match.deps import MatcherDep
+from app.match.schemas import ChooseBody, RequestStatusOut
+from app.match.service import session_for_request
 
 from . import service
 from .schemas import HelpRequestCreate, HelpRequestOut, ImageOut
@@ -22,15 +28,28 @@ async def upload_image(request: Request, user: CurrentUser, db: DB,
 
 
 @router.get("/images/{image_id}", response_class=Response)
-async def get_image(image_id: str, user: CurrentUser, db: DB) -> Response:
-    img = await service.readable_image(db, user, image_id)
+async def get_image(image_id: str, user: CurrentUser, db: DB, matcher: MatcherDep) -> Response:
+    ringing: set[int] = set()
+    if user.role == "tutor":  # a tutor whose phone is ringing for the request may see its photo
+        st = await matcher.pool.tutor(user.id)
+        ringing = set(st.offers) if st else set()
+    img = await service.readable_image(db, user, image_id, ringing)
     return Response(img.data, media_type=img.content_type,
                     headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
 
 
-@router.post("/help-requests", response_model=HelpRequestOut, status_code=201)
-async def create(body: HelpRequestCreate, request: Request, student: Student, db: DB) -> HelpRequestOut:
-    req = await service.create(db, student, body, request.app.state.settings.max_images_per_request)
+@router.post("/help-requests", response_model=HelpRequestOut, status_code=201,
+             responses={409: {"description": "OutsideServiceWindow (the request is kept as `refused`, see "
+                                             "`request_id`, `next_opening`), TutorBusy or TutorUnavailable (择师)"}})
+async def create(body: HelpRequestCreate, request: Request, student: Student, db: DB,
+                 matcher: MatcherDep) -> HelpRequestOut | JSONResponse:
+    """Ask for live help. `mode: auto` lets the service ring the best free tutors; `mode:
+    chosen` with `tutor_id` rings that tutor (择师). Matching starts once the request is stored;
+    follow it with `GET /api/help-requests/{id}/status` or the live events."""
+    req, refusal = await flows.file_request(db, request.app.state.settings, matcher, student, body)
+    if refusal is not None:
+        # Not raised: the refused request is committed so the student's words and photos are kept.
+        return JSONResponse(refusal.envelope(), status_code=refusal.status_code)
     return (await service.to_out(db, [req]))[0]
 
 
@@ -45,6 +64,52 @@ async def read(request_id: int, student: Student, db: DB) -> HelpRequestOut:
     return (await service.to_out(db, [await service.get_own(db, student, request_id)]))[0]
 
 
+@router.get("/help-requests/{request_id}/status", response_model=RequestStatusOut)
+async def status(request_id: int, student: Student, db: DB, matcher: MatcherDep) -> RequestStatusOut:
+    """Where the request stands: position in the queue and the estimated wait (from the live
+    rates of arrivals and matches for its subject), or the session it became."""
+    req = await service.get_own(db, student, request_id)
+    live = await matcher.status(request_id) if req.status == "open" else None
+    session = await session_for_request(db, request_id) if req.status == "matched" else None
+    return RequestStatusOut(request_id=request_id, status=req.status, matching=live["state"] if live else None,
+                            position=live and live.get("position"), eta_s=live and live.get("eta_s"),
+                            arrivals_per_min=live and live.get("arrivals_per_min"),
+                            matches_per_min=live and live.get("matches_per_min"),
+                            session_id=session.id if session else None)
+
+
+@router.post("/help-requests/{request_id}/choose", response_model=RequestStatusOut)
+async def choose(request_id: int, body: ChooseBody, student: Student, db: DB, matcher: MatcherDep) -> RequestStatusOut:
+    """Re-target a waiting request: ring another tutor (择师) or switch to automatic matching."""
+    req = await service.get_own(db, student, request_id)
+    if req.status != "open":
+        raise InvalidState(f"the request is {req.status}", status=req.status)
+    outcome = await matcher.choose(request_id, body.tutor_id)
+    if outcome == "busy":
+        raise flows.TutorBusy("that tutor is tutoring someone else now")
+    if outcome in ("off_duty", "tried"):
+        raise flows.TutorUnavailable("that tutor is not on duty" if outcome == "off_duty"
+                                     else "that tutor already declined this request")
+    if outcome == "gone":
+        raise InvalidState("the request is not waiting any more (ringing, matched or closed)")
+    req.mode, req.chosen_tutor_id = ("chosen", body.tutor_id) if body.tutor_id else ("auto", None)
+    return await status(request_id, student, db, matcher)
+
+
 @router.post("/help-requests/{request_id}/cancel", response_model=HelpRequestOut)
-async def cancel(request_id: int, student: Student, db: DB) -> HelpRequestOut:
-    return (await service.to_out(db, [await service.cancel(db, student, request_id)]))[0]
+async def cancel(request_id: int, student: Student, db: DB, matcher: MatcherDep) -> HelpRequestOut:
+    return (await service.to_out(db, [await flows.cancel_request(db, matcher, student, request_id)]))[0]
+
+
+@router.post("/help-requests/{request_id}/to-question", response_model=HelpRequestOut)
+async def to_question(request_id: int, student: Student, db: DB, matcher: MatcherDep) -> HelpRequestOut:
+    """Keep an unanswered request as a Q&A question (refused outside hours, expired, or
+    cancelled while waiting). An open request is cancelled first."""
+    req = await service.get_own(db, student, request_id)
+    if req.status == "open":
+        req = await flows.cancel_request(db, matcher, student, request_id)
+    if req.status not in ("refused", "expired", "cancelled"):
+        raise InvalidState(f"the request is {req.status}", status=req.status)
+    req.wants_question = True
+    await db.flush()
+    return (await service.to_out(db, [req]))[0]

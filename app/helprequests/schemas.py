@@ -13,6 +13,7 @@ class HelpRequestCreate(BaseModel):
     image_ids: list[str] = Field(default_factory=list, max_length=3, description="ids from POST /api/images")
     mode: Literal["auto", "chosen"] = "auto"
     tutor_id: int | None = Field(default=None, description="the chosen tutor (择师) when mode is 'chosen'")
+    fallback_to_question: bool = Field(default=False, description="outside service hours, keep it as a Q&A question")
 
 
 class ImageOut(BaseModel):

@@ -29,11 +29,13 @@ async def store_image(db: AsyncSession, owner: User, clean: CleanImage) -> Image
     return img
 
 
-async def readable_image(db: AsyncSession, viewer: User, image_id: str) -> Image:
+async def readable_image(db: AsyncSession, viewer: User, image_id: str, ringing: set[int] = frozenset()) -> Image:
+    """The owner; a tutor ringing for (`ringing`) or tutoring the image's request; an admin
+    whose scope includes the owner."""
     img = await db.get(Image, image_id)
     if img is None:
         raise NotFound("no such image")
-    if img.owner_id == viewer.id:
+    if img.owner_id == viewer.id or (img.help_request_id is not None and img.help_request_id in ringing):
         return img
     if viewer.role == "tutor" and img.help_request_id is not None:
         # The tutor of the session that the request became may see its photos.

@@ -2,18 +2,14 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import pytest
 from redis.asyncio import Redis
 
-from matching import FakeClock, InProcessPool, MatchConfig, Matcher, RecordingSink, RedisPool, TutorCard
+from matching import InProcessPool, MatchConfig, Matcher, RecordingSink, RedisPool, TutorCard
 
 from .. import infra
 
-# A Wednesday evening in the service window (2026-11-25 19:00 Asia/Shanghai).
-EVENING = datetime(2026, 11, 25, 19, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+EVENING = infra.EVENING
 
 
 def card(tid: int, subjects=("math",), bands=("junior",), expertise=(), rating=(0.0, 0), **kw) -> TutorCard:  # type: ignore[no-untyped-def]
@@ -47,11 +43,6 @@ async def make_pool(pool_kind, redis_client):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def pool(make_pool):  # type: ignore[no-untyped-def]
     return make_pool()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(EVENING)
 
 
 @pytest.fixture

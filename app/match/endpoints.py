@@ -1,0 +1,121 @@
+"""Tutors on duty and their offers; students' 择师 list and the state of their request."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
+
+from app.accounts.deps import Student, Tutor
+from app.kit.db import DB
+from app.kit.errors import InvalidState
+from app.models import KnowledgePoint, User
+from app.subjects.service import check_knowledge_points, check_subjects
+from matching import RequestSpec, TutorState, Weights
+from matching.scoring import smoothed_rating
+
+from . import flows
+from .deps import MatcherDep
+from .schemas import AcceptOut, DutyOut, OfferOut, TutorListItem, WindowOut
+from .service import band_of, service_window, student_preferences, with_chapters
+
+router = APIRouter(prefix="/api", tags=["matching"])
+
+
+@router.get("/service-window", response_model=WindowOut)
+async def window(request: Request, db: DB, matcher: MatcherDep) -> WindowOut:
+    now = matcher.clock.now()
+    w = await service_window(db, request.app.state.settings, now)
+    closes = w.closes_at(now)
+    return WindowOut(open=w.is_open(now), now=datetime.fromtimestamp(now, timezone.utc),
+                     closes_at=datetime.fromtimestamp(closes, timezone.utc) if closes else None,
+                     next_opening=w.next_opening(now) if not w.is_open(now) else None)
+
+
+async def _duty(request: Request, db: DB, matcher: MatcherDep, tutor: User) -> DutyOut:
+    now = matcher.clock.now()
+    w = await service_window(db, request.app.state.settings, now)
+    st = await matcher.pool.tutor(tutor.id)
+    common = dict(window_open=w.is_open(now), next_opening=None if w.is_open(now) else w.next_opening(now))
+    if st is None:
+        return DutyOut(on_duty=False, state=TutorState.OFF_DUTY.value, **common)
+    return DutyOut(on_duty=True, state=st.state.value, offers=st.offers, served_tonight=st.served,
+                   session_request_id=st.session_request, **common)
+
+
+@router.get("/duty", response_model=DutyOut)
+async def duty(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep) -> DutyOut:
+    return await _duty(request, db, matcher, tutor)
+
+
+@router.post("/duty", response_model=DutyOut)
+async def go_on_duty(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep) -> DutyOut:
+    """Go on duty. Keep presence alive with `POST /api/duty/heartbeat` (or the live connection)
+    at least every `match_presence_ttl_s` (45 s); a silent tutor goes off duty on their own."""
+    await flows.go_on_duty(db, matcher, tutor)
+    return await _duty(request, db, matcher, tutor)
+
+
+@router.post("/duty/heartbeat", response_model=DutyOut)
+async def heartbeat(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep) -> DutyOut:
+    if not await matcher.heartbeat(tutor.id):
+        raise InvalidState("you are not on duty (presence expired?); go on duty again", state="off_duty")
+    return await _duty(request, db, matcher, tutor)
+
+
+@router.delete("/duty", response_model=DutyOut)
+async def go_off_duty(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep) -> DutyOut:
+    """Go off duty. During a session the tutor goes off duty when it ends."""
+    await matcher.go_off_duty(tutor.id)
+    return await _duty(request, db, matcher, tutor)
+
+
+@router.get("/offers", response_model=list[OfferOut])
+async def offers(tutor: Tutor, matcher: MatcherDep) -> list[OfferOut]:
+    """Requests ringing for this tutor now (the same as the `offer` events)."""
+    st = await matcher.pool.tutor(tutor.id)
+    out = []
+    for rid in st.offers if st else []:
+        r = await matcher.pool.request(rid)
+        if r is None:
+            continue
+        s = r.spec.summary
+        out.append(OfferOut(request_id=rid, subject=r.spec.subject, text=s.get("text", ""), grade=s.get("grade"),
+                            knowledge_points=s.get("knowledge_point_names", []), images=s.get("images", []),
+                            mode=r.spec.mode))
+    return out
+
+
+@router.post("/offers/{request_id}/accept", response_model=AcceptOut)
+async def accept(request_id: int, tutor: Tutor, db: DB, matcher: MatcherDep) -> AcceptOut:
+    """Claim the request. Exactly one tutor wins; the others get 409 `AlreadyTaken`."""
+    s = await flows.accept_offer(db, matcher, tutor, request_id)
+    return AcceptOut(session_id=s.id, request_id=request_id, student_id=s.student_id, state=s.state)
+
+
+@router.post("/offers/{request_id}/decline", status_code=204)
+async def decline(request_id: int, tutor: Tutor, matcher: MatcherDep) -> None:
+    if not await matcher.decline(request_id, tutor.id):
+        raise flows.NoOffer("this request is not ringing for you")
+
+
+@router.get("/matching/tutors", response_model=list[TutorListItem])
+async def tutors(student: Student, db: DB, matcher: MatcherDep, subject: str = Query(..., max_length=16),
+                 knowledge_point_ids: list[int] = Query(default_factory=list, max_length=10),
+                 limit: int = Query(20, ge=1, le=100)) -> list[TutorListItem]:
+    """The 择师 list: tutors free now for this subject and the student's grade, best first."""
+    await check_subjects(db, [subject])
+    kps = await check_knowledge_points(db, knowledge_point_ids, [subject])
+    prefs, blocked = await student_preferences(db, student)
+    spec = RequestSpec(id=0, student_id=student.id, subject=subject, band=band_of(student.grade),
+                       knowledge_points=await with_chapters(db, kps), preferences=prefs, excluded=blocked)
+    ranked = await matcher.recommend(spec, limit)
+    kp_ids = {k for r in ranked for k in r.status.card.expertise}
+    names = dict((await db.execute(select(KnowledgePoint.id, KnowledgePoint.name)
+                                   .where(KnowledgePoint.id.in_(kp_ids), KnowledgePoint.depth == 2))).all()) if kp_ids else {}
+    return [TutorListItem(id=r.status.card.id, name=r.status.card.name, school=r.status.card.school,
+                          subjects=r.status.card.subjects, rating=round(smoothed_rating(r.status.card, Weights()), 2),
+                          ratings=r.status.card.rating_count, sessions_given=r.status.card.sessions_given,
+                          specialities=[names[k] for k in r.status.card.expertise if k in names],
+                          favourite=r.favourite, score=round(r.score, 3))
+            for r in ranked]

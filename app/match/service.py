@@ -1,0 +1,78 @@
+"""Reading what matching needs from the database: tutor cards, request specs, the window."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.models import (CalendarDay, HelpRequest, HelpRequestKnowledgePoint, Image, KnowledgePoint, School,
+                        StudentBlock, TutoringSession, TutorExpertise, TutorProfile, TutorSubject, User)
+from matching import RequestSpec, ServiceWindow, TutorCard
+
+
+def band_of(grade: int | None) -> str:
+    return "senior" if grade is not None and grade >= 10 else "junior"
+
+
+async def with_chapters(db: AsyncSession, kp_ids: list[int]) -> list[int]:
+    """Knowledge points plus their chapters, so that a section matches its chapter's expert."""
+    if not kp_ids:
+        return []
+    parents = (await db.execute(select(KnowledgePoint.parent_id).where(
+        KnowledgePoint.id.in_(kp_ids), KnowledgePoint.parent_id.is_not(None)))).scalars()
+    return sorted(set(kp_ids) | set(parents))
+
+
+async def tutor_card(db: AsyncSession, tutor: User) -> TutorCard:
+    profile = await db.get(TutorProfile, tutor.id)
+    assert profile is not None
+    school = await db.get(School, tutor.school_id) if tutor.school_id else None
+    subjects = sorted((await db.execute(select(TutorSubject.subject_code).where(TutorSubject.user_id == tutor.id))).scalars())
+    expertise = list((await db.execute(select(TutorExpertise.knowledge_point_id)
+                                       .where(TutorExpertise.user_id == tutor.id))).scalars())
+    n, total, given = (await db.execute(select(
+        func.count(TutoringSession.rating), func.coalesce(func.sum(TutoringSession.rating), 0),
+        func.count(TutoringSession.live_at)).where(TutoringSession.tutor_id == tutor.id))).one()
+    bands = [b for b, on in (("junior", profile.teaches_junior), ("senior", profile.teaches_senior)) if on]
+    return TutorCard(id=tutor.id, name=tutor.real_name, school=school.name if school else "", subjects=subjects,
+                     bands=bands, expertise=await with_chapters(db, expertise), rating_sum=float(total),
+                     rating_count=int(n), sessions_given=int(given))
+
+
+async def student_preferences(db: AsyncSession, student: User) -> tuple[dict[int, float], list[int]]:
+    """The student's own mean rating per tutor they met (favourites), and tutors they blocked."""
+    prefs = {tid: float(avg) for tid, avg in (await db.execute(
+        select(TutoringSession.tutor_id, func.avg(TutoringSession.rating))
+        .where(TutoringSession.student_id == student.id, TutoringSession.rating.is_not(None))
+        .group_by(TutoringSession.tutor_id))).all()}
+    blocked = list((await db.execute(select(StudentBlock.tutor_id).where(StudentBlock.student_id == student.id))).scalars())
+    return prefs, blocked
+
+
+async def request_spec(db: AsyncSession, student: User, req: HelpRequest) -> RequestSpec:
+    kps = list((await db.execute(select(HelpRequestKnowledgePoint.knowledge_point_id)
+                                 .where(HelpRequestKnowledgePoint.request_id == req.id))).scalars())
+    names = list((await db.execute(select(KnowledgePoint.name).where(KnowledgePoint.id.in_(kps)))).scalars()) if kps else []
+    prefs, blocked = await student_preferences(db, student)
+    images = list((await db.execute(select(Image.id).where(Image.help_request_id == req.id))).scalars())
+    return RequestSpec(
+        id=req.id, student_id=student.id, subject=req.subject_code, band=band_of(student.grade),
+        knowledge_points=await with_chapters(db, kps), mode=req.mode, chosen_tutor=req.chosen_tutor_id,
+        preferences=prefs, excluded=blocked, created_at=req.created_at.timestamp(),
+        summary={"text": req.text[:300], "grade": student.grade, "knowledge_point_names": names,
+                 "images": [f"/api/images/{i}" for i in images]})
+
+
+async def service_window(db: AsyncSession, settings: Settings, around: float) -> ServiceWindow:
+    """The configured weekly window with the admins' calendar exceptions for the coming year."""
+    today = datetime.fromtimestamp(around, timezone.utc).date()
+    rows = (await db.execute(select(CalendarDay).where(
+        CalendarDay.day >= today - timedelta(days=1), CalendarDay.day <= today + timedelta(days=400)))).scalars()
+    overrides: dict[date, bool] = {r.day: r.is_service_day for r in rows}
+    return ServiceWindow.parse(settings.service_window, settings.timezone, overrides)
+
+
+async def session_for_request(db: AsyncSession, request_id: int) -> TutoringSession | None:
+    return (await db.execute(select(TutoringSession).where(TutoringSession.request_id == request_id))).scalar_one_or_none()
