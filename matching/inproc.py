@@ -190,7 +190,8 @@ class InProcessPool(Pool):
         return self._take_off(t)
 
     # --- requests -------------------------------------------------------------------------
-    async def add_request(self, spec: RequestSpec, expires_at: float) -> None:
+    async def add_request(self, spec: RequestSpec, expires_at: float, now: float) -> None:
+        self._note("arrival", spec.subject, now)
         # A re-targeted request (same id) keeps who already declined it; nothing else carries over.
         previous = self.requests.get(spec.id)
         r = _Request(spec=spec, state=RequestState.WAITING, expires_at=expires_at,
@@ -212,8 +213,9 @@ class InProcessPool(Pool):
         rank = self.queues[r.spec.queue_key].rank(request_id)
         return None if rank is None else rank + 1
 
-    async def waiting(self, key: str, limit: int) -> list[int]:
-        return self.queues[key].first(limit)
+    async def waiting(self, keys: list[str], limit: int) -> list[RequestStatus]:
+        return [st for key in keys for rid in self.queues[key].first(limit)
+                if (st := await self.request(rid)) is not None]
 
     async def offer(self, request_id: int, tutor_id: int, now: float, deadline: float, chosen: bool) -> str:
         r, t = self.requests.get(request_id), self.tutors.get(tutor_id)
@@ -251,6 +253,7 @@ class InProcessPool(Pool):
         freed = [x for x in sorted(r.offers) if x != tutor_id]
         orphaned = [x for x in sorted(t.offers) if x != request_id]
         r.state, r.tutor = RequestState.MATCHED, tutor_id
+        self._note("match", r.spec.subject, now)
         self.request_deadlines.discard(request_id)
         for other in freed:
             self._drop_offer(request_id, other, now)
@@ -300,7 +303,7 @@ class InProcessPool(Pool):
 
     # --- rates ----------------------------------------------------------------------------
     # Per-minute counters, like the Redis pool, so both give the same figures.
-    async def note(self, kind: str, subject: str, now: float) -> None:
+    def _note(self, kind: str, subject: str, now: float) -> None:
         buckets = self.counts[(kind, subject)]
         minute = int(now // 60)
         buckets[minute] = buckets.get(minute, 0) + 1

@@ -15,7 +15,7 @@ from .clock import Clock
 from .events import Event, EventSink
 from .pool import Pool
 from .scoring import Weights, eligible, score, smoothed_rating
-from .types import ClaimResult, RequestSpec, RequestState, TutorState, TutorStatus, Withdrawal
+from .types import ClaimResult, RequestSpec, RequestState, RequestStatus, TutorState, TutorStatus, Withdrawal
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +77,11 @@ class Matcher:
             await self._serve_tutor(tutor_id)
 
     # --- requests -------------------------------------------------------------------------
-    async def submit(self, spec: RequestSpec) -> None:
+    async def submit(self, spec: RequestSpec, tried: tuple[int, ...] = ()) -> None:
         now = self.clock.now()
         spec.created_at = spec.created_at or now
-        await self.pool.add_request(spec, now + self.config.max_wait_s)
-        await self.pool.note("arrival", spec.subject, now)
-        await self._dispatch(spec.id)
+        await self.pool.add_request(spec, now + self.config.max_wait_s, now)
+        await self._dispatch(spec.id, known=RequestStatus(spec, RequestState.WAITING, [], list(tried), None))
 
     async def choose(self, request_id: int, tutor_id: int | None) -> str:
         """The student re-targets a waiting request: a tutor (择师) or None for auto."""
@@ -99,7 +98,7 @@ class Matcher:
                 return "busy"
         st.spec.mode, st.spec.chosen_tutor = ("chosen", tutor_id) if tutor_id else ("auto", None)
         await self.pool.close(request_id, RequestState.CANCELLED, self.clock.now())
-        await self.submit(st.spec)  # same id, same arrival time: keeps its place in the queue
+        await self.submit(st.spec, tuple(st.tried))  # same id and arrival time: keeps its place
         return "ok"
 
     async def accept(self, request_id: int, tutor_id: int) -> ClaimResult:
@@ -107,9 +106,6 @@ class Matcher:
         result = await self.pool.claim(request_id, tutor_id, now)
         if not result.ok:
             return result
-        st = await self.pool.request(request_id)
-        if st is not None:
-            await self.pool.note("match", st.spec.subject, now)
         for other in result.freed_tutors:
             await self._emit(other, "offer_withdrawn", request_id=request_id, reason="taken")
             await self._serve_tutor(other)
@@ -174,8 +170,8 @@ class Matcher:
                          knowledge_points=st_spec.knowledge_points, mode=st_spec.mode, deadline=deadline,
                          **st_spec.summary)
 
-    async def _dispatch(self, request_id: int) -> None:
-        st = await self.pool.request(request_id)
+    async def _dispatch(self, request_id: int, known: RequestStatus | None = None) -> None:
+        st = known or await self.pool.request(request_id)
         if st is None or st.state != RequestState.WAITING:
             return
         spec, now = st.spec, self.clock.now()
@@ -218,13 +214,10 @@ class Matcher:
         if t is None or t.state != TutorState.AVAILABLE:
             return
         best: tuple[float, RequestSpec] | None = None
-        for key in t.card.index_keys():
-            for rid in await self.pool.waiting(key, 20):
-                st = await self.pool.request(rid)
-                if st and st.state == RequestState.WAITING and st.spec.mode == "auto" and eligible(st.spec, t.card, set(st.tried)):
-                    if best is None or st.spec.created_at < best[0]:
-                        best = (st.spec.created_at, st.spec)
-                    break
+        for st in await self.pool.waiting(t.card.index_keys(), 10):
+            if st.state == RequestState.WAITING and st.spec.mode == "auto" and eligible(st.spec, t.card, set(st.tried)):
+                if best is None or st.spec.created_at < best[0]:
+                    best = (st.spec.created_at, st.spec)
         if best is not None:
             now = self.clock.now()
             deadline = now + self.config.ring_seconds

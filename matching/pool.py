@@ -53,8 +53,9 @@ class Pool(ABC):
 
     # --- requests -----------------------------------------------------------------------
     @abstractmethod
-    async def add_request(self, spec: RequestSpec, expires_at: float) -> None:
-        """Queue a request (waiting) until it is matched, cancelled or expires at `expires_at`."""
+    async def add_request(self, spec: RequestSpec, expires_at: float, now: float) -> None:
+        """Queue a request (waiting) until it is matched, cancelled or expires at `expires_at`;
+        counts an arrival for the live rates."""
 
     @abstractmethod
     async def request(self, request_id: int) -> RequestStatus | None: ...
@@ -64,8 +65,8 @@ class Pool(ABC):
         """1-based position among the waiting requests of its subject and band."""
 
     @abstractmethod
-    async def waiting(self, key: str, limit: int) -> list[int]:
-        """Waiting requests of `key`, oldest first."""
+    async def waiting(self, keys: list[str], limit: int) -> list[RequestStatus]:
+        """Waiting requests of each of `keys`, at most `limit` per key, in one step."""
 
     @abstractmethod
     async def offer(self, request_id: int, tutor_id: int, now: float, deadline: float, chosen: bool) -> str:
@@ -77,7 +78,7 @@ class Pool(ABC):
     @abstractmethod
     async def claim(self, request_id: int, tutor_id: int, now: float) -> ClaimResult:
         """The tutor accepts. Succeeds for exactly one tutor per request and one request per
-        tutor; the other ringing stops."""
+        tutor; the other ringing stops. Counts a match for the live rates."""
 
     @abstractmethod
     async def withdraw(self, request_id: int, tutor_id: int, now: float) -> Withdrawal:
@@ -104,12 +105,9 @@ class Pool(ABC):
 
     # --- rates --------------------------------------------------------------------------
     @abstractmethod
-    async def note(self, kind: str, subject: str, now: float) -> None:
-        """Count an arrival or a match (for the live rates behind the estimated wait)."""
-
-    @abstractmethod
     async def rate(self, kind: str, subject: str, now: float, window_s: int) -> float:
-        """Events of `kind` per second over the last `window_s` seconds."""
+        """Arrivals or matches (`kind`) of `subject` per second over the last `window_s` seconds,
+        counted per minute."""
 
     async def aclose(self) -> None:
         return None

@@ -50,6 +50,11 @@ local function take_off(tid, now)
   redis.call('DEL', P..'t:'..tid, P..'to:'..tid)
   return orphaned
 end
+local function count(kind, subject, minute)
+  local key = P..'rate:'..kind..':'..subject..':'..minute
+  redis.call('INCR', key)
+  redis.call('EXPIRE', key, 3700)
+end
 local function finish(rid)
   redis.call('EXPIRE', P..'r:'..rid, KEEP)
   redis.call('DEL', P..'ro:'..rid)
@@ -57,7 +62,7 @@ local function finish(rid)
 end
 """
 
-# ARGV: P, tid, card, keys, now
+# ARGV: P, tid, card, keys, now, card version
 PUT_TUTOR = HELPERS + r"""
 local tid, card, keys, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local tk = P..'t:'..tid
@@ -75,6 +80,7 @@ else
              'served', 0, 'sreq', '', 'offafter', '0')
   make_free(tid, now)
 end
+redis.call('HSET', tk, 'cv', ARGV[6])
 for key in keys_of(tid) do redis.call('SADD', P..'duty:'..key, tid) end
 redis.call('ZADD', P..'presence', now, tid)
 return 1
@@ -127,25 +133,27 @@ table.insert(orphaned, 1, 'ok')
 return orphaned
 """
 
-# ARGV: P, key, limit -> flat [tid, card, since, served, ...]
+# ARGV: P, key, limit -> flat [tid, card version, since, served, seen, ...]; cards themselves
+# are fetched only when the caller's cache lacks that version.
 AVAILABLE = HELPERS + r"""
 local ids = redis.call('ZRANGE', P..'free:'..ARGV[2], 0, tonumber(ARGV[3]) - 1)
 local out = {}
 for _, tid in ipairs(ids) do
-  local v = redis.call('HMGET', P..'t:'..tid, 'card', 'since', 'served', 'seen')
+  local v = redis.call('HMGET', P..'t:'..tid, 'cv', 'since', 'served', 'seen')
   table.insert(out, tid); table.insert(out, v[1]); table.insert(out, v[2]); table.insert(out, v[3]); table.insert(out, v[4])
 end
 return out
 """
 
-# ARGV: P, rid, spec, qkey, created, expires
+# ARGV: P, rid, spec, qkey, created, expires, subject, minute
 ADD_REQUEST = HELPERS + r"""
 local rid = ARGV[2]
 -- A re-targeted request (same id) keeps who already declined it; nothing else carries over.
 redis.call('DEL', P..'r:'..rid, P..'ro:'..rid)
 redis.call('PERSIST', P..'rt:'..rid)
 redis.call('HSET', P..'r:'..rid, 'spec', ARGV[3], 'state', 'waiting', 'qkey', ARGV[4], 'created', ARGV[5],
-           'exp', ARGV[6], 'tutor', '')
+           'exp', ARGV[6], 'tutor', '', 'subject', ARGV[7])
+count('arrival', ARGV[7], ARGV[8])
 redis.call('ZADD', P..'q:'..ARGV[4], ARGV[5], rid)
 redis.call('ZADD', P..'rd', ARGV[6], rid)
 return 1
@@ -173,7 +181,7 @@ redis.call('ZADD', P..'od', deadline, rid..':'..tid)
 return 'ok'
 """
 
-# ARGV: P, rid, tid, now -> {outcome, nfreed, freed..., orphaned...}
+# ARGV: P, rid, tid, now, minute -> {outcome, nfreed, freed..., orphaned...}
 CLAIM = HELPERS + r"""
 local rid, tid, now = ARGV[2], ARGV[3], ARGV[4]
 local rk, tk = P..'r:'..rid, P..'t:'..tid
@@ -186,6 +194,7 @@ local freed, orphaned = {}, {}
 for _, x in ipairs(redis.call('SMEMBERS', P..'ro:'..rid)) do if x ~= tid then table.insert(freed, x) end end
 for _, x in ipairs(redis.call('SMEMBERS', P..'to:'..tid)) do if x ~= rid then table.insert(orphaned, x) end end
 redis.call('HSET', rk, 'state', 'matched', 'tutor', tid)
+count('match', redis.call('HGET', rk, 'subject'), ARGV[5])
 redis.call('ZREM', P..'rd', rid)
 for _, x in ipairs(freed) do drop_offer(rid, x, now) end
 for _, x in ipairs(orphaned) do drop_offer(x, tid, now) end
@@ -246,4 +255,20 @@ if not qkey then return false end
 local rank = redis.call('ZRANK', P..'q:'..qkey, ARGV[2])
 if not rank then return false end
 return rank + 1
+"""
+
+# ARGV: P, limit, key... -> flat [rid, spec, state, tried (space-separated), ...] oldest first per key
+WAITING = HELPERS + r"""
+local limit = tonumber(ARGV[2])
+local out = {}
+for i = 3, #ARGV do
+  for _, rid in ipairs(redis.call('ZRANGE', P..'q:'..ARGV[i], 0, limit - 1)) do
+    local v = redis.call('HMGET', P..'r:'..rid, 'spec', 'state')
+    if v[1] then
+      table.insert(out, rid); table.insert(out, v[1]); table.insert(out, v[2])
+      table.insert(out, table.concat(redis.call('SMEMBERS', P..'rt:'..rid), ' '))
+    end
+  end
+end
+return out
 """

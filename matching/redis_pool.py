@@ -5,6 +5,8 @@ that instance's restart; deadlines sit in sorted sets that any live instance rea
 """
 from __future__ import annotations
 
+import zlib
+
 from redis.asyncio import Redis
 
 from . import redis_lua as lua
@@ -17,9 +19,11 @@ class RedisPool(Pool):
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.r = redis
         self.p = prefix + "m:"
+        # Tutor cards change only when a tutor goes on duty again; keep the parsed ones by version.
+        self._cards: dict[int, tuple[str, TutorCard]] = {}
         self._scripts = {name: redis.register_script(getattr(lua, name)) for name in (
             "PUT_TUTOR", "REMOVE_TUTOR", "HEARTBEAT", "END_SESSION", "DROP_STALE", "AVAILABLE", "ADD_REQUEST",
-            "OFFER", "CLAIM", "WITHDRAW", "CLOSE", "RELEASE", "POSITION")}
+            "OFFER", "CLAIM", "WITHDRAW", "CLOSE", "RELEASE", "POSITION", "WAITING")}
 
     async def _run(self, name: str, *args: object) -> object:
         return await self._scripts[name](args=[self.p, *args])
@@ -30,7 +34,8 @@ class RedisPool(Pool):
 
     # --- tutors ---------------------------------------------------------------------------
     async def put_tutor(self, card: TutorCard, now: float) -> None:
-        await self._run("PUT_TUTOR", card.id, card.to_json(), " ".join(card.index_keys()), now)
+        raw = card.to_json()
+        await self._run("PUT_TUTOR", card.id, raw, " ".join(card.index_keys()), now, zlib.crc32(raw.encode()))
 
     async def remove_tutor(self, tutor_id: int, now: float) -> list[int] | None:
         res = await self._run("REMOVE_TUTOR", tutor_id, now)
@@ -51,13 +56,20 @@ class RedisPool(Pool):
                            int(h["sreq"]) if h.get("sreq") else None)
 
     async def available(self, key: str, limit: int) -> list[TutorStatus]:
-        flat = await self._run("AVAILABLE", key, limit)
-        out = []
-        for i in range(0, len(flat), 5):  # type: ignore[arg-type]
-            _, card, since, served, seen = flat[i:i + 5]  # type: ignore[index]
-            out.append(TutorStatus(TutorCard.from_json(card), TutorState.AVAILABLE, float(since), float(seen),
-                                   int(served), [], None))
-        return out
+        flat: list = await self._run("AVAILABLE", key, limit)  # type: ignore[assignment]
+        rows = [(int(flat[i]), *flat[i + 1:i + 5]) for i in range(0, len(flat), 5)]
+        cards = self._cards
+        missing = [(tid, cv) for tid, cv, *_ in rows if (tid not in cards or cards[tid][0] != cv)]
+        if missing:
+            async with self.r.pipeline(transaction=False) as pipe:
+                for tid, _ in missing:
+                    pipe.hget(f"{self.p}t:{tid}", "card")
+                raws = await pipe.execute()
+            for (tid, cv), raw in zip(missing, raws):
+                if raw is not None:
+                    self._cards[tid] = (cv, TutorCard.from_json(raw))
+        return [TutorStatus(cards[tid][1], TutorState.AVAILABLE, float(since), float(seen), int(served), [], None)
+                for tid, _, since, served, seen in rows if tid in cards]
 
     async def on_duty_count(self, key: str) -> int:
         return int(await self.r.scard(f"{self.p}duty:{key}"))
@@ -73,8 +85,9 @@ class RedisPool(Pool):
         return None if res[0] == "no" else self._ints(res[1:])  # type: ignore[index]
 
     # --- requests -------------------------------------------------------------------------
-    async def add_request(self, spec: RequestSpec, expires_at: float) -> None:
-        await self._run("ADD_REQUEST", spec.id, spec.to_json(), spec.queue_key, spec.created_at, expires_at)
+    async def add_request(self, spec: RequestSpec, expires_at: float, now: float) -> None:
+        await self._run("ADD_REQUEST", spec.id, spec.to_json(), spec.queue_key, spec.created_at, expires_at,
+                        spec.subject, int(now // 60))
 
     async def request(self, request_id: int) -> RequestStatus | None:
         async with self.r.pipeline(transaction=False) as pipe:
@@ -91,14 +104,16 @@ class RedisPool(Pool):
         pos = await self._run("POSITION", request_id)
         return int(pos) if pos else None  # type: ignore[arg-type]
 
-    async def waiting(self, key: str, limit: int) -> list[int]:
-        return self._ints(await self.r.zrange(f"{self.p}q:{key}", 0, limit - 1))
+    async def waiting(self, keys: list[str], limit: int) -> list[RequestStatus]:
+        flat: list = await self._run("WAITING", limit, *keys)  # type: ignore[assignment]
+        return [RequestStatus(RequestSpec.from_json(spec), RequestState(state), [], self._ints(tried.split()), None)
+                for _, spec, state, tried in (flat[i:i + 4] for i in range(0, len(flat), 4))]
 
     async def offer(self, request_id: int, tutor_id: int, now: float, deadline: float, chosen: bool) -> str:
         return str(await self._run("OFFER", request_id, tutor_id, now, deadline, "1" if chosen else "0"))
 
     async def claim(self, request_id: int, tutor_id: int, now: float) -> ClaimResult:
-        res: list = await self._run("CLAIM", request_id, tutor_id, now)  # type: ignore[assignment]
+        res: list = await self._run("CLAIM", request_id, tutor_id, now, int(now // 60))  # type: ignore[assignment]
         n = int(res[1])
         return ClaimResult(str(res[0]), self._ints(res[2:2 + n]), self._ints(res[2 + n:]))
 
@@ -122,14 +137,7 @@ class RedisPool(Pool):
     async def due_requests(self, now: float, limit: int) -> list[int]:
         return self._ints(await self.r.zrangebyscore(f"{self.p}rd", "-inf", now, start=0, num=limit))
 
-    # --- rates: per-minute counters, kept an hour -----------------------------------------
-    async def note(self, kind: str, subject: str, now: float) -> None:
-        key = f"{self.p}rate:{kind}:{subject}:{int(now // 60)}"
-        async with self.r.pipeline(transaction=False) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, 3700)
-            await pipe.execute()
-
+    # --- rates: per-minute counters (written by ADD_REQUEST and CLAIM), kept an hour ----------
     async def rate(self, kind: str, subject: str, now: float, window_s: int) -> float:
         minutes = range(int((now - window_s) // 60) + 1, int(now // 60) + 1)
         values = await self.r.mget([f"{self.p}rate:{kind}:{subject}:{m}" for m in minutes])

@@ -34,7 +34,7 @@ def smoothed_rating(card: TutorCard, w: Weights) -> float:
 
 def score(spec: RequestSpec, card: TutorCard, available_since: float, served: int, now: float, w: Weights) -> float:
     if spec.knowledge_points:
-        known = set(card.expertise)
+        known = card.expertise_set
         overlap = sum(1 for k in spec.knowledge_points if k in known) / len(spec.knowledge_points)
     else:
         overlap = 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from enum import Enum
+from functools import cached_property
 
 
 class TutorState(str, Enum):
@@ -38,8 +39,13 @@ class TutorCard:
     rating_count: int = 0
     sessions_given: int = 0
 
+    @cached_property
+    def expertise_set(self) -> frozenset[int]:
+        return frozenset(self.expertise)
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        d = asdict(self)
+        return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, raw: str) -> "TutorCard":

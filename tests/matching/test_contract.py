@@ -15,7 +15,7 @@ def spec(rid: int, student: int = 1000, subject: str = "math", band: str = "juni
 async def test_fifty_tutors_accept_the_same_request_exactly_one_wins(pool, clock):
     for tid in range(1, 51):
         await pool.put_tutor(card(tid), clock.now())
-    await pool.add_request(spec(1), clock.now() + 600)
+    await pool.add_request(spec(1), clock.now() + 600, clock.now())
     for tid in range(1, 51):
         assert await pool.offer(1, tid, clock.now(), clock.now() + 20, chosen=False) == "ok"
     results = await asyncio.gather(*(pool.claim(1, tid, clock.now()) for tid in range(1, 51)))
@@ -32,8 +32,8 @@ async def test_fifty_tutors_accept_the_same_request_exactly_one_wins(pool, clock
 
 async def test_one_tutor_accepting_two_offers_at_once_gets_one_session(pool, clock):
     await pool.put_tutor(card(7), clock.now())
-    await pool.add_request(spec(1), clock.now() + 600)
-    await pool.add_request(spec(2), clock.now() + 600)
+    await pool.add_request(spec(1), clock.now() + 600, clock.now())
+    await pool.add_request(spec(2), clock.now() + 600, clock.now())
     assert await pool.offer(1, 7, clock.now(), clock.now() + 20, chosen=False) == "ok"
     assert await pool.offer(2, 7, clock.now(), clock.now() + 20, chosen=True) == "ok"  # 择师 while ringing
     a, b = await asyncio.gather(pool.claim(1, 7, clock.now()), pool.claim(2, 7, clock.now()))

@@ -1,0 +1,188 @@
+"""Matching under an evening peak: 15,000 registered tutors, 2,000 on duty, Poisson arrivals.
+
+For each backend (in-process, and Redis at REDIS_URL or 127.0.0.1:6379) it drives the Matcher
+with simulated tutors who accept (90 %) or decline after a short think, and sessions that end
+after a compressed duration so the evening reaches a steady state. It measures the time from
+a request's submission to its first offer, and matches per second. It then times a single
+ranking decision with 500, 2,000 and 8,000 tutors on duty to show that the cost per decision
+follows the candidate cap, not the number on duty.
+
+    python -m loadtest.matching            # 30 s per backend at 200 requests/s
+    python -m loadtest.matching --quick    # 8 s per backend
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import time
+
+from app.kit.redis import make_redis
+
+from matching import Event, InProcessPool, MatchConfig, Matcher, RedisPool, RequestSpec, SystemClock, TutorCard
+from matching.knowledge_ids import FAKE_KPS
+
+from .common import percentile, report
+
+SUBJECTS = ["chinese", "math", "english", "politics", "physics", "chemistry", "biology", "history", "geography"]
+WEIGHTS = [12, 25, 18, 5, 14, 10, 6, 5, 5]  # evening demand by subject, roughly
+
+
+def registered_tutors(n: int, rng: random.Random) -> list[TutorCard]:
+    cards = []
+    for i in range(1, n + 1):
+        subject = rng.choices(SUBJECTS, WEIGHTS)[0]
+        subjects = [subject] + ([rng.choice(SUBJECTS)] if rng.random() < 0.2 else [])
+        bands = rng.choice([["junior"], ["junior"], ["senior"], ["junior", "senior"]])
+        cards.append(TutorCard(id=i, name=f"T{i}", school=f"S{i % 646}", subjects=sorted(set(subjects)), bands=bands,
+                               expertise=rng.sample(FAKE_KPS, 4), rating_sum=rng.uniform(0, 200),
+                               rating_count=rng.randint(0, 50), sessions_given=rng.randint(0, 80)))
+    return cards
+
+
+class TimingSink:
+    def __init__(self) -> None:
+        self.submitted: dict[int, float] = {}
+        self.first_offer: dict[int, float] = {}
+        self.offers: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+        self.matches = 0
+
+    async def publish(self, event: Event) -> None:
+        if event.kind == "offer":
+            rid = event.data["request_id"]
+            if rid not in self.first_offer and rid in self.submitted:
+                self.first_offer[rid] = time.perf_counter() - self.submitted[rid]
+            self.offers.put_nowait((rid, event.user_id))
+
+
+async def run_backend(pool, label: str, cards: list[TutorCard], on_duty: int, rate: float, seconds: float,
+                      rng: random.Random) -> dict[str, float]:
+    sink = TimingSink()
+    matcher = Matcher(pool, SystemClock(), sink, MatchConfig(ring_seconds=20, max_wait_s=120))
+    for card in rng.sample(cards, on_duty):
+        await pool.put_tutor(card, time.time())
+
+    async def tutor_side() -> None:
+        while True:
+            rid, tid = await sink.offers.get()
+            asyncio.create_task(respond(rid, tid))
+
+    async def respond(rid: int, tid: int) -> None:
+        await asyncio.sleep(rng.uniform(0.05, 0.3))  # the tutor reads the question
+        if rng.random() < 0.1:
+            await matcher.decline(rid, tid)
+            return
+        if (await matcher.accept(rid, tid)).ok:
+            sink.matches += 1
+            await asyncio.sleep(rng.expovariate(1 / 4.0))  # a compressed session
+            await matcher.session_ended(tid)
+
+    responder = asyncio.create_task(tutor_side())
+    reaper = asyncio.create_task(matcher.run_reaper(0.5))
+    rid = 0
+
+    async def arrivals(duration: float) -> tuple[int, float]:
+        nonlocal rid
+        start = next_at = time.perf_counter()
+        first, tasks = rid + 1, []
+        while (now := time.perf_counter()) - start < duration:
+            if now < next_at:
+                await asyncio.sleep(next_at - now)
+            rid += 1
+            spec = RequestSpec(id=rid, student_id=100_000 + rid, subject=rng.choices(SUBJECTS, WEIGHTS)[0],
+                               band=rng.choice(["junior", "junior", "senior"]), knowledge_points=rng.sample(FAKE_KPS, 2))
+            sink.submitted[rid] = time.perf_counter()
+            tasks.append(asyncio.create_task(matcher.submit(spec)))
+            next_at += rng.expovariate(rate)
+        elapsed = time.perf_counter() - start
+        await asyncio.gather(*tasks)
+        return first, elapsed
+
+    # Warm-up (not measured): an instance that has served for a while has its caches filled.
+    await arrivals(2.0)
+    sink.first_offer.clear()
+    sink.matches = 0
+    cpu = time.process_time()
+    first, elapsed = await arrivals(seconds)
+    cpu = time.process_time() - cpu
+    sink.first_offer = {k: v for k, v in sink.first_offer.items() if k >= first}
+    total = rid - first + 1
+    await asyncio.sleep(0.5)
+    responder.cancel()
+    reaper.cancel()
+    lat = [v * 1000 for v in sink.first_offer.values()]
+    figures = {
+        f"{label}_requests": total, f"{label}_requests_per_s": round(total / elapsed, 1),
+        f"{label}_offered": len(lat), f"{label}_matches_per_s": round(sink.matches / elapsed, 1),
+        f"{label}_p50_ms": round(percentile(lat, 50), 3), f"{label}_p99_ms": round(percentile(lat, 99), 3),
+        f"{label}_cpu_share": round(cpu / elapsed, 2),  # of one core, for this whole process
+    }
+    for k, v in figures.items():
+        print(f"  {k:28s} {v}")
+    return figures
+
+
+async def decision_cost(make_pool, cards: list[TutorCard], rng: random.Random) -> dict[str, float]:
+    """Mean time of one ranking decision (fetch candidates + score) by tutors on duty."""
+    out = {}
+    for n in (500, 2000, 8000):
+        pool = await make_pool()
+        matcher = Matcher(pool, SystemClock(), TimingSink(), MatchConfig())
+        for card in cards[:n]:
+            await pool.put_tutor(card, time.time())
+        spec = RequestSpec(id=1, student_id=1, subject="math", band="junior", knowledge_points=FAKE_KPS[:2])
+        start = time.perf_counter()
+        for _ in range(200):
+            await matcher.recommend(spec, 5)
+        out[n] = round((time.perf_counter() - start) / 200 * 1000, 3)
+    return out
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--on-duty", type=int, default=2000)
+    parser.add_argument("--registered", type=int, default=15000)
+    args = parser.parse_args()
+    seconds = 8.0 if args.quick else 30.0
+    rng = random.Random(7)
+    cards = registered_tutors(args.registered, rng)
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    prefix = f"bench:{os.getpid()}:"
+    redis = make_redis(redis_url)
+    figures: dict[str, float] = {"tutors_registered": args.registered, "tutors_on_duty": args.on_duty,
+                                 "target_requests_per_s": args.rate, "seconds_per_backend": seconds}
+    try:
+        print(f"in-process pool, {args.on_duty} of {args.registered} tutors on duty, {args.rate}/s for {seconds}s")
+        figures |= await run_backend(InProcessPool(), "inproc", cards, args.on_duty, args.rate, seconds, rng)
+        print(f"Redis pool at {redis_url}")
+        figures |= await run_backend(RedisPool(redis, prefix + "run:"), "redis", cards, args.on_duty, args.rate, seconds, rng)
+        figures["requests_per_s"] = min(figures["inproc_requests_per_s"], figures["redis_requests_per_s"])
+
+        counter = iter(range(1000))
+
+        async def fresh_redis() -> RedisPool:
+            return RedisPool(redis, f"{prefix}cost{next(counter)}:")
+
+        async def fresh_inproc() -> InProcessPool:
+            return InProcessPool()
+
+        for label, make in (("inproc", fresh_inproc), ("redis", fresh_redis)):
+            cost = await decision_cost(make, cards, rng)
+            print(f"  {label} decision cost by tutors on duty (ms): {cost}")
+            for n, ms in cost.items():
+                figures[f"{label}_decision_ms_{n}_on_duty"] = ms
+    finally:
+        keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=5000)]
+        for i in range(0, len(keys), 1000):
+            await redis.delete(*keys[i:i + 1000])
+        await redis.aclose()
+    report("matching", figures)
+
+
+if __name__ == "__main__":
+    import uvloop  # the event loop uvicorn runs the service on (uvicorn[standard])
+
+    uvloop.run(main())
