@@ -2,7 +2,7 @@
 from .accounts import ROLES, AuthSession, SignIn, User
 from .base import Base, utcnow
 from .org import City, District, School, SchoolClass
-from .records import Answer, CalendarDay, PointsEntry, Question, TutoringSession
+from .records import Answer, CalendarDay, PointsEntry, Question, SessionEvent, SessionReport, TutoringSession
 from .requests import HelpRequest, HelpRequestKnowledgePoint, Image
 from .subjects import KnowledgePoint, Subject
 from .tutors import StudentBlock, TutorExpertise, TutorProfile, TutorReview, TutorSubject
@@ -10,6 +10,6 @@ from .tutors import StudentBlock, TutorExpertise, TutorProfile, TutorReview, Tut
 __all__ = [
     "ROLES", "Answer", "AuthSession", "Base", "CalendarDay", "City", "District", "HelpRequest",
     "HelpRequestKnowledgePoint", "Image", "KnowledgePoint", "PointsEntry", "Question", "School",
-    "SchoolClass", "SignIn", "StudentBlock", "Subject", "TutorExpertise", "TutorProfile",
+    "SchoolClass", "SessionEvent", "SessionReport", "SignIn", "StudentBlock", "Subject", "TutorExpertise", "TutorProfile",
     "TutorReview", "TutorSubject", "TutoringSession", "User", "utcnow",
 ]

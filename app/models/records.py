@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy import false as sa_false
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,6 +33,44 @@ class TutoringSession(Base):
     rating: Mapped[int | None] = mapped_column(SmallInteger)
     rating_comment: Mapped[str | None] = mapped_column(String(500))
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Live-session bookkeeping (signaling): who reported media up, who is disconnected since
+    # when, which end-of-session warnings went out, the cap that applies (rest rule), flags.
+    connecting_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    student_media_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tutor_media_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    student_gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tutor_gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cap_s: Mapped[int | None] = mapped_column(Integer)
+    warnings_sent: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    points_booked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    transcript_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class SessionEvent(Base):
+    """The transcript: chat, whiteboard strokes, shared images, system notes — kept for review."""
+
+    __tablename__ = "session_events"
+    __table_args__ = (UniqueConstraint("session_id", "seq"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("tutoring_sessions.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # chat | stroke | board | image | system
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)  # JSON, as delivered (chat masked)
+    raw: Mapped[str | None] = mapped_column(Text)  # the original chat text when masking changed it
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SessionReport(Base):
+    __tablename__ = "session_reports"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("tutoring_sessions.id"), index=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | dismissed | actioned
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Question(Base):

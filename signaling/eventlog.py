@@ -1,0 +1,168 @@
+"""Each user's event stream: sequenced, resumable, shared across instances.
+
+Every event to a user gets the next id of that user's stream (1, 2, 3, …). A client that
+reconnects — to any instance — says the last id it saw and receives exactly what followed, in
+order. The stream keeps the last `keep` events for `ttl_s`; a resume from before that is
+impossible and answered with a clear error, after which the client re-fetches its state.
+
+In-process (embedded default): a deque per user. Redis: a Stream per user (XADD with the id
+itself, so ids are plain integers), written by one Lua script; a single pub/sub channel per
+deployment only rings the bell ("user 42 has news"), the events themselves are read from the
+stream, so a missed bell loses nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from abc import ABC, abstractmethod
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StoredEvent:
+    id: int
+    kind: str
+    data: dict[str, Any]
+
+    def frame(self) -> dict[str, Any]:
+        return {"type": "event", "id": self.id, "kind": self.kind, "data": self.data}
+
+
+class ResumeGap(Exception):
+    """The events after `after` are no longer kept (or `after` is in the future)."""
+
+    def __init__(self, latest: int) -> None:
+        super().__init__(f"cannot resume; the latest event id is {latest}")
+        self.latest = latest
+
+
+class EventLog(ABC):
+    def __init__(self) -> None:
+        self._bells: dict[int, set[asyncio.Event]] = defaultdict(set)
+
+    @abstractmethod
+    async def append(self, user_id: int, kind: str, data: dict[str, Any]) -> int: ...
+
+    @abstractmethod
+    async def read(self, user_id: int, after: int, limit: int = 500) -> list[StoredEvent]:
+        """Events with id > after, oldest first. Raises ResumeGap when some were dropped."""
+
+    @abstractmethod
+    async def latest(self, user_id: int) -> int: ...
+
+    def bell(self, user_id: int) -> asyncio.Event:
+        """An Event set whenever `user_id` has news; the caller discards it with `unbell`."""
+        ev = asyncio.Event()
+        self._bells[user_id].add(ev)
+        return ev
+
+    def unbell(self, user_id: int, ev: asyncio.Event) -> None:
+        self._bells[user_id].discard(ev)
+        if not self._bells[user_id]:
+            self._bells.pop(user_id, None)
+
+    def _ring(self, user_id: int) -> None:
+        for ev in self._bells.get(user_id, ()):
+            ev.set()
+
+    async def start(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+class InProcessEventLog(EventLog):
+    def __init__(self, keep: int = 1000) -> None:
+        super().__init__()
+        self.keep = keep
+        self.streams: dict[int, deque[StoredEvent]] = defaultdict(lambda: deque(maxlen=self.keep))
+        self.seq: dict[int, int] = defaultdict(int)
+
+    async def append(self, user_id: int, kind: str, data: dict[str, Any]) -> int:
+        self.seq[user_id] += 1
+        self.streams[user_id].append(StoredEvent(self.seq[user_id], kind, data))
+        self._ring(user_id)
+        return self.seq[user_id]
+
+    async def latest(self, user_id: int) -> int:
+        return self.seq.get(user_id, 0)
+
+    async def read(self, user_id: int, after: int, limit: int = 500) -> list[StoredEvent]:
+        latest = self.seq.get(user_id, 0)
+        stream = self.streams.get(user_id)
+        first = stream[0].id if stream else latest + 1
+        if after > latest or (after < first - 1):
+            raise ResumeGap(latest)
+        return [e for e in stream or () if e.id > after][:limit]
+
+
+_APPEND = r"""
+local seq = redis.call('INCR', KEYS[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], seq .. '-1', 'k', ARGV[2], 'd', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('PUBLISH', KEYS[3], ARGV[5])
+return seq
+"""
+
+
+class RedisEventLog(EventLog):
+    def __init__(self, redis: Redis, prefix: str, keep: int = 1000, ttl_s: int = 86400) -> None:
+        super().__init__()
+        self.r, self.p, self.keep, self.ttl = redis, prefix + "ev:", keep, ttl_s
+        self.channel = self.p + "bell"
+        self._append = redis.register_script(_APPEND)
+        self._listener: asyncio.Task[None] | None = None
+
+    async def append(self, user_id: int, kind: str, data: dict[str, Any]) -> int:
+        body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        keys = [f"{self.p}seq:{user_id}", f"{self.p}s:{user_id}", self.channel]
+        seq = int(await self._append(keys=keys, args=[self.keep, kind, body, self.ttl, user_id]))
+        self._ring(user_id)  # local listeners need not wait for the round trip through pub/sub
+        return seq
+
+    async def latest(self, user_id: int) -> int:
+        return int(await self.r.get(f"{self.p}seq:{user_id}") or 0)
+
+    async def read(self, user_id: int, after: int, limit: int = 500) -> list[StoredEvent]:
+        key = f"{self.p}s:{user_id}"
+        async with self.r.pipeline(transaction=False) as pipe:
+            pipe.get(f"{self.p}seq:{user_id}")
+            pipe.xrange(key, "-", "+", count=1)
+            pipe.xrange(key, f"{after + 1}-0", "+", count=limit)
+            latest_raw, head, rows = await pipe.execute()
+        latest = int(latest_raw or 0)
+        first = int(head[0][0].split("-")[0]) if head else latest + 1
+        if after > latest or after < first - 1:
+            raise ResumeGap(latest)
+        return [StoredEvent(int(i.split("-")[0]), f["k"], json.loads(f["d"])) for i, f in rows]
+
+    async def start(self) -> None:
+        self._listener = asyncio.create_task(self._listen())
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                pubsub = self.r.pubsub(ignore_subscribe_messages=True)
+                await pubsub.subscribe(self.channel)
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self._ring(int(message["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - reconnect; the streams keep every event meanwhile
+                log.warning("event bell lost; resubscribing", exc_info=True)
+                await asyncio.sleep(1)
+
+    async def aclose(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
