@@ -48,6 +48,28 @@ class Settings(BaseSettings):
     match_w_rating: float = 0.6
     match_w_favourite: float = 2.0
     match_w_fairness: float = 0.8
+
+    # Live sessions (see app/live). Times in seconds.
+    session_cap_s: int = 1800
+    session_warnings_s: tuple[int, int] = (300, 60)
+    session_no_show_s: int = 120  # matched but not live by then: ended as no_show
+    session_grace_s: int = 60  # a side disconnected for this long: ended as disconnected
+    rest_after_s: int = 3600  # continuous live time after which a student must rest …
+    rest_gap_s: int = 600  # … for this long (a shorter pause does not break the run)
+    transcript_retention_days: int = 180
+    points_per_minute: float = 0.1  # one-to-one: 30 minutes = 3 points
+    points_min_minutes: float = 3.0  # shorter sessions earn nothing
+    points_rating_factors: tuple[float, float, float, float, float] = (0.5, 0.8, 1.0, 1.0, 1.2)  # by rating 1..5
+    point_value_cny: float = 10.0
+    unrated_booking_after_s: int = 86400  # unrated sessions are booked with factor 1.0 after this
+    ws_allowed_origins: list[str] = []  # empty: same host as the page (and non-browser clients)
+    ws_ticket_ttl_s: int = 60
+    ws_ping_s: float = 20.0
+    ws_idle_s: float = 60.0
+    stun_urls: list[str] = []
+    turn_urls: list[str] = []
+    turn_secret: str | None = None
+    turn_ttl_s: int = 3600
     tutor_min_title: str = "intermediate"  # 中级及以上职称
 
     @property

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,17 +14,30 @@ from app.kit import errors
 from app.kit.db import make_engine, make_sessionmaker
 from app.kit.redis import make_redis
 from app.match.flows import ExpiryHooks
-from matching import Clock, InProcessPool, MatchConfig, Matcher, RecordingSink, RedisPool, SystemClock, Weights
+from app.live.socket import EventLogSink, LiveHandler, run_tick
+from matching import Clock, EventSink, InProcessPool, MatchConfig, Matcher, RedisPool, SystemClock, Weights
+from signaling import InProcessEventLog, RedisEventLog
 
 
-def build_matcher(settings: Settings, redis, sessionmaker, clock: Clock) -> Matcher:  # type: ignore[no-untyped-def]
+async def _every(interval: float, step, app: FastAPI) -> None:  # type: ignore[no-untyped-def]
+    while True:
+        try:
+            await step(app)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - a failed pass must not stop the timers
+            logging.getLogger(__name__).exception("periodic %s failed", step.__name__)
+        await asyncio.sleep(interval)
+
+
+def build_matcher(settings: Settings, redis, sessionmaker, clock: Clock, sink: EventSink) -> Matcher:  # type: ignore[no-untyped-def]
     pool = RedisPool(redis, settings.redis_prefix) if redis is not None else InProcessPool()
     weights = Weights(expertise=settings.match_w_expertise, rating=settings.match_w_rating,
                       favourite=settings.match_w_favourite, fairness=settings.match_w_fairness)
     config = MatchConfig(ring_seconds=settings.match_ring_seconds, fanout=settings.match_fanout,
                          candidates=settings.match_candidates, max_wait_s=settings.match_max_wait_s,
                          presence_ttl_s=settings.match_presence_ttl_s, weights=weights)
-    return Matcher(pool, clock, RecordingSink(), config, ExpiryHooks(sessionmaker))
+    return Matcher(pool, clock, sink, config, ExpiryHooks(sessionmaker))
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -35,15 +49,22 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.engine = make_engine(settings.sqlalchemy_url)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         app.state.redis = make_redis(settings.redis_url) if settings.redis_url else None
+        app.state.events = (RedisEventLog(app.state.redis, settings.redis_prefix) if app.state.redis is not None
+                            else InProcessEventLog())
+        await app.state.events.start()
         app.state.matcher = build_matcher(settings, app.state.redis, app.state.sessionmaker,
-                                          getattr(app.state, "clock", None) or SystemClock())
-        reaper = asyncio.create_task(app.state.matcher.run_reaper()) if settings.match_reaper else None
+                                          getattr(app.state, "clock", None) or SystemClock(),
+                                          EventLogSink(app.state.events))
+        app.state.live = LiveHandler(app)
+        timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app))] \
+            if settings.match_reaper else []
         try:
             yield
         finally:
-            if reaper is not None:
-                reaper.cancel()
-                await asyncio.gather(reaper, return_exceptions=True)
+            for task in timers:
+                task.cancel()
+            await asyncio.gather(*timers, return_exceptions=True)
+            await app.state.events.aclose()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await app.state.engine.dispose()
@@ -59,12 +80,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from app.calendar.endpoints import router as calendar
     from app.match.endpoints import router as match
     from app.health import router as health
+    from app.live.endpoints import router as live
     from app.helprequests.endpoints import router as helprequests
     from app.schools.endpoints import router as schools
     from app.subjects.endpoints import router as subjects
     from app.tutors.endpoints import router as tutors
 
-    for router in (health, auth, subjects, schools, tutors, helprequests, match, calendar):
+    for router in (health, auth, subjects, schools, tutors, helprequests, match, calendar, live):
         app.include_router(router)
 
     @app.get("/", include_in_schema=False)

@@ -19,15 +19,18 @@ class EventSink(Protocol):
 
 
 class RecordingSink:
-    """Keeps every event per user, in order (tests and the embedded default use it)."""
+    """Keeps every event per user, in order, and passes it on to `forward` if given (tests)."""
 
-    def __init__(self) -> None:
+    def __init__(self, forward: EventSink | None = None) -> None:
         self.events: list[Event] = []
         self.by_user: dict[int, list[Event]] = defaultdict(list)
+        self.forward = forward
 
     async def publish(self, event: Event) -> None:
         self.events.append(event)
         self.by_user[event.user_id].append(event)
+        if self.forward is not None:
+            await self.forward.publish(event)
 
     def kinds(self, user_id: int) -> list[str]:
         return [e.kind for e in self.by_user[user_id]]

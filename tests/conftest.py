@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from app.main import create_app
-from matching import FakeClock
+from matching import FakeClock, RecordingSink
 
 from . import infra
 from .factories import Factory
@@ -54,6 +54,8 @@ def clock() -> FakeClock:
 async def app(app_settings, clock):  # type: ignore[no-untyped-def]
     application = create_app(app_settings, clock=clock)
     async with application.router.lifespan_context(application):
+        # Record what matching emits (tests read it) while it still reaches the event streams.
+        application.state.matcher.sink = RecordingSink(forward=application.state.matcher.sink)
         yield application
 
 

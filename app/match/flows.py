@@ -16,6 +16,8 @@ from app.kit.errors import AppError, Forbidden, InvalidState, NotFound
 from app.models import HelpRequest, TutoringSession, TutorProfile, User, utcnow
 from matching import Event, Matcher, RequestSpec, TutorState
 
+from app.live.service import rest_until
+
 from .service import band_of, request_spec, service_window, tutor_card
 
 
@@ -29,6 +31,7 @@ AlreadyTaken = _error("AlreadyTaken", 409)
 NoOffer = _error("NoOffer", 409)
 RequestGone = _error("RequestGone", 409)
 NotApproved = _error("NotApproved", 403)
+RestRequired = _error("RestRequired", 409)
 
 
 class OutsideServiceWindow(AppError):
@@ -45,6 +48,10 @@ async def file_request(db: AsyncSession, settings: Any, matcher: Matcher, studen
     """Store the request, then either refuse it (outside the window; the request is kept as
     `refused` so that it can become a Q&A question) or hand it to matching after the commit."""
     now = matcher.clock.now()
+    until = await rest_until(db, settings, student.id, now)
+    if until is not None:
+        raise RestRequired("time for a rest: you have been in live sessions for a long stretch",
+                           until=datetime.fromtimestamp(until, timezone.utc).isoformat())
     window = await service_window(db, settings, now)
     if body.mode == "chosen" and body.tutor_id is not None and window.is_open(now):
         await _check_chosen(db, matcher, student, body)

@@ -1,0 +1,171 @@
+"""Live sessions over HTTP: the websocket ticket, ICE servers, session records, rating, reports."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, WebSocket
+from pydantic import BaseModel, Field
+from sqlalchemy import or_, select
+
+from app.accounts.deps import CurrentUser, Student
+from app.accounts.scope import user_in_scope
+from app.kit.db import DB, after_commit
+from app.kit.errors import Forbidden, NotFound
+from app.kit.safety import screen
+from app.models import SessionEvent, SessionReport, TutoringSession, User
+from signaling.turn import ice_servers
+from signaling.ws import serve
+
+from . import service
+from .socket import make_ticket
+
+router = APIRouter(tags=["live sessions"])
+
+
+class TicketOut(BaseModel):
+    ticket: str
+    expires_in: int
+    url: str
+
+
+class SessionOut(BaseModel):
+    id: int
+    request_id: int
+    student_id: int
+    tutor_id: int
+    subject: str
+    state: str
+    matched_at: datetime
+    live_at: datetime | None
+    ended_at: datetime | None
+    duration_s: int | None
+    end_reason: str | None
+    cap_s: int | None
+    rating: int | None
+    rating_comment: str | None
+    flagged: bool
+
+
+class RatingIn(BaseModel):
+    rating: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=500)
+
+
+class ReportIn(BaseModel):
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class TranscriptItem(BaseModel):
+    seq: int
+    kind: str
+    sender_id: int | None
+    body: dict[str, Any]
+    raw: str | None = None  # admins only: the chat text before masking
+    flagged: bool
+    at: datetime
+
+
+def session_out(s: TutoringSession) -> SessionOut:
+    return SessionOut(id=s.id, request_id=s.request_id, student_id=s.student_id, tutor_id=s.tutor_id,
+                      subject=s.subject_code, state=s.state, matched_at=s.matched_at, live_at=s.live_at,
+                      ended_at=s.ended_at, duration_s=s.duration_s, end_reason=s.end_reason, cap_s=s.cap_s,
+                      rating=s.rating, rating_comment=s.rating_comment, flagged=s.flagged)
+
+
+async def _readable(db: DB, user: User, session_id: int) -> TutoringSession:
+    s = await db.get(TutoringSession, session_id)
+    if s is None:
+        raise NotFound(f"no session {session_id}")
+    if user.id in (s.student_id, s.tutor_id):
+        return s
+    student = await db.get(User, s.student_id)
+    if user.role.endswith("_admin") and student is not None and await user_in_scope(db, user, student):
+        return s
+    raise Forbidden("this session is not yours")
+
+
+@router.post("/api/live/ticket", response_model=TicketOut)
+async def ticket(request: Request, user: CurrentUser) -> TicketOut:
+    """A one-minute ticket to open the websocket: `GET /ws?ticket=…[&last_event_id=N]`."""
+    s = request.app.state.settings
+    t = make_ticket(s.secret(), user, request.state.sid, s.ws_ticket_ttl_s)
+    return TicketOut(ticket=t, expires_in=s.ws_ticket_ttl_s, url=f"/ws?ticket={t}")
+
+
+@router.get("/api/live/ice-servers")
+async def ice(request: Request, user: CurrentUser) -> dict[str, Any]:
+    """STUN and TURN servers for RTCPeerConnection; TURN credentials expire after `ttl_s`."""
+    s = request.app.state.settings
+    return ice_servers(s.stun_urls, s.turn_urls, s.turn_secret, user.id, request.app.state.matcher.clock.now(), s.turn_ttl_s)
+
+
+@router.get("/api/sessions", response_model=list[SessionOut])
+async def my_sessions(user: CurrentUser, db: DB, limit: int = Query(50, ge=1, le=200),
+                      before_id: int | None = None) -> list[SessionOut]:
+    q = select(TutoringSession).where(or_(TutoringSession.student_id == user.id, TutoringSession.tutor_id == user.id))
+    if before_id:
+        q = q.where(TutoringSession.id < before_id)
+    return [session_out(s) for s in (await db.execute(q.order_by(TutoringSession.id.desc()).limit(limit))).scalars()]
+
+
+@router.get("/api/sessions/{session_id}", response_model=SessionOut)
+async def read_session(session_id: int, user: CurrentUser, db: DB) -> SessionOut:
+    return session_out(await _readable(db, user, session_id))
+
+
+@router.get("/api/sessions/{session_id}/transcript", response_model=list[TranscriptItem])
+async def transcript(session_id: int, user: CurrentUser, db: DB) -> list[TranscriptItem]:
+    """Chat, strokes and images in order. Participants see what was delivered; admins reviewing
+    a report also see the chat text as typed before masking."""
+    s = await _readable(db, user, session_id)
+    admin = user.id not in (s.student_id, s.tutor_id)
+    rows = (await db.execute(select(SessionEvent).where(SessionEvent.session_id == s.id)
+                             .order_by(SessionEvent.seq))).scalars()
+    return [TranscriptItem(seq=r.seq, kind=r.kind, sender_id=r.sender_id, body=json.loads(r.body),
+                           raw=r.raw if admin else None, flagged=r.flagged, at=r.created_at) for r in rows]
+
+
+@router.post("/api/sessions/{session_id}/rating", response_model=SessionOut)
+async def rate(session_id: int, body: RatingIn, request: Request, student: Student, db: DB) -> SessionOut:
+    """The student rates the ended session (1–5, a comment); its points are booked then."""
+    s = await service.rate(db, request.app.state.settings, student, session_id, body.rating, body.comment,
+                           request.app.state.matcher.clock.now())
+    return session_out(s)
+
+
+@router.post("/api/sessions/{session_id}/hangup", response_model=SessionOut)
+async def hangup(session_id: int, request: Request, user: CurrentUser, db: DB) -> SessionOut:
+    """Hang up over HTTP (the same as the websocket `hangup`)."""
+    s, role, _ = await service.participant(db, session_id, user.id)
+    if s.state != "ended":
+        result = await service.end(db, s, f"hangup_{role}", request.app.state.matcher.clock.now())
+
+        async def announce() -> None:
+            await request.app.state.live.publish(result.events)
+            if result.ended_tutor:
+                await request.app.state.matcher.session_ended(result.ended_tutor)
+
+        after_commit(db, announce)
+    return session_out(s)
+
+
+@router.post("/api/sessions/{session_id}/report", status_code=201)
+async def report(session_id: int, body: ReportIn, user: CurrentUser, db: DB) -> dict[str, Any]:
+    """Either side reports the session; admins review it with the transcript."""
+    s = await _readable(db, user, session_id)
+    if user.id not in (s.student_id, s.tutor_id):
+        raise Forbidden("only a participant reports a session")
+    r = SessionReport(session_id=s.id, reporter_id=user.id, reason=screen(body.reason).text)
+    s.flagged = True
+    db.add(r)
+    await db.flush()
+    return {"id": r.id, "session_id": s.id, "status": r.status}
+
+
+@router.websocket("/ws")
+async def websocket(ws: WebSocket) -> None:
+    s = ws.app.state.settings
+    await serve(ws, ws.app.state.live, ws.app.state.events, allowed_origins=s.ws_allowed_origins,
+                ping_s=s.ws_ping_s, idle_s=s.ws_idle_s)

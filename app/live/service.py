@@ -1,0 +1,259 @@
+"""A live one-to-one session: matched → connecting → live → ended, with its transcript.
+
+Every inbound websocket message is handled in one database session; the events it causes are
+returned as a list and published by the caller only after the commit. Timestamps come from the
+injected clock, so caps and timeouts are tested without sleeping.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
+from app.kit.safety import screen
+from app.models import Image, PointsEntry, SessionEvent, TutoringSession, User
+from signaling.protocol import Board, Chat, Hangup, Media, ProtocolError, ShareImage, Signal, Stroke
+
+ACTIVE = ("matched", "connecting", "live")
+Outbox = list[tuple[int, str, dict[str, Any]]]  # (user, kind, data), published after commit
+
+
+def ts(now: float) -> datetime:
+    return datetime.fromtimestamp(now, timezone.utc)
+
+
+@dataclass
+class Result:
+    events: Outbox = field(default_factory=list)
+    ended_tutor: int | None = None  # the tutor whose session ended (free for matching again)
+    reply: dict[str, Any] | None = None
+
+
+def _both(s: TutoringSession, kind: str, data: dict[str, Any]) -> Outbox:
+    return [(s.student_id, kind, data), (s.tutor_id, kind, data)]
+
+
+async def participant(db: AsyncSession, session_id: int, user_id: int, ref: str | None = None) -> tuple[TutoringSession, str, int]:
+    s = await db.get(TutoringSession, session_id)
+    if s is None or user_id not in (s.student_id, s.tutor_id):
+        raise ProtocolError("NotYourSession", "you are not a participant of this session", ref)
+    role = "student" if user_id == s.student_id else "tutor"
+    return s, role, s.tutor_id if role == "student" else s.student_id
+
+
+async def _record(db: AsyncSession, s: TutoringSession, kind: str, sender: int | None, body: dict[str, Any],
+                  now: float, raw: str | None = None, flagged: bool = False) -> int:
+    await db.execute(update(TutoringSession).where(TutoringSession.id == s.id)
+                     .values(transcript_seq=TutoringSession.transcript_seq + 1))
+    seq = (await db.execute(select(TutoringSession.transcript_seq).where(TutoringSession.id == s.id))).scalar_one()
+    db.add(SessionEvent(session_id=s.id, seq=seq, kind=kind, sender_id=sender, created_at=ts(now),
+                        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")), raw=raw, flagged=flagged))
+    return seq
+
+
+async def end(db: AsyncSession, s: TutoringSession, reason: str, now: float) -> Result:
+    """End once (a conditional update: two instances' timers cannot both end it)."""
+    live_s = int(now - s.live_at.timestamp()) if s.live_at else 0
+    done = await db.execute(update(TutoringSession).where(TutoringSession.id == s.id, TutoringSession.state != "ended")
+                            .values(state="ended", ended_at=ts(now), duration_s=max(live_s, 0), end_reason=reason))
+    if done.rowcount != 1:
+        return Result()
+    await db.refresh(s)
+    return Result(events=_both(s, "session_ended", {"session_id": s.id, "reason": reason, "duration_s": s.duration_s}),
+                  ended_tutor=s.tutor_id)
+
+
+async def continuous_live_s(db: AsyncSession, student_id: int, now: float, gap_s: int) -> tuple[int, float | None]:
+    """The student's current run of live time (sessions separated by pauses shorter than
+    `gap_s`), and when the last of them ended."""
+    rows = (await db.execute(select(TutoringSession.live_at, TutoringSession.ended_at).where(
+        TutoringSession.student_id == student_id, TutoringSession.live_at.is_not(None),
+        TutoringSession.live_at >= ts(now - 86400)).order_by(TutoringSession.live_at.desc()))).all()
+    total, edge, last_end = 0.0, now, None
+    for live_at, ended_at in rows:
+        end_t = ended_at.timestamp() if ended_at else now
+        if edge - end_t >= gap_s:
+            break
+        last_end = max(last_end or 0.0, end_t)
+        total += end_t - live_at.timestamp()
+        edge = live_at.timestamp()
+    return int(total), last_end
+
+
+async def rest_until(db: AsyncSession, settings: Settings, student_id: int, now: float) -> float | None:
+    run, last_end = await continuous_live_s(db, student_id, now, settings.rest_gap_s)
+    if run >= settings.rest_after_s and last_end is not None and now - last_end < settings.rest_gap_s:
+        return last_end + settings.rest_gap_s
+    return None
+
+
+async def handle(db: AsyncSession, settings: Settings, user: User, msg: Any, now: float) -> Result:
+    s, role, other = await participant(db, msg.session_id, user.id, msg.ref)
+    if s.state == "ended":
+        raise ProtocolError("SessionEnded", "this session has ended", msg.ref)
+    res = Result(reply={"type": "ack", "ref": msg.ref, "session_id": s.id})
+    if isinstance(msg, Signal):
+        if s.state == "matched":
+            s.state, s.connecting_at = "connecting", ts(now)
+        res.events.append((other, "signal", {"session_id": s.id, "from": user.id, "kind": msg.kind,
+                                             "sdp": msg.sdp, "candidate": msg.candidate}))
+    elif isinstance(msg, Media):
+        await _media(db, settings, s, role, other, msg, now, res)
+    elif isinstance(msg, Chat):
+        clean = screen(msg.text)
+        body = {"session_id": s.id, "from": user.id, "text": clean.text}
+        if clean.flagged:
+            s.flagged = True
+            body["masked"] = True
+        body["seq"] = await _record(db, s, "chat", user.id, body, now, raw=msg.text if clean.flagged else None,
+                                    flagged=clean.flagged)
+        res.events += _both(s, "chat", body)
+    elif isinstance(msg, Stroke):
+        body = {"session_id": s.id, "from": user.id, "id": msg.id, "tool": msg.tool, "color": msg.color,
+                "width": msg.width, "points": msg.points}
+        body["seq"] = await _record(db, s, "stroke", user.id, body, now)
+        res.events.append((other, "stroke", body))
+    elif isinstance(msg, Board):
+        body = {"session_id": s.id, "from": user.id, "action": msg.action, "stroke_id": msg.stroke_id}
+        body["seq"] = await _record(db, s, "board", user.id, body, now)
+        res.events.append((other, "board", body))
+    elif isinstance(msg, ShareImage):
+        img = await db.get(Image, msg.image_id)
+        if img is None or img.owner_id != user.id:
+            raise ProtocolError("InvalidMessage", "share your own uploaded image (POST /api/images)", msg.ref)
+        body = {"session_id": s.id, "from": user.id, "image_id": img.id, "url": f"/api/images/{img.id}",
+                "width": img.width, "height": img.height}
+        body["seq"] = await _record(db, s, "image", user.id, body, now)
+        res.events += _both(s, "image", body)
+    elif isinstance(msg, Hangup):
+        ended = await end(db, s, f"hangup_{role}", now)
+        res.events, res.ended_tutor = ended.events, ended.ended_tutor
+    return res
+
+
+async def _media(db: AsyncSession, settings: Settings, s: TutoringSession, role: str, other: int, msg: Media,
+                 now: float, res: Result) -> None:
+    if msg.state == "disconnected":
+        res.events.append((other, "peer_media", {"session_id": s.id, "state": "disconnected"}))
+        return
+    setattr(s, f"{role}_media_at", ts(now))
+    if s.state == "matched":
+        s.state, s.connecting_at = "connecting", ts(now)
+    res.events.append((other, "peer_media", {"session_id": s.id, "state": "connected"}))
+    if s.state != "live" and s.student_media_at and s.tutor_media_at:
+        run, _ = await continuous_live_s(db, s.student_id, now, settings.rest_gap_s)
+        s.state, s.live_at = "live", ts(now)
+        # The eyesight rule can cut this session shorter than the usual cap.
+        s.cap_s = max(60, min(settings.session_cap_s, settings.rest_after_s - run))
+        res.events += _both(s, "session_live", {"session_id": s.id, "live_at": now, "cap_s": s.cap_s,
+                                                "ends_at": now + s.cap_s})
+
+
+async def presence(db: AsyncSession, user_id: int, connected: bool, now: float) -> Outbox:
+    """A user's last websocket closed (or they came back): mark their active sessions and tell
+    the other side, which shows "connection lost / recovered"."""
+    rows = (await db.execute(select(TutoringSession).where(
+        or_(TutoringSession.student_id == user_id, TutoringSession.tutor_id == user_id),
+        TutoringSession.state.in_(("connecting", "live"))))).scalars().all()
+    out: Outbox = []
+    for s in rows:
+        role = "student" if s.student_id == user_id else "tutor"
+        setattr(s, f"{role}_gone_at", None if connected else ts(now))
+        other = s.tutor_id if role == "student" else s.student_id
+        out.append((other, "peer_connection", {"session_id": s.id, "state": "back" if connected else "lost"}))
+    return out
+
+
+async def tick(db: AsyncSession, settings: Settings, now: float) -> Result:
+    """Server-enforced rules: warnings before the cap, the cap, no-shows, lost connections."""
+    res = Result()
+    ended_tutors: list[int] = []
+    rows = (await db.execute(select(TutoringSession).where(TutoringSession.state.in_(ACTIVE)))).scalars().all()
+    first, second = settings.session_warnings_s
+    for s in rows:
+        reason = None
+        if s.state == "live" and s.live_at is not None:
+            ends = s.live_at.timestamp() + (s.cap_s or settings.session_cap_s)
+            if now >= ends:
+                reason = "time_cap"
+            else:
+                for n, before in ((1, first), (2, second)):
+                    if now >= ends - before and s.warnings_sent < n:
+                        sent = await db.execute(update(TutoringSession).where(
+                            TutoringSession.id == s.id, TutoringSession.warnings_sent < n).values(warnings_sent=n))
+                        if sent.rowcount == 1:
+                            res.events += _both(s, "session_warning", {"session_id": s.id, "seconds_left": int(ends - now)})
+        elif now >= s.matched_at.timestamp() + settings.session_no_show_s:
+            reason = "no_show"
+        gone = [g.timestamp() for g in (s.student_gone_at, s.tutor_gone_at) if g is not None]
+        if reason is None and gone and now >= min(gone) + settings.session_grace_s:
+            reason = "disconnected"
+        if reason:
+            ended = await end(db, s, reason, now)
+            res.events += ended.events
+            if ended.ended_tutor:
+                ended_tutors.append(ended.ended_tutor)
+    res.reply = {"ended_tutors": ended_tutors}
+    await book_unrated(db, settings, now)
+    return res
+
+
+def points_for(settings: Settings, duration_s: int, rating: int | None) -> Decimal:
+    minutes = duration_s / 60
+    if minutes < settings.points_min_minutes:
+        return Decimal("0.00")
+    factor = settings.points_rating_factors[rating - 1] if rating else 1.0
+    return Decimal(str(minutes * settings.points_per_minute * factor)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+async def book(db: AsyncSession, settings: Settings, s: TutoringSession) -> None:
+    """Book the session's points once (the ledger's unique key guards a second booking)."""
+    done = await db.execute(update(TutoringSession).where(TutoringSession.id == s.id, TutoringSession.points_booked.is_(False))
+                            .values(points_booked=True))
+    if done.rowcount != 1:
+        return
+    tutor = await db.get(User, s.tutor_id)
+    points = points_for(settings, s.duration_s or 0, s.rating)
+    if points > 0 and tutor is not None and tutor.district_id is not None:
+        db.add(PointsEntry(tutor_id=s.tutor_id, district_id=tutor.district_id, source_kind="one_to_one",
+                           source_id=s.id, points=points, note=f"rating {s.rating or '-'}, {s.duration_s}s"))
+    await db.flush()
+
+
+async def book_unrated(db: AsyncSession, settings: Settings, now: float) -> None:
+    rows = (await db.execute(select(TutoringSession).where(
+        TutoringSession.state == "ended", TutoringSession.points_booked.is_(False), TutoringSession.rating.is_(None),
+        TutoringSession.ended_at <= ts(now - settings.unrated_booking_after_s)).limit(200))).scalars().all()
+    for s in rows:
+        await book(db, settings, s)
+
+
+async def rate(db: AsyncSession, settings: Settings, student: User, session_id: int, rating: int,
+               comment: str | None, now: float) -> TutoringSession:
+    s = await db.get(TutoringSession, session_id)
+    if s is None:
+        raise NotFound(f"no session {session_id}")
+    if s.student_id != student.id:
+        raise Forbidden("only the student of the session rates it")
+    if s.state != "ended":
+        raise InvalidState("rate the session after it has ended", state=s.state)
+    if s.rating is not None:
+        raise InvalidState("this session is rated already", rating=s.rating)
+    if not 1 <= rating <= 5:
+        raise InvalidInput("rating is 1 to 5")
+    s.rating, s.rated_at = rating, ts(now)
+    s.rating_comment = screen(comment).text if comment else None
+    await db.flush()
+    await book(db, settings, s)
+    return s
+
+
+def retention_cutoff(settings: Settings, now: float) -> datetime:
+    return ts(now) - timedelta(days=settings.transcript_retention_days)

@@ -1,0 +1,117 @@
+"""The app's side of the websocket: tickets, presence, and one database session per message."""
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import jwt
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from app.kit.errors import AppError
+from app.models import AuthSession, User, utcnow
+from matching import Event
+from signaling.protocol import Ping, Pong, ProtocolError
+
+from . import service
+
+
+def make_ticket(secret: str, user: User, sid: str, ttl_s: int) -> str:
+    now = utcnow()
+    return jwt.encode({"sub": str(user.id), "sid": sid, "typ": "ws", "jti": secrets.token_hex(8),
+                       "iat": now, "exp": now + timedelta(seconds=ttl_s)}, secret, algorithm="HS256")
+
+
+class EventLogSink:
+    """Matching's events go into the users' event streams."""
+
+    def __init__(self, log) -> None:  # type: ignore[no-untyped-def]
+        self.log = log
+
+    async def publish(self, event: Event) -> None:
+        await self.log.append(event.user_id, event.kind, event.data)
+
+
+class LiveHandler:
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.local = Counter[int]()  # open sockets per user on this instance
+
+    @property
+    def now(self) -> float:
+        return self.app.state.matcher.clock.now()
+
+    async def publish(self, outbox: service.Outbox) -> None:
+        for user_id, kind, data in outbox:
+            await self.app.state.events.append(user_id, kind, data)
+
+    async def authenticate(self, ticket: str | None) -> User:
+        if not ticket:
+            raise ProtocolError("NotAuthenticated", "connect with ?ticket= from POST /api/live/ticket")
+        try:
+            claims = jwt.decode(ticket, self.app.state.settings.secret(), algorithms=["HS256"])
+        except jwt.ExpiredSignatureError:
+            raise ProtocolError("TokenExpired", "the ticket has expired; get a new one") from None
+        except jwt.PyJWTError:
+            raise ProtocolError("NotAuthenticated", "invalid ticket") from None
+        if claims.get("typ") != "ws":
+            raise ProtocolError("NotAuthenticated", "not a websocket ticket")
+        async with self.app.state.sessionmaker() as db:
+            row = (await db.execute(select(User, AuthSession.revoked_at).join(AuthSession, AuthSession.user_id == User.id)
+                                    .where(User.id == int(claims["sub"]), AuthSession.id == claims["sid"]))).first()
+        if row is None or row[1] is not None:
+            raise ProtocolError("TokenRevoked", "signed out; sign in again")
+        if row[0].status == "suspended":
+            raise ProtocolError("AccountSuspended", "this account is suspended")
+        return row[0]
+
+    async def connected(self, user: User) -> None:
+        self.local[user.id] += 1
+        if user.role == "tutor":
+            await self.app.state.matcher.heartbeat(user.id)
+        await self._presence(user, True)
+
+    async def disconnected(self, user: User) -> None:
+        self.local[user.id] -= 1
+        if self.local[user.id] <= 0:
+            del self.local[user.id]
+            await self._presence(user, False)
+
+    async def _presence(self, user: User, connected: bool) -> None:
+        async with self.app.state.sessionmaker() as db:
+            outbox = await service.presence(db, user.id, connected, self.now)
+            await db.commit()
+        await self.publish(outbox)
+
+    async def message(self, user: User, msg: Any) -> dict[str, Any] | None:
+        if user.role == "tutor":  # the live connection keeps a tutor's duty presence alive
+            await self.app.state.matcher.heartbeat(user.id)
+        if isinstance(msg, (Ping, Pong)):
+            return None
+        async with self.app.state.sessionmaker() as db:
+            try:
+                result = await service.handle(db, self.app.state.settings, user, msg, self.now)
+                await db.commit()
+            except AppError as exc:
+                await db.rollback()
+                raise ProtocolError(exc.code, exc.detail, getattr(msg, "ref", None)) from None
+            except ProtocolError:
+                await db.rollback()
+                raise
+        await self.publish(result.events)
+        if result.ended_tutor:
+            await self.app.state.matcher.session_ended(result.ended_tutor)
+        return result.reply
+
+
+async def run_tick(app: FastAPI) -> None:
+    """One pass of the session timers (every instance runs it; each step is conditional)."""
+    async with app.state.sessionmaker() as db:
+        result = await service.tick(db, app.state.settings, app.state.matcher.clock.now())
+        await db.commit()
+    handler: LiveHandler = app.state.live
+    await handler.publish(result.events)
+    for tutor_id in (result.reply or {}).get("ended_tutors", []):
+        await app.state.matcher.session_ended(tutor_id)

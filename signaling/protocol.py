@@ -1,0 +1,111 @@
+"""The closed set of messages a client may send over its websocket, parsed in one place.
+
+Anything else — unknown type, missing field, oversized frame, bad JSON — is answered with an
+error frame `{"type": "error", "error": Code, "detail": …, "ref": <the message's ref>}` and
+nothing is stored. See docs/websocket.md for every message with an example.
+"""
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+MAX_FRAME_BYTES = 64 * 1024
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ref: str | None = Field(default=None, max_length=64, description="echoed in the reply or error")
+
+
+class Ping(_Msg):
+    type: Literal["ping"]
+
+
+class Pong(_Msg):
+    type: Literal["pong"]
+
+
+class _InSession(_Msg):
+    session_id: int
+
+
+class Signal(_InSession):
+    """WebRTC negotiation, relayed only to the other participant of the session."""
+
+    type: Literal["signal"]
+    kind: Literal["offer", "answer", "candidate", "ice_restart"]
+    sdp: str | None = Field(default=None, max_length=32_000)
+    candidate: dict[str, Any] | None = None  # {"candidate": "...", "sdpMid": "0", "sdpMLineIndex": 0}
+
+
+class Media(_InSession):
+    """The client's own view of its media: both sides `connected` makes the session live."""
+
+    type: Literal["media"]
+    state: Literal["connected", "disconnected"]
+
+
+class Chat(_InSession):
+    type: Literal["chat"]
+    text: str = Field(min_length=1, max_length=1000)
+
+
+Point = Annotated[list[Annotated[int, Field(ge=0, le=10_000)]], Field(min_length=2, max_length=2)]
+
+
+class Stroke(_InSession):
+    """One whiteboard stroke: points in a 10000×10000 board, compact integer pairs."""
+
+    type: Literal["stroke"]
+    id: str = Field(min_length=1, max_length=40)
+    tool: Literal["pen", "eraser"] = "pen"
+    color: str = Field(default="#000000", pattern=r"^#[0-9a-fA-F]{6}$")
+    width: int = Field(default=4, ge=1, le=60)
+    points: list[Point] = Field(min_length=1, max_length=2000)
+
+
+class Board(_InSession):
+    type: Literal["board"]
+    action: Literal["undo", "clear"]
+    stroke_id: str | None = Field(default=None, max_length=40, description="the stroke undone")
+
+
+class ShareImage(_InSession):
+    type: Literal["image"]
+    image_id: str = Field(min_length=32, max_length=32, pattern=r"^[0-9a-f]{32}$")
+
+
+class Hangup(_InSession):
+    type: Literal["hangup"]
+
+
+ClientMessage = Annotated[Ping | Pong | Signal | Media | Chat | Stroke | Board | ShareImage | Hangup,
+                          Field(discriminator="type")]
+_adapter: TypeAdapter[Any] = TypeAdapter(ClientMessage)
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: str, detail: str, ref: str | None = None) -> None:
+        super().__init__(detail)
+        self.code, self.detail, self.ref = code, detail, ref
+
+    def frame(self) -> dict[str, Any]:
+        return {"type": "error", "error": self.code, "detail": self.detail, "ref": self.ref}
+
+
+def parse(raw: str | bytes) -> Any:
+    if len(raw) > MAX_FRAME_BYTES:
+        raise ProtocolError("FrameTooLarge", f"frames are limited to {MAX_FRAME_BYTES} bytes")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ProtocolError("InvalidMessage", "not JSON") from None
+    ref = data.get("ref") if isinstance(data, dict) and isinstance(data.get("ref"), str) else None
+    try:
+        return _adapter.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ProtocolError("InvalidMessage", f"{where}: {first['msg']}" if where else first["msg"], ref) from None

@@ -1,0 +1,127 @@
+"""The websocket: one per client, authenticated by a short-lived ticket (never the long-lived
+token in the URL), origin-checked, with heartbeats both ways and idle connections reaped.
+
+It knows no database: an app-provided `Handler` authenticates and handles messages; the
+`EventLog` carries every event to the user, resumable with `last_event_id`.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from .eventlog import EventLog, ResumeGap
+from .protocol import Ping, Pong, ProtocolError, parse
+
+log = logging.getLogger(__name__)
+
+
+class Handler(Protocol):
+    async def authenticate(self, ticket: str | None) -> Any: ...
+    async def connected(self, user: Any) -> None: ...
+    async def message(self, user: Any, msg: Any) -> dict[str, Any] | None: ...
+    async def disconnected(self, user: Any) -> None: ...
+
+
+def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser (mobile app, test peer): the ticket is what authenticates
+    if allowed:
+        return origin in allowed
+    return urlparse(origin).netloc == websocket.headers.get("host")
+
+
+async def serve(websocket: WebSocket, handler: Handler, events: EventLog, *, allowed_origins: list[str],
+                ping_s: float, idle_s: float) -> None:
+    if not origin_allowed(websocket, allowed_origins):
+        await websocket.close(code=4403, reason="origin not allowed")
+        return
+    await websocket.accept()
+    lock = asyncio.Lock()
+
+    async def send(frame: dict[str, Any]) -> None:
+        async with lock:
+            if websocket.client_state == WebSocketState.CONNECTED:
+                await websocket.send_text(json.dumps(frame, ensure_ascii=False, separators=(",", ":")))
+
+    try:
+        user = await handler.authenticate(websocket.query_params.get("ticket"))
+    except ProtocolError as exc:
+        await send(exc.frame())
+        await websocket.close(code=4401, reason=exc.code)
+        return
+    raw_last = websocket.query_params.get("last_event_id")
+    last = int(raw_last) if raw_last and raw_last.isdigit() else None
+    seen = [time.monotonic()]
+
+    async def pump() -> None:
+        nonlocal last
+        if last is None:
+            last = await events.latest(user.id)
+        await send({"type": "hello", "user_id": user.id, "last_event_id": last})
+        bell = events.bell(user.id)
+        try:
+            while True:
+                bell.clear()
+                try:
+                    batch = await events.read(user.id, last)
+                except ResumeGap as gap:
+                    await send({"type": "error", "error": "ResumeGap", "latest": gap.latest,
+                                "detail": "missed events are no longer kept; re-fetch your state"})
+                    last = gap.latest
+                    continue
+                for event in batch:
+                    await send(event.frame())
+                    last = event.id
+                if not batch:
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(bell.wait(), 5)  # the timeout covers a lost bell
+        finally:
+            events.unbell(user.id, bell)
+
+    async def heartbeat() -> None:
+        while True:
+            await asyncio.sleep(ping_s)
+            if time.monotonic() - seen[0] > idle_s:
+                await websocket.close(code=4408, reason="idle")
+                return
+            await send({"type": "ping", "at": time.time()})
+
+    tasks = [asyncio.create_task(pump()), asyncio.create_task(heartbeat())]
+    try:
+        await handler.connected(user)
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            seen[0] = time.monotonic()
+            raw = message.get("text") if message.get("text") is not None else message.get("bytes") or b""
+            try:
+                msg = parse(raw)
+                if isinstance(msg, Ping):
+                    await handler.message(user, msg)
+                    await send({"type": "pong", "ref": msg.ref})
+                    continue
+                reply = await handler.message(user, msg)
+            except ProtocolError as exc:
+                await send(exc.frame())
+                continue
+            if reply is not None and not isinstance(msg, Pong):
+                await send(reply)
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await handler.disconnected(user)
+        except Exception:  # noqa: BLE001 - a failed presence update must not leak the socket
+            log.exception("disconnect handling failed")
