@@ -100,8 +100,7 @@ async def handle(db: AsyncSession, settings: Settings, user: User, msg: Any, now
         raise ProtocolError("SessionEnded", "this session has ended", msg.ref)
     res = Result(reply={"type": "ack", "ref": msg.ref, "session_id": s.id})
     if isinstance(msg, Signal):
-        if s.state == "matched":
-            s.state, s.connecting_at = "connecting", ts(now)
+        await _connecting(db, s, now)
         res.events.append((other, "signal", {"session_id": s.id, "from": user.id, "kind": msg.kind,
                                              "sdp": msg.sdp, "candidate": msg.candidate}))
     elif isinstance(msg, Media):
@@ -138,22 +137,30 @@ async def handle(db: AsyncSession, settings: Settings, user: User, msg: Any, now
     return res
 
 
+async def _connecting(db: AsyncSession, s: TutoringSession, now: float) -> None:
+    await db.execute(update(TutoringSession).where(TutoringSession.id == s.id, TutoringSession.state == "matched")
+                     .values(state="connecting", connecting_at=ts(now)))
+
+
 async def _media(db: AsyncSession, settings: Settings, s: TutoringSession, role: str, other: int, msg: Media,
                  now: float, res: Result) -> None:
     if msg.state == "disconnected":
         res.events.append((other, "peer_media", {"session_id": s.id, "state": "disconnected"}))
         return
-    setattr(s, f"{role}_media_at", ts(now))
-    if s.state == "matched":
-        s.state, s.connecting_at = "connecting", ts(now)
+    # Both sides report at nearly the same moment, each in its own transaction: the switch to
+    # live is one conditional update, which only the second report can satisfy.
+    run, _ = await continuous_live_s(db, s.student_id, now, settings.rest_gap_s)
+    cap = max(60, min(settings.session_cap_s, settings.rest_after_s - run))  # the eyesight rule may cut it
+    column = TutoringSession.student_media_at if role == "student" else TutoringSession.tutor_media_at
+    await db.execute(update(TutoringSession).where(TutoringSession.id == s.id).values({column: ts(now)}))
+    await _connecting(db, s, now)
     res.events.append((other, "peer_media", {"session_id": s.id, "state": "connected"}))
-    if s.state != "live" and s.student_media_at and s.tutor_media_at:
-        run, _ = await continuous_live_s(db, s.student_id, now, settings.rest_gap_s)
-        s.state, s.live_at = "live", ts(now)
-        # The eyesight rule can cut this session shorter than the usual cap.
-        s.cap_s = max(60, min(settings.session_cap_s, settings.rest_after_s - run))
-        res.events += _both(s, "session_live", {"session_id": s.id, "live_at": now, "cap_s": s.cap_s,
-                                                "ends_at": now + s.cap_s})
+    went_live = await db.execute(update(TutoringSession).where(
+        TutoringSession.id == s.id, TutoringSession.state.in_(("matched", "connecting")),
+        TutoringSession.student_media_at.is_not(None), TutoringSession.tutor_media_at.is_not(None),
+    ).values(state="live", live_at=ts(now), cap_s=cap))
+    if went_live.rowcount == 1:
+        res.events += _both(s, "session_live", {"session_id": s.id, "live_at": now, "cap_s": cap, "ends_at": now + cap})
 
 
 async def presence(db: AsyncSession, user_id: int, connected: bool, now: float) -> Outbox:
