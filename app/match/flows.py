@@ -114,7 +114,8 @@ async def accept_offer(db: AsyncSession, matcher: Matcher, tutor: User, request_
     if req is None or done.rowcount != 1:
         raise RequestGone("the student cancelled this request")
     session = TutoringSession(request_id=request_id, student_id=req.student_id, tutor_id=tutor.id,
-                              subject_code=req.subject_code, state="matched")
+                              subject_code=req.subject_code, state="matched",
+                              matched_at=datetime.fromtimestamp(matcher.clock.now(), timezone.utc))
     db.add(session)
     await db.flush()
 
