@@ -81,8 +81,11 @@ async def serve(websocket: WebSocket, handler: Handler, events: EventLog, *, all
                     await send(event.frame())
                     last = event.id
                 if not batch:
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(bell.wait(), 5)  # the timeout covers a lost bell
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                    # that lands as the bell rings, and the socket would never finish closing.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(5):  # the timeout covers a lost bell
+                            await bell.wait()
         finally:
             events.unbell(user.id, bell)
 
@@ -120,7 +123,7 @@ async def serve(websocket: WebSocket, handler: Handler, events: EventLog, *, all
     finally:
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.wait(tasks, timeout=5)
         try:
             await handler.disconnected(user)
         except Exception:  # noqa: BLE001 - a failed presence update must not leak the socket

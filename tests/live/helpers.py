@@ -35,7 +35,14 @@ class Server:
     async def stop(self) -> None:
         self.server.should_exit = True
         if self.task:
-            await self.task
+            try:
+                await asyncio.wait_for(asyncio.shield(self.task), 10)
+            except asyncio.TimeoutError:
+                for t in asyncio.all_tasks():
+                    t.print_stack(limit=6)
+                self.server.force_exit = True
+                await asyncio.wait_for(self.task, 10)
+                raise AssertionError("the server did not stop within 10 s (task stacks printed above)")
 
 
 class Client:
@@ -95,7 +102,7 @@ class Client:
                 await self._new.wait()
         return await asyncio.wait_for(scan(), timeout)
 
-    async def event(self, kind: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
+    async def event(self, kind: str, /, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
         frame = await self.wait_for(lambda f: f.get("type") == "event" and f["kind"] == kind
                                     and all(f["data"].get(k) == v for k, v in match.items()), timeout)
         return frame["data"]
