@@ -4,8 +4,9 @@
 
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
-RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev pkg-config \
-        libavdevice-dev libavfilter-dev libopus-dev libvpx-dev libsrtp2-dev \
+# Every dependency ships manylinux wheels (aiortc's av and pylibsrtp bundle their codecs);
+# gcc is there only for a platform without them.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
     && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /venv
 WORKDIR /src
@@ -18,7 +19,7 @@ COPY . .
 RUN /venv/bin/pip install --no-deps .
 
 FROM python:3.11-slim
-RUN apt-get update && apt-get install -y --no-install-recommends curl libopus0 libvpx7 libsrtp2-1 \
+RUN apt-get update && apt-get install -y --no-install-recommends curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 10001 tutoring
 COPY --from=build /venv /venv

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -262,5 +262,8 @@ async def rate(db: AsyncSession, settings: Settings, student: User, session_id: 
     return s
 
 
-def retention_cutoff(settings: Settings, now: float) -> datetime:
-    return ts(now) - timedelta(days=settings.transcript_retention_days)
+async def purge_transcripts(db: AsyncSession, settings: Settings, now: float) -> int:
+    """Transcripts are kept for review for `transcript_retention_days`, then deleted."""
+    cutoff = ts(now) - timedelta(days=settings.transcript_retention_days)
+    done = await db.execute(delete(SessionEvent).where(SessionEvent.created_at < cutoff))
+    return done.rowcount or 0

@@ -106,10 +106,18 @@ class LiveHandler:
         return result.reply
 
 
+PURGE_EVERY_S = 3600.0
+
+
 async def run_tick(app: FastAPI) -> None:
-    """One pass of the session timers (every instance runs it; each step is conditional)."""
+    """One pass of the session timers (every instance runs it; each step is conditional), and
+    once an hour the purge of transcripts past their retention."""
+    now = app.state.matcher.clock.now()
     async with app.state.sessionmaker() as db:
-        result = await service.tick(db, app.state.settings, app.state.matcher.clock.now())
+        result = await service.tick(db, app.state.settings, now)
+        if now - getattr(app.state, "last_purge", 0.0) >= PURGE_EVERY_S:
+            await service.purge_transcripts(db, app.state.settings, now)
+            app.state.last_purge = now
         await db.commit()
     handler: LiveHandler = app.state.live
     await handler.publish(result.events)

@@ -60,7 +60,7 @@ class SessionEvent(Base):
     body: Mapped[str] = mapped_column(Text)  # JSON, as delivered (chat masked)
     raw: Mapped[str | None] = mapped_column(Text)  # the original chat text when masking changed it
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class SessionReport(Base):

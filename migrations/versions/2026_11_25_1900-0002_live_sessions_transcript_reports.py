@@ -37,6 +37,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('session_id', 'seq', name=op.f('uq_session_events_session_id_seq'))
     )
     with op.batch_alter_table('session_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_session_events_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_session_events_session_id'), ['session_id'], unique=False)
 
     op.create_table('session_reports',
@@ -88,6 +89,7 @@ def downgrade() -> None:
     op.drop_table('session_reports')
     with op.batch_alter_table('session_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_session_events_session_id'))
+        batch_op.drop_index(batch_op.f('ix_session_events_created_at'))
 
     op.drop_table('session_events')
     # ### end Alembic commands ###

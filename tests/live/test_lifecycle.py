@@ -149,3 +149,14 @@ async def test_turn_credentials_follow_the_shared_secret_scheme_and_expire(clien
     assert credentials_valid("coturn-static-auth-secret", turn["username"], turn["credential"], clock.now() + 599)
     assert not credentials_valid("coturn-static-auth-secret", turn["username"], turn["credential"], clock.now() + 601)
     assert not credentials_valid("another-secret", turn["username"], turn["credential"], clock.now())
+
+
+async def test_transcripts_are_deleted_after_their_retention(matched, app, clock):
+    student, tutor, sid, *_ = matched
+    await student.send(type="chat", session_id=sid, text="保留多久？")
+    await tutor.event("chat", session_id=sid)
+    await run_tick(app)
+    assert len((await student.http.get(f"/api/sessions/{sid}/transcript")).json()) == 1
+    clock.advance(app.state.settings.transcript_retention_days * 86400 + 3601)
+    await run_tick(app)
+    assert (await student.http.get(f"/api/sessions/{sid}/transcript")).json() == []
