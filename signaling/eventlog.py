@@ -13,6 +13,7 @@ stream, so a missed bell loses nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from abc import ABC, abstractmethod
@@ -121,6 +122,7 @@ class RedisEventLog(EventLog):
         self.channel = self.p + "bell"
         self._append = redis.register_script(_APPEND)
         self._listener: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def append(self, user_id: int, kind: str, data: dict[str, Any]) -> int:
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -149,20 +151,28 @@ class RedisEventLog(EventLog):
         self._listener = asyncio.create_task(self._listen())
 
     async def _listen(self) -> None:
-        while True:
+        # Polls with a timeout and stops on a flag: redis-py's blocking read can swallow a task
+        # cancellation, which would leave shutdown waiting forever.
+        while not self._closing:
+            pubsub = self.r.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub = self.r.pubsub(ignore_subscribe_messages=True)
                 await pubsub.subscribe(self.channel)
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
+                while not self._closing:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+                    if message and message.get("type") == "message":
                         self._ring(int(message["data"]))
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - reconnect; the streams keep every event meanwhile
                 log.warning("event bell lost; resubscribing", exc_info=True)
                 await asyncio.sleep(1)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
 
     async def aclose(self) -> None:
+        self._closing = True
         if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
+            _, pending = await asyncio.wait([self._listener], timeout=3)
+            for task in pending:
+                task.cancel()

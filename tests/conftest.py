@@ -2,6 +2,7 @@
 the production setup (the machine's real PostgreSQL and Redis)."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -53,10 +54,17 @@ def clock() -> FakeClock:
 @pytest.fixture
 async def app(app_settings, clock):  # type: ignore[no-untyped-def]
     application = create_app(app_settings, clock=clock)
-    async with application.router.lifespan_context(application):
-        # Record what matching emits (tests read it) while it still reaches the event streams.
-        application.state.matcher.sink = RecordingSink(forward=application.state.matcher.sink)
-        yield application
+    lifespan = application.router.lifespan_context(application)
+    await lifespan.__aenter__()
+    # Record what matching emits (tests read it) while it still reaches the event streams.
+    application.state.matcher.sink = RecordingSink(forward=application.state.matcher.sink)
+    yield application
+    shutdown = asyncio.ensure_future(lifespan.__aexit__(None, None, None))
+    done, _ = await asyncio.wait([shutdown], timeout=20)
+    if not done:
+        for task in asyncio.all_tasks():
+            task.print_stack(limit=8)
+        raise AssertionError("the app did not shut down within 20 s (task stacks printed above)")
 
 
 @pytest.fixture
