@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from .clock import Clock
 from .events import Event, EventSink
 from .pool import Pool
-from .scoring import Weights, eligible, score, smoothed_rating
+from .scoring import Weights, eligible, score
 from .types import ClaimResult, RequestSpec, RequestState, RequestStatus, TutorState, TutorStatus, Withdrawal
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,6 @@ class Ranked:
     status: TutorStatus
     score: float
     favourite: bool
-
-    @property
-    def rating(self) -> float:
-        return round(smoothed_rating(self.status.card, Weights()), 2)
 
 
 class Matcher:

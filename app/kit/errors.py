@@ -26,24 +26,25 @@ class AppError(Exception):
         return {"error": self.code, "detail": self.detail, **self.extra}
 
 
-def _error(name: str, status: int) -> type[AppError]:
+def error_type(name: str, status: int) -> type[AppError]:
+    """A new stable error code (domains declare theirs next to the rules that raise them)."""
     return type(name, (AppError,), {"status_code": status, "code": name})
 
 
-InvalidInput = _error("InvalidInput", 422)
-InvalidCredentials = _error("InvalidCredentials", 401)
-NotAuthenticated = _error("NotAuthenticated", 401)
-TokenExpired = _error("TokenExpired", 401)
-TokenRevoked = _error("TokenRevoked", 401)
-Forbidden = _error("Forbidden", 403)
-AccountSuspended = _error("AccountSuspended", 403)
-NotFound = _error("NotFound", 404)
-Conflict = _error("Conflict", 409)
-InvalidState = _error("InvalidState", 409)
-ImageRejected = _error("ImageRejected", 422)
-ImageTooLarge = _error("ImageTooLarge", 413)
-RosterRejected = _error("RosterRejected", 422)
-TooManyRequests = _error("TooManyRequests", 429)
+InvalidInput = error_type("InvalidInput", 422)
+InvalidCredentials = error_type("InvalidCredentials", 401)
+NotAuthenticated = error_type("NotAuthenticated", 401)
+TokenExpired = error_type("TokenExpired", 401)
+TokenRevoked = error_type("TokenRevoked", 401)
+Forbidden = error_type("Forbidden", 403)
+AccountSuspended = error_type("AccountSuspended", 403)
+NotFound = error_type("NotFound", 404)
+Conflict = error_type("Conflict", 409)
+InvalidState = error_type("InvalidState", 409)
+ImageRejected = error_type("ImageRejected", 422)
+ImageTooLarge = error_type("ImageTooLarge", 413)
+RosterRejected = error_type("RosterRejected", 422)
+TooManyRequests = error_type("TooManyRequests", 429)
 
 
 _STATUS_CODES = {

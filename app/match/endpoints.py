@@ -11,7 +11,7 @@ from app.kit.db import DB
 from app.kit.errors import InvalidState
 from app.models import KnowledgePoint, User
 from app.subjects.service import check_knowledge_points, check_subjects
-from matching import RequestSpec, TutorState, Weights
+from matching import RequestSpec, TutorState
 from matching.scoring import smoothed_rating
 
 from . import flows
@@ -114,7 +114,7 @@ async def tutors(student: Student, db: DB, matcher: MatcherDep, subject: str = Q
     names = dict((await db.execute(select(KnowledgePoint.id, KnowledgePoint.name)
                                    .where(KnowledgePoint.id.in_(kp_ids), KnowledgePoint.depth == 2))).all()) if kp_ids else {}
     return [TutorListItem(id=r.status.card.id, name=r.status.card.name, school=r.status.card.school,
-                          subjects=r.status.card.subjects, rating=round(smoothed_rating(r.status.card, Weights()), 2),
+                          subjects=r.status.card.subjects, rating=round(smoothed_rating(r.status.card, matcher.config.weights), 2),
                           ratings=r.status.card.rating_count, sessions_given=r.status.card.sessions_given,
                           specialities=[names[k] for k in r.status.card.expertise if k in names],
                           favourite=r.favourite, score=round(r.score, 3))

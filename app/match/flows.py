@@ -3,7 +3,6 @@ session record. Pool state changes happen inside the request; the events that an
 database change go out only after the commit (app.kit.db.after_commit)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import update
@@ -12,26 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.helprequests import service as requests
 from app.helprequests.schemas import HelpRequestCreate
 from app.kit.db import after_commit, on_rollback
-from app.kit.errors import AppError, Forbidden, InvalidState, NotFound
+from app.kit.errors import AppError, Forbidden, InvalidState, NotFound, error_type
+from app.live.service import rest_until, ts
 from app.models import HelpRequest, TutoringSession, TutorProfile, User, utcnow
 from matching import Event, Matcher, RequestSpec, TutorState
-
-from app.live.service import rest_until
 
 from .service import band_of, request_spec, service_window, tutor_card
 
 
-def _error(name: str, status: int) -> type[AppError]:
-    return type(name, (AppError,), {"status_code": status, "code": name})
-
-
-TutorBusy = _error("TutorBusy", 409)
-TutorUnavailable = _error("TutorUnavailable", 409)
-AlreadyTaken = _error("AlreadyTaken", 409)
-NoOffer = _error("NoOffer", 409)
-RequestGone = _error("RequestGone", 409)
-NotApproved = _error("NotApproved", 403)
-RestRequired = _error("RestRequired", 409)
+TutorBusy = error_type("TutorBusy", 409)
+TutorUnavailable = error_type("TutorUnavailable", 409)
+AlreadyTaken = error_type("AlreadyTaken", 409)
+NoOffer = error_type("NoOffer", 409)
+RequestGone = error_type("RequestGone", 409)
+NotApproved = error_type("NotApproved", 403)
+RestRequired = error_type("RestRequired", 409)
 
 
 class OutsideServiceWindow(AppError):
@@ -51,7 +45,7 @@ async def file_request(db: AsyncSession, settings: Any, matcher: Matcher, studen
     until = await rest_until(db, settings, student.id, now)
     if until is not None:
         raise RestRequired("time for a rest: you have been in live sessions for a long stretch",
-                           until=datetime.fromtimestamp(until, timezone.utc).isoformat())
+                           until=ts(until).isoformat())
     window = await service_window(db, settings, now)
     if body.mode == "chosen" and body.tutor_id is not None and window.is_open(now):
         await _check_chosen(db, matcher, student, body)
@@ -115,7 +109,7 @@ async def accept_offer(db: AsyncSession, matcher: Matcher, tutor: User, request_
         raise RequestGone("the student cancelled this request")
     session = TutoringSession(request_id=request_id, student_id=req.student_id, tutor_id=tutor.id,
                               subject_code=req.subject_code, state="matched",
-                              matched_at=datetime.fromtimestamp(matcher.clock.now(), timezone.utc))
+                              matched_at=ts(matcher.clock.now()))
     db.add(session)
     await db.flush()
 
@@ -150,7 +144,7 @@ class ExpiryHooks:
         async with self.sessionmaker() as db:
             await db.execute(update(HelpRequest).where(HelpRequest.id == request_id, HelpRequest.status == "open")
                              .values(status="expired", close_reason="no_tutor_in_time",
-                                     closed_at=datetime.now(timezone.utc)))
+                                     closed_at=utcnow()))
             await db.commit()
 
 

@@ -6,7 +6,6 @@ from sqlalchemy import func, select
 
 from app.models import SessionEvent, TutoringSession
 
-from .helpers import Client
 
 
 async def live(student, tutor, session_id):  # type: ignore[no-untyped-def]

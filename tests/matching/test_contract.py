@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
-from matching import MatchConfig, Matcher, RequestSpec, RequestState, TutorState
+from matching import RequestSpec, RequestState, TutorState
 
 from .conftest import card
 
