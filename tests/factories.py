@@ -75,6 +75,16 @@ class Factory:
             await db.commit()
             return user
 
+    async def admin_of(self, someone: User) -> User:
+        """A school admin of `someone`'s school."""
+        async with self.session() as db:
+            admin = User(username=f"school_admin{next(_seq)}", password_hash=_HASH, role="school_admin",
+                         real_name="测试管理员", city_id=someone.city_id, district_id=someone.district_id,
+                         school_id=someone.school_id)
+            db.add(admin)
+            await db.commit()
+            return admin
+
     async def tutor(self, org: Org, school: int = 0, subjects: tuple[str, ...] = ("math",),
                     status: str = "approved", junior: bool = True, senior: bool = False,
                     expertise: tuple[int, ...] = ()) -> User:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.models import (CalendarDay, HelpRequest, HelpRequestKnowledgePoint, Image, KnowledgePoint, School,
+from app.models import (CalendarDay, HelpRequest, HelpRequestKnowledgePoint, Image, KnowledgePoint, School, SessionReport,
                         StudentBlock, TutoringSession, TutorExpertise, TutorProfile, TutorSubject, User)
 from matching import RequestSpec, ServiceWindow, TutorCard
 
@@ -42,13 +42,17 @@ async def tutor_card(db: AsyncSession, tutor: User) -> TutorCard:
 
 
 async def student_preferences(db: AsyncSession, student: User) -> tuple[dict[int, float], list[int]]:
-    """The student's own mean rating per tutor they met (favourites), and tutors they blocked."""
+    """The student's own mean rating per tutor they met (favourites), and the tutors they
+    blocked or reported (never offered to them again)."""
     prefs = {tid: float(avg) for tid, avg in (await db.execute(
         select(TutoringSession.tutor_id, func.avg(TutoringSession.rating))
         .where(TutoringSession.student_id == student.id, TutoringSession.rating.is_not(None))
         .group_by(TutoringSession.tutor_id))).all()}
-    blocked = list((await db.execute(select(StudentBlock.tutor_id).where(StudentBlock.student_id == student.id))).scalars())
-    return prefs, blocked
+    blocked = set((await db.execute(select(StudentBlock.tutor_id).where(StudentBlock.student_id == student.id))).scalars())
+    reported = set((await db.execute(select(TutoringSession.tutor_id).join(
+        SessionReport, SessionReport.session_id == TutoringSession.id).where(
+        SessionReport.reporter_id == student.id))).scalars())
+    return {t: r for t, r in prefs.items() if t not in blocked | reported}, sorted(blocked | reported)
 
 
 async def request_spec(db: AsyncSession, student: User, req: HelpRequest) -> RequestSpec:
