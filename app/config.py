@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     max_csv_bytes: int = 5 * 1024 * 1024
 
     timezone: str = "Asia/Shanghai"
+    tune_gc: bool = True  # freeze start-up objects and raise GC thresholds (app/kit/runtime.py)
     # "1-5 18:00-21:00" = Monday..Friday (ISO weekday numbers) 18:00-21:00 in `timezone`, on
     # top of the admins' calendar; "always" switches the window off (e.g. for a daytime demo).
     service_window: str = "1-5 18:00-21:00"

@@ -13,6 +13,7 @@ from app.config import Settings, get_settings
 from app.kit import errors
 from app.kit.db import make_engine, make_sessionmaker
 from app.kit.redis import make_redis
+from app.kit.runtime import tune_gc
 from app.match.flows import ExpiryHooks
 from app.live.socket import EventLogSink, LiveHandler, run_tick
 from matching import Clock, EventSink, InProcessPool, MatchConfig, Matcher, RedisPool, SystemClock, Weights
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.live = LiveHandler(app)
         timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app))] \
             if settings.match_reaper else []
+        if settings.tune_gc:
+            tune_gc()
         try:
             yield
         finally:

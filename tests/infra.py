@@ -105,7 +105,7 @@ async def clear_redis(prefix: str = REDIS_PREFIX) -> None:
 
 def settings_for(backend: str, url: str, data_dir: Path, **extra: object) -> Settings:
     values: dict[str, object] = dict(data_dir=data_dir, jwt_secret="test-secret-for-this-run-only-" + RUN_ID,
-                                     seed_demo=False, match_reaper=False)
+                                     seed_demo=False, match_reaper=False, tune_gc=False)
     values.update(extra)
     if backend == "postgres":
         return Settings(DATABASE_URL=url, REDIS_URL=REDIS_URL, redis_prefix=REDIS_PREFIX, **values)
