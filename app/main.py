@@ -85,12 +85,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from app.health import router as health
     from app.live.endpoints import router as live
     from app.safety.endpoints import router as safety
+    from app.stats.endpoints import router as stats
     from app.helprequests.endpoints import router as helprequests
     from app.schools.endpoints import router as schools
     from app.subjects.endpoints import router as subjects
     from app.tutors.endpoints import router as tutors
 
-    for router in (health, auth, subjects, schools, tutors, helprequests, match, calendar, live, safety):
+    for router in (health, auth, subjects, schools, tutors, helprequests, match, calendar, live, safety, stats):
         app.include_router(router)
 
     @app.get("/", include_in_schema=False)

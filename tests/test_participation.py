@@ -1,0 +1,121 @@
+"""The participation table against an independent brute-force count over random data."""
+import csv
+import io
+import random
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from app.models import HelpRequest, Question, School, SchoolClass, TutoringSession, User
+
+from .factories import _HASH
+
+SH = ZoneInfo("Asia/Shanghai")
+START, END = datetime(2026, 11, 2, tzinfo=SH), datetime(2026, 11, 9, tzinfo=SH)  # one week
+
+
+def two(x: Decimal) -> Decimal:
+    return x.quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+async def build(factory, seed: int):  # type: ignore[no-untyped-def]
+    rng = random.Random(seed)
+    org = await factory.org()
+    tutor = await factory.tutor(org)
+    students: dict[int, list[int]] = {}
+    sessions, questions = [], []
+    async with factory.session() as db:
+        extra = School(district_id=org.districts[1].id, code=f"EMPTY{seed}", name="无学生学校", stage="junior")
+        db.add(extra)
+        await db.flush()
+        schools = org.schools + [extra]
+        for i, school in enumerate(schools[:-1]):
+            klass = org.classes[i]
+            students[school.id] = []
+            for _ in range(rng.randint(3, 12)):
+                u = User(username=f"s{seed}_{school.id}_{len(students[school.id])}", password_hash=_HASH, role="student",
+                         real_name="学生", city_id=org.city.id, district_id=school.district_id, school_id=school.id,
+                         class_id=klass.id, grade=8, created_at=START - timedelta(days=30))
+                db.add(u)
+                await db.flush()
+                students[school.id].append(u.id)
+        students[extra.id] = []
+        everyone = [(sid, u) for sid, us in students.items() for u in us]
+        for _ in range(rng.randint(10, 40)):
+            sid, u = rng.choice(everyone)
+            # Around the boundaries on purpose: a session belongs to the period it went live in.
+            live = rng.choice([START - timedelta(minutes=1), START, START + timedelta(days=rng.uniform(0, 7)),
+                               END - timedelta(seconds=1), END, None])
+            req = HelpRequest(student_id=u, subject_code="math", text="?", status="matched")
+            db.add(req)
+            await db.flush()
+            db.add(TutoringSession(request_id=req.id, student_id=u, tutor_id=tutor.id, subject_code="math",
+                                   state="ended", live_at=live, matched_at=START - timedelta(days=1)))
+            sessions.append((sid, u, live))
+        for _ in range(rng.randint(0, 15)):
+            sid, u = rng.choice(everyone)
+            at = rng.choice([START + timedelta(days=rng.uniform(-2, 9)), END, START])
+            db.add(Question(student_id=u, subject_code="physics", text="?", created_at=at))
+            questions.append((sid, u, at))
+        await db.commit()
+    return org, schools, students, sessions, questions
+
+
+def brute(schools, students, sessions, questions):  # type: ignore[no-untyped-def]
+    inside = lambda t: t is not None and START <= t < END  # noqa: E731
+    table = {}
+    for school in schools:
+        s_ok = [(u, t) for sid, u, t in sessions if sid == school.id and inside(t)]
+        q_ok = [(u, t) for sid, u, t in questions if sid == school.id and inside(t)]
+        participants = {u for u, _ in s_ok} | {u for u, _ in q_ok}
+        participations = len(s_ok) + len(q_ok)
+        enrolled = len(students[school.id])
+        rate = two(Decimal(len(participants) * 100) / enrolled) if enrolled else Decimal("0.00")
+        table[school.id] = {
+            "one_to_one_students": len({u for u, _ in s_ok}), "question_students": len({u for u, _ in q_ok}),
+            "one_to_many_students": 0, "participants": len(participants), "one_to_one_sessions": len(s_ok),
+            "questions": len(q_ok), "one_to_many_attendances": 0, "participations": participations,
+            "enrolled": enrolled, "participation_rate": rate,
+            "per_participant": two(Decimal(participations) / len(participants)) if participants else Decimal("0.00"),
+            "per_enrolled": two(Decimal(participations) / enrolled) if enrolled else Decimal("0.00"),
+        }
+    rates = [v["participation_rate"] for v in table.values()]
+    for v in table.values():
+        v["city_rank"] = 1 + sum(1 for r in rates if r > v["participation_rate"])
+    return table
+
+
+async def test_every_column_matches_a_brute_force_count(client, factory):
+    for seed in (1, 2, 3):
+        org, schools, students, sessions, questions = await build(factory, seed)
+        admin = await factory.sign_in(await factory.user("city_admin", org))
+        r = await client.get("/api/stats/participation", headers=admin, params={"from": "2026-11-02", "to": "2026-11-09"})
+        assert r.status_code == 200, r.text
+        got = {row["school_id"]: row for row in r.json()["rows"]}
+        expected = brute(schools, students, sessions, questions)
+        assert set(got) == set(expected)
+        for sid, cols in expected.items():
+            for key, value in cols.items():
+                assert Decimal(str(got[sid][key])) == value, (seed, sid, key)
+        ranks = [row["city_rank"] for row in r.json()["rows"]]
+        assert ranks == sorted(ranks)  # the city table comes in rank order
+
+
+async def test_scopes_and_csv_export(client, factory):
+    org, schools, students, sessions, questions = await build(factory, 7)
+    school_admin = await factory.sign_in(await factory.user("school_admin", org, school=0))
+    district_admin = await factory.sign_in(await factory.user("district_admin", org, school=0))
+    params = {"from": "2026-11-02", "to": "2026-11-09"}
+    mine = (await client.get("/api/stats/participation", headers=school_admin, params=params)).json()["rows"]
+    assert [r["school_id"] for r in mine] == [org.schools[0].id]
+    r = await client.get("/api/stats/participation", headers=school_admin, params={**params, "school_id": org.schools[1].id})
+    assert r.status_code == 403
+    district = (await client.get("/api/stats/participation", headers=district_admin, params=params)).json()["rows"]
+    assert {r["school_id"] for r in district} == {s.id for s in schools if s.district_id == org.districts[0].id}
+    r = await client.get("/api/stats/participation", headers=district_admin, params={**params, "format": "csv"})
+    assert r.content.startswith("\ufeff".encode())
+    table = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert table[0][3] == "参与一对一辅导人数" and table[0][-1] == "全市参与率排名"
+    assert len(table) == 1 + len(district)
+    r = await client.get("/api/stats/participation", headers=district_admin, params={"from": "2026-11-09", "to": "2026-11-02"})
+    assert r.status_code == 422
