@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from app.models import HelpRequest, Question, School, SchoolClass, TutoringSession, User
+from app.models import HelpRequest, Question, School, TutoringSession, User
 
 from .factories import _HASH
 
