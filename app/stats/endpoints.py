@@ -12,10 +12,57 @@ from fastapi.responses import Response
 from app.accounts.deps import Admin
 from app.kit.db import DB
 from app.kit.errors import Forbidden, InvalidInput
+from app.models import District
 
+from .other import online_rate, payroll
 from .participation import COLUMNS, city_table
 
 router = APIRouter(prefix="/api/stats", tags=["statistics"])
+
+
+def _scope(admin, district_id: int | None, school_id: int | None) -> tuple[int | None, int | None]:  # type: ignore[no-untyped-def]
+    """Narrow a request to the admin's scope; asking for something outside it is refused."""
+    if admin.role == "school_admin":
+        if school_id not in (None, admin.school_id) or district_id not in (None, admin.district_id):
+            raise Forbidden("this school is outside your scope")
+        return admin.district_id, admin.school_id
+    if admin.role == "district_admin":
+        if district_id not in (None, admin.district_id):
+            raise Forbidden("this district is outside your scope")
+        return admin.district_id, school_id
+    return district_id, school_id
+
+
+def _period(from_: date, to: date) -> None:
+    if to <= from_ or (to - from_).days > 400:
+        raise InvalidInput("give a period with from < to, at most 400 days")
+
+
+@router.get("/online-rate")
+async def online(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
+                 district_id: int | None = None, school_id: int | None = None) -> dict[str, object]:
+    """上线率 by role and stage: users who signed in during the period / users registered."""
+    _period(from_, to)
+    district_id, school_id = _scope(admin, district_id, school_id)
+    rows = await online_rate(db, admin.city_id or 0, district_id, school_id, from_, to, request.app.state.settings.timezone)
+    return {"from": from_, "to": to, "rows": rows}
+
+
+@router.get("/payroll")
+async def district_payroll(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
+                           district_id: int | None = None) -> dict[str, object]:
+    """A district's tutor compensation for the period: points from the ledger × the value of a point."""
+    _period(from_, to)
+    if admin.role == "school_admin":
+        raise Forbidden("payroll is for district and city admins")
+    district_id, _ = _scope(admin, district_id, None)
+    district = await db.get(District, district_id) if district_id is not None else None
+    if district is None:
+        raise InvalidInput("give the district_id of a district", field="district_id")
+    if district.city_id != admin.city_id:
+        raise Forbidden("this district is outside your scope")
+    s = request.app.state.settings
+    return {"from": from_, "to": to, **await payroll(db, district_id, from_, to, s.timezone, s.point_value_cny)}
 
 
 @router.get("/participation")
@@ -24,16 +71,8 @@ async def participation(request: Request, admin: Admin, db: DB, from_: date = Qu
                         format: Literal["json", "csv"] = "json") -> object:
     """The thirteen columns of DOMAIN.md per school for [from, to), ranked across the city.
     A school admin sees their school, a district admin their district, a city admin any."""
-    if to <= from_ or (to - from_).days > 400:
-        raise InvalidInput("give a period with from < to, at most 400 days")
-    if admin.role == "school_admin":
-        if school_id not in (None, admin.school_id):
-            raise Forbidden("this school is outside your scope")
-        school_id = admin.school_id
-    elif admin.role == "district_admin":
-        if district_id not in (None, admin.district_id):
-            raise Forbidden("this district is outside your scope")
-        district_id = admin.district_id
+    _period(from_, to)
+    district_id, school_id = _scope(admin, district_id, school_id)
     rows = await city_table(db, admin.city_id or 0, from_, to, request.app.state.settings.timezone)
     rows = [r for r in rows if (district_id is None or r.district_id == district_id)
             and (school_id is None or r.school_id == school_id)]

@@ -1,0 +1,80 @@
+"""Online rate and payroll against brute-force counts over random data."""
+import random
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from app.models import PointsEntry, SignIn, TutorProfile, User
+
+from .factories import _HASH
+
+SH = ZoneInfo("Asia/Shanghai")
+START, END = datetime(2026, 11, 2, tzinfo=SH), datetime(2026, 11, 9, tzinfo=SH)
+PERIOD = {"from": "2026-11-02", "to": "2026-11-09"}
+
+
+async def test_online_rate_by_role_and_stage(client, factory):
+    rng = random.Random(11)
+    org = await factory.org()
+    expected = {g: [0, 0] for g in ("初中教师", "高中教师", "初中学生", "高中学生")}
+    async with factory.session() as db:
+        for n in range(40):
+            role = rng.choice(["student", "tutor"])
+            grade = rng.randint(7, 12) if role == "student" else None
+            created = rng.choice([START - timedelta(days=10), END + timedelta(days=1)])  # registered after: not counted
+            u = User(username=f"u{n}", password_hash=_HASH, role=role, real_name="用户", city_id=org.city.id,
+                     district_id=org.schools[0].district_id, school_id=org.schools[0].id, grade=grade, created_at=created)
+            db.add(u)
+            await db.flush()
+            bands = set()
+            if role == "tutor":
+                junior, senior = rng.random() < 0.7, rng.random() < 0.5
+                db.add(TutorProfile(user_id=u.id, title="senior", teaches_junior=junior, teaches_senior=senior, status="approved"))
+                bands = {"初中教师"} if junior else set()
+                bands |= {"高中教师"} if senior else set()
+            else:
+                bands = {"初中学生" if grade <= 9 else "高中学生"}
+            signed = [rng.choice([START - timedelta(hours=1), START + timedelta(days=rng.uniform(0, 7)), END])
+                      for _ in range(rng.randint(0, 3))]
+            for at in signed:
+                db.add(SignIn(user_id=u.id, method="password", at=at))
+            if created < END:
+                for g in bands:
+                    expected[g][1] += 1
+                    expected[g][0] += any(START <= at < END for at in signed)
+        await db.commit()
+    admin = await factory.sign_in(await factory.user("city_admin", org))
+    rows = (await client.get("/api/stats/online-rate", headers=admin, params=PERIOD)).json()["rows"]
+    got = {r["group"]: [r["online"], r["registered"]] for r in rows}
+    assert got == expected
+    for r in rows:
+        rate = Decimal(str(r["rate"]))
+        assert rate == (Decimal(r["online"] * 100) / r["registered"]).quantize(Decimal("0.01")) if r["registered"] else rate == 0
+
+
+async def test_payroll_reconciles_with_the_ledger(client, factory):
+    rng = random.Random(5)
+    org = await factory.org()
+    tutors = [await factory.tutor(org, school=i % 2) for i in range(4)]  # schools 0 and 1: district 0
+    outsider = await factory.tutor(org, school=2)  # another district
+    booked: dict[int, Decimal] = {}
+    async with factory.session() as db:
+        for n in range(60):
+            t = rng.choice(tutors + [outsider])
+            at = rng.choice([START - timedelta(seconds=1), START, START + timedelta(days=rng.uniform(0, 7)), END])
+            points = Decimal(rng.randint(1, 400)) / 100
+            db.add(PointsEntry(tutor_id=t.id, district_id=t.district_id, source_kind="one_to_one", source_id=n,
+                               points=points, created_at=at))
+            if t.district_id == org.districts[0].id and START <= at < END:
+                booked[t.id] = booked.get(t.id, Decimal("0")) + points
+        await db.commit()
+    admin = await factory.sign_in(await factory.user("district_admin", org, school=0))
+    body = (await client.get("/api/stats/payroll", headers=admin, params=PERIOD)).json()
+    got = {r["tutor_id"]: Decimal(str(r["points"])) for r in body["tutors"]}
+    assert got == {k: v for k, v in booked.items() if v}
+    assert Decimal(str(body["total_points"])) == sum(booked.values())
+    assert Decimal(str(body["total_cny"])) == sum(booked.values()) * 10
+    other = await client.get("/api/stats/payroll", headers=admin, params={**PERIOD, "district_id": org.districts[1].id})
+    assert other.status_code == 403
+    school_admin = await factory.sign_in(await factory.user("school_admin", org))
+    assert (await client.get("/api/stats/payroll", headers=school_admin, params=PERIOD)).status_code == 403
