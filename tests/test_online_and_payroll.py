@@ -78,3 +78,50 @@ async def test_payroll_reconciles_with_the_ledger(client, factory):
     assert other.status_code == 403
     school_admin = await factory.sign_in(await factory.user("school_admin", org))
     assert (await client.get("/api/stats/payroll", headers=school_admin, params=PERIOD)).status_code == 403
+
+
+async def test_tutor_workload_matches_the_records(client, factory):
+    from app.models import Answer, HelpRequest, Question, TutoringSession
+
+    rng = random.Random(3)
+    org = await factory.org()
+    student = await factory.user("student", org)
+    tutors = [await factory.tutor(org) for _ in range(3)]
+    expected = {t.id: {"sessions": 0, "seconds": 0, "ratings": [], "answers": 0, "points": Decimal("0")} for t in tutors}
+    async with factory.session() as db:
+        q = Question(student_id=student.id, subject_code="math", text="?", created_at=START)
+        db.add(q)
+        await db.flush()
+        for n in range(30):
+            t = rng.choice(tutors)
+            live = rng.choice([START - timedelta(hours=2), START + timedelta(days=rng.uniform(0, 7)), END, None])
+            duration, rating = rng.randint(60, 1800), rng.choice([None, 1, 3, 4, 5])
+            req = HelpRequest(student_id=student.id, subject_code="math", text="?", status="matched")
+            db.add(req)
+            await db.flush()
+            db.add(TutoringSession(request_id=req.id, student_id=student.id, tutor_id=t.id, subject_code="math",
+                                   state="ended", live_at=live, duration_s=duration if live else 0, rating=rating))
+            if live is not None and START <= live < END:
+                e = expected[t.id]
+                e["sessions"] += 1
+                e["seconds"] += duration
+                e["ratings"] += [rating] if rating else []
+            at = rng.choice([START + timedelta(days=1), END])
+            db.add(PointsEntry(tutor_id=t.id, district_id=t.district_id, source_kind="one_to_one", source_id=n,
+                               points=Decimal("1.50"), created_at=at))
+            if at < END:
+                expected[t.id]["points"] += Decimal("1.50")
+        db.add(Answer(question_id=q.id, tutor_id=tutors[0].id, text="答", created_at=START + timedelta(days=2)))
+        expected[tutors[0].id]["answers"] = 1
+        await db.commit()
+    admin = await factory.sign_in(await factory.user("school_admin", org))
+    rows = {r["tutor_id"]: r for r in (await client.get("/api/stats/tutors", headers=admin, params=PERIOD)).json()["rows"]}
+    for tid, e in expected.items():
+        r = rows[tid]
+        assert (r["sessions"], r["answers"], r["ratings"]) == (e["sessions"], e["answers"], len(e["ratings"]))
+        assert Decimal(str(r["live_minutes"])) == (Decimal(e["seconds"]) / 60).quantize(Decimal("0.01"))
+        assert Decimal(str(r["points"])) == e["points"]
+        if e["ratings"]:
+            assert Decimal(str(r["average_rating"])) == (Decimal(sum(e["ratings"])) / len(e["ratings"])).quantize(Decimal("0.01"))
+    mine = (await client.get("/api/stats/tutors/me", headers=await factory.sign_in(tutors[1]), params=PERIOD)).json()
+    assert mine["tutor_id"] == tutors[1].id and mine["sessions"] == expected[tutors[1].id]["sessions"]

@@ -9,12 +9,12 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from app.accounts.deps import Admin
+from app.accounts.deps import Admin, Tutor
 from app.kit.db import DB
 from app.kit.errors import Forbidden, InvalidInput
 from app.models import District
 
-from .other import online_rate, payroll
+from .other import online_rate, payroll, tutor_workload
 from .participation import COLUMNS, city_table
 
 router = APIRouter(prefix="/api/stats", tags=["statistics"])
@@ -63,6 +63,27 @@ async def district_payroll(request: Request, admin: Admin, db: DB, from_: date =
         raise Forbidden("this district is outside your scope")
     s = request.app.state.settings
     return {"from": from_, "to": to, **await payroll(db, district_id, from_, to, s.timezone, s.point_value_cny)}
+
+
+@router.get("/tutors")
+async def workload(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
+                   district_id: int | None = None, school_id: int | None = None) -> dict[str, object]:
+    """Tutor workload (the tutoring archive in figures) for tutors employed in the admin's scope."""
+    _period(from_, to)
+    district_id, school_id = _scope(admin, district_id, school_id)
+    rows = await tutor_workload(db, admin.city_id or 0, district_id, school_id, None, from_, to,
+                                request.app.state.settings.timezone)
+    return {"from": from_, "to": to, "rows": rows}
+
+
+@router.get("/tutors/me")
+async def my_workload(request: Request, tutor: Tutor, db: DB, from_: date = Query(alias="from"),
+                      to: date = Query()) -> dict[str, object]:
+    """A tutor's own archive figures; the sessions themselves are at GET /api/sessions."""
+    _period(from_, to)
+    rows = await tutor_workload(db, tutor.city_id or 0, None, None, tutor.id, from_, to,
+                                request.app.state.settings.timezone)
+    return {"from": from_, "to": to, **(rows[0] if rows else {})}
 
 
 @router.get("/participation")

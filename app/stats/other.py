@@ -1,4 +1,4 @@
-"""Online rate by role and stage, and a district's payroll from the points ledger."""
+"""Online rate by role and stage, a district's payroll from the points ledger, tutor workload."""
 from __future__ import annotations
 
 from datetime import date
@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import District, PointsEntry, SignIn, TutorProfile, User
+from app.models import Answer, District, PointsEntry, SignIn, TutoringSession, TutorProfile, User
 
 from .participation import bounds, ratio
 
@@ -64,3 +64,35 @@ async def payroll(db: AsyncSession, district_id: int, start: date, end: date, tz
             "tutors": tutors, "total_points": total, "total_cny": (total * value).quantize(Decimal("0.01"))}
 
 
+
+
+async def tutor_workload(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
+                         tutor_id: int | None, start: date, end: date, tz: str) -> list[dict[str, object]]:
+    """Per tutor for the period: one-to-one sessions that went live, live minutes, answers,
+    average rating of those sessions, points booked. Classes count 0 until they exist."""
+    f, t = bounds(start, end, tz)
+    tutors = _scoped(select(User.id, User.real_name, User.school_id).where(User.role == "tutor"), city_id, district_id, school_id)
+    if tutor_id is not None:
+        tutors = tutors.where(User.id == tutor_id)
+    people = (await db.execute(tutors.order_by(User.id))).all()
+    ids = [p.id for p in people]
+    if not ids:
+        return []
+    sessions = dict((row[0], row[1:]) for row in (await db.execute(
+        select(TutoringSession.tutor_id, func.count(), func.coalesce(func.sum(TutoringSession.duration_s), 0),
+               func.avg(TutoringSession.rating), func.count(TutoringSession.rating))
+        .where(TutoringSession.tutor_id.in_(ids), TutoringSession.live_at >= f, TutoringSession.live_at < t)
+        .group_by(TutoringSession.tutor_id))).all())
+    answers = dict((await db.execute(select(Answer.tutor_id, func.count()).where(
+        Answer.tutor_id.in_(ids), Answer.created_at >= f, Answer.created_at < t).group_by(Answer.tutor_id))).all())
+    points = dict((await db.execute(select(PointsEntry.tutor_id, func.sum(PointsEntry.points)).where(
+        PointsEntry.tutor_id.in_(ids), PointsEntry.created_at >= f, PointsEntry.created_at < t)
+        .group_by(PointsEntry.tutor_id))).all())
+    out = []
+    for p in people:
+        n, seconds, avg, rated = sessions.get(p.id, (0, 0, None, 0))
+        out.append({"tutor_id": p.id, "name": p.real_name, "school_id": p.school_id, "sessions": n,
+                    "live_minutes": ratio(int(seconds), 60), "classes": 0, "answers": answers.get(p.id, 0),
+                    "ratings": rated, "average_rating": Decimal(str(avg)).quantize(Decimal("0.01")) if avg is not None else None,
+                    "points": Decimal(points.get(p.id) or 0).quantize(Decimal("0.01"))})
+    return out
