@@ -141,13 +141,7 @@ async def hangup(session_id: int, request: Request, user: CurrentUser, db: DB) -
     s, role, _ = await service.participant(db, session_id, user.id)
     if s.state != "ended":
         result = await service.end(db, s, f"hangup_{role}", request.app.state.matcher.clock.now())
-
-        async def announce() -> None:
-            await request.app.state.live.publish(result.events)
-            if result.ended_tutor:
-                await request.app.state.matcher.session_ended(result.ended_tutor)
-
-        after_commit(db, announce)
+        after_commit(db, lambda: request.app.state.live.deliver(result))
     return session_out(s)
 
 

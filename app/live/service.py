@@ -32,7 +32,7 @@ def ts(now: float) -> datetime:
 @dataclass
 class Result:
     events: Outbox = field(default_factory=list)
-    ended_tutor: int | None = None  # the tutor whose session ended (free for matching again)
+    ended_tutors: list[int] = field(default_factory=list)  # whose session ended: free for matching again
     reply: dict[str, Any] | None = None
 
 
@@ -67,7 +67,7 @@ async def end(db: AsyncSession, s: TutoringSession, reason: str, now: float) -> 
         return Result()
     await db.refresh(s)
     return Result(events=_both(s, "session_ended", {"session_id": s.id, "reason": reason, "duration_s": s.duration_s}),
-                  ended_tutor=s.tutor_id)
+                  ended_tutors=[s.tutor_id])
 
 
 async def continuous_live_s(db: AsyncSession, student_id: int, now: float, gap_s: int) -> tuple[int, float | None]:
@@ -133,7 +133,7 @@ async def handle(db: AsyncSession, settings: Settings, user: User, msg: Any, now
         res.events += _both(s, "image", body)
     elif isinstance(msg, Hangup):
         ended = await end(db, s, f"hangup_{role}", now)
-        res.events, res.ended_tutor = ended.events, ended.ended_tutor
+        res.events, res.ended_tutors = ended.events, ended.ended_tutors
     return res
 
 
@@ -181,7 +181,6 @@ async def presence(db: AsyncSession, user_id: int, connected: bool, now: float) 
 async def tick(db: AsyncSession, settings: Settings, now: float) -> Result:
     """Server-enforced rules: warnings before the cap, the cap, no-shows, lost connections."""
     res = Result()
-    ended_tutors: list[int] = []
     rows = (await db.execute(select(TutoringSession).where(TutoringSession.state.in_(ACTIVE)))).scalars().all()
     first, second = settings.session_warnings_s
     for s in rows:
@@ -205,9 +204,7 @@ async def tick(db: AsyncSession, settings: Settings, now: float) -> Result:
         if reason:
             ended = await end(db, s, reason, now)
             res.events += ended.events
-            if ended.ended_tutor:
-                ended_tutors.append(ended.ended_tutor)
-    res.reply = {"ended_tutors": ended_tutors}
+            res.ended_tutors += ended.ended_tutors
     await book_unrated(db, settings, now)
     return res
 

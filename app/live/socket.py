@@ -47,6 +47,12 @@ class LiveHandler:
         for user_id, kind, data in outbox:
             await self.app.state.events.append(user_id, kind, data)
 
+    async def deliver(self, result: service.Result) -> None:
+        """After the commit: send the events, and free the tutors whose session ended."""
+        await self.publish(result.events)
+        for tutor_id in result.ended_tutors:
+            await self.app.state.matcher.session_ended(tutor_id)
+
     async def authenticate(self, ticket: str | None) -> User:
         if not ticket:
             raise ProtocolError("NotAuthenticated", "connect with ?ticket= from POST /api/live/ticket")
@@ -100,9 +106,7 @@ class LiveHandler:
             except ProtocolError:
                 await db.rollback()
                 raise
-        await self.publish(result.events)
-        if result.ended_tutor:
-            await self.app.state.matcher.session_ended(result.ended_tutor)
+        await self.deliver(result)
         return result.reply
 
 
@@ -120,6 +124,4 @@ async def run_tick(app: FastAPI) -> None:
             app.state.last_purge = now
         await db.commit()
     handler: LiveHandler = app.state.live
-    await handler.publish(result.events)
-    for tutor_id in (result.reply or {}).get("ended_tutors", []):
-        await app.state.matcher.session_ended(tutor_id)
+    await handler.deliver(result)

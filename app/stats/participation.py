@@ -76,10 +76,10 @@ async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz:
         return []
     in_city = list(rows)
 
-    sessions = (select(TutoringSession.student_id.label("student_id"))
-                .where(TutoringSession.live_at >= f, TutoringSession.live_at < t).subquery())
-    questions = select(Question.student_id.label("student_id")).where(Question.created_at >= f,
-                                                                      Question.created_at < t).subquery()
+    went_live = select(TutoringSession.student_id.label("student_id")).where(
+        TutoringSession.live_at >= f, TutoringSession.live_at < t)
+    asked = select(Question.student_id.label("student_id")).where(Question.created_at >= f, Question.created_at < t)
+    sessions, questions, anyone = went_live.subquery(), asked.subquery(), union(went_live, asked).subquery()
 
     async def per_school(sub, distinct: bool) -> dict[int, int]:  # type: ignore[no-untyped-def]
         counted = func.count(func.distinct(sub.c.student_id)) if distinct else func.count()
@@ -89,8 +89,6 @@ async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz:
 
     one_students, one_sessions = await per_school(sessions, True), await per_school(sessions, False)
     q_students, q_count = await per_school(questions, True), await per_school(questions, False)
-    anyone = union(select(TutoringSession.student_id.label("student_id")).where(TutoringSession.live_at >= f, TutoringSession.live_at < t),
-                   select(Question.student_id.label("student_id")).where(Question.created_at >= f, Question.created_at < t)).subquery()
     participants = await per_school(anyone, True)
     enrolled = dict((await db.execute(select(User.school_id, func.count()).where(
         User.role == "student", User.school_id.in_(in_city), User.created_at < t).group_by(User.school_id))).all())

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.main import create_app
 from app.models import PointsEntry, SessionEvent, TutoringSession
 
+from ..images import png
 from .helpers import Client, Server
 
 
@@ -76,7 +77,7 @@ async def until(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-un
 
 async def full_session(student: Client, tutor: Client, factory, clock, tutor_user) -> None:  # type: ignore[no-untyped-def]
     assert (await tutor.http.post("/api/duty")).status_code == 200
-    image = (await student.http.post("/api/images", files={"file": ("q.png", _png(), "image/png")})).json()
+    image = (await student.http.post("/api/images", files={"file": ("q.png", png(), "image/png")})).json()
     r = await student.http.post("/api/help-requests", json={"subject": "physics", "text": "滑动变阻器怎么接？",
                                                             "image_ids": [image["id"]]})
     assert r.status_code == 201, r.text
@@ -124,12 +125,6 @@ async def full_session(student: Client, tutor: Client, factory, clock, tutor_use
     assert (s.state, s.end_reason, s.duration_s, s.rating) == ("ended", "hangup_student", 720, 4)
     assert transcript == ["chat", "chat", "stroke"]
     assert points == [Decimal("1.20")]  # 12 minutes × 0.1 × 1.0 for four stars
-
-
-def _png() -> bytes:
-    from ..images import png
-
-    return png()
 
 
 async def test_a_whole_session_between_two_real_peers(factory, server, clients, clock):
