@@ -12,9 +12,10 @@ from fastapi.responses import Response
 from app.accounts.deps import Admin, Tutor
 from app.kit.db import DB
 from app.kit.errors import Forbidden, InvalidInput
-from app.models import District
+from app.accounts.scope import require_school
+from app.models import District, SchoolClass
 
-from .other import online_rate, payroll, tutor_workload
+from .other import class_weekly, hot_spots, online_rate, payroll, tutor_workload
 from .participation import COLUMNS, city_table
 
 router = APIRouter(prefix="/api/stats", tags=["statistics"])
@@ -84,6 +85,36 @@ async def my_workload(request: Request, tutor: Tutor, db: DB, from_: date = Quer
     rows = await tutor_workload(db, tutor.city_id or 0, None, None, tutor.id, from_, to,
                                 request.app.state.settings.timezone)
     return {"from": from_, "to": to, **(rows[0] if rows else {})}
+
+
+@router.get("/classes/weekly")
+async def weekly(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
+                 school_id: int | None = None) -> dict[str, object]:
+    """Each class's participants, sessions and questions per week: the weekly class feedback."""
+    _period(from_, to)
+    _, school_id = _scope(admin, None, school_id)
+    if school_id is None:
+        raise InvalidInput("give the school_id", field="school_id")
+    await require_school(db, admin, school_id)
+    return {"from": from_, "to": to, "rows": await class_weekly(db, school_id, from_, to, request.app.state.settings.timezone)}
+
+
+@router.get("/hot-spots")
+async def hot(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
+              subject: str | None = Query(None, max_length=16), district_id: int | None = None,
+              school_id: int | None = None, class_id: int | None = None,
+              limit: int = Query(20, ge=1, le=100)) -> dict[str, object]:
+    """The most-asked knowledge points per class, school, district or the city, optionally by subject."""
+    _period(from_, to)
+    district_id, school_id = _scope(admin, district_id, school_id)
+    if class_id is not None:
+        klass = await db.get(SchoolClass, class_id)
+        if klass is None:
+            raise InvalidInput(f"no class {class_id}", field="class_id")
+        await require_school(db, admin, klass.school_id)
+    rows = await hot_spots(db, admin.city_id or 0, from_, to, request.app.state.settings.timezone, subject=subject,
+                           district_id=district_id, school_id=school_id, class_id=class_id, limit=limit)
+    return {"from": from_, "to": to, "rows": rows}
 
 
 @router.get("/participation")

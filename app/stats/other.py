@@ -1,13 +1,14 @@
 """Online rate by role and stage, a district's payroll from the points ledger, tutor workload."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Answer, District, PointsEntry, SignIn, TutoringSession, TutorProfile, User
+from app.models import (Answer, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, PointsEntry, Question,
+                        SchoolClass, SignIn, TutoringSession, TutorProfile, User)
 
 from .participation import bounds, ratio
 
@@ -96,3 +97,50 @@ async def tutor_workload(db: AsyncSession, city_id: int, district_id: int | None
                     "ratings": rated, "average_rating": Decimal(str(avg)).quantize(Decimal("0.01")) if avg is not None else None,
                     "points": Decimal(points.get(p.id) or 0).quantize(Decimal("0.01"))})
     return out
+
+
+async def class_weekly(db: AsyncSession, school_id: int, start: date, end: date, tz: str) -> list[dict[str, object]]:
+    """Per class and week (weeks start on Monday; [from, to) cut into 7-day steps from the
+    Monday on or before `from`): participants, one-to-one sessions that went live, questions."""
+    monday = start - timedelta(days=start.weekday())
+    classes = (await db.execute(select(SchoolClass).where(SchoolClass.school_id == school_id)
+                                .order_by(SchoolClass.grade, SchoolClass.name))).scalars().all()
+    out = []
+    week = monday
+    while week < end:
+        f, t = bounds(max(week, start), min(week + timedelta(days=7), end), tz)
+        s_rows = (await db.execute(select(User.class_id, TutoringSession.student_id).join(
+            User, User.id == TutoringSession.student_id).where(
+            User.school_id == school_id, TutoringSession.live_at >= f, TutoringSession.live_at < t))).all()
+        q_rows = (await db.execute(select(User.class_id, Question.student_id).join(
+            User, User.id == Question.student_id).where(
+            User.school_id == school_id, Question.created_at >= f, Question.created_at < t))).all()
+        for c in classes:
+            sessions = [u for cid, u in s_rows if cid == c.id]
+            questions = [u for cid, u in q_rows if cid == c.id]
+            out.append({"week_of": week, "class_id": c.id, "class": f"{c.grade}年级{c.name}",
+                        "participants": len(set(sessions) | set(questions)), "sessions": len(sessions),
+                        "questions": len(questions)})
+        week += timedelta(days=7)
+    return out
+
+
+async def hot_spots(db: AsyncSession, city_id: int, start: date, end: date, tz: str, *, subject: str | None = None,
+                    district_id: int | None = None, school_id: int | None = None, class_id: int | None = None,
+                    limit: int = 20) -> list[dict[str, object]]:
+    """The knowledge points students asked about most (help requests tagged with them)."""
+    f, t = bounds(start, end, tz)
+    q = (select(KnowledgePoint.id, KnowledgePoint.name, KnowledgePoint.subject_code, func.count())
+         .select_from(HelpRequestKnowledgePoint)
+         .join(HelpRequest, HelpRequest.id == HelpRequestKnowledgePoint.request_id)
+         .join(KnowledgePoint, KnowledgePoint.id == HelpRequestKnowledgePoint.knowledge_point_id)
+         .join(User, User.id == HelpRequest.student_id)
+         .where(HelpRequest.created_at >= f, HelpRequest.created_at < t))
+    q = _scoped(q, city_id, district_id, school_id)
+    if class_id is not None:
+        q = q.where(User.class_id == class_id)
+    if subject is not None:
+        q = q.where(KnowledgePoint.subject_code == subject)
+    rows = (await db.execute(q.group_by(KnowledgePoint.id, KnowledgePoint.name, KnowledgePoint.subject_code)
+                             .order_by(func.count().desc(), KnowledgePoint.id).limit(limit))).all()
+    return [{"knowledge_point_id": i, "name": n, "subject": s, "asked": c} for i, n, s, c in rows]
