@@ -6,7 +6,7 @@ days (调休) opened. Outside the window live tutoring is refused with the next 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -62,7 +62,3 @@ class ServiceWindow:
                 return start
             day += timedelta(days=1)
         return None
-
-    @staticmethod
-    def utc(dt: datetime) -> datetime:
-        return dt.astimezone(timezone.utc)

@@ -1,14 +1,13 @@
 """Tutors on duty and their offers; students' 择师 list and the state of their request."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
 from app.accounts.deps import Student, Tutor
 from app.kit.db import DB
 from app.kit.errors import InvalidState
+from app.live.service import ts
 from app.models import KnowledgePoint, User
 from app.subjects.service import check_knowledge_points, check_subjects
 from matching import RequestSpec, TutorState
@@ -22,21 +21,23 @@ from .service import band_of, service_window, student_preferences, with_chapters
 router = APIRouter(prefix="/api", tags=["matching"])
 
 
-@router.get("/service-window", response_model=WindowOut)
-async def window(request: Request, db: DB, matcher: MatcherDep) -> WindowOut:
+async def _window(request: Request, db: DB, matcher: MatcherDep) -> WindowOut:
     now = matcher.clock.now()
     w = await service_window(db, request.app.state.settings, now)
-    closes = w.closes_at(now)
-    return WindowOut(open=w.is_open(now), now=datetime.fromtimestamp(now, timezone.utc),
-                     closes_at=datetime.fromtimestamp(closes, timezone.utc) if closes else None,
-                     next_opening=w.next_opening(now) if not w.is_open(now) else None)
+    is_open, closes = w.is_open(now), w.closes_at(now)
+    return WindowOut(open=is_open, now=ts(now), closes_at=ts(closes) if closes else None,
+                     next_opening=None if is_open else w.next_opening(now))
+
+
+@router.get("/service-window", response_model=WindowOut)
+async def window(request: Request, db: DB, matcher: MatcherDep) -> WindowOut:
+    return await _window(request, db, matcher)
 
 
 async def _duty(request: Request, db: DB, matcher: MatcherDep, tutor: User) -> DutyOut:
-    now = matcher.clock.now()
-    w = await service_window(db, request.app.state.settings, now)
+    w = await _window(request, db, matcher)
     st = await matcher.pool.tutor(tutor.id)
-    common = dict(window_open=w.is_open(now), next_opening=None if w.is_open(now) else w.next_opening(now))
+    common = dict(window_open=w.open, next_opening=w.next_opening)
     if st is None:
         return DutyOut(on_duty=False, state=TutorState.OFF_DUTY.value, **common)
     return DutyOut(on_duty=True, state=st.state.value, offers=st.offers, served_tonight=st.served,

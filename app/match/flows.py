@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.helprequests import service as requests
 from app.helprequests.schemas import HelpRequestCreate
 from app.kit.db import after_commit, on_rollback
-from app.kit.errors import AppError, Forbidden, InvalidState, NotFound, error_type
+from app.kit.errors import AppError, InvalidState, NotFound, error_type
 from app.live.service import rest_until, ts
 from app.models import HelpRequest, TutoringSession, TutorProfile, User, utcnow
 from matching import Event, Matcher, RequestSpec, TutorState
@@ -146,11 +146,3 @@ class ExpiryHooks:
                              .values(status="expired", close_reason="no_tutor_in_time",
                                      closed_at=utcnow()))
             await db.commit()
-
-
-def own_request_check(req: HelpRequest | None, student: User) -> HelpRequest:
-    if req is None:
-        raise NotFound("no such help request")
-    if req.student_id != student.id:
-        raise Forbidden("this is not your help request")
-    return req
