@@ -21,6 +21,7 @@ run: $(STAMP)
 ## Run the whole suite: embedded (SQLite) and production (PostgreSQL + Redis) setups.
 test: $(STAMP)
 	scripts/ensure-services.sh
+	scripts/ensure-browser.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 
 from app.config import Settings, get_settings
 from app.kit import errors
@@ -94,9 +93,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     for router in (health, auth, subjects, schools, tutors, helprequests, match, calendar, live, safety, stats):
         app.include_router(router)
 
-    @app.get("/", include_in_schema=False)
-    async def index() -> RedirectResponse:
-        return RedirectResponse("/docs")
+    from app import web
+
+    web.install(app)
 
     return app
 
