@@ -1,4 +1,4 @@
-// A tiny DOM helper: h('button.primary', {onclick}, t('x')) — text is always set as text.
+// A tiny DOM helper: h('button.primary', {onclick}, 'text') — text is always set as text.
 export function h(tag, attrs = {}, ...children) {
   const [name, ...classes] = tag.split('.');
   const el = document.createElement(name || 'div');

@@ -13,7 +13,7 @@ export function setLang(code) {
   document.documentElement.lang = current;
 }
 
-/** t('wait.position', {n: 3}) → "前面还有 3 人" */
+/** t('wait.position', {n: 3}) → the string with {n} replaced by 3 */
 export function t(key, vars = {}) {
   const s = LANGS[current][key] ?? LANGS['zh-CN'][key] ?? key;
   return s.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? ''));

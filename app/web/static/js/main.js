@@ -72,7 +72,7 @@ function paintShell() {
   document.getElementById('brand').textContent = t('app.title');
   document.querySelector('.skip').textContent = t('app.skip');
   const sw = document.getElementById('lang-switch');
-  sw.textContent = lang() === 'en' ? '中文' : 'English';
+  sw.textContent = t('app.other_language');  // the other language, named in itself
   sw.setAttribute('aria-label', t('app.switch_language'));
   const out = document.getElementById('sign-out');
   out.hidden = !app.me;

@@ -22,7 +22,7 @@ export default async function admin(view, { app }) {
         if (action === 'reject' && reason.value.trim().length < 2) { error.textContent = t('admin.need_reason'); reason.focus(); return; }
         try {
           await api(`/api/tutors/applications/${a.tutor_id}/${action}`, { method: 'POST', json: action === 'reject' ? { reason: reason.value.trim() } : { reason: reason.value.trim() || null } });
-          done(t(`admin.${action}d`, { name: a.real_name }));
+          done(t(action === 'approve' ? 'admin.approved' : 'admin.rejected', { name: a.real_name }));
         } catch (e) { error.textContent = errorText(e); }
       };
       return h('article.card', { dataset: { tutor: a.tutor_id } },

@@ -5,7 +5,6 @@ import { t, errorText, formatTime, formatDuration, subjectName } from '../i18n.j
 import { go, onLeave } from '../main.js';
 import { sessionsTable } from './student.js';
 
-const GRADES = { 7: '初一', 8: '初二', 9: '初三', 10: '高一', 11: '高二', 12: '高三' };
 
 /** A two-tone ring while offers are waiting (Web Audio; no sound file to download). */
 class Ringer {
@@ -91,7 +90,7 @@ export default async function tutor(view, { app }) {
         paintOffers();
       } }, t('offers.decline'));
       cards.push(h('article.card.offer', { dataset: { request: o.request_id }, 'aria-label': t('offers.ringing') },
-        h('p', {}, h('b', {}, `🔔 ${names[o.subject] || o.subject}`), ' · ', GRADES[o.grade] || '', o.mode === 'chosen' ? h('span.pill', {}, t('offers.chose_you')) : null),
+        h('p', {}, h('b', {}, `🔔 ${names[o.subject] || o.subject}`), ' · ', (o.grade ? t(`grade.${o.grade}`) : ''), o.mode === 'chosen' ? h('span.pill', {}, t('offers.chose_you')) : null),
         h('p.offer-text', {}, o.text),
         (o.knowledge_point_names || o.knowledge_points || []).map((k) => h('span.pill', {}, k)),
         photos, error, h('div.row', {}, accept, decline)));
