@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from app.models import HelpRequest, Question, School, TutoringSession, User
+from app.models import ClassAttendance, HelpRequest, LiveClass, Question, School, TutoringSession, User
 
 from .factories import _HASH
 
@@ -23,7 +23,7 @@ async def build(factory, seed: int):  # type: ignore[no-untyped-def]
     org = await factory.org()
     tutor = await factory.tutor(org)
     students: dict[int, list[int]] = {}
-    sessions, questions = [], []
+    sessions, questions, attendances = [], [], []
     async with factory.session() as db:
         extra = School(district_id=org.districts[1].id, code=f"EMPTY{seed}", name="无学生学校", stage="junior")
         db.add(extra)
@@ -57,8 +57,18 @@ async def build(factory, seed: int):  # type: ignore[no-untyped-def]
             at = rng.choice([START + timedelta(days=rng.uniform(-2, 9)), END, START])
             db.add(Question(student_id=u, subject_code="physics", text="?", created_at=at))
             questions.append((sid, u, at))
+        # One-to-many classes: each student attends a class at most once; joins around the edges too.
+        for c in range(rng.randint(0, 4)):
+            starts = rng.choice([START - timedelta(minutes=5), START + timedelta(days=rng.uniform(0, 7)), END - timedelta(minutes=1)])
+            klass = LiveClass(tutor_id=tutor.id, subject_code="math", title=f"课{c}", starts_at=starts)
+            db.add(klass)
+            await db.flush()
+            for sid, u in rng.sample(everyone, rng.randint(0, min(8, len(everyone)))):
+                joined = starts + timedelta(minutes=rng.choice([0, 3, 6]))
+                db.add(ClassAttendance(live_class_id=klass.id, student_id=u, joined_at=joined, seconds=600))
+                attendances.append((sid, u, joined))
         await db.commit()
-    return org, schools, students, sessions, questions
+    return org, schools, students, sessions, questions + [(sid, u, t, "class") for sid, u, t in attendances]
 
 
 def brute(schools, students, sessions, questions):  # type: ignore[no-untyped-def]
@@ -66,15 +76,17 @@ def brute(schools, students, sessions, questions):  # type: ignore[no-untyped-de
     table = {}
     for school in schools:
         s_ok = [(u, t) for sid, u, t in sessions if sid == school.id and inside(t)]
-        q_ok = [(u, t) for sid, u, t in questions if sid == school.id and inside(t)]
-        participants = {u for u, _ in s_ok} | {u for u, _ in q_ok}
-        participations = len(s_ok) + len(q_ok)
+        q_ok = [(u, t) for sid, u, t, *kind in questions if sid == school.id and inside(t) and not kind]
+        a_ok = [(u, t) for sid, u, t, *kind in questions if sid == school.id and inside(t) and kind]
+        participants = {u for u, _ in s_ok} | {u for u, _ in q_ok} | {u for u, _ in a_ok}
+        participations = len(s_ok) + len(q_ok) + len(a_ok)
         enrolled = len(students[school.id])
         rate = two(Decimal(len(participants) * 100) / enrolled) if enrolled else Decimal("0.00")
         table[school.id] = {
             "one_to_one_students": len({u for u, _ in s_ok}), "question_students": len({u for u, _ in q_ok}),
-            "one_to_many_students": 0, "participants": len(participants), "one_to_one_sessions": len(s_ok),
-            "questions": len(q_ok), "one_to_many_attendances": 0, "participations": participations,
+            "one_to_many_students": len({u for u, _ in a_ok}), "participants": len(participants),
+            "one_to_one_sessions": len(s_ok), "questions": len(q_ok), "one_to_many_attendances": len(a_ok),
+            "participations": participations,
             "enrolled": enrolled, "participation_rate": rate,
             "per_participant": two(Decimal(participations) / len(participants)) if participants else Decimal("0.00"),
             "per_enrolled": two(Decimal(participations) / enrolled) if enrolled else Decimal("0.00"),
@@ -86,6 +98,7 @@ def brute(schools, students, sessions, questions):  # type: ignore[no-untyped-de
 
 
 async def test_every_column_matches_a_brute_force_count(client, factory):
+    seen_classes = 0
     for seed in (1, 2, 3):
         org, schools, students, sessions, questions = await build(factory, seed)
         admin = await factory.sign_in(await factory.user("city_admin", org))
@@ -93,12 +106,14 @@ async def test_every_column_matches_a_brute_force_count(client, factory):
         assert r.status_code == 200, r.text
         got = {row["school_id"]: row for row in r.json()["rows"]}
         expected = brute(schools, students, sessions, questions)
+        seen_classes += sum(v["one_to_many_attendances"] for v in expected.values())
         assert set(got) == set(expected)
         for sid, cols in expected.items():
             for key, value in cols.items():
                 assert Decimal(str(got[sid][key])) == value, (seed, sid, key)
         ranks = [row["city_rank"] for row in r.json()["rows"]]
         assert ranks == sorted(ranks)  # the city table comes in rank order
+    assert seen_classes > 0  # the one-to-many columns were really exercised
 
 
 async def test_scopes_and_csv_export(client, factory):

@@ -99,7 +99,8 @@ class PointsEntry(Base):
     """Append-only: balances and payrolls are sums over it; a correction is a new entry."""
 
     __tablename__ = "points_ledger"
-    __table_args__ = (UniqueConstraint("source_kind", "source_id", "tutor_id"),)
+    __table_args__ = (UniqueConstraint("source_kind", "source_id", "tutor_id"),
+                      Index("ix_points_ledger_district_created", "district_id", "created_at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tutor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)
@@ -118,3 +119,50 @@ class CalendarDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     is_service_day: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str] = mapped_column(String(100), default="")
+
+
+class LiveClass(Base):
+    """A one-to-many live class (互动课堂) given by a tutor; students' attendances are recorded."""
+
+    __tablename__ = "live_classes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tutor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    subject_code: Mapped[str] = mapped_column(ForeignKey("subjects.code"))
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ClassAttendance(Base):
+    """One student's attendance of a live class: one of DOMAIN.md's one-to-many attendances."""
+
+    __tablename__ = "class_attendances"
+    __table_args__ = (UniqueConstraint("live_class_id", "student_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    live_class_id: Mapped[int] = mapped_column(ForeignKey("live_classes.id"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seconds: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ActivityHour(Base):
+    """Rollup: one student's participations in one UTC hour (hours since the epoch), kept exact by
+    database triggers on tutoring_sessions (live_at), questions and class_attendances
+    (migration 0003). The participation table reads this instead of the raw records."""
+
+    __tablename__ = "activity_hours"
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    student_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    school_id: Mapped[int | None] = mapped_column(Integer)
+    class_id: Mapped[int | None] = mapped_column(Integer)
+    one_to_one: Mapped[int] = mapped_column(Integer, default=0)
+    questions: Mapped[int] = mapped_column(Integer, default=0)
+    attendances: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SignInHour(Base):
+    """Rollup: the users who signed in during each UTC hour (kept by a trigger on sign_ins)."""
+
+    __tablename__ = "sign_in_hours"
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)

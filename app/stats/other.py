@@ -8,9 +8,10 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (Answer, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, PointsEntry, Question,
-                        SchoolClass, SignIn, TutoringSession, TutorProfile, User)
+                        SchoolClass, SignInHour, TutoringSession, TutorProfile, User)
 
 from .participation import bounds, ratio
+from .rollups import hour_bounds
 
 GROUPS = [  # (label, role, condition on the user)
     ("初中教师", "tutor", TutorProfile.teaches_junior.is_(True)),
@@ -33,6 +34,7 @@ async def online_rate(db: AsyncSession, city_id: int, district_id: int | None, s
                       start: date, end: date, tz: str) -> list[dict[str, object]]:
     """上线用户 (signed in during the period) / 平台用户 (registered before its end) = 上线率."""
     f, t = bounds(start, end, tz)
+    h0, h1 = hour_bounds(start, end, tz)
     out = []
     for label, role, condition in GROUPS:
         base = select(User.id).where(User.role == role, User.created_at < t, condition)
@@ -40,8 +42,9 @@ async def online_rate(db: AsyncSession, city_id: int, district_id: int | None, s
             base = base.join(TutorProfile, TutorProfile.user_id == User.id).where(TutorProfile.status == "approved")
         base = _scoped(base, city_id, district_id, school_id)
         registered = (await db.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
-        online = (await db.execute(select(func.count(func.distinct(SignIn.user_id))).where(
-            SignIn.at >= f, SignIn.at < t, SignIn.user_id.in_(base)))).scalar_one()
+        online = (await db.execute(select(func.count()).select_from(
+            select(SignInHour.user_id).where(SignInHour.hour >= h0, SignInHour.hour < h1, SignInHour.user_id.in_(base))
+            .distinct().subquery()))).scalar_one()
         out.append({"group": label, "online": online, "registered": registered, "rate": ratio(online, registered, 100)})
     return out
 

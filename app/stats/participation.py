@@ -2,9 +2,11 @@
 
 Period [from, to) in days of the service's time zone (00:00 Asia/Shanghai). A one-to-one session
 belongs to the period in which it went live (`live_at`); one that never went live does not
-count. A question belongs to the period it was posted in. One-to-many classes are counted once
-that feature records attendances (zero until then, never estimated). `enrolled` is the
-students registered at the school before the period's end.
+count. A question belongs to the period it was posted in, a class attendance to the period the
+student joined the class in. `enrolled` is the students registered at the school before the
+period's end. Counts come from the `activity_hours` rollup (see rollups.py), which triggers keep
+equal to the raw records; a participation counts for the school the student was in when it
+happened.
 
 Ranking rule: schools of the city are ranked by participation rate as shown (two decimals),
 highest first; equal rates share a rank and the next rank is skipped (1, 2, 2, 4); a school
@@ -17,10 +19,12 @@ from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, union
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import District, Question, School, TutoringSession, User
+from app.models import ActivityHour, District, School, User
+
+from .rollups import hour_bounds
 
 COLUMNS = [
     ("school_id", "学校ID"), ("school", "学校"), ("district", "区"),
@@ -75,28 +79,27 @@ async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz:
     if not rows:
         return []
     in_city = list(rows)
-
-    went_live = select(TutoringSession.student_id.label("student_id")).where(
-        TutoringSession.live_at >= f, TutoringSession.live_at < t)
-    asked = select(Question.student_id.label("student_id")).where(Question.created_at >= f, Question.created_at < t)
-    sessions, questions, anyone = went_live.subquery(), asked.subquery(), union(went_live, asked).subquery()
-
-    async def per_school(sub, distinct: bool) -> dict[int, int]:  # type: ignore[no-untyped-def]
-        counted = func.count(func.distinct(sub.c.student_id)) if distinct else func.count()
-        q = (select(User.school_id, counted).select_from(sub).join(User, User.id == sub.c.student_id)
-             .where(User.school_id.in_(in_city)).group_by(User.school_id))
-        return dict((await db.execute(q)).all())
-
-    one_students, one_sessions = await per_school(sessions, True), await per_school(sessions, False)
-    q_students, q_count = await per_school(questions, True), await per_school(questions, False)
-    participants = await per_school(anyone, True)
+    h0, h1 = hour_bounds(start, end, tz)
+    # One pass over the rollup: per student of the city, their counts in the period; then per school.
+    per_student = (select(ActivityHour.school_id.label("school_id"), ActivityHour.student_id,
+                          func.sum(ActivityHour.one_to_one).label("o"), func.sum(ActivityHour.questions).label("q"),
+                          func.sum(ActivityHour.attendances).label("a"))
+                   .where(ActivityHour.hour >= h0, ActivityHour.hour < h1, ActivityHour.school_id.in_(in_city))
+                   .group_by(ActivityHour.school_id, ActivityHour.student_id)).subquery()
+    p = per_student.c
+    counted = (await db.execute(select(
+        p.school_id, func.count().filter(p.o > 0), func.count().filter(p.q > 0), func.count().filter(p.a > 0),
+        func.count().filter((p.o > 0) | (p.q > 0) | (p.a > 0)), func.sum(p.o), func.sum(p.q), func.sum(p.a),
+    ).group_by(p.school_id))).all()
     enrolled = dict((await db.execute(select(User.school_id, func.count()).where(
         User.role == "student", User.school_id.in_(in_city), User.created_at < t).group_by(User.school_id))).all())
+    for sid, o_students, q_students, a_students, anyone, o, q, a in counted:
+        r = rows[sid]
+        r.one_to_one_students, r.question_students, r.one_to_many_students, r.participants = o_students, q_students, a_students, anyone
+        r.one_to_one_sessions, r.questions, r.one_to_many_attendances = int(o or 0), int(q or 0), int(a or 0)
 
     for sid, r in rows.items():
-        r.one_to_one_students, r.one_to_one_sessions = one_students.get(sid, 0), one_sessions.get(sid, 0)
-        r.question_students, r.questions = q_students.get(sid, 0), q_count.get(sid, 0)
-        r.participants, r.enrolled = participants.get(sid, 0), enrolled.get(sid, 0)
+        r.enrolled = enrolled.get(sid, 0)
         r.participations = r.one_to_one_sessions + r.questions + r.one_to_many_attendances
         r.participation_rate = ratio(r.participants, r.enrolled, 100)
         r.per_participant = ratio(r.participations, r.participants)
