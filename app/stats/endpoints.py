@@ -1,13 +1,10 @@
-"""Statistics endpoints (the participation table so far; see app/stats/participation.py)."""
+"""Statistics endpoints. Every table comes as JSON, CSV or XLSX (`?format=`)."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
 
 from app.accounts.deps import Admin, Tutor
 from app.kit.db import DB
@@ -16,6 +13,8 @@ from app.accounts.scope import require_school
 from app.models import District, SchoolClass
 
 from .other import class_weekly, hot_spots, online_rate, payroll, tutor_workload
+from . import boards
+from .export import BOARD, HOT, ONLINE, PAYROLL, STARS, WEEKLY, WORKLOAD, Format, table
 from .participation import COLUMNS, city_table
 
 router = APIRouter(prefix="/api/stats", tags=["statistics"])
@@ -41,17 +40,17 @@ def _period(from_: date, to: date) -> None:
 
 @router.get("/online-rate")
 async def online(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
-                 district_id: int | None = None, school_id: int | None = None) -> dict[str, object]:
+                 district_id: int | None = None, school_id: int | None = None, format: Format = "json") -> object:
     """上线率 by role and stage: users who signed in during the period / users registered."""
     _period(from_, to)
     district_id, school_id = _scope(admin, district_id, school_id)
     rows = await online_rate(db, admin.city_id or 0, district_id, school_id, from_, to, request.app.state.settings.timezone)
-    return {"from": from_, "to": to, "rows": rows}
+    return table("online_rate", format, ONLINE, rows, from_, to)
 
 
 @router.get("/payroll")
 async def district_payroll(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
-                           district_id: int | None = None) -> dict[str, object]:
+                           district_id: int | None = None, format: Format = "json") -> object:
     """A district's tutor compensation for the period: points from the ledger × the value of a point."""
     _period(from_, to)
     if admin.role == "school_admin":
@@ -63,18 +62,23 @@ async def district_payroll(request: Request, admin: Admin, db: DB, from_: date =
     if district.city_id != admin.city_id:
         raise Forbidden("this district is outside your scope")
     s = request.app.state.settings
-    return {"from": from_, "to": to, **await payroll(db, district_id, from_, to, s.timezone, s.point_value_cny)}
+    pay = await payroll(db, district_id, from_, to, s.timezone, s.point_value_cny)
+    if format == "json":
+        return {"from": from_, "to": to, **pay}
+    total = {"tutor_id": None, "name": "合计", "entries": sum(t["entries"] for t in pay["tutors"]),
+             "points": pay["total_points"], "amount_cny": pay["total_cny"]}
+    return table(f"payroll_{pay['district']}", format, PAYROLL, [*pay["tutors"], total], from_, to)
 
 
 @router.get("/tutors")
 async def workload(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
-                   district_id: int | None = None, school_id: int | None = None) -> dict[str, object]:
+                   district_id: int | None = None, school_id: int | None = None, format: Format = "json") -> object:
     """Tutor workload (the tutoring archive in figures) for tutors employed in the admin's scope."""
     _period(from_, to)
     district_id, school_id = _scope(admin, district_id, school_id)
     rows = await tutor_workload(db, admin.city_id or 0, district_id, school_id, None, from_, to,
                                 request.app.state.settings.timezone)
-    return {"from": from_, "to": to, "rows": rows}
+    return table("tutor_workload", format, WORKLOAD, rows, from_, to)
 
 
 @router.get("/tutors/me")
@@ -89,21 +93,22 @@ async def my_workload(request: Request, tutor: Tutor, db: DB, from_: date = Quer
 
 @router.get("/classes/weekly")
 async def weekly(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
-                 school_id: int | None = None) -> dict[str, object]:
+                 school_id: int | None = None, format: Format = "json") -> object:
     """Each class's participants, sessions and questions per week: the weekly class feedback."""
     _period(from_, to)
     _, school_id = _scope(admin, None, school_id)
     if school_id is None:
         raise InvalidInput("give the school_id", field="school_id")
     await require_school(db, admin, school_id)
-    return {"from": from_, "to": to, "rows": await class_weekly(db, school_id, from_, to, request.app.state.settings.timezone)}
+    rows = await class_weekly(db, school_id, from_, to, request.app.state.settings.timezone)
+    return table("class_weekly", format, WEEKLY, rows, from_, to)
 
 
 @router.get("/hot-spots")
 async def hot(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
               subject: str | None = Query(None, max_length=16), district_id: int | None = None,
               school_id: int | None = None, class_id: int | None = None,
-              limit: int = Query(20, ge=1, le=100)) -> dict[str, object]:
+              limit: int = Query(20, ge=1, le=100), format: Format = "json") -> object:
     """The most-asked knowledge points per class, school, district or the city, optionally by subject."""
     _period(from_, to)
     district_id, school_id = _scope(admin, district_id, school_id)
@@ -114,13 +119,13 @@ async def hot(request: Request, admin: Admin, db: DB, from_: date = Query(alias=
         await require_school(db, admin, klass.school_id)
     rows = await hot_spots(db, admin.city_id or 0, from_, to, request.app.state.settings.timezone, subject=subject,
                            district_id=district_id, school_id=school_id, class_id=class_id, limit=limit)
-    return {"from": from_, "to": to, "rows": rows}
+    return table("hot_spots", format, HOT, rows, from_, to)
 
 
 @router.get("/participation")
 async def participation(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
                         district_id: int | None = None, school_id: int | None = None,
-                        format: Literal["json", "csv"] = "json") -> object:
+                        format: Format = "json") -> object:
     """The thirteen columns of DOMAIN.md per school for [from, to), ranked across the city.
     A school admin sees their school, a district admin their district, a city admin any."""
     _period(from_, to)
@@ -128,14 +133,29 @@ async def participation(request: Request, admin: Admin, db: DB, from_: date = Qu
     rows = await city_table(db, admin.city_id or 0, from_, to, request.app.state.settings.timezone)
     rows = [r for r in rows if (district_id is None or r.district_id == district_id)
             and (school_id is None or r.school_id == school_id)]
-    if format == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow([zh for _, zh in COLUMNS])
-        for r in rows:
-            d = r.as_dict()
-            writer.writerow([d[key] for key, _ in COLUMNS])
-        # UTF-8 with BOM so that Excel opens the Chinese headers correctly.
-        return Response(("\ufeff" + out.getvalue()).encode(), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="participation_{from_}_{to}.csv"'})
-    return {"from": from_, "to": to, "rows": [r.as_dict() for r in rows]}
+    return table("participation", format, COLUMNS, [r.as_dict() for r in rows], from_, to)
+
+
+@router.get("/leaderboards/{kind}")
+async def leaderboard(kind: Literal["students", "tutors", "classes"], request: Request, admin: Admin, db: DB,
+                      from_: date = Query(alias="from"), to: date = Query(), district_id: int | None = None,
+                      school_id: int | None = None, limit: int = Query(20, ge=1, le=200), format: Format = "json") -> object:
+    """Students by participations, tutors by sessions then minutes, classes by participation rate
+    (ties share a rank), within the admin's scope."""
+    _period(from_, to)
+    district_id, school_id = _scope(admin, district_id, school_id)
+    make = {"students": boards.students, "tutors": boards.tutors, "classes": boards.classes}[kind]
+    rows = await make(db, admin.city_id or 0, district_id, school_id, from_, to, request.app.state.settings.timezone, limit)
+    return table(f"leaderboard_{kind}", format, BOARD, rows, from_, to)
+
+
+@router.get("/stars")
+async def month_stars(request: Request, admin: Admin, db: DB,
+                      month: str = Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM"),
+                      district_id: int | None = None, school_id: int | None = None, format: Format = "json") -> object:
+    """The month's stars (学习之星, 辅导之星, 活跃班级) by the rule in app/stats/boards.py and README."""
+    year, mon = map(int, month.split("-"))
+    from_, to = date(year, mon, 1), date(year + mon // 12, mon % 12 + 1, 1)
+    district_id, school_id = _scope(admin, district_id, school_id)
+    rows = await boards.stars(db, admin.city_id or 0, district_id, school_id, from_, to, request.app.state.settings.timezone)
+    return table(f"stars_{month}", format, STARS, rows, from_, to)

@@ -1,0 +1,67 @@
+"""Every statistics table as JSON, CSV (UTF-8 with BOM, so Excel opens Chinese correctly) or XLSX."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+from urllib.parse import quote
+
+from fastapi import Response
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+Format = Literal["json", "csv", "xlsx"]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return float(v)
+    if isinstance(v, (list, dict)):
+        return str(v)
+    return v
+
+
+def table(name: str, fmt: Format, columns: list[tuple[str, str]], rows: list[dict[str, Any]],
+          from_: date, to: date, **extra: Any) -> Any:
+    """`columns`: (key, Chinese header) in order. JSON carries the rows as they are."""
+    if fmt == "json":
+        return {"from": from_, "to": to, **extra, "rows": rows}
+    filename = f"{name}_{from_}_{to}.{fmt}"
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
+    headers = {"Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"}
+    if fmt == "csv":
+        out = io.StringIO()
+        w = csv.writer(out)
+        w.writerow([h for _, h in columns])
+        for r in rows:
+            w.writerow([_cell(r.get(k)) for k, _ in columns])
+        return Response(("\ufeff" + out.getvalue()).encode(), media_type="text/csv; charset=utf-8", headers=headers)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = name[:31]
+    ws.append([h for _, h in columns])
+    for c in ws[1]:
+        c.font = Font(bold=True)
+    for r in rows:
+        ws.append([_cell(r.get(k)) for k, _ in columns])
+    ws.freeze_panes = "A2"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return Response(buf.getvalue(), media_type=XLSX, headers=headers)
+
+
+ONLINE = [("group", "分组"), ("online", "上线用户"), ("registered", "平台用户"), ("rate", "上线率(%)")]
+PAYROLL = [("tutor_id", "教师ID"), ("name", "姓名"), ("entries", "积分记录数"), ("points", "积分"), ("amount_cny", "金额(元)")]
+WORKLOAD = [("tutor_id", "教师ID"), ("name", "姓名"), ("school_id", "学校ID"), ("sessions", "一对一辅导次数"),
+            ("live_minutes", "辅导分钟"), ("classes", "一对多课堂"), ("answers", "答疑数"), ("ratings", "评价数"),
+            ("average_rating", "平均评分"), ("points", "积分")]
+WEEKLY = [("week_of", "周（周一）"), ("class_id", "班级ID"), ("class", "班级"), ("participants", "参与人数"),
+          ("sessions", "一对一辅导次数"), ("questions", "提问数")]
+HOT = [("knowledge_point_id", "知识点ID"), ("name", "知识点"), ("subject", "学科"), ("asked", "提问次数")]
+BOARD = [("rank", "名次"), ("id", "ID"), ("name", "名称"), ("school", "学校"), ("participants", "参与人数"),
+         ("participations", "参与次数"), ("enrolled", "人数"), ("rate", "参与率(%)"), ("sessions", "辅导次数"),
+         ("live_minutes", "辅导分钟"), ("average_rating", "平均评分")]
+STARS = [("award", "称号"), ("rank", "名次"), ("id", "ID"), ("name", "姓名/班级"), ("school", "学校"), ("figure", "依据")]
