@@ -127,3 +127,24 @@ async def stars(db: AsyncSession, city_id: int, district_id: int | None, school_
         out.append({"award": "活跃班级", "rank": r["rank"], "id": r["id"], "name": r["name"], "school": r["school"],
                     "figure": f"参与率 {r['rate']}%"})
     return out
+
+
+async def trend(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
+                start: date, end: date, tz: str) -> list[dict[str, Any]]:
+    """Participations and participants per day of the period (days in `tz`), from the rollup."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+    h0, h1 = hour_bounds(start, end, tz)
+    offset = int(datetime.combine(start, time(0), ZoneInfo(tz)).utcoffset().total_seconds() // 3600)  # type: ignore[union-attr]
+    day = (ActivityHour.hour + offset) / 24
+    total = func.sum(ActivityHour.one_to_one) + func.sum(ActivityHour.questions) + func.sum(ActivityHour.attendances)
+    q = select(day.label("d"), total, func.count(func.distinct(ActivityHour.student_id))).where(
+        ActivityHour.hour >= h0, ActivityHour.hour < h1)
+    q = _scope_rollup(q, city_id, district_id, school_id, _schools(city_id, district_id))
+    got = {int(d): (int(n), int(p)) for d, n, p in (await db.execute(q.group_by(day))).all()}
+    first = (h0 + offset) // 24
+    out = []
+    for i in range((end - start).days):
+        n, p = got.get(first + i, (0, 0))
+        out.append({"day": start + timedelta(days=i), "participations": n, "participants": p})
+    return out

@@ -14,7 +14,7 @@ from app.models import District, SchoolClass
 
 from .other import class_weekly, hot_spots, online_rate, payroll, tutor_workload
 from . import boards
-from .export import BOARD, HOT, ONLINE, PAYROLL, STARS, WEEKLY, WORKLOAD, Format, table
+from .export import BOARD, HOT, TREND, ONLINE, PAYROLL, STARS, WEEKLY, WORKLOAD, Format, table
 from .participation import COLUMNS, city_table
 
 router = APIRouter(prefix="/api/stats", tags=["statistics"])
@@ -147,6 +147,16 @@ async def leaderboard(kind: Literal["students", "tutors", "classes"], request: R
     make = {"students": boards.students, "tutors": boards.tutors, "classes": boards.classes}[kind]
     rows = await make(db, admin.city_id or 0, district_id, school_id, from_, to, request.app.state.settings.timezone, limit)
     return table(f"leaderboard_{kind}", format, BOARD, rows, from_, to)
+
+
+@router.get("/trend")
+async def participation_trend(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
+                              district_id: int | None = None, school_id: int | None = None, format: Format = "json") -> object:
+    """Participations and participants per day in the admin's scope (the dashboard's line chart)."""
+    _period(from_, to)
+    district_id, school_id = _scope(admin, district_id, school_id)
+    rows = await boards.trend(db, admin.city_id or 0, district_id, school_id, from_, to, request.app.state.settings.timezone)
+    return table("trend", format, TREND, rows, from_, to)
 
 
 @router.get("/stars")

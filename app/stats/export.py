@@ -65,3 +65,4 @@ BOARD = [("rank", "名次"), ("id", "ID"), ("name", "名称"), ("school", "学�
          ("participations", "参与次数"), ("enrolled", "人数"), ("rate", "参与率(%)"), ("sessions", "辅导次数"),
          ("live_minutes", "辅导分钟"), ("average_rating", "平均评分")]
 STARS = [("award", "称号"), ("rank", "名次"), ("id", "ID"), ("name", "姓名/班级"), ("school", "学校"), ("figure", "依据")]
+TREND = [("day", "日期"), ("participations", "参与次数"), ("participants", "参与人数")]

@@ -51,3 +51,35 @@ async def test_a_school_admin_reviews_applications_and_imports_a_roster(factory,
     await expect(page.locator("#roster-result")).to_contain_text("导入成功：2 行，新建 2 条。")
     await expect(page.locator("#roster-result table tbody tr")).to_have_count(1)  # wangwu's generated password, shown once
     await expect(page.locator("#roster-result table tbody tr td").nth(0)).to_have_text("wangwu")
+
+
+async def test_the_dashboard_draws_charts_from_the_local_chart_library_and_exports(factory, pages: Pages) -> None:  # type: ignore[no-untyped-def]
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from ..test_participation import build
+
+    org, schools, students, sessions, questions = await build(factory, 21)
+    admin = await factory.user("city_admin", org)
+    page = await pages.open(admin.username, DESKTOP)
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    await page.click("nav a[href='#/dashboard']")
+    await page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('chart-ranking'))")
+    bars = await page.evaluate("() => Chart.getChart(document.getElementById('chart-ranking')).data.labels")
+    assert len(bars) == min(20, len(schools))
+    days = await page.evaluate("() => Chart.getChart(document.getElementById('chart-trend')).data.labels.length")
+    frm, to = await page.input_value("#dash-from"), await page.input_value("#dash-to")
+    from datetime import date
+    assert days == (date.fromisoformat(to) - date.fromisoformat(frm)).days
+    assert all(u.startswith(pages.base) for u in requested), "everything comes from the service itself"
+    rows = page.locator("#participation-table tbody tr")
+    await expect(rows).to_have_count(len(schools))
+    await shot(page, "admin-dashboard")
+
+    async with page.expect_download() as info:
+        await page.locator("#participation-table button.export-xlsx").click()
+    path = await (await info.value).path()
+    sheet = list(load_workbook(BytesIO(open(path, "rb").read())).active.values)
+    assert "参与一对一辅导人数" in sheet[0] and len(sheet) == 1 + len(schools)

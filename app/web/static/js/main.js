@@ -13,14 +13,15 @@ const routes = [
   [/^#\/session\/(\d+)$/, () => import('./views/session.js')],
   [/^#\/tutor$/, () => import('./views/tutor.js')],
   [/^#\/admin$/, () => import('./views/admin.js')],
+  [/^#\/dashboard$/, () => import('./views/dashboard.js')],
 ];
 
 const NAV = {
   student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history']],
   tutor: [['#/tutor', 'nav.tutor']],
-  school_admin: [['#/admin', 'nav.admin']],
-  district_admin: [['#/admin', 'nav.admin']],
-  city_admin: [['#/admin', 'nav.admin']],
+  school_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard']],
+  district_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard']],
+  city_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard']],
 };
 
 export const app = { me: null, live: null, cleanup: [] };

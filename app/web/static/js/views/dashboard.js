@@ -1,0 +1,98 @@
+// The admins' statistics dashboard: charts drawn by Chart.js served from /static/vendor
+// (no CDN), the tables below them, and each table downloadable as CSV or XLSX.
+import { api } from '../api.js';
+import { h, clear } from '../dom.js';
+import { t, errorText } from '../i18n.js';
+import { onLeave } from '../main.js';
+
+let chartLib = null;
+function loadChartJs() {
+  chartLib ??= new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = '/static/vendor/chart-4.6.1.umd.min.js';
+    s.onload = () => resolve(window.Chart);
+    s.onerror = () => reject(new Error('chart.js'));
+    document.head.append(s);
+  });
+  return chartLib;
+}
+
+const iso = (d) => d.toISOString().slice(0, 10);
+
+async function download(path, params, format) {
+  const blob = await api(`${path}?${new URLSearchParams({ ...params, format })}`, { blob: true });
+  const a = h('a', { href: URL.createObjectURL(blob), download: `${path.split('/').pop()}_${params.from}_${params.to}.${format}` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+function exportButtons(path, params) {
+  return h('span.row', {}, ['csv', 'xlsx'].map((f) => h('button', { type: 'button', class: `export-${f}`, onclick: () => download(path, params, f) }, t(`dash.export_${f}`))));
+}
+
+function tableOf(rows, cols) {
+  return h('div.table-wrap', {}, h('table', {}, h('thead', {}, h('tr', {}, cols.map(([, label]) => h('th', {}, t(label))))),
+    h('tbody', {}, rows.map((r) => h('tr', {}, cols.map(([k]) => h('td', {}, r[k] ?? '—')))))));
+}
+
+export default async function dashboard(view) {
+  const today = new Date();
+  const fromInput = h('input', { type: 'date', id: 'dash-from', value: iso(new Date(today.getFullYear(), today.getMonth(), 1)) });
+  const toInput = h('input', { type: 'date', id: 'dash-to', value: iso(new Date(today.getTime() + 86400000)) });
+  const body = h('div', { id: 'dashboard' });
+  const charts = [];
+  onLeave(() => charts.forEach((c) => c.destroy()));
+  const load = async () => {
+    charts.splice(0).forEach((c) => c.destroy());
+    clear(body, h('p.muted', {}, t('common.loading')));
+    const params = { from: fromInput.value, to: toInput.value };
+    const qs = new URLSearchParams(params);
+    try {
+      const [Chart, trend, table, hot, students, classes, stars] = await Promise.all([
+        loadChartJs(), api(`/api/stats/trend?${qs}`), api(`/api/stats/participation?${qs}`), api(`/api/stats/hot-spots?${qs}&limit=10`),
+        api(`/api/stats/leaderboards/students?${qs}&limit=10`), api(`/api/stats/leaderboards/classes?${qs}&limit=10`),
+        api(`/api/stats/stars?month=${params.from.slice(0, 7)}`)]);
+      const rows = table.rows;
+      const sum = (k) => rows.reduce((a, r) => a + Number(r[k]), 0);
+      const canvas = (id) => h('canvas', { id, role: 'img' });
+      const trendCanvas = canvas('chart-trend');
+      const rankCanvas = canvas('chart-ranking');
+      const hotCanvas = canvas('chart-hot');
+      clear(body,
+        h('div.kpis', { id: 'dash-kpis' },
+          h('div', {}, h('b', {}, sum('participants')), t('dash.participants')),
+          h('div', {}, h('b', {}, sum('participations')), t('dash.participations')),
+          h('div', {}, h('b', {}, sum('enrolled')), t('dash.enrolled')),
+          h('div', {}, h('b', {}, rows.length), t('dash.schools'))),
+        h('div.charts', {},
+          h('section.card', {}, h('h2', {}, t('dash.trend')), h('div.chart-box', {}, trendCanvas), exportButtons('/api/stats/trend', params)),
+          h('section.card', {}, h('h2', {}, t('dash.ranking')), h('div.chart-box', {}, rankCanvas)),
+          h('section.card', {}, h('h2', {}, t('dash.hot')), h('div.chart-box', {}, hotCanvas), exportButtons('/api/stats/hot-spots', params)),
+          h('section.card', {}, h('h2', {}, t('dash.stars')), tableOf(stars.rows, [['award', 'dash.award'], ['name', 'dash.name'], ['school', 'dash.school'], ['figure', 'dash.figure']]))),
+        h('section.card', { id: 'participation-table' }, h('h2', {}, t('dash.table')), exportButtons('/api/stats/participation', params),
+          tableOf(rows, [['city_rank', 'dash.rank'], ['school', 'dash.school'], ['participants', 'dash.participants'], ['participations', 'dash.participations'],
+            ['enrolled', 'dash.enrolled'], ['participation_rate', 'dash.rate'], ['per_participant', 'dash.per_participant']])),
+        h('div.two', {},
+          h('section.card', {}, h('h2', {}, t('dash.top_students')), exportButtons('/api/stats/leaderboards/students', params),
+            tableOf(students.rows, [['rank', 'dash.rank'], ['name', 'dash.name'], ['school', 'dash.school'], ['participations', 'dash.participations']])),
+          h('section.card', {}, h('h2', {}, t('dash.top_classes')), exportButtons('/api/stats/leaderboards/classes', params),
+            tableOf(classes.rows, [['rank', 'dash.rank'], ['name', 'dash.name'], ['school', 'dash.school'], ['rate', 'dash.rate']]))));
+      const opts = { responsive: true, maintainAspectRatio: false, animation: false };
+      charts.push(new Chart(trendCanvas, { type: 'line', options: opts, data: {
+        labels: trend.rows.map((r) => r.day.slice(5)),
+        datasets: [{ label: t('dash.participations'), data: trend.rows.map((r) => r.participations), borderColor: '#1f6feb' },
+                   { label: t('dash.participants'), data: trend.rows.map((r) => r.participants), borderColor: '#17803d' }] } }));
+      const top = rows.slice(0, 20);
+      charts.push(new Chart(rankCanvas, { type: 'bar', options: { ...opts, indexAxis: 'y' }, data: {
+        labels: top.map((r) => r.school), datasets: [{ label: t('dash.rate'), data: top.map((r) => Number(r.participation_rate)), backgroundColor: '#1f6feb' }] } }));
+      charts.push(new Chart(hotCanvas, { type: 'bar', options: opts, data: {
+        labels: hot.rows.map((r) => r.name), datasets: [{ label: t('dash.asked'), data: hot.rows.map((r) => r.asked), backgroundColor: '#b45309' }] } }));
+    } catch (e) { clear(body, h('p.error', {}, errorText(e))); }
+  };
+  view.append(h('h1', {}, t('dash.title')),
+    h('form.card.row', { onsubmit: (e) => { e.preventDefault(); load(); } },
+      h('label', { for: 'dash-from' }, t('dash.from')), fromInput, h('label', { for: 'dash-to' }, t('dash.to')), toInput,
+      h('button.primary', { type: 'submit' }, t('dash.show'))), body);
+  await load();
+}
