@@ -22,7 +22,12 @@ def make_engine(url: str) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # asyncpg prepares every statement; after five runs PostgreSQL may switch a statement to a
+    # generic plan, which for range scans over skewed data (the statistics over a semester) is
+    # several times slower than a plan made for the actual bounds (1.2 s → 8.4 s measured on the
+    # city table). Planning each run costs well under a millisecond here.
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                               connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}})
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
