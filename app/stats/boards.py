@@ -15,14 +15,15 @@ Ties are broken by the smaller id (the earlier registered), so the list is stabl
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import ActivityHour, School, SchoolClass, TutoringSession, User
+from app.models import ActivityHour, District, School, SchoolClass, TutoringSession, User
 
 from .participation import bounds, ratio
 from .rollups import hour_bounds
@@ -34,47 +35,50 @@ def _ranked(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _scope_rollup(q, city_id: int, district_id: int | None, school_id: int | None, schools_sub):  # type: ignore[no-untyped-def]
-    if school_id is not None:
-        return q.where(ActivityHour.school_id == school_id)
-    return q.where(ActivityHour.school_id.in_(schools_sub))
+# A student's participations in the rollup: sessions gone live + questions + class attendances.
+PARTICIPATIONS = func.sum(ActivityHour.one_to_one) + func.sum(ActivityHour.questions) + func.sum(ActivityHour.attendances)
 
 
 def _schools(city_id: int, district_id: int | None):  # type: ignore[no-untyped-def]
-    from app.models import District
     q = select(School.id).join(District, District.id == School.district_id).where(District.city_id == city_id)
     return q.where(School.district_id == district_id) if district_id is not None else q
+
+
+def _in_scope(school_col, city_id: int, district_id: int | None, school_id: int | None):  # type: ignore[no-untyped-def]
+    """The condition on a school id column for the admin's scope."""
+    return school_col == school_id if school_id is not None else school_col.in_(_schools(city_id, district_id))
+
+
+async def _people(db: AsyncSession, ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    """Name and school name of each user."""
+    rows = await db.execute(select(User.id, User.real_name, School.name).outerjoin(School, School.id == User.school_id)
+                            .where(User.id.in_(ids)))
+    return {uid: (name, school) for uid, name, school in rows.all()}
 
 
 async def students(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
                    start: date, end: date, tz: str, limit: int, minimum: int = 1) -> list[dict[str, Any]]:
     h0, h1 = hour_bounds(start, end, tz)
-    total = (func.sum(ActivityHour.one_to_one) + func.sum(ActivityHour.questions) + func.sum(ActivityHour.attendances))
-    q = select(ActivityHour.student_id, total.label("n")).where(ActivityHour.hour >= h0, ActivityHour.hour < h1)
-    q = _scope_rollup(q, city_id, district_id, school_id, _schools(city_id, district_id))
-    top = (await db.execute(q.group_by(ActivityHour.student_id).having(total >= minimum)
-                            .order_by(total.desc(), ActivityHour.student_id).limit(limit))).all()
-    if not top:
-        return []
-    people = {u.id: (u, s) for u, s in (await db.execute(select(User, School.name).outerjoin(School, School.id == User.school_id)
-                                                          .where(User.id.in_([t[0] for t in top])))).all()}
-    return _ranked([{"id": sid, "name": people[sid][0].real_name, "school": people[sid][1], "participations": int(n)}
+    q = select(ActivityHour.student_id, PARTICIPATIONS).where(
+        ActivityHour.hour >= h0, ActivityHour.hour < h1, _in_scope(ActivityHour.school_id, city_id, district_id, school_id))
+    top = (await db.execute(q.group_by(ActivityHour.student_id).having(PARTICIPATIONS >= minimum)
+                            .order_by(PARTICIPATIONS.desc(), ActivityHour.student_id).limit(limit))).all()
+    people = await _people(db, [sid for sid, _ in top]) if top else {}
+    return _ranked([{"id": sid, "name": people[sid][0], "school": people[sid][1], "participations": int(n)}
                     for sid, n in top], "participations")
 
 
 async def classes(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
                   start: date, end: date, tz: str, limit: int, min_students: int = 1) -> list[dict[str, Any]]:
     h0, h1 = hour_bounds(start, end, tz)
-    total = (func.sum(ActivityHour.one_to_one) + func.sum(ActivityHour.questions) + func.sum(ActivityHour.attendances))
-    q = select(ActivityHour.class_id, func.count(func.distinct(ActivityHour.student_id)), total).where(
-        ActivityHour.hour >= h0, ActivityHour.hour < h1, ActivityHour.class_id.is_not(None))
-    q = _scope_rollup(q, city_id, district_id, school_id, _schools(city_id, district_id))
+    q = select(ActivityHour.class_id, func.count(func.distinct(ActivityHour.student_id)), PARTICIPATIONS).where(
+        ActivityHour.hour >= h0, ActivityHour.hour < h1, ActivityHour.class_id.is_not(None),
+        _in_scope(ActivityHour.school_id, city_id, district_id, school_id))
     active = {cid: (int(p), int(n)) for cid, p, n in (await db.execute(q.group_by(ActivityHour.class_id))).all()}
     _, t = bounds(start, end, tz)
     cq = (select(SchoolClass.id, SchoolClass.grade, SchoolClass.name, School.name, func.count(User.id))
           .join(School, School.id == SchoolClass.school_id).join(User, User.class_id == SchoolClass.id)
-          .where(User.role == "student", User.created_at < t))
-    cq = cq.where(SchoolClass.school_id == school_id) if school_id is not None else cq.where(SchoolClass.school_id.in_(_schools(city_id, district_id)))
+          .where(User.role == "student", User.created_at < t, _in_scope(SchoolClass.school_id, city_id, district_id, school_id)))
     rows = []
     for cid, grade, name, school, enrolled in (await db.execute(cq.group_by(SchoolClass.id, SchoolClass.grade, SchoolClass.name, School.name))).all():
         if enrolled < min_students:
@@ -89,8 +93,8 @@ async def classes(db: AsyncSession, city_id: int, district_id: int | None, schoo
 async def tutors(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
                  start: date, end: date, tz: str, limit: int, min_rated: int = 0, min_rating: float = 0) -> list[dict[str, Any]]:
     f, t = bounds(start, end, tz)
-    minutes = func.coalesce(func.sum(TutoringSession.duration_s), 0) / 60.0
-    q = (select(TutoringSession.tutor_id, func.count(), func.coalesce(func.sum(TutoringSession.duration_s), 0),
+    seconds = func.coalesce(func.sum(TutoringSession.duration_s), 0)
+    q = (select(TutoringSession.tutor_id, func.count(), seconds,
                 func.avg(TutoringSession.rating), func.count(TutoringSession.rating))
          .join(User, User.id == TutoringSession.tutor_id)
          .where(TutoringSession.live_at >= f, TutoringSession.live_at < t, User.city_id == city_id))
@@ -101,13 +105,10 @@ async def tutors(db: AsyncSession, city_id: int, district_id: int | None, school
     q = q.group_by(TutoringSession.tutor_id)
     if min_rated:
         q = q.having(func.count(TutoringSession.rating) >= min_rated, func.avg(TutoringSession.rating) >= min_rating)
-    order = [minutes.desc(), TutoringSession.tutor_id] if min_rated else [func.count().desc(), minutes.desc(), TutoringSession.tutor_id]
+    order = [seconds.desc(), TutoringSession.tutor_id] if min_rated else [func.count().desc(), seconds.desc(), TutoringSession.tutor_id]
     top = (await db.execute(q.order_by(*order).limit(limit))).all()
-    if not top:
-        return []
-    people = {u.id: (u, s) for u, s in (await db.execute(select(User, School.name).outerjoin(School, School.id == User.school_id)
-                                                          .where(User.id.in_([r[0] for r in top])))).all()}
-    rows = [{"id": tid, "name": people[tid][0].real_name, "school": people[tid][1], "sessions": n,
+    people = await _people(db, [r[0] for r in top]) if top else {}
+    rows = [{"id": tid, "name": people[tid][0], "school": people[tid][1], "sessions": n,
              "live_minutes": ratio(int(secs), 60), "ratings": rated,
              "average_rating": Decimal(str(avg)).quantize(Decimal("0.01")) if avg is not None else None}
             for tid, n, secs, avg, rated in top]
@@ -132,15 +133,11 @@ async def stars(db: AsyncSession, city_id: int, district_id: int | None, school_
 async def trend(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
                 start: date, end: date, tz: str) -> list[dict[str, Any]]:
     """Participations and participants per day of the period (days in `tz`), from the rollup."""
-    from datetime import datetime, time, timedelta
-    from zoneinfo import ZoneInfo
     h0, h1 = hour_bounds(start, end, tz)
     offset = int(datetime.combine(start, time(0), ZoneInfo(tz)).utcoffset().total_seconds() // 3600)  # type: ignore[union-attr]
     day = (ActivityHour.hour + offset) / 24
-    total = func.sum(ActivityHour.one_to_one) + func.sum(ActivityHour.questions) + func.sum(ActivityHour.attendances)
-    q = select(day.label("d"), total, func.count(func.distinct(ActivityHour.student_id))).where(
-        ActivityHour.hour >= h0, ActivityHour.hour < h1)
-    q = _scope_rollup(q, city_id, district_id, school_id, _schools(city_id, district_id))
+    q = select(day.label("d"), PARTICIPATIONS, func.count(func.distinct(ActivityHour.student_id))).where(
+        ActivityHour.hour >= h0, ActivityHour.hour < h1, _in_scope(ActivityHour.school_id, city_id, district_id, school_id))
     got = {int(d): (int(n), int(p)) for d, n, p in (await db.execute(q.group_by(day))).all()}
     first = (h0 + offset) // 24
     out = []

@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.kit.errors import InvalidInput
 
-# (source table, time column, activity column)
+# (source table, time column, activity column). Migration 0003 builds its triggers from these
+# and hour_sql(): changing them means a new migration that replaces the triggers.
 SOURCES = [("tutoring_sessions", "live_at", "one_to_one"), ("questions", "created_at", "questions"),
            ("class_attendances", "joined_at", "attendances")]
 
@@ -46,9 +47,8 @@ def hour_bounds(start: date, end: date, tz: str) -> tuple[int, int]:
 
 def rebuild_sql(dialect: str) -> list[str]:
     parts = []
-    for table, col, _ in SOURCES:
-        cols = {"one_to_one": "0", "questions": "0", "attendances": "0"}
-        cols[next(a for t, _, a in SOURCES if t == table)] = "1"
+    for table, col, acol in SOURCES:
+        cols = {"one_to_one": "0", "questions": "0", "attendances": "0", acol: "1"}
         parts.append(f"SELECT {hour_sql(dialect, 'x.' + col)} AS hour, x.student_id, {cols['one_to_one']} AS o, "
                      f"{cols['questions']} AS q, {cols['attendances']} AS a FROM {table} x WHERE x.{col} IS NOT NULL")
     union = " UNION ALL ".join(parts)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import app.models.base
+from app.stats.rollups import SOURCES, hour_sql, rebuild_sql
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -20,17 +21,6 @@ depends_on: str | Sequence[str] | None = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 UTC = app.models.base.UTCDateTime()
-
-# Frozen copy of the rules in app/stats/rollups.py as of this revision: (table, time column, rollup column).
-SOURCES = [("tutoring_sessions", "live_at", "one_to_one"), ("questions", "created_at", "questions"),
-           ("class_attendances", "joined_at", "attendances")]
-
-
-def _hour(dialect: str, col: str) -> str:
-    if dialect == "postgresql":
-        return f"CAST(floor(extract(epoch FROM {col}) / 3600) AS INTEGER)"
-    return f"(CAST(strftime('%s', {col}) AS INTEGER) / 3600)"
-
 
 def _pg() -> list[str]:
     out = ["""
@@ -56,10 +46,10 @@ BEGIN
     IF OLD.{col} IS NOT DISTINCT FROM NEW.{col} AND OLD.student_id = NEW.student_id THEN RETURN NULL; END IF;
   END IF;
   IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    IF OLD.{col} IS NOT NULL THEN PERFORM rollup_bump({_hour('postgresql', 'OLD.' + col)}, OLD.student_id, {minus}); END IF;
+    IF OLD.{col} IS NOT NULL THEN PERFORM rollup_bump({hour_sql('postgresql', 'OLD.' + col)}, OLD.student_id, {minus}); END IF;
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    IF NEW.{col} IS NOT NULL THEN PERFORM rollup_bump({_hour('postgresql', 'NEW.' + col)}, NEW.student_id, {plus}); END IF;
+    IF NEW.{col} IS NOT NULL THEN PERFORM rollup_bump({hour_sql('postgresql', 'NEW.' + col)}, NEW.student_id, {plus}); END IF;
   END IF;
   RETURN NULL;
 END $$""")
@@ -68,7 +58,7 @@ END $$""")
     out.append(f"""
 CREATE OR REPLACE FUNCTION rollup_sign_ins() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO sign_in_hours (hour, user_id) VALUES ({_hour('postgresql', 'NEW.at')}, NEW.user_id) ON CONFLICT DO NOTHING;
+  INSERT INTO sign_in_hours (hour, user_id) VALUES ({hour_sql('postgresql', 'NEW.at')}, NEW.user_id) ON CONFLICT DO NOTHING;
   RETURN NULL;
 END $$""")
     out.append("CREATE TRIGGER trg_sign_ins_rollup AFTER INSERT ON sign_ins FOR EACH ROW EXECUTE FUNCTION rollup_sign_ins()")
@@ -76,7 +66,7 @@ END $$""")
 
 
 def _sqlite_bump(ref: str, col: str, acol: str, sign: str) -> str:
-    h = _hour("sqlite", f"{ref}.{col}")
+    h = hour_sql("sqlite", f"{ref}.{col}")
     return f"""
   INSERT OR IGNORE INTO activity_hours (hour, student_id, school_id, class_id, one_to_one, questions, attendances)
     SELECT {h}, {ref}.student_id, u.school_id, u.class_id, 0, 0, 0 FROM users u WHERE u.id = {ref}.student_id AND {ref}.{col} IS NOT NULL;
@@ -93,7 +83,7 @@ def _sqlite() -> list[str]:
                    f"WHEN OLD.{col} IS NOT NEW.{col} OR OLD.student_id IS NOT NEW.student_id "
                    f"BEGIN{_sqlite_bump('OLD', col, acol, '-')}{_sqlite_bump('NEW', col, acol, '+')}\nEND")
     out.append("CREATE TRIGGER trg_sign_ins_rollup AFTER INSERT ON sign_ins BEGIN\n"
-               f"  INSERT OR IGNORE INTO sign_in_hours (hour, user_id) VALUES ({_hour('sqlite', 'NEW.at')}, NEW.user_id);\nEND")
+               f"  INSERT OR IGNORE INTO sign_in_hours (hour, user_id) VALUES ({hour_sql('sqlite', 'NEW.at')}, NEW.user_id);\nEND")
     return out
 
 
@@ -145,8 +135,7 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     for stmt in _pg() if dialect == "postgresql" else _sqlite():
         op.execute(stmt)
-    from app.stats.rollups import rebuild_sql  # the records so far
-    for stmt in rebuild_sql(dialect):
+    for stmt in rebuild_sql(dialect):  # the records so far
         op.execute(stmt)
 
 

@@ -68,9 +68,13 @@ export class Board extends EventTarget {
   }
 
   /** A stroke from the other side. */
-  addRemote(d) {
-    if (this.strokes.some((s) => s.id === d.id && s.from === d.from)) return;
-    this.strokes.push({ id: d.id, from: d.from, tool: d.tool, color: d.color, width: d.width, points: d.points });
+  addRemote(d) { this.replay(d, d.from); }
+
+  /** A stroke from the transcript or the other side; `from` is 'me' for my own (undoable) strokes. */
+  replay(d, from) {
+    if (this.strokes.some((s) => s.id === d.id && s.from === from)) return;
+    this.strokes.push({ id: d.id, from, tool: d.tool, color: d.color, width: d.width, points: d.points });
+    if (from === 'me') this.mine.push(d.id);
     this.render();
   }
 

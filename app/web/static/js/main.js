@@ -1,5 +1,5 @@
 // The shell: sign-in state, language switch, navigation by role, and the hash router.
-import { api, signIn, signOut, signedIn, syncClock } from './api.js';
+import { api, signOut, signedIn, syncClock } from './api.js';
 import { h, clear } from './dom.js';
 import { t, lang, setLang } from './i18n.js';
 import { Live } from './live.js';
@@ -118,4 +118,3 @@ setLang(lang());
 syncClock().catch(() => {});
 render();
 
-export { signIn };

@@ -116,10 +116,9 @@ export default async function session(view, { params, app }) {
     for (const item of await api(`/api/sessions/${sessionId}/transcript`)) {
       const b = item.body || {};
       if (item.kind === 'chat') say(item.sender_id === me.id ? 'me' : 'them', b.text);
-      else if (item.kind === 'stroke') item.sender_id === me.id ? board.strokes.push({ ...b, from: 'me' }) || board.mine.push(b.id) : board.addRemote({ ...b, from: item.sender_id });
+      else if (item.kind === 'stroke') board.replay(b, item.sender_id === me.id ? 'me' : item.sender_id);
       else if (item.kind === 'board') board.remoteAction({ ...b, from: item.sender_id === me.id ? 'me' : item.sender_id });
     }
-    board.render();
   } catch { /* a transcript is a convenience here */ }
 
   let endsAt = null;

@@ -100,7 +100,6 @@ async function ask(view, { app }) {
     h('label', { style: 'font-weight:400' }, modeAuto, ' ', t('ask.mode_auto')),
     h('label', { style: 'font-weight:400' }, modeChosen, ' ', t('ask.mode_chosen'))),
   tutorsBox, error, h('div.row', {}, submit));
-  camera.style.display = 'none';
   view.append(h('h1', {}, t('ask.title')), banner, form);
   await loadTree();
 }

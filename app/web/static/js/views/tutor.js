@@ -1,7 +1,7 @@
 // The tutor's desk: application status, duty, ringing offers (seen and heard), the archive.
 import { api, imageUrl } from '../api.js';
 import { h, clear } from '../dom.js';
-import { t, errorText, formatTime, formatDuration, subjectName } from '../i18n.js';
+import { t, errorText, formatTime, subjectName } from '../i18n.js';
 import { go, onLeave } from '../main.js';
 import { sessionsTable } from './student.js';
 
@@ -75,7 +75,7 @@ export default async function tutor(view, { app }) {
       const error = h('p.error', { role: 'alert' });
       const photos = h('div.thumbs');
       (o.images || []).forEach(async (url) => photos.append(h('img', { src: await imageUrl(url), alt: t('offers.photo') })));
-      const accept = h('button.primary', { type: 'button', class: 'primary accept', onclick: async () => {
+      const accept = h('button.primary.accept', { type: 'button', onclick: async () => {
         accept.disabled = true;
         try {
           const r = await api(`/api/offers/${o.request_id}/accept`, { method: 'POST' });
@@ -84,7 +84,7 @@ export default async function tutor(view, { app }) {
           go(`#/session/${r.session_id}`);
         } catch (e) { error.textContent = errorText(e); accept.disabled = false; }
       } }, t('offers.accept'));
-      const decline = h('button', { type: 'button', class: 'decline', onclick: async () => {
+      const decline = h('button.decline', { type: 'button', onclick: async () => {
         try { await api(`/api/offers/${o.request_id}/decline`, { method: 'POST' }); } catch { /* gone already */ }
         offers.delete(o.request_id);
         paintOffers();
