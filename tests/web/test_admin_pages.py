@@ -67,8 +67,20 @@ async def test_the_dashboard_draws_charts_from_the_local_chart_library_and_expor
     page.on("request", lambda r: requested.append(r.url))
     await page.click("nav a[href='#/dashboard']")
     await page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('chart-ranking'))")
-    bars = await page.evaluate("() => Chart.getChart(document.getElementById('chart-ranking')).data.labels")
-    assert len(bars) == min(20, len(schools))
+    # The ranking chart draws one horizontal bar per school, as long as its rate, in the table's order.
+    bars = await page.evaluate("""() => {
+        const c = Chart.getChart(document.getElementById('chart-ranking'));
+        const scale = c.scales[c.getDatasetMeta(0).vScale.id];
+        return { labels: c.scales.y.getLabels(), lengths: c.getDatasetMeta(0).data.map((b) => Math.abs(b.x - b.base)),
+                 perPercent: Math.abs(scale.getPixelForValue(100) - scale.getPixelForValue(0)) / 100 };
+    }""")
+    table = [[await cell.inner_text() for cell in await row.locator("td").all()]
+             for row in await page.locator("#participation-table tbody tr").all()]
+    assert bars["labels"] == [r[1] for r in table][:20]
+    rates = [float(r[5]) for r in table][:20]
+    assert max(rates) > 0 and len(bars["lengths"]) == len(rates)
+    for length, rate in zip(bars["lengths"], rates):
+        assert abs(length - rate * bars["perPercent"]) < 1.5, (length, rate)
     days = await page.evaluate("() => Chart.getChart(document.getElementById('chart-trend')).data.labels.length")
     frm, to = await page.input_value("#dash-from"), await page.input_value("#dash-to")
     from datetime import date
