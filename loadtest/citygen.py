@@ -27,7 +27,7 @@ from app.stats.rollups import rebuild_sql
 
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SEMESTER = ("2026-09-01", "2027-01-16")
-SOURCES = ["tutoring_sessions", "questions", "class_attendances", "sign_ins"]
+SOURCES = ["tutoring_sessions", "questions", "class_attendances", "sign_ins", "activity_hours", "sign_in_hours"]
 
 
 def counts(scale: float) -> dict[str, int]:
@@ -62,11 +62,14 @@ def steps(n: dict[str, int], pw: str) -> list[tuple[str, str]]:
                " + random() * interval '3 hours')")
     stu0 = "(SELECT min(id) FROM users WHERE role = 'student')"
     tut0 = "(SELECT min(id) FROM users WHERE role = 'tutor')"
-    # Students are picked with a skew: some schools and students are far more active than others.
-    # (student g is at school g % 646): a skewed school first, then a skewed student within it.
+    # Students are picked with a skew: some schools are far busier than others, and within a school
+    # only an "active pool" ever takes part — between 15 % and 85 % of its students, depending on
+    # the school — the first of whom take part most (student g is at school g % 646, so a school's
+    # k-th student is stu0 + school + 646·k). `x.s`/`x.u` are one random school and draw per row.
     per_school = n['students'] // n['schools']
-    pick_student = (f"({stu0} + floor(power(random(), 1.5) * {n['schools']})::bigint"
-                    f" + {n['schools']} * floor(power(random(), 2.5) * {per_school})::bigint)")
+    pool = f"({per_school} * (0.15 + 0.7 * ((x.s * 7919) % {n['schools']}) / {n['schools']}.0))"
+    school_draw = f"floor(power(random(), 1.5) * {n['schools']})::bigint AS s, random() AS u"
+    pick_student = f"({stu0} + x.s + {n['schools']} * floor(power(x.u, 2.5) * {pool})::bigint)"
     pick_tutor = f"({tut0} + floor(random() * {n['tutors']})::bigint)"
     return [
         ("city", "INSERT INTO cities (name) VALUES ('基准市')"),
@@ -91,7 +94,7 @@ def steps(n: dict[str, int], pw: str) -> list[tuple[str, str]]:
             UNION ALL SELECT 'bench_district_admin', '{pw}', 'district_admin', '区管理员', (SELECT id FROM cities), (SELECT min(id) FROM districts), 'active', now()"""),
         ("help requests", f"""INSERT INTO help_requests (student_id, subject_code, text, mode, status, wants_question, created_at, closed_at)
             SELECT {pick_student}, (ARRAY['math','physics','chemistry','english','chinese'])[1 + floor(random() * 5)::int], '题目', 'auto', 'matched', false, t, t
-            FROM (SELECT {evening} AS t FROM generate_series(1, {n['sessions']})) x"""),
+            FROM (SELECT {evening} AS t, {school_draw} FROM generate_series(1, {n['sessions']})) x"""),
         ("sessions", f"""INSERT INTO tutoring_sessions (request_id, student_id, tutor_id, subject_code, state, matched_at, live_at, ended_at,
                 duration_s, end_reason, rating, rated_at, warnings_sent, flagged, points_booked)
             SELECT r.id, r.student_id, {pick_tutor}, r.subject_code, 'ended', r.created_at, r.created_at + interval '20 seconds',
@@ -102,13 +105,14 @@ def steps(n: dict[str, int], pw: str) -> list[tuple[str, str]]:
             SELECT s.tutor_id, u.district_id, 'one_to_one', s.id, round((s.duration_s / 600.0)::numeric, 2), s.ended_at
             FROM tutoring_sessions s JOIN users u ON u.id = s.tutor_id"""),
         ("questions", f"""INSERT INTO questions (student_id, subject_code, text, status, created_at)
-            SELECT {pick_student}, 'math', '问题', 'open', {evening} FROM generate_series(1, {n['questions']})"""),
+            SELECT {pick_student}, 'math', '问题', 'open', {evening} FROM (SELECT {school_draw} FROM generate_series(1, {n['questions']})) x"""),
         ("live classes", f"""INSERT INTO live_classes (tutor_id, subject_code, title, starts_at, ended_at)
             SELECT {pick_tutor}, 'physics', '互动课堂', t, t + interval '30 minutes'
             FROM (SELECT {evening} AS t FROM generate_series(1, {n['attendances']} / 30)) x"""),
+        # A class draws 30 consecutive students of one school's active pool (distinct by construction).
         ("class attendances", f"""INSERT INTO class_attendances (live_class_id, student_id, joined_at, seconds)
-            SELECT c.id, {stu0} + ((c.id * 30 + k) * 104729) % {n['students']}, c.starts_at + k * interval '10 seconds', 1500
-            FROM live_classes c, generate_series(0, 29) k"""),
+            SELECT x.id, {stu0} + x.s + {n['schools']} * (floor(x.u * greatest({pool} - 30, 0))::bigint + k), x.starts_at + k * interval '10 seconds', 1500
+            FROM (SELECT c.id, c.starts_at, {school_draw} FROM live_classes c) x, generate_series(0, 29) k"""),
         ("sign-ins", """INSERT INTO sign_ins (user_id, at, method)
             SELECT student_id, live_at - interval '2 minutes', 'password' FROM tutoring_sessions
             UNION ALL SELECT tutor_id, min(live_at) - interval '5 minutes', 'password' FROM tutoring_sessions GROUP BY tutor_id, live_at::date"""),

@@ -17,6 +17,7 @@ async def test_online_rate_by_role_and_stage(client, factory):
     rng = random.Random(11)
     org = await factory.org()
     expected = {g: [0, 0] for g in ("初中教师", "高中教师", "初中学生", "高中学生")}
+    people = []  # (created, groups, sign-in times) for the long periods below
     async with factory.session() as db:
         for n in range(40):
             role = rng.choice(["student", "tutor"])
@@ -34,8 +35,10 @@ async def test_online_rate_by_role_and_stage(client, factory):
                 bands |= {"高中教师"} if senior else set()
             else:
                 bands = {"初中学生" if grade <= 9 else "高中学生"}
-            signed = [rng.choice([START - timedelta(hours=1), START + timedelta(days=rng.uniform(0, 7)), END])
-                      for _ in range(rng.randint(0, 3))]
+            signed = [rng.choice([START - timedelta(hours=1), START + timedelta(days=rng.uniform(0, 7)), END,
+                                  START + timedelta(days=rng.uniform(-90, 90))])
+                      for _ in range(rng.randint(0, 4))]
+            people.append((created, bands, signed))
             for at in signed:
                 db.add(SignIn(user_id=u.id, method="password", at=at))
             if created < END:
@@ -50,6 +53,26 @@ async def test_online_rate_by_role_and_stage(client, factory):
     for r in rows:
         rate = Decimal(str(r["rate"]))
         assert rate == (Decimal(r["online"] * 100) / r["registered"]).quantize(Decimal("0.01")) if r["registered"] else rate == 0
+
+    # Long and odd periods: whole Shanghai days come from the day-bitmask rollup (63-day blocks,
+    # crossed here), UTC days from the hourly one; both must match the brute force.
+    from datetime import date
+
+    from app.stats.other import online_rate
+    periods = [(date(2026, 8, 1), date(2027, 2, 1)), (date(2026, 10, 1), date(2026, 10, 2))]
+    periods += [(a, a + timedelta(days=rng.choice([3, 40, 100]))) for a in
+                (date(2026, 8, 5) + timedelta(days=rng.randint(0, 150)) for _ in range(5))]
+    async with factory.session() as db:
+        for tz in ("Asia/Shanghai", "UTC"):
+            for start, end in periods:
+                f, t = (datetime.combine(d, datetime.min.time(), ZoneInfo(tz)) for d in (start, end))
+                want = {g: [0, 0] for g in expected}
+                for created, bands, signed in people:
+                    for g in bands if created < t else ():
+                        want[g][1] += 1
+                        want[g][0] += any(f <= at < t for at in signed)
+                got_rows = await online_rate(db, org.city.id, None, None, start, end, tz)
+                assert {r["group"]: [r["online"], r["registered"]] for r in got_rows} == want, (tz, start, end)
 
 
 async def test_payroll_reconciles_with_the_ledger(client, factory):

@@ -134,3 +134,70 @@ async def test_scopes_and_csv_export(client, factory):
     assert len(table) == 1 + len(district)
     r = await client.get("/api/stats/participation", headers=district_admin, params={"from": "2026-11-09", "to": "2026-11-02"})
     assert r.status_code == 422
+
+
+async def test_long_and_odd_periods_match_a_brute_force_count_on_both_rollup_paths(factory):  # type: ignore[no-untyped-def]
+    """Records spread over 200 days and random periods [from, to): periods of whole Shanghai days
+    are answered from the day rollups (63-day bitmask blocks, so some periods cross blocks),
+    periods in UTC days from the hourly rollup; both must give the brute-force counts."""
+    from datetime import date
+
+    from app.stats.participation import city_table
+
+    rng = random.Random(11)
+    org = await factory.org()
+    tutor = await factory.tutor(org)
+    first = datetime(2026, 9, 1, tzinfo=SH)
+    events: list[tuple[int, int, datetime, str]] = []  # (school, student, when, kind)
+    async with factory.session() as db:
+        people = []
+        for i, school in enumerate(org.schools):
+            for k in range(rng.randint(2, 6)):
+                u = User(username=f"long_{school.id}_{k}", password_hash=_HASH, role="student", real_name="学生",
+                         city_id=org.city.id, district_id=school.district_id, school_id=school.id,
+                         class_id=org.classes[i].id, grade=8, created_at=first - timedelta(days=1))
+                db.add(u)
+                await db.flush()
+                people.append((school.id, u.id))
+        when = lambda: first + timedelta(minutes=rng.randint(0, 200 * 24 * 60))  # noqa: E731
+        for _ in range(120):
+            sid, u = rng.choice(people)
+            req = HelpRequest(student_id=u, subject_code="math", text="?", status="matched")
+            db.add(req)
+            await db.flush()
+            at = when()
+            db.add(TutoringSession(request_id=req.id, student_id=u, tutor_id=tutor.id, subject_code="math",
+                                   state="ended", live_at=at, matched_at=at))
+            events.append((sid, u, at, "o"))
+        for _ in range(40):
+            sid, u = rng.choice(people)
+            at = when()
+            db.add(Question(student_id=u, subject_code="math", text="?", created_at=at))
+            events.append((sid, u, at, "q"))
+        klass = LiveClass(tutor_id=tutor.id, subject_code="math", title="课", starts_at=first)
+        db.add(klass)
+        await db.flush()
+        for sid, u in rng.sample(people, min(10, len(people))):
+            at = when()
+            db.add(ClassAttendance(live_class_id=klass.id, student_id=u, joined_at=at, seconds=600))
+            events.append((sid, u, at, "a"))
+        await db.commit()
+
+        periods = [(date(2026, 9, 1), date(2027, 3, 20)), (date(2026, 10, 30), date(2026, 11, 2))]
+        for _ in range(6):
+            a = date(2026, 9, 1) + timedelta(days=rng.randint(0, 190))
+            periods.append((a, a + timedelta(days=rng.choice([1, 7, 30, 70, 130]))))
+        for tz in ("Asia/Shanghai", "UTC"):
+            zone = ZoneInfo(tz)
+            for start, end in periods:
+                f, t = datetime.combine(start, datetime.min.time(), zone), datetime.combine(end, datetime.min.time(), zone)
+                got = {r.school_id: r for r in await city_table(db, org.city.id, start, end, tz)}
+                for school in org.schools:
+                    mine = [(u, kind) for sid, u, at, kind in events if sid == school.id and f <= at < t]
+                    r = got[school.id]
+                    assert (r.one_to_one_students, r.question_students, r.one_to_many_students, r.participants) == (
+                        len({u for u, k in mine if k == "o"}), len({u for u, k in mine if k == "q"}),
+                        len({u for u, k in mine if k == "a"}), len({u for u, _ in mine})), (tz, start, end, school.id)
+                    assert (r.one_to_one_sessions, r.questions, r.one_to_many_attendances) == (
+                        sum(k == "o" for _, k in mine), sum(k == "q" for _, k in mine), sum(k == "a" for _, k in mine))
+        assert any(r.participants for r in got.values())

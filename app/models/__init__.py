@@ -2,14 +2,14 @@
 from .accounts import ROLES, AuthSession, SignIn, User
 from .base import Base, utcnow
 from .org import City, District, School, SchoolClass
-from .records import (ActivityHour, Answer, CalendarDay, ClassAttendance, LiveClass, PointsEntry, Question, SessionEvent,
-                      SessionReport, SignInHour, TutoringSession)
+from .records import (ActivityBlock, ActivityHour, Answer, CalendarDay, ClassAttendance, LiveClass, PointsEntry, Question, SessionEvent,
+                      SchoolDay, SessionReport, SignInBlock, SignInHour, TutoringSession)
 from .requests import HelpRequest, HelpRequestKnowledgePoint, Image
 from .subjects import KnowledgePoint, Subject
 from .tutors import StudentBlock, TutorExpertise, TutorProfile, TutorReview, TutorSubject
 
 __all__ = [
-    "ActivityHour", "ClassAttendance", "LiveClass", "SignInHour",
+    "ActivityBlock", "ActivityHour", "ClassAttendance", "LiveClass", "SchoolDay", "SignInBlock", "SignInHour",
     "ROLES", "Answer", "AuthSession", "Base", "CalendarDay", "City", "District", "HelpRequest",
     "HelpRequestKnowledgePoint", "Image", "KnowledgePoint", "PointsEntry", "Question", "School",
     "SchoolClass", "SessionEvent", "SessionReport", "SignIn", "StudentBlock", "Subject", "TutorExpertise", "TutorProfile",

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import false as sa_false
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, UTCDateTime, utcnow
@@ -151,6 +151,7 @@ class ActivityHour(Base):
     (migration 0003). The participation table reads this instead of the raw records."""
 
     __tablename__ = "activity_hours"
+    __table_args__ = (Index("ix_activity_hours_student_hour", "student_id", "hour"),)
     hour: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     student_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     school_id: Mapped[int | None] = mapped_column(Integer)
@@ -166,3 +167,41 @@ class SignInHour(Base):
     __tablename__ = "sign_in_hours"
     hour: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     user_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+
+
+class SchoolDay(Base):
+    """Rollup derived from activity_hours (trigger, migration 0004): per school and service day
+    (days of UTC+8 since the epoch), the sessions gone live, questions and class attendances."""
+
+    __tablename__ = "school_days"
+    school_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    one_to_one: Mapped[int] = mapped_column(Integer, default=0)
+    questions: Mapped[int] = mapped_column(Integer, default=0)
+    attendances: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ActivityBlock(Base):
+    """Rollup derived from activity_hours (trigger, migration 0004): per student, school and block
+    of 63 service days, bitmasks of the days with a one-to-one session / a question / a class
+    attendance (bit d = day 63·block + d). See app/stats/rollups.py."""
+
+    __tablename__ = "activity_blocks"
+    __table_args__ = (Index("ix_activity_blocks_student", "school_id", "student_id", "block", "o_days", "q_days", "a_days"),)
+    block: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    school_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    student_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    o_days: Mapped[int] = mapped_column(BigInteger, default=0)
+    q_days: Mapped[int] = mapped_column(BigInteger, default=0)
+    a_days: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SignInBlock(Base):
+    """Rollup derived from sign_in_hours (trigger, migration 0004): per user and block of 63
+    service days, a bitmask of the days the user signed in."""
+
+    __tablename__ = "sign_in_blocks"
+    __table_args__ = (Index("ix_sign_in_blocks_user", "user_id", "block", "days"),)
+    block: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    days: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -4,14 +4,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (Answer, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, PointsEntry, Question,
-                        SchoolClass, SignInHour, TutoringSession, TutorProfile, User)
+                        SchoolClass, SignInBlock, SignInHour, TutoringSession, TutorProfile, User)
 
 from .participation import bounds, ratio
-from .rollups import hour_bounds
+from .rollups import block_masks, day_bounds, hits, hour_bounds
 
 GROUPS = [  # (label, role, condition on the user)
     ("初中教师", "tutor", TutorProfile.teaches_junior.is_(True)),
@@ -32,20 +32,32 @@ def _scoped(query: Select, city_id: int, district_id: int | None, school_id: int
 
 async def online_rate(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
                       start: date, end: date, tz: str) -> list[dict[str, object]]:
-    """上线用户 (signed in during the period) / 平台用户 (registered before its end) = 上线率."""
-    f, t = bounds(start, end, tz)
+    """上线用户 (signed in during the period) / 平台用户 (registered before its end) = 上线率.
+    One pass over the users in scope, each marked online or not by the sign-in rollups."""
+    t = bounds(start, end, tz)[1]
     h0, h1 = hour_bounds(start, end, tz)
+    days = day_bounds(h0, h1)
+    if days is not None:
+        masks = block_masks(*days)
+        online = (select(SignInBlock.user_id.label("user_id"))
+                  .where(SignInBlock.block.between(min(masks, default=0), max(masks, default=-1)),
+                         hits(SignInBlock.days, SignInBlock.block, masks))
+                  .group_by(SignInBlock.user_id)).subquery()
+    else:
+        online = (select(SignInHour.user_id.label("user_id")).where(SignInHour.hour >= h0, SignInHour.hour < h1)
+                  .distinct()).subquery()
+    counts = []
+    for _, role, condition in GROUPS:
+        member = and_(User.role == role, condition)
+        counts += [func.count().filter(member), func.count().filter(member, online.c.user_id.is_not(None))]
+    query = (select(*counts).select_from(User)
+             .outerjoin(TutorProfile, and_(TutorProfile.user_id == User.id, TutorProfile.status == "approved"))
+             .outerjoin(online, online.c.user_id == User.id).where(User.created_at < t))
+    got = (await db.execute(_scoped(query, city_id, district_id, school_id))).one()
     out = []
-    for label, role, condition in GROUPS:
-        base = select(User.id).where(User.role == role, User.created_at < t, condition)
-        if role == "tutor":
-            base = base.join(TutorProfile, TutorProfile.user_id == User.id).where(TutorProfile.status == "approved")
-        base = _scoped(base, city_id, district_id, school_id)
-        registered = (await db.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
-        online = (await db.execute(select(func.count()).select_from(
-            select(SignInHour.user_id).where(SignInHour.hour >= h0, SignInHour.hour < h1, SignInHour.user_id.in_(base))
-            .distinct().subquery()))).scalar_one()
-        out.append({"group": label, "online": online, "registered": registered, "rate": ratio(online, registered, 100)})
+    for i, (label, _, _) in enumerate(GROUPS):
+        registered, on = got[2 * i], got[2 * i + 1]
+        out.append({"group": label, "online": on, "registered": registered, "rate": ratio(on, registered, 100)})
     return out
 
 

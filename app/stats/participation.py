@@ -4,9 +4,9 @@ Period [from, to) in days of the service's time zone (00:00 Asia/Shanghai). A on
 belongs to the period in which it went live (`live_at`); one that never went live does not
 count. A question belongs to the period it was posted in, a class attendance to the period the
 student joined the class in. `enrolled` is the students registered at the school before the
-period's end. Counts come from the `activity_hours` rollup (see rollups.py), which triggers keep
-equal to the raw records; a participation counts for the school the student was in when it
-happened.
+period's end. Counts come from the rollups (see rollups.py) that triggers keep equal to the raw
+records — `school_days` and `activity_blocks` for whole service days, `activity_hours` otherwise;
+a participation counts for the school the student was in when it happened.
 
 Ranking rule: schools of the city are ranked by participation rate as shown (two decimals),
 highest first; equal rates share a rank and the next rank is skipped (1, 2, 2, 4); a school
@@ -19,12 +19,16 @@ from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import ActivityHour, District, School, User
+from app.models import ActivityBlock, ActivityHour, District, School, SchoolDay, User
 
-from .rollups import hour_bounds
+from .rollups import block_masks, day_bounds, hits, hour_bounds
+
+# Per school: students with a one-to-one session / a question / an attendance / any of them, then
+# the sessions, questions and attendances themselves.
+Counts = tuple[int, int, int, int, int, int, int]
 
 COLUMNS = [
     ("school_id", "学校ID"), ("school", "学校"), ("district", "区"),
@@ -72,28 +76,17 @@ def bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
 
 async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz: str) -> list[Row]:
     """Every school of the city, sorted by rank."""
-    f, t = bounds(start, end, tz)
+    t = bounds(start, end, tz)[1]
     schools = (await db.execute(select(School, District.name, District.id).join(District, District.id == School.district_id)
                                 .where(District.city_id == city_id))).all()
     rows = {s.id: Row(school_id=s.id, school=s.name, district=dname, district_id=did) for s, dname, did in schools}
     if not rows:
         return []
     in_city = list(rows)
-    h0, h1 = hour_bounds(start, end, tz)
-    # One pass over the rollup: per student of the city, their counts in the period; then per school.
-    per_student = (select(ActivityHour.school_id.label("school_id"), ActivityHour.student_id,
-                          func.sum(ActivityHour.one_to_one).label("o"), func.sum(ActivityHour.questions).label("q"),
-                          func.sum(ActivityHour.attendances).label("a"))
-                   .where(ActivityHour.hour >= h0, ActivityHour.hour < h1, ActivityHour.school_id.in_(in_city))
-                   .group_by(ActivityHour.school_id, ActivityHour.student_id)).subquery()
-    p = per_student.c
-    counted = (await db.execute(select(
-        p.school_id, func.count().filter(p.o > 0), func.count().filter(p.q > 0), func.count().filter(p.a > 0),
-        func.count().filter((p.o > 0) | (p.q > 0) | (p.a > 0)), func.sum(p.o), func.sum(p.q), func.sum(p.a),
-    ).group_by(p.school_id))).all()
+    counted = await school_counts(db, in_city, *hour_bounds(start, end, tz))
     enrolled = dict((await db.execute(select(User.school_id, func.count()).where(
         User.role == "student", User.school_id.in_(in_city), User.created_at < t).group_by(User.school_id))).all())
-    for sid, o_students, q_students, a_students, anyone, o, q, a in counted:
+    for sid, (o_students, q_students, a_students, anyone, o, q, a) in counted.items():
         r = rows[sid]
         r.one_to_one_students, r.question_students, r.one_to_many_students, r.participants = o_students, q_students, a_students, anyone
         r.one_to_one_sessions, r.questions, r.one_to_many_attendances = int(o or 0), int(q or 0), int(a or 0)
@@ -108,3 +101,45 @@ async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz:
     for i, r in enumerate(ordered):
         r.city_rank = ordered[i - 1].city_rank if i and r.participation_rate == ordered[i - 1].participation_rate else i + 1
     return ordered
+
+
+async def school_counts(db: AsyncSession, schools: list[int], h0: int, h1: int) -> dict[int, Counts]:
+    """The count columns of the schools that had any participation in hours [h0, h1)."""
+    days = day_bounds(h0, h1)
+    if days is None:
+        return await _counts_from_hours(db, schools, h0, h1)
+    d0, d1 = days
+    masks = block_masks(d0, d1)
+    if not masks:
+        return {}
+    def took_part(col):  # type: ignore[no-untyped-def]
+        return func.max(case((hits(col, ActivityBlock.block, masks), 1), else_=0))
+    # Per student: did they take part in the period (any of their block rows hits its days)?
+    per_student = (select(ActivityBlock.school_id.label("school_id"), took_part(ActivityBlock.o_days).label("o"),
+                          took_part(ActivityBlock.q_days).label("q"), took_part(ActivityBlock.a_days).label("a"))
+                   .where(ActivityBlock.block.between(min(masks), max(masks)), ActivityBlock.school_id.in_(schools))
+                   .group_by(ActivityBlock.school_id, ActivityBlock.student_id)).subquery()
+    p = per_student.c
+    students = (await db.execute(select(p.school_id, func.sum(p.o), func.sum(p.q), func.sum(p.a),
+                                        func.count().filter((p.o + p.q + p.a) > 0)).group_by(p.school_id))).all()
+    totals = {sid: (int(o), int(q), int(a)) for sid, o, q, a in (await db.execute(
+        select(SchoolDay.school_id, func.sum(SchoolDay.one_to_one), func.sum(SchoolDay.questions), func.sum(SchoolDay.attendances))
+        .where(SchoolDay.day >= d0, SchoolDay.day < d1, SchoolDay.school_id.in_(schools))
+        .group_by(SchoolDay.school_id))).all()}
+    return {sid: (int(o), int(q), int(a), int(anyone), *totals.get(sid, (0, 0, 0))) for sid, o, q, a, anyone in students
+            if anyone}
+
+
+async def _counts_from_hours(db: AsyncSession, schools: list[int], h0: int, h1: int) -> dict[int, Counts]:
+    # One pass over the hourly rollup: per student, their counts in the period; then per school.
+    per_student = (select(ActivityHour.school_id.label("school_id"), ActivityHour.student_id,
+                          func.sum(ActivityHour.one_to_one).label("o"), func.sum(ActivityHour.questions).label("q"),
+                          func.sum(ActivityHour.attendances).label("a"))
+                   .where(ActivityHour.hour >= h0, ActivityHour.hour < h1, ActivityHour.school_id.in_(schools))
+                   .group_by(ActivityHour.school_id, ActivityHour.student_id)).subquery()
+    p = per_student.c
+    rows = (await db.execute(select(
+        p.school_id, func.count().filter(p.o > 0), func.count().filter(p.q > 0), func.count().filter(p.a > 0),
+        func.count().filter((p.o > 0) | (p.q > 0) | (p.a > 0)), func.sum(p.o), func.sum(p.q), func.sum(p.a),
+    ).group_by(p.school_id))).all()
+    return {sid: (os, qs, as_, anyone, int(o or 0), int(q or 0), int(a or 0)) for sid, os, qs, as_, anyone, o, q, a in rows}

@@ -10,13 +10,27 @@ triggers disabled, or to check them).
 
 Hours, not days, so that any period [from, to) in a time zone with a whole-hour UTC offset
 (Asia/Shanghai: +8) is a whole range of hours.
+
+Two smaller rollups are derived from `activity_hours` by a trigger on it (so they follow it in
+the same transaction), for periods made of whole service days (days of UTC+8, i.e.
+Asia/Shanghai, which has kept +8 all year since 1991):
+- `school_days`: per school and day, the sessions, questions and attendances — the count
+  columns of a school's row come from ~140 rows per school and semester instead of one row per
+  student and hour;
+- `activity_blocks`: per student, school and block of 63 days, three bitmasks of the days on
+  which the student had a one-to-one session / asked a question / attended a class (bit d set
+  for day 63·block + d). "Students who took part in [from, to)" is then one row per student and
+  block, tested against the period's day mask — a semester touches three blocks.
+`sign_in_blocks` does the same for sign-ins (per user and block, the days signed in).
+A period whose bounds are not whole UTC+8 days (a service configured for another time zone)
+is answered from the hourly rollups instead; both paths give the same figures.
 """
 from __future__ import annotations
 
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from sqlalchemy import BigInteger, ColumnElement, case, literal, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.kit.errors import InvalidInput
@@ -45,7 +59,109 @@ def hour_bounds(start: date, end: date, tz: str) -> tuple[int, int]:
     return out[0], out[1]
 
 
+DAY_OFFSET_H = 8   # rollup days are days of UTC+8 (Asia/Shanghai)
+BLOCK_DAYS = 63    # days per bitmask block: bit 62 at most, so masks stay positive 64-bit integers
+FULL_MASK = (1 << BLOCK_DAYS) - 1
+
+
+def day_bounds(h0: int, h1: int) -> tuple[int, int] | None:
+    """[first day, last day) of a period given in hours, or None if it does not fall on whole days."""
+    if (h0 + DAY_OFFSET_H) % 24 or (h1 + DAY_OFFSET_H) % 24:
+        return None
+    return (h0 + DAY_OFFSET_H) // 24, (h1 + DAY_OFFSET_H) // 24
+
+
+def block_masks(d0: int, d1: int) -> dict[int, int]:
+    """For days [d0, d1): each block it touches and the bits of the days inside the period."""
+    out = {}
+    for block in range(d0 // BLOCK_DAYS, (d1 - 1) // BLOCK_DAYS + 1) if d1 > d0 else ():
+        lo, hi = max(d0 - block * BLOCK_DAYS, 0), min(d1 - block * BLOCK_DAYS, BLOCK_DAYS)
+        out[block] = ((1 << hi) - 1) & ~((1 << lo) - 1)
+    return out
+
+
+def hits(days_col: ColumnElement[int], block_col: ColumnElement[int], masks: dict[int, int]) -> ColumnElement[bool]:
+    """True for a block row with a day inside the period (rows already limited to its blocks)."""
+    partial = [(block_col == b, literal(m, BigInteger)) for b, m in masks.items() if m != FULL_MASK]
+    if not partial:
+        return days_col != 0
+    return days_col.op("&")(case(*partial, else_=literal(FULL_MASK, BigInteger))) != 0
+
+
+def _day(ref: str) -> str:
+    return f"(({ref}.hour + {DAY_OFFSET_H}) / 24)"
+
+
+def _bit(ref: str) -> str:
+    return f"(CAST(1 AS BIGINT) << ({_day(ref)} % {BLOCK_DAYS}))"
+
+
+def derived_sql(ref: str, sign: int) -> list[str]:
+    """Statements that carry one activity_hours row (`ref` = NEW or OLD, added or taken away by
+    `sign`) into school_days and activity_blocks. The same SQL runs in the PostgreSQL trigger
+    function and the SQLite triggers (migration 0004). The day's bits are recomputed from
+    activity_hours itself (already in its new state in an AFTER trigger), so the order of
+    updates does not matter and a bit goes away only when nothing is left on that day."""
+    day, bit, block = _day(ref), _bit(ref), f"({_day(ref)} / {BLOCK_DAYS})"
+    mine = f"h.student_id = {ref}.student_id AND h.school_id = {ref}.school_id AND h.hour >= {day} * 24 - {DAY_OFFSET_H} " \
+           f"AND h.hour < {day} * 24 + {24 - DAY_OFFSET_H}"
+    row = f"block = {block} AND school_id = {ref}.school_id AND student_id = {ref}.student_id"
+
+    def recompute(col: str, src: str) -> str:
+        return (f"{col} = (({col} & ~{bit}) | (CASE WHEN EXISTS (SELECT 1 FROM activity_hours h WHERE {mine} "
+                f"AND h.{src} > 0) THEN {bit} ELSE 0 END))")
+    return [
+        "INSERT INTO school_days (school_id, day, one_to_one, questions, attendances) "
+        f"SELECT {ref}.school_id, {day}, {sign} * {ref}.one_to_one, {sign} * {ref}.questions, {sign} * {ref}.attendances "
+        "WHERE true ON CONFLICT (school_id, day) DO UPDATE SET one_to_one = school_days.one_to_one + excluded.one_to_one, "
+        "questions = school_days.questions + excluded.questions, attendances = school_days.attendances + excluded.attendances",
+        f"DELETE FROM school_days WHERE school_id = {ref}.school_id AND day = {day} "
+        "AND one_to_one = 0 AND questions = 0 AND attendances = 0",
+        "INSERT INTO activity_blocks (block, school_id, student_id, o_days, q_days, a_days) "
+        f"SELECT {block}, {ref}.school_id, {ref}.student_id, 0, 0, 0 WHERE true ON CONFLICT DO NOTHING",
+        f"UPDATE activity_blocks SET {recompute('o_days', 'one_to_one')}, {recompute('q_days', 'questions')}, "
+        f"{recompute('a_days', 'attendances')} WHERE {row}",
+        f"DELETE FROM activity_blocks WHERE {row} AND o_days = 0 AND q_days = 0 AND a_days = 0",
+    ]
+
+
+def sign_in_block_sql(ref: str) -> str:
+    """A sign_in_hours row (`ref`) sets its day's bit in sign_in_blocks (sign-ins are never taken back)."""
+    return ("INSERT INTO sign_in_blocks (user_id, block, days) "
+            f"SELECT {ref}.user_id, {_day(ref)} / {BLOCK_DAYS}, {_bit(ref)} WHERE true "
+            "ON CONFLICT (user_id, block) DO UPDATE SET days = sign_in_blocks.days | excluded.days")
+
+
+def _or_agg(dialect: str, expr: str) -> str:
+    # Every bit value in one group stands for a different day, so summing the distinct values is an OR.
+    return f"bit_or({expr})" if dialect == "postgresql" else f"sum(DISTINCT {expr})"
+
+
+def derived_rebuild_sql(dialect: str) -> list[str]:
+    day, bit = _day("x"), _bit("x")
+    flag = lambda col: _or_agg(dialect, f"CASE WHEN x.{col} > 0 THEN {bit} ELSE 0 END")  # noqa: E731
+    return [
+        "DELETE FROM school_days",
+        "INSERT INTO school_days (school_id, day, one_to_one, questions, attendances) "
+        f"SELECT x.school_id, {day}, sum(x.one_to_one), sum(x.questions), sum(x.attendances) FROM activity_hours x "
+        f"WHERE x.school_id IS NOT NULL GROUP BY x.school_id, {day}",
+        "DELETE FROM activity_blocks",
+        "INSERT INTO activity_blocks (block, school_id, student_id, o_days, q_days, a_days) "
+        f"SELECT {day} / {BLOCK_DAYS}, x.school_id, x.student_id, {flag('one_to_one')}, {flag('questions')}, "
+        f"{flag('attendances')} FROM activity_hours x WHERE x.school_id IS NOT NULL "
+        f"GROUP BY {day} / {BLOCK_DAYS}, x.school_id, x.student_id",
+        "DELETE FROM sign_in_blocks",
+        f"INSERT INTO sign_in_blocks (user_id, block, days) SELECT x.user_id, {day} / {BLOCK_DAYS}, "
+        f"{_or_agg(dialect, bit)} FROM sign_in_hours x GROUP BY x.user_id, {day} / {BLOCK_DAYS}",
+    ]
+
+
 def rebuild_sql(dialect: str) -> list[str]:
+    return hour_rebuild_sql(dialect) + derived_rebuild_sql(dialect)
+
+
+def hour_rebuild_sql(dialect: str) -> list[str]:
+    """Recompute activity_hours and sign_in_hours (migration 0003 ran this; later ones add more)."""
     parts = []
     for table, col, acol in SOURCES:
         cols = {"one_to_one": "0", "questions": "0", "attendances": "0", acol: "1"}
@@ -63,6 +179,6 @@ def rebuild_sql(dialect: str) -> list[str]:
 
 
 async def rebuild(conn: AsyncConnection) -> None:
-    """Recompute both rollups from the raw records (in the caller's transaction)."""
+    """Recompute every rollup from the raw records (in the caller's transaction)."""
     for stmt in rebuild_sql(conn.dialect.name):
         await conn.execute(text(stmt))

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import app.models.base
-from app.stats.rollups import SOURCES, hour_sql, rebuild_sql
+from app.stats.rollups import SOURCES, hour_rebuild_sql, hour_sql
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -135,7 +135,7 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     for stmt in _pg() if dialect == "postgresql" else _sqlite():
         op.execute(stmt)
-    for stmt in rebuild_sql(dialect):  # the records so far
+    for stmt in hour_rebuild_sql(dialect):  # the records so far
         op.execute(stmt)
 
 
