@@ -5,6 +5,11 @@ semester (`loadtest/citygen.py`: 646 schools, 330,000 students, 14,600 tutors, 2
 sessions, 100,000 questions, 300,000 class attendances), then times the real HTTP endpoints
 in-process (httpx → ASGI app → PostgreSQL), warm: one warm-up call, then the median of 5.
 
+Then it checks the rollups stay exact while sessions keep ending: 200 new sessions of one school
+go live (each an UPDATE that fires the rollup triggers, timed), the school's row is fetched from
+the API and compared with the same figures counted straight from the raw records, and the new
+sessions are deleted again (triggers again) so the database stays reusable.
+
     python -m loadtest.stats            # the full city (the first build takes a few minutes)
     python -m loadtest.stats --quick    # a tenth of the data
     python -m loadtest.stats --rebuild  # regenerate the data first
@@ -15,7 +20,9 @@ import argparse
 import asyncio
 import statistics
 import time
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -27,6 +34,8 @@ from . import citygen
 from .common import report
 
 PERIOD = {"from": citygen.SEMESTER[0], "to": citygen.SEMESTER[1]}
+SH = ZoneInfo("Asia/Shanghai")
+GO_LIVE_AT = datetime(2026, 12, 1, 19, 30, tzinfo=SH)  # inside the semester, whatever day the benchmark runs
 
 
 async def timed(client: httpx.AsyncClient, path: str, params: dict[str, Any], headers: dict[str, str], runs: int = 5) -> tuple[float, Any]:
@@ -39,6 +48,41 @@ async def timed(client: httpx.AsyncClient, path: str, params: dict[str, Any], he
         times.append(time.perf_counter() - t)
         r.raise_for_status()
     return statistics.median(times), r.json()
+
+
+RAW_ROW = """
+WITH acts AS (
+  SELECT x.student_id, 'o' AS k FROM tutoring_sessions x JOIN users u ON u.id = x.student_id
+   WHERE u.school_id = $1 AND x.live_at >= $2 AND x.live_at < $3
+  UNION ALL SELECT x.student_id, 'q' FROM questions x JOIN users u ON u.id = x.student_id
+   WHERE u.school_id = $1 AND x.created_at >= $2 AND x.created_at < $3
+  UNION ALL SELECT x.student_id, 'a' FROM class_attendances x JOIN users u ON u.id = x.student_id
+   WHERE u.school_id = $1 AND x.joined_at >= $2 AND x.joined_at < $3)
+SELECT count(DISTINCT student_id) FILTER (WHERE k = 'o') AS one_to_one_students,
+       count(DISTINCT student_id) FILTER (WHERE k = 'q') AS question_students,
+       count(DISTINCT student_id) FILTER (WHERE k = 'a') AS one_to_many_students,
+       count(DISTINCT student_id) AS participants,
+       count(*) FILTER (WHERE k = 'o') AS one_to_one_sessions, count(*) FILTER (WHERE k = 'q') AS questions,
+       count(*) FILTER (WHERE k = 'a') AS one_to_many_attendances FROM acts"""
+
+
+async def sessions_go_live(conn: asyncpg.Connection, school_id: int, n: int, ids: list[int]) -> float:
+    """n new sessions of the school's students (their ids appended to `ids`) go live one by one,
+    inside the semester; returns the mean time of the go-live UPDATE with its triggers, in ms."""
+    students = [r[0] for r in await conn.fetch(
+        "SELECT id FROM users WHERE school_id = $1 AND role = 'student' ORDER BY random() LIMIT $2", school_id, n)]
+    tutor = await conn.fetchval("SELECT min(id) FROM users WHERE role = 'tutor'")
+    for k in range(n):
+        u = students[k % len(students)]
+        req = await conn.fetchval("INSERT INTO help_requests (student_id, subject_code, text, mode, status, wants_question, created_at) "
+                                  "VALUES ($1, 'math', 'bench', 'auto', 'matched', false, now()) RETURNING id", u)
+        ids.append(await conn.fetchval(
+            "INSERT INTO tutoring_sessions (request_id, student_id, tutor_id, subject_code, state, matched_at, warnings_sent, flagged, points_booked) "
+            "VALUES ($1, $2, $3, 'math', 'connecting', now(), 0, false, false) RETURNING id", req, u, tutor))
+    t = time.perf_counter()
+    for sid in ids:
+        await conn.execute("UPDATE tutoring_sessions SET state = 'live', live_at = $2 WHERE id = $1", sid, GO_LIVE_AT)
+    return (time.perf_counter() - t) / n * 1000
 
 
 async def run(quick: bool, rebuild: bool) -> dict[str, Any]:
@@ -68,13 +112,35 @@ async def run(quick: bool, rebuild: bool) -> dict[str, Any]:
             school_s, one = await timed(c, "/api/stats/participation", {**PERIOD, "school_id": school_id}, city)
             online_s, online = await timed(c, "/api/stats/online-rate", PERIOD, city)
             payroll_s, pay = await timed(c, "/api/stats/payroll", {**PERIOD, "district_id": district_id}, district)
+        # Sessions keep ending while the figures are read: the rollups must follow exactly.
+        conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{database}")
+        new_ids: list[int] = []
+        try:
+            period = [datetime.fromisoformat(PERIOD[k]).replace(tzinfo=SH) for k in ("from", "to")]
+            before = dict(await conn.fetchrow(RAW_ROW, school_id, *period))
+            go_live_ms = await sessions_go_live(conn, school_id, 200, new_ids)
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120) as c:
+                r = await c.post("/api/auth/sign-in", json={"username": "bench_city_admin", "password": "bench1234"})
+                api_row = (await c.get("/api/stats/participation", params={**PERIOD, "school_id": school_id},
+                                       headers={"Authorization": f"Bearer {r.json()['access_token']}"})).json()["rows"][0]
+            raw = dict(await conn.fetchrow(RAW_ROW, school_id, *period))
+        finally:
+            for sid in new_ids:
+                req = await conn.fetchval("DELETE FROM tutoring_sessions WHERE id = $1 RETURNING request_id", sid)
+                await conn.execute("DELETE FROM help_requests WHERE id = $1", req)
+            await conn.close()
+    exact = raw["one_to_one_sessions"] == before["one_to_one_sessions"] + 200 and all(api_row[k] == v for k, v in raw.items())
     rows = table["rows"]
     print(f"city table ({len(rows)} schools): {city_s:.3f} s; top school rate {rows[0]['participation_rate']} %, "
           f"sessions counted {sum(r['one_to_one_sessions'] for r in rows):,}, attendances {sum(r['one_to_many_attendances'] for r in rows):,}")
     print(f"one school's table: {school_s:.3f} s (rank {one['rows'][0]['city_rank']})")
     print(f"online rate: {online_s:.3f} s  {[(g['group'], g['online'], g['registered']) for g in online['rows']]}")
     print(f"district payroll ({len(pay['tutors'])} tutors, {pay['total_points']} points): {payroll_s:.3f} s")
-    return {"city_table_s": round(city_s, 4), "school_table_s": round(school_s, 4), "online_rate_s": round(online_s, 4),
+    print(f"200 sessions went live: {go_live_ms:.2f} ms per go-live UPDATE with its rollup triggers; "
+          f"the school's row equals a count over the raw records: {exact}")
+    if not exact:
+        print(f"  API {api_row}\n  raw {raw}")
+    return {"rollups_exact": exact, "go_live_update_ms": round(go_live_ms, 3), "city_table_s": round(city_s, 4), "school_table_s": round(school_s, 4), "online_rate_s": round(online_s, 4),
             "payroll_s": round(payroll_s, 4), "scale": scale, **{f"rows_{k}": v for k, v in counts.items()}}
 
 
