@@ -148,3 +148,90 @@ async def test_tutor_workload_matches_the_records(client, factory):
             assert Decimal(str(r["average_rating"])) == (Decimal(sum(e["ratings"])) / len(e["ratings"])).quantize(Decimal("0.01"))
     mine = (await client.get("/api/stats/tutors/me", headers=await factory.sign_in(tutors[1]), params=PERIOD)).json()
     assert mine["tutor_id"] == tutors[1].id and mine["sessions"] == expected[tutors[1].id]["sessions"]
+
+
+async def test_workload_per_subject_and_district_adds_up_the_records(client, factory):
+    """Per subject and per district totals (and the per-tutor classes column) against sums made
+    here from the records; points follow their source's subject and the ledger's district."""
+    from collections import defaultdict
+
+    from app.models import Answer, HelpRequest, LiveClass, Question, TutoringSession
+
+    rng = random.Random(17)
+    org = await factory.org()
+    student = await factory.user("student", org)
+    tutors = [await factory.tutor(org, school=s) for s in (0, 0, 2, 3)]  # districts 0, 0, 1, 1
+    blank = {"tutors": set(), "sessions": 0, "seconds": 0, "classes": 0, "answers": 0, "ratings": [], "points": Decimal("0")}
+    by = {"subject": defaultdict(lambda: {k: (set() if k == "tutors" else [] if k == "ratings" else v) for k, v in blank.items()}),
+          "district": defaultdict(lambda: {k: (set() if k == "tutors" else [] if k == "ratings" else v) for k, v in blank.items()})}
+    classes_of: dict[int, int] = defaultdict(int)
+    inside = lambda at: START <= at < END  # noqa: E731
+    async with factory.session() as db:
+        for n in range(40):
+            t, subject = rng.choice(tutors), rng.choice(["math", "physics"])
+            at = rng.choice([START - timedelta(hours=3), START + timedelta(days=rng.uniform(0, 7)), END])
+            kind = rng.choice(["session", "class", "answer"])
+            if kind == "session":
+                req = HelpRequest(student_id=student.id, subject_code=subject, text="?", status="matched")
+                db.add(req)
+                await db.flush()
+                secs, rating = rng.randint(60, 1500), rng.choice([None, 2, 4, 5])
+                row = TutoringSession(request_id=req.id, student_id=student.id, tutor_id=t.id, subject_code=subject,
+                                      state="ended", live_at=at, duration_s=secs, rating=rating)
+            elif kind == "class":
+                row = LiveClass(tutor_id=t.id, subject_code=subject, title="课", starts_at=at)
+            else:
+                q = Question(student_id=student.id, subject_code=subject, text="?", created_at=at)
+                db.add(q)
+                await db.flush()
+                row = Answer(question_id=q.id, tutor_id=t.id, text="答", created_at=at)
+            db.add(row)
+            await db.flush()
+            points = Decimal(rng.choice(["0.50", "1.25", "2.00"]))
+            db.add(PointsEntry(tutor_id=t.id, district_id=t.district_id, source_kind={"session": "one_to_one"}.get(kind, kind),
+                               source_id=row.id, points=points, created_at=at))
+            if inside(at):
+                for group in (by["subject"][subject], by["district"][t.district_id]):
+                    group["tutors"].add(t.id)
+                    group["points"] += points
+                    if kind == "session":
+                        group["sessions"] += 1
+                        group["seconds"] += secs
+                        group["ratings"] += [rating] if rating else []
+                    else:
+                        group["classes" if kind == "class" else "answers"] += 1
+                classes_of[t.id] += kind == "class"
+        # An adjustment has no subject: it is counted under "其他" by subject, in its district by district.
+        db.add(PointsEntry(tutor_id=tutors[2].id, district_id=tutors[2].district_id, source_kind="adjustment", source_id=0,
+                           points=Decimal("3.00"), created_at=START + timedelta(days=1)))
+        by["subject"][None]["points"] += Decimal("3.00")
+        by["district"][tutors[2].district_id]["points"] += Decimal("3.00")
+        await db.commit()
+
+    admin = await factory.sign_in(await factory.user("city_admin", org))
+    for kind, groups in by.items():
+        r = await client.get("/api/stats/tutors/totals", headers=admin, params={**PERIOD, "by": kind})
+        assert r.status_code == 200, r.text
+        got = {row[kind]: row for row in r.json()["rows"]}
+        assert set(got) == set(groups), kind
+        for key, e in groups.items():
+            row = got[key]
+            assert (row["tutors"], row["sessions"], row["classes"], row["answers"], row["ratings"]) == (
+                len(e["tutors"]), e["sessions"], e["classes"], e["answers"], len(e["ratings"])), (kind, key)
+            assert Decimal(str(row["live_minutes"])) == (Decimal(e["seconds"]) / 60).quantize(Decimal("0.01"))
+            assert Decimal(str(row["points"])) == e["points"]
+            if e["ratings"]:
+                assert Decimal(str(row["average_rating"])) == (Decimal(sum(e["ratings"])) / len(e["ratings"])).quantize(Decimal("0.01"))
+        assert sum(Decimal(str(row["points"])) for row in got.values()) == sum(e["points"] for e in groups.values())
+    assert got[org.districts[0].id]["name"] == org.districts[0].name
+
+    district_admin = await factory.sign_in(await factory.user("district_admin", org, school=2))
+    mine = (await client.get("/api/stats/tutors/totals", headers=district_admin, params={**PERIOD, "by": "district"})).json()["rows"]
+    assert [row["district"] for row in mine] == [org.districts[1].id]
+    r = await client.get("/api/stats/tutors/totals", headers=district_admin, params={**PERIOD, "by": "school"})
+    assert r.status_code == 422
+    per_tutor = {row["tutor_id"]: row["classes"] for row in
+                 (await client.get("/api/stats/tutors", headers=admin, params=PERIOD)).json()["rows"]}
+    assert all(per_tutor[t.id] == classes_of[t.id] for t in tutors) and sum(classes_of.values()) > 0
+    csv_text = (await client.get("/api/stats/tutors/totals", headers=admin, params={**PERIOD, "by": "subject", "format": "csv"})).text
+    assert csv_text.lstrip("\ufeff").startswith("学科,名称,辅导教师数")

@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from app.models import HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, Question, SchoolClass, TutoringSession
+from app.models import (ClassAttendance, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, LiveClass, Question, SchoolClass,
+                        TutoringSession)
 
 SH = ZoneInfo("Asia/Shanghai")
 MONDAY = datetime(2026, 11, 2, tzinfo=SH)
@@ -25,11 +26,19 @@ async def test_weekly_class_feedback(client, factory):
     expected = Counter()
     who: dict[tuple[int, int], set[int]] = {}
     async with factory.session() as db:
+        klasses = []
         for _ in range(25):
             s = rng.choice(students)
             at = MONDAY + timedelta(days=rng.uniform(-1, 15))
             week = (at.astimezone(SH).date() - MONDAY.date()).days // 7
-            if rng.random() < 0.6:
+            if rng.random() < 0.2:  # a one-to-many class the student attends
+                klass = LiveClass(tutor_id=tutor.id, subject_code="math", title="课", starts_at=at)
+                db.add(klass)
+                await db.flush()
+                db.add(ClassAttendance(live_class_id=klass.id, student_id=s.id, joined_at=at, seconds=600))
+                klasses.append(klass)
+                kind = "attendances"
+            elif rng.random() < 0.6:
                 req = HelpRequest(student_id=s.id, subject_code="math", text="?", status="matched")
                 db.add(req)
                 await db.flush()
@@ -53,7 +62,9 @@ async def test_weekly_class_feedback(client, factory):
         key = (week, row["class_id"])
         assert row["sessions"] == expected[(*key, "sessions")]
         assert row["questions"] == expected[(*key, "questions")]
+        assert row["attendances"] == expected[(*key, "attendances")]
         assert row["participants"] == len(who.get(key, set()))
+    assert sum(v for k, v in expected.items() if k[2] == "attendances") > 0  # classes were really counted
     other = await client.get("/api/stats/classes/weekly", headers=admin,
                              params={"from": "2026-11-02", "to": "2026-11-16", "school_id": org.schools[1].id})
     assert other.status_code == 403

@@ -12,9 +12,9 @@ from app.kit.errors import Forbidden, InvalidInput
 from app.accounts.scope import require_school
 from app.models import District, SchoolClass
 
-from .other import class_weekly, hot_spots, online_rate, payroll, tutor_workload
+from .other import class_weekly, hot_spots, online_rate, payroll, tutor_workload, workload_totals
 from . import boards
-from .export import BOARD, HOT, TREND, ONLINE, PAYROLL, STARS, WEEKLY, WORKLOAD, Format, table
+from .export import BOARD, HOT, ONLINE, PAYROLL, STARS, TREND, WEEKLY, WORKLOAD, WORKLOAD_TOTALS, Format, table
 from .participation import COLUMNS, city_table
 
 router = APIRouter(prefix="/api/stats", tags=["statistics"])
@@ -79,6 +79,19 @@ async def workload(request: Request, admin: Admin, db: DB, from_: date = Query(a
     rows = await tutor_workload(db, admin.city_id or 0, district_id, school_id, None, from_, to,
                                 request.app.state.settings.timezone)
     return table("tutor_workload", format, WORKLOAD, rows, from_, to)
+
+
+@router.get("/tutors/totals")
+async def workload_by(request: Request, admin: Admin, db: DB, by: Literal["subject", "district"],
+                      from_: date = Query(alias="from"), to: date = Query(), district_id: int | None = None,
+                      school_id: int | None = None, format: Format = "json") -> object:
+    """Tutor workload per subject or per district, over the tutors employed in the admin's scope."""
+    _period(from_, to)
+    district_id, school_id = _scope(admin, district_id, school_id)
+    rows = await workload_totals(db, admin.city_id or 0, district_id, school_id, by, from_, to,
+                                 request.app.state.settings.timezone)
+    key = ("subject", "学科") if by == "subject" else ("district", "区ID")
+    return table(f"tutor_workload_by_{by}", format, [key, ("name", "名称"), *WORKLOAD_TOTALS], rows, from_, to)
 
 
 @router.get("/tutors/me")

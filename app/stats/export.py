@@ -59,7 +59,10 @@ WORKLOAD = [("tutor_id", "教师ID"), ("name", "姓名"), ("school_id", "学校I
             ("live_minutes", "辅导分钟"), ("classes", "一对多课堂"), ("answers", "答疑数"), ("ratings", "评价数"),
             ("average_rating", "平均评分"), ("points", "积分")]
 WEEKLY = [("week_of", "周（周一）"), ("class_id", "班级ID"), ("class", "班级"), ("participants", "参与人数"),
-          ("sessions", "一对一辅导次数"), ("questions", "提问数")]
+          ("sessions", "一对一辅导次数"), ("questions", "提问数"), ("attendances", "参加一对多辅导次数")]
+WORKLOAD_TOTALS = [("tutors", "辅导教师数"), ("sessions", "一对一辅导次数"), ("live_minutes", "辅导分钟"),
+                   ("classes", "一对多课堂"), ("answers", "答疑数"), ("ratings", "评价数"), ("average_rating", "平均评分"),
+                   ("points", "积分")]
 HOT = [("knowledge_point_id", "知识点ID"), ("name", "知识点"), ("subject", "学科"), ("asked", "提问次数")]
 BOARD = [("rank", "名次"), ("id", "ID"), ("name", "名称"), ("school", "学校"), ("participants", "参与人数"),
          ("participations", "参与次数"), ("enrolled", "人数"), ("rate", "参与率(%)"), ("sessions", "辅导次数"),

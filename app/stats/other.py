@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import (Answer, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, PointsEntry, Question,
-                        SchoolClass, SignInBlock, SignInHour, TutoringSession, TutorProfile, User)
+from app.models import (Answer, ClassAttendance, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, LiveClass, PointsEntry, Question,
+                        SchoolClass, SignInBlock, SignInHour, Subject, TutoringSession, TutorProfile, User)
 
 from .participation import bounds, ratio
 from .rollups import block_masks, day_bounds, hits, hour_bounds
@@ -84,8 +84,8 @@ async def payroll(db: AsyncSession, district_id: int, start: date, end: date, tz
 
 async def tutor_workload(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
                          tutor_id: int | None, start: date, end: date, tz: str) -> list[dict[str, object]]:
-    """Per tutor for the period: one-to-one sessions that went live, live minutes, answers,
-    average rating of those sessions, points booked. Classes count 0 until they exist."""
+    """Per tutor for the period: one-to-one sessions that went live, live minutes, one-to-many
+    classes started, answers, average rating of those sessions, points booked."""
     f, t = bounds(start, end, tz)
     tutors = _scoped(select(User.id, User.real_name, User.school_id).where(User.role == "tutor"), city_id, district_id, school_id)
     if tutor_id is not None:
@@ -104,38 +104,101 @@ async def tutor_workload(db: AsyncSession, city_id: int, district_id: int | None
     points = dict((await db.execute(select(PointsEntry.tutor_id, func.sum(PointsEntry.points)).where(
         PointsEntry.tutor_id.in_(ids), PointsEntry.created_at >= f, PointsEntry.created_at < t)
         .group_by(PointsEntry.tutor_id))).all())
+    classes = dict((await db.execute(select(LiveClass.tutor_id, func.count()).where(
+        LiveClass.tutor_id.in_(ids), LiveClass.starts_at >= f, LiveClass.starts_at < t).group_by(LiveClass.tutor_id))).all())
     out = []
     for p in people:
         n, seconds, avg, rated = sessions.get(p.id, (0, 0, None, 0))
         out.append({"tutor_id": p.id, "name": p.real_name, "school_id": p.school_id, "sessions": n,
-                    "live_minutes": ratio(int(seconds), 60), "classes": 0, "answers": answers.get(p.id, 0),
+                    "live_minutes": ratio(int(seconds), 60), "classes": classes.get(p.id, 0), "answers": answers.get(p.id, 0),
                     "ratings": rated, "average_rating": Decimal(str(avg)).quantize(Decimal("0.01")) if avg is not None else None,
                     "points": Decimal(points.get(p.id) or 0).quantize(Decimal("0.01"))})
     return out
 
 
+async def workload_totals(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
+                          by: str, start: date, end: date, tz: str) -> list[dict[str, object]]:
+    """Tutor workload summed per subject or per district, over the tutors in scope: tutors who
+    worked (a session, a class or an answer), sessions gone live, live minutes, classes, answers,
+    rated sessions and their average, points. By subject, points follow their source (the
+    session's, class's or question's subject; other entries under no subject); by district,
+    points go to the district that pays them (the ledger's), the rest to the tutor's district."""
+    f, t = bounds(start, end, tz)
+    tutor = User.__table__.alias("tutor")
+    question, session, klass = Question.__table__.alias("q"), TutoringSession.__table__.alias("ts"), LiveClass.__table__.alias("lc")
+
+    def scoped(q: Select, tutor_col) -> Select:  # type: ignore[type-arg, no-untyped-def]
+        q = q.join(tutor, tutor.c.id == tutor_col).where(tutor.c.city_id == city_id)
+        if district_id is not None:
+            q = q.where(tutor.c.district_id == district_id)
+        return q.where(tutor.c.school_id == school_id) if school_id is not None else q
+    by_subject = by == "subject"
+    s_key = TutoringSession.subject_code if by_subject else tutor.c.district_id
+    c_key = LiveClass.subject_code if by_subject else tutor.c.district_id
+    a_key = Question.subject_code if by_subject else tutor.c.district_id
+    sessions = scoped(select(s_key.label("k"), TutoringSession.tutor_id.label("tid"), TutoringSession.duration_s.label("secs"),
+                             TutoringSession.rating.label("rating")).where(TutoringSession.live_at >= f, TutoringSession.live_at < t),
+                      TutoringSession.tutor_id).subquery()
+    classes = scoped(select(c_key.label("k"), LiveClass.tutor_id.label("tid")).where(LiveClass.starts_at >= f, LiveClass.starts_at < t),
+                     LiveClass.tutor_id).subquery()
+    answers = scoped(select(a_key.label("k"), Answer.tutor_id.label("tid")).join(Question, Question.id == Answer.question_id)
+                     .where(Answer.created_at >= f, Answer.created_at < t), Answer.tutor_id).subquery()
+    p_key = (func.coalesce(session.c.subject_code, klass.c.subject_code, question.c.subject_code) if by_subject
+             else PointsEntry.district_id)
+    points = scoped(select(p_key.label("k"), PointsEntry.points.label("points"))
+                    .outerjoin(session, and_(PointsEntry.source_kind == "one_to_one", session.c.id == PointsEntry.source_id))
+                    .outerjoin(klass, and_(PointsEntry.source_kind == "class", klass.c.id == PointsEntry.source_id))
+                    .outerjoin(Answer, and_(PointsEntry.source_kind == "answer", Answer.id == PointsEntry.source_id))
+                    .outerjoin(question, question.c.id == Answer.question_id)
+                    .where(PointsEntry.created_at >= f, PointsEntry.created_at < t), PointsEntry.tutor_id).subquery()
+    groups: dict[object, dict[str, object]] = {}
+
+    def group(k: object) -> dict[str, object]:
+        return groups.setdefault(k, {"key": k, "tutors": 0, "sessions": 0, "live_minutes": Decimal("0.00"), "classes": 0,
+                                     "answers": 0, "ratings": 0, "average_rating": None, "points": Decimal("0.00")})
+    for k, n, secs, rated, avg in (await db.execute(select(sessions.c.k, func.count(), func.coalesce(func.sum(sessions.c.secs), 0),
+                                                           func.count(sessions.c.rating), func.avg(sessions.c.rating))
+                                                    .group_by(sessions.c.k))).all():
+        group(k).update(sessions=n, live_minutes=ratio(int(secs), 60), ratings=rated,
+                        average_rating=Decimal(str(avg)).quantize(Decimal("0.01")) if avg is not None else None)
+    for sub, col in ((classes, "classes"), (answers, "answers")):
+        for k, n in (await db.execute(select(sub.c.k, func.count()).group_by(sub.c.k))).all():
+            group(k)[col] = n
+    for k, total in (await db.execute(select(points.c.k, func.sum(points.c.points)).group_by(points.c.k))).all():
+        group(k)["points"] = Decimal(total or 0).quantize(Decimal("0.01"))
+    worked = union_all(*[select(x.c.k, x.c.tid) for x in (sessions, classes, answers)]).subquery()
+    for k, n in (await db.execute(select(worked.c.k, func.count(func.distinct(worked.c.tid))).group_by(worked.c.k))).all():
+        group(k)["tutors"] = n
+    names = dict((await db.execute(select(Subject.code, Subject.name_zh) if by_subject else
+                                   select(District.id, District.name).where(District.city_id == city_id))).all())
+    out = []
+    for k, row in sorted(groups.items(), key=lambda kv: (kv[0] is None, str(kv[0]))):
+        out.append({by: k, "name": names.get(k, "其他") if k is not None else "其他", **{c: v for c, v in row.items() if c != "key"}})
+    return out
+
+
 async def class_weekly(db: AsyncSession, school_id: int, start: date, end: date, tz: str) -> list[dict[str, object]]:
     """Per class and week (weeks start on Monday; [from, to) cut into 7-day steps from the
-    Monday on or before `from`): participants, one-to-one sessions that went live, questions."""
+    Monday on or before `from`): participants (students of the class with a session gone live, a
+    question or a class attendance), one-to-one sessions that went live, questions, attendances."""
     monday = start - timedelta(days=start.weekday())
     classes = (await db.execute(select(SchoolClass).where(SchoolClass.school_id == school_id)
                                 .order_by(SchoolClass.grade, SchoolClass.name))).scalars().all()
+    sources = [(TutoringSession.student_id, TutoringSession.live_at), (Question.student_id, Question.created_at),
+               (ClassAttendance.student_id, ClassAttendance.joined_at)]
     out = []
     week = monday
     while week < end:
         f, t = bounds(max(week, start), min(week + timedelta(days=7), end), tz)
-        s_rows = (await db.execute(select(User.class_id, TutoringSession.student_id).join(
-            User, User.id == TutoringSession.student_id).where(
-            User.school_id == school_id, TutoringSession.live_at >= f, TutoringSession.live_at < t))).all()
-        q_rows = (await db.execute(select(User.class_id, Question.student_id).join(
-            User, User.id == Question.student_id).where(
-            User.school_id == school_id, Question.created_at >= f, Question.created_at < t))).all()
+        found = []
+        for student_col, at_col in sources:
+            found.append((await db.execute(select(User.class_id, student_col).join(User, User.id == student_col).where(
+                User.school_id == school_id, at_col >= f, at_col < t))).all())
         for c in classes:
-            sessions = [u for cid, u in s_rows if cid == c.id]
-            questions = [u for cid, u in q_rows if cid == c.id]
+            sessions, questions, attended = ([u for cid, u in rows if cid == c.id] for rows in found)
             out.append({"week_of": week, "class_id": c.id, "class": f"{c.grade}年级{c.name}",
-                        "participants": len(set(sessions) | set(questions)), "sessions": len(sessions),
-                        "questions": len(questions)})
+                        "participants": len(set(sessions) | set(questions) | set(attended)), "sessions": len(sessions),
+                        "questions": len(questions), "attendances": len(attended)})
         week += timedelta(days=7)
     return out
 
