@@ -69,3 +69,46 @@ async def test_triggers_keep_the_rollups_equal_to_a_rebuild(factory, client):  #
         await rebuild(conn)
         assert await snapshot(db) == kept
         await db.rollback()
+
+
+async def test_a_removal_racing_an_addition_on_the_same_day_keeps_the_day(factory, client):  # type: ignore[no-untyped-def]
+    """One transaction adds a question for a student on a day while another deletes that
+    student's only session of the same day: whichever waits for the other, the day rollups must
+    end as a rebuild would make them (the question's day bit set, the session's gone)."""
+    import asyncio
+
+    org = await factory.org()
+    tutor = await factory.tutor(org)
+    student = await factory.user("student", org)
+    day = datetime(2026, 11, 3, 11, 0, tzinfo=timezone.utc)  # 19:00 in Shanghai
+    async with factory.session() as db:
+        req = HelpRequest(student_id=student.id, subject_code="math", text="?", status="matched")
+        db.add(req)
+        await db.flush()
+        session = TutoringSession(request_id=req.id, student_id=student.id, tutor_id=tutor.id, subject_code="math",
+                                  state="ended", matched_at=day, live_at=day)
+        db.add(session)
+        await db.commit()
+        session_id = session.id
+
+    async def delete_the_session() -> None:
+        async with factory.session() as other:
+            await other.execute(delete(TutoringSession).where(TutoringSession.id == session_id))
+            await other.commit()
+
+    async with factory.session() as adder:
+        adder.add(Question(student_id=student.id, subject_code="math", text="?", created_at=day + timedelta(hours=1)))
+        await adder.flush()  # the addition's triggers ran; its transaction stays open
+        remover = asyncio.create_task(delete_the_session())
+        await asyncio.sleep(0.5)  # the removal runs its triggers and waits for the adder's locks
+        await adder.commit()
+    await asyncio.wait_for(remover, 30)
+
+    async with factory.session() as db:
+        blocks = (await db.execute(select(ActivityBlock.o_days, ActivityBlock.q_days).where(
+            ActivityBlock.student_id == student.id))).all()
+        assert len(blocks) == 1 and blocks[0].o_days == 0 and blocks[0].q_days != 0
+        kept = await snapshot(db)
+        await rebuild(await db.connection())
+        assert await snapshot(db) == kept
+        await db.rollback()

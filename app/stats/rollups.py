@@ -101,7 +101,14 @@ def derived_sql(ref: str, sign: int) -> list[str]:
     `sign`) into school_days and activity_blocks. The same SQL runs in the PostgreSQL trigger
     function and the SQLite triggers (migration 0004). The day's bits are recomputed from
     activity_hours itself (already in its new state in an AFTER trigger), so the order of
-    updates does not matter and a bit goes away only when nothing is left on that day."""
+    updates does not matter and a bit goes away only when nothing is left on that day.
+
+    Concurrency (PostgreSQL, READ COMMITTED): the upserts before the recomputation (the
+    school_days row of that school and day, then the activity_blocks row) wait for any other
+    open transaction that touched the same rows, and the recomputation is a later statement of
+    the trigger function, with a new snapshot that sees what the other one committed — so an
+    addition and a removal on the same student and day cannot drop each other's bit. Keep the
+    recomputing UPDATE after them (tests/test_rollups.py races an addition and a removal)."""
     day, bit, block = _day(ref), _bit(ref), f"({_day(ref)} / {BLOCK_DAYS})"
     mine = f"h.student_id = {ref}.student_id AND h.school_id = {ref}.school_id AND h.hour >= {day} * 24 - {DAY_OFFSET_H} " \
            f"AND h.hour < {day} * 24 + {24 - DAY_OFFSET_H}"
