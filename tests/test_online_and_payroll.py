@@ -235,3 +235,58 @@ async def test_workload_per_subject_and_district_adds_up_the_records(client, fac
     assert all(per_tutor[t.id] == classes_of[t.id] for t in tutors) and sum(classes_of.values()) > 0
     csv_text = (await client.get("/api/stats/tutors/totals", headers=admin, params={**PERIOD, "by": "subject", "format": "csv"})).text
     assert csv_text.lstrip("\ufeff").startswith("学科,名称,辅导教师数")
+
+
+async def test_a_tutors_archive_lists_every_session_class_and_answer_with_its_points(client, factory):
+    from app.models import Answer, ClassAttendance, HelpRequest, LiveClass, Question, TutoringSession
+
+    org = await factory.org()
+    student = await factory.user("student", org, grade=8)
+    tutor, other = await factory.tutor(org), await factory.tutor(org, school=2)
+    at = START + timedelta(days=1, hours=19)  # Tuesday 19:00 in Shanghai
+    async with factory.session() as db:
+        req = HelpRequest(student_id=student.id, subject_code="math", text="?", status="matched")
+        db.add(req)
+        await db.flush()
+        s = TutoringSession(request_id=req.id, student_id=student.id, tutor_id=tutor.id, subject_code="math", state="ended",
+                            live_at=at, duration_s=900, rating=5)
+        before = TutoringSession(request_id=None, student_id=student.id, tutor_id=tutor.id, subject_code="math", state="ended",
+                                 live_at=START - timedelta(minutes=1), duration_s=60)
+        klass = LiveClass(tutor_id=tutor.id, subject_code="physics", title="浮力", starts_at=at + timedelta(hours=1),
+                          ended_at=at + timedelta(hours=1, minutes=40))
+        q = Question(student_id=student.id, subject_code="chemistry", text="?", created_at=at)
+        db.add_all([s, klass, q])
+        req2 = HelpRequest(student_id=student.id, subject_code="math", text="?", status="matched")
+        db.add(req2)
+        await db.flush()
+        before.request_id = req2.id
+        db.add(before)
+        db.add(ClassAttendance(live_class_id=klass.id, student_id=student.id, joined_at=klass.starts_at, seconds=2400))
+        answer = Answer(question_id=q.id, tutor_id=tutor.id, text="先写出化学方程式", created_at=at + timedelta(days=2))
+        db.add(answer)
+        await db.flush()
+        db.add_all([PointsEntry(tutor_id=tutor.id, district_id=tutor.district_id, source_kind="one_to_one", source_id=s.id,
+                                points=Decimal("2.25"), created_at=at + timedelta(hours=1)),
+                    PointsEntry(tutor_id=tutor.id, district_id=tutor.district_id, source_kind="class", source_id=klass.id,
+                                points=Decimal("4.00"), created_at=at + timedelta(hours=2))])
+        await db.commit()
+
+    mine = (await client.get("/api/stats/archive", headers=await factory.sign_in(tutor), params=PERIOD)).json()
+    rows = mine["rows"]
+    assert [(r["kind"], r["at"], r["subject"]) for r in rows] == [
+        ("一对一辅导", "2026-11-03 19:00", "数学"), ("一对多课堂", "2026-11-03 20:00", "物理"), ("答疑", "2026-11-05 19:00", "化学")]
+    assert (Decimal(str(rows[0]["minutes"])), rows[0]["rating"], Decimal(str(rows[0]["points"]))) == (Decimal("15.00"), 5, Decimal("2.25"))
+    assert student.real_name not in rows[0]["detail"] and "8年级" in rows[0]["detail"]  # minors by grade and school only
+    assert (Decimal(str(rows[1]["minutes"])), Decimal(str(rows[1]["points"]))) == (Decimal("40.00"), Decimal("4.00"))
+    assert "1 人参加" in rows[1]["detail"] and rows[2]["detail"] == "先写出化学方程式"
+
+    tutor_headers = await factory.sign_in(tutor)
+    assert (await client.get("/api/stats/archive", headers=tutor_headers, params={**PERIOD, "tutor_id": other.id})).status_code == 403
+    school_admin = await factory.sign_in(await factory.user("school_admin", org))
+    r = await client.get("/api/stats/archive", headers=school_admin, params={**PERIOD, "tutor_id": tutor.id, "format": "csv"})
+    assert r.status_code == 200 and r.text.lstrip("\ufeff").splitlines()[0] == "时间,类别,编号,学科,内容,分钟,评分,积分"
+    assert len(r.text.strip().splitlines()) == 4
+    assert (await client.get("/api/stats/archive", headers=school_admin, params={**PERIOD, "tutor_id": other.id})).status_code == 403
+    assert (await client.get("/api/stats/archive", headers=school_admin, params={**PERIOD, "tutor_id": student.id})).status_code == 404
+    assert (await client.get("/api/stats/archive", headers=school_admin, params=PERIOD)).status_code == 422
+    assert (await client.get("/api/stats/archive", headers=await factory.sign_in(student), params=PERIOD)).status_code == 403

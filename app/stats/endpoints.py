@@ -2,19 +2,19 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from app.accounts.deps import Admin, Tutor
+from app.accounts.deps import Admin, Tutor, require
 from app.kit.db import DB
-from app.kit.errors import Forbidden, InvalidInput
+from app.kit.errors import Forbidden, InvalidInput, NotFound
 from app.accounts.scope import require_school
-from app.models import District, SchoolClass
+from app.models import District, SchoolClass, TutorProfile, User
 
-from .other import class_weekly, hot_spots, online_rate, payroll, tutor_workload, workload_totals
+from .other import archive, class_weekly, hot_spots, online_rate, payroll, tutor_workload, workload_totals
 from . import boards
-from .export import BOARD, HOT, ONLINE, PAYROLL, STARS, TREND, WEEKLY, WORKLOAD, WORKLOAD_TOTALS, Format, table
+from .export import ARCHIVE, BOARD, HOT, ONLINE, PAYROLL, STARS, TREND, WEEKLY, WORKLOAD, WORKLOAD_TOTALS, Format, table
 from .participation import COLUMNS, city_table
 
 router = APIRouter(prefix="/api/stats", tags=["statistics"])
@@ -92,6 +92,32 @@ async def workload_by(request: Request, admin: Admin, db: DB, by: Literal["subje
                                  request.app.state.settings.timezone)
     key = ("subject", "学科") if by == "subject" else ("district", "区ID")
     return table(f"tutor_workload_by_{by}", format, [key, ("name", "名称"), *WORKLOAD_TOTALS], rows, from_, to)
+
+
+TutorOrAdmin = Annotated[User, require("tutor", "school_admin", "district_admin", "city_admin")]
+
+
+@router.get("/archive")
+async def tutor_archive(request: Request, user: TutorOrAdmin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
+                        tutor_id: int | None = None, format: Format = "json") -> object:
+    """A tutor's archive (辅导档案): sessions, classes and answers with minutes, ratings and points.
+    A tutor sees their own (no tutor_id); an admin any tutor employed in their scope."""
+    _period(from_, to)
+    if user.role == "tutor":
+        if tutor_id not in (None, user.id):
+            raise Forbidden("a tutor sees only their own archive")
+        tutor = user
+    else:
+        if tutor_id is None:
+            raise InvalidInput("give the tutor_id of a tutor", field="tutor_id")
+        tutor = await db.get(User, tutor_id)
+        if tutor is None or tutor.role != "tutor" or await db.get(TutorProfile, tutor_id) is None:
+            raise NotFound("no such tutor")
+        district_id, school_id = _scope(user, None, None)
+        if tutor.city_id != user.city_id or district_id not in (None, tutor.district_id) or school_id not in (None, tutor.school_id):
+            raise Forbidden("this tutor is outside your scope")
+    rows = await archive(db, tutor.id, from_, to, request.app.state.settings.timezone)
+    return table(f"archive_{tutor.real_name}", format, ARCHIVE, rows, from_, to, tutor_id=tutor.id, tutor=tutor.real_name)
 
 
 @router.get("/tutors/me")

@@ -16,9 +16,9 @@ Format = Literal["json", "csv", "xlsx"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _cell(v: Any) -> Any:
-    if isinstance(v, Decimal):
-        return float(v)
+def _cell(v: Any, csv_text: bool = False) -> Any:
+    if isinstance(v, Decimal):  # CSV keeps the figure as shown (84.50); XLSX gets a number shown so
+        return str(v) if csv_text else float(v)
     if isinstance(v, (list, dict)):
         return str(v)
     return v
@@ -37,7 +37,7 @@ def table(name: str, fmt: Format, columns: list[tuple[str, str]], rows: list[dic
         w = csv.writer(out)
         w.writerow([h for _, h in columns])
         for r in rows:
-            w.writerow([_cell(r.get(k)) for k, _ in columns])
+            w.writerow([_cell(r.get(k), csv_text=True) for k, _ in columns])
         return Response(("\ufeff" + out.getvalue()).encode(), media_type="text/csv; charset=utf-8", headers=headers)
     wb = Workbook()
     ws = wb.active
@@ -47,6 +47,9 @@ def table(name: str, fmt: Format, columns: list[tuple[str, str]], rows: list[dic
         c.font = Font(bold=True)
     for r in rows:
         ws.append([_cell(r.get(k)) for k, _ in columns])
+        for (k, _), c in zip(columns, ws[ws.max_row]):
+            if isinstance(r.get(k), Decimal):
+                c.number_format = "0.00"
     ws.freeze_panes = "A2"
     buf = io.BytesIO()
     wb.save(buf)
@@ -60,6 +63,8 @@ WORKLOAD = [("tutor_id", "教师ID"), ("name", "姓名"), ("school_id", "学校I
             ("average_rating", "平均评分"), ("points", "积分")]
 WEEKLY = [("week_of", "周（周一）"), ("class_id", "班级ID"), ("class", "班级"), ("participants", "参与人数"),
           ("sessions", "一对一辅导次数"), ("questions", "提问数"), ("attendances", "参加一对多辅导次数")]
+ARCHIVE = [("at", "时间"), ("kind", "类别"), ("id", "编号"), ("subject", "学科"), ("detail", "内容"), ("minutes", "分钟"),
+           ("rating", "评分"), ("points", "积分")]
 WORKLOAD_TOTALS = [("tutors", "辅导教师数"), ("sessions", "一对一辅导次数"), ("live_minutes", "辅导分钟"),
                    ("classes", "一对多课堂"), ("answers", "答疑数"), ("ratings", "评价数"), ("average_rating", "平均评分"),
                    ("points", "积分")]

@@ -1,13 +1,14 @@
 """Online rate by role and stage, a district's payroll from the points ledger, tutor workload."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 
 from sqlalchemy import Select, and_, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import (Answer, ClassAttendance, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, LiveClass, PointsEntry, Question,
+from app.models import (Answer, ClassAttendance, District, School, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, LiveClass, PointsEntry, Question,
                         SchoolClass, SignInBlock, SignInHour, Subject, TutoringSession, TutorProfile, User)
 
 from .participation import bounds, ratio
@@ -222,3 +223,42 @@ async def hot_spots(db: AsyncSession, city_id: int, start: date, end: date, tz: 
     rows = (await db.execute(q.group_by(KnowledgePoint.id, KnowledgePoint.name, KnowledgePoint.subject_code)
                              .order_by(func.count().desc(), KnowledgePoint.id).limit(limit))).all()
     return [{"knowledge_point_id": i, "name": n, "subject": s, "asked": c} for i, n, s, c in rows]
+
+
+async def archive(db: AsyncSession, tutor_id: int, start: date, end: date, tz: str) -> list[dict[str, object]]:
+    """A tutor's archive (辅导档案) for [from, to): every one-to-one session gone live, one-to-many
+    class started and answer posted, in time order, with its minutes, rating and the points
+    booked for it from the ledger. Students appear by grade and school only (they are minors)."""
+    f, t = bounds(start, end, tz)
+    zone = ZoneInfo(tz)
+    ledger: dict[tuple[str, int], Decimal] = {}
+    for kind, source, points in (await db.execute(select(PointsEntry.source_kind, PointsEntry.source_id, PointsEntry.points)
+                                                  .where(PointsEntry.tutor_id == tutor_id))).all():
+        ledger[(kind, source)] = ledger.get((kind, source), Decimal(0)) + Decimal(points)
+    subjects = dict((await db.execute(select(Subject.code, Subject.name_zh))).all())
+    rows: list[dict[str, object]] = []
+
+    def add(at: datetime, kind: str, source: tuple[str, int], subject: str, detail: str, seconds: int | None,
+            rating: int | None = None) -> None:
+        rows.append({"at": at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), "kind": kind, "id": source[1],
+                     "subject": subjects.get(subject, subject), "detail": detail,
+                     "minutes": ratio(seconds, 60) if seconds is not None else None, "rating": rating,
+                     "points": ledger.get(source, Decimal(0)).quantize(Decimal("0.01")), "_at": at})
+    for s, grade, school in (await db.execute(
+            select(TutoringSession, User.grade, School.name).join(User, User.id == TutoringSession.student_id)
+            .outerjoin(School, School.id == User.school_id)
+            .where(TutoringSession.tutor_id == tutor_id, TutoringSession.live_at >= f, TutoringSession.live_at < t))).all():
+        add(s.live_at, "一对一辅导", ("one_to_one", s.id), s.subject_code,
+            f"{school or ''} {grade or ''}年级学生".strip(), s.duration_s, s.rating)
+    for c, attended in (await db.execute(
+            select(LiveClass, func.count(ClassAttendance.id)).outerjoin(ClassAttendance, ClassAttendance.live_class_id == LiveClass.id)
+            .where(LiveClass.tutor_id == tutor_id, LiveClass.starts_at >= f, LiveClass.starts_at < t).group_by(LiveClass.id))).all():
+        seconds = int((c.ended_at - c.starts_at).total_seconds()) if c.ended_at else None
+        add(c.starts_at, "一对多课堂", ("class", c.id), c.subject_code, f"{c.title}（{attended} 人参加）", seconds)
+    for a, subject in (await db.execute(select(Answer, Question.subject_code).join(Question, Question.id == Answer.question_id)
+                                        .where(Answer.tutor_id == tutor_id, Answer.created_at >= f, Answer.created_at < t))).all():
+        add(a.created_at, "答疑", ("answer", a.id), subject, a.text[:40], None)
+    rows.sort(key=lambda r: (r["_at"], r["kind"], r["id"]))  # type: ignore[arg-type, return-value]
+    for r in rows:
+        del r["_at"]
+    return rows

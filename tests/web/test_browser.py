@@ -115,6 +115,13 @@ async def test_a_whole_session_in_two_browsers(factory, pages: Pages, app, clock
     await expect(figures.locator("div").nth(1)).to_have_text("7.00辅导分钟")
     await expect(figures.locator("div").nth(2)).to_have_text("5.00平均评分")
     await shot(tutor, "tutor-desk")
+    # ... and downloads as a spreadsheet: the session with its minutes, rating and points.
+    async with tutor.expect_download() as info:
+        await tutor.locator("#archive-export button.export-csv").click()
+    lines = open(await (await info.value).path(), encoding="utf-8-sig").read().splitlines()
+    assert lines[0] == "时间,类别,编号,学科,内容,分钟,评分,积分" and len(lines) == 2
+    cells = lines[1].split(",")
+    assert cells[1:4] == ["一对一辅导", str(session_id), "物理"] and cells[5:7] == ["7.00", "5"] and float(cells[7]) > 0
 
     async with app.state.sessionmaker() as db:
         s = await db.get(TutoringSession, session_id)

@@ -176,6 +176,7 @@ export default {
   'offers.decline': 'Decline',
   'offers.chose_you': 'Chose you',
   'offers.photo': 'Photo of the problem',
+  'archive.export': 'Download the full archive (sessions, classes, answers and points):',
   'archive.title': 'My tutoring archive',
   'archive.period': '{from} to {to}',
   'archive.sessions': 'Sessions',

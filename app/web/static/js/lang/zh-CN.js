@@ -176,6 +176,7 @@ export default {
   'offers.decline': '拒绝',
   'offers.chose_you': '学生点名找你',
   'offers.photo': '题目照片',
+  'archive.export': '下载完整档案（一对一、一对多、答疑及积分）：',
   'archive.title': '我的辅导档案',
   'archive.period': '{from} 至 {to}',
   'archive.sessions': '辅导次数',

@@ -4,6 +4,7 @@ import { api } from '../api.js';
 import { h, clear } from '../dom.js';
 import { t, errorText } from '../i18n.js';
 import { onLeave } from '../main.js';
+import { exportButtons } from '../exports.js';
 
 let chartLib = null;
 function loadChartJs() {
@@ -18,18 +19,6 @@ function loadChartJs() {
 }
 
 const iso = (d) => d.toISOString().slice(0, 10);
-
-async function download(path, params, format) {
-  const blob = await api(`${path}?${new URLSearchParams({ ...params, format })}`, { blob: true });
-  const a = h('a', { href: URL.createObjectURL(blob), download: `${path.split('/').pop()}_${params.from}_${params.to}.${format}` });
-  document.body.append(a);
-  a.click();
-  a.remove();
-}
-
-function exportButtons(path, params) {
-  return h('span.row', {}, ['csv', 'xlsx'].map((f) => h('button', { type: 'button', class: `export-${f}`, onclick: () => download(path, params, f) }, t(`dash.export_${f}`))));
-}
 
 function tableOf(rows, cols) {
   return h('div.table-wrap', {}, h('table', {}, h('thead', {}, h('tr', {}, cols.map(([, label]) => h('th', {}, t(label))))),

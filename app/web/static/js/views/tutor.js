@@ -4,6 +4,7 @@ import { h, clear } from '../dom.js';
 import { t, errorText, formatTime, subjectName } from '../i18n.js';
 import { go, onLeave } from '../main.js';
 import { sessionsTable } from './student.js';
+import { exportButtons } from '../exports.js';
 
 
 /** A two-tone ring while offers are waiting (Web Audio; no sound file to download). */
@@ -126,6 +127,7 @@ export default async function tutor(view, { app }) {
   const archive = h('section.card', { id: 'archive' }, h('h2', {}, t('archive.title')), h('p.muted', {}, t('archive.period', { from, to })),
     h('div.kpis', { id: 'archive-figures' }, kpi('archive.sessions', figures.sessions), kpi('archive.minutes', figures.live_minutes),
       kpi('archive.rating', figures.average_rating != null ? Number(figures.average_rating).toFixed(2) : '—'), kpi('archive.points', figures.points)),
+    h('p', { id: 'archive-export' }, t('archive.export'), ' ', exportButtons('/api/stats/archive', { from, to })),
     h('h2', {}, t('archive.sessions_list')), sessionsTable(sessions, names));
 
   view.append(h('div.two', {}, h('div', {}, h('section.card', { id: 'duty' }, h('h2', {}, t('duty.title')), dutyState, dutyError, dutyButton),
