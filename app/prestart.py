@@ -57,7 +57,7 @@ async def seed(settings: Settings, demo: bool | None = None) -> bool:
             await seed_reference(db)
             added = False
             if (settings.should_seed_demo if demo is None else demo) and not await demo_seeded(db):
-                await seed_demo(db)
+                await seed_demo(db, settings)
                 added = True
             await db.commit()
             return added

@@ -1,15 +1,23 @@
 """The demo city: 3 districts, 6 schools, 36 classes, 216 students, 45 approved tutors and the
-admins, all with the password `demo1234`. Seeded once, on the embedded default only."""
+admins, all with the password `demo1234`, and six weeks of history before the day it is seeded
+(one-to-one sessions with ratings and points, questions and answers, one-to-many classes,
+sign-ins) so the statistics, the dashboard and the archives have something to show. Seeded
+once, on the embedded default only."""
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.kit.security import hash_password
-from app.models import (City, District, KnowledgePoint, School, SchoolClass, TutorExpertise, TutorProfile,
-                        TutorReview, TutorSubject, User, utcnow)
+from app.live.service import points_for
+from app.models import (Answer, City, ClassAttendance, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint,
+                        LiveClass, PointsEntry, Question, School, SchoolClass, SignIn, TutorExpertise, TutoringSession,
+                        TutorProfile, TutorReview, TutorSubject, User, utcnow)
 
 from .knowledge import SUBJECTS
 
@@ -33,7 +41,7 @@ async def demo_seeded(db: AsyncSession) -> bool:
     return bool((await db.execute(select(func.count()).select_from(City))).scalar())
 
 
-async def seed_demo(db: AsyncSession) -> None:
+async def seed_demo(db: AsyncSession, settings: Settings | None = None) -> None:
     rng = random.Random(2026)
     pw = hash_password(DEMO_PASSWORD)  # one hash for every demo account keeps seeding instant
     city = City(name="北京市")
@@ -87,4 +95,84 @@ async def seed_demo(db: AsyncSession) -> None:
             db.add(TutorReview(tutor_id=user.id, action="submitted", actor_id=user.id))
             for level in ("school", "district", "city"):
                 db.add(TutorReview(tutor_id=user.id, action="approved", level=level, actor_id=user.id, reason="demo"))
+    await db.flush()
+    await _history(db, rng, settings or Settings(), kps)
+
+
+async def _history(db: AsyncSession, rng: random.Random, settings: Settings, kps: dict[str, list[int]]) -> None:
+    """Six weeks of weekday evenings (18:00–21:00 in the service's time zone) before today."""
+    zone = ZoneInfo(settings.timezone)
+    today = utcnow().astimezone(zone).date()
+    days = [d for d in (today - timedelta(days=k) for k in range(42, 0, -1)) if d.weekday() < 5]
+    # Everyone was registered before the history starts (so "enrolled" and "registered" count them).
+    await db.execute(update(User).values(created_at=datetime(today.year, today.month, today.day, tzinfo=zone) - timedelta(days=60)))
+
+    def evening(day):  # type: ignore[no-untyped-def]
+        return datetime(day.year, day.month, day.day, 18, tzinfo=zone) + timedelta(minutes=rng.randint(0, 170))
+    students = (await db.execute(select(User).where(User.role == "student").order_by(User.id))).scalars().all()
+    tutors = (await db.execute(select(User.id, User.district_id, TutorSubject.subject_code).join(
+        TutorSubject, TutorSubject.user_id == User.id).where(User.role == "tutor"))).all()
+    by_subject: dict[str, list[tuple[int, int]]] = {}
+    for tid, did, code in tutors:
+        by_subject.setdefault(code, []).append((tid, did))
+    # Schools differ: in each, only some students ever ask, and a few ask often.
+    active = [u for u in students if rng.random() < 0.35 + 0.1 * (u.school_id % 4)]
+    rng.shuffle(active)
+    weights = [1 / (i + 1) ** 0.4 for i in range(len(active))]  # some ask far more often than others
+    signed: set[tuple[int, object]] = set()
+
+    def sign_in(user_id: int, at: datetime) -> None:
+        if (user_id, at.date()) not in signed:
+            signed.add((user_id, at.date()))
+            db.add(SignIn(user_id=user_id, at=at - timedelta(minutes=3), method="password"))
+    for _ in range(320):
+        student = rng.choices(active, weights)[0]
+        subject = rng.choice([c for c in by_subject if kps.get(c)])
+        tutor_id, tutor_district = rng.choice(by_subject[subject])
+        at = evening(rng.choice(days))
+        req = HelpRequest(student_id=student.id, subject_code=subject, text="这道题不会做，请老师讲一讲。", status="matched",
+                          created_at=at - timedelta(seconds=20), closed_at=at - timedelta(seconds=10))
+        db.add(req)
+        await db.flush()
+        for kp in rng.sample(kps[subject], min(rng.randint(1, 2), len(kps[subject]))):
+            db.add(HelpRequestKnowledgePoint(request_id=req.id, knowledge_point_id=kp))
+        duration = rng.randint(300, 1700)
+        rating = rng.choice((None, 3, 4, 5, 5, 5)) if rng.random() < 0.85 else None
+        session = TutoringSession(request_id=req.id, student_id=student.id, tutor_id=tutor_id, subject_code=subject,
+                                  state="ended", matched_at=at - timedelta(seconds=10), connecting_at=at - timedelta(seconds=8),
+                                  live_at=at, ended_at=at + timedelta(seconds=duration), duration_s=duration,
+                                  end_reason=rng.choice(("hangup_student", "hangup_tutor")), rating=rating,
+                                  rated_at=at + timedelta(seconds=duration + 30) if rating else None, points_booked=True)
+        db.add(session)
+        await db.flush()
+        points = points_for(settings, duration, rating)
+        if points > 0:
+            db.add(PointsEntry(tutor_id=tutor_id, district_id=tutor_district, source_kind="one_to_one", source_id=session.id,
+                               points=points, note=f"rating {rating or '-'}, {duration}s", created_at=session.ended_at))
+        sign_in(student.id, at)
+        sign_in(tutor_id, at)
+    for _ in range(60):
+        student = rng.choice(active)
+        subject = rng.choice([c for c in by_subject if kps.get(c)])
+        at = evening(rng.choice(days))
+        q = Question(student_id=student.id, subject_code=subject, text="请问这个知识点怎么理解？", created_at=at)
+        db.add(q)
+        await db.flush()
+        sign_in(student.id, at)
+        if rng.random() < 0.7:
+            tutor_id, _ = rng.choice(by_subject[subject])
+            db.add(Answer(question_id=q.id, tutor_id=tutor_id, text="先回到定义，再看例题的每一步。",
+                          created_at=at + timedelta(minutes=rng.randint(5, 90))))
+    for n in range(8):
+        subject = rng.choice(list(by_subject))
+        tutor_id, _ = rng.choice(by_subject[subject])
+        at = evening(rng.choice(days)).replace(minute=0)
+        klass = LiveClass(tutor_id=tutor_id, subject_code=subject, title=f"专题课堂 {n + 1}", starts_at=at,
+                          ended_at=at + timedelta(minutes=40))
+        db.add(klass)
+        await db.flush()
+        for student in rng.sample(students, rng.randint(10, 25)):
+            db.add(ClassAttendance(live_class_id=klass.id, student_id=student.id, joined_at=at + timedelta(minutes=rng.randint(0, 5)),
+                                   seconds=rng.randint(1200, 2400)))
+            sign_in(student.id, at)
     await db.flush()
