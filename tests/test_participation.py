@@ -201,3 +201,19 @@ async def test_long_and_odd_periods_match_a_brute_force_count_on_both_rollup_pat
                     assert (r.one_to_one_sessions, r.questions, r.one_to_many_attendances) == (
                         sum(k == "o" for _, k in mine), sum(k == "q" for _, k in mine), sum(k == "a" for _, k in mine))
         assert any(r.participants for r in got.values())
+
+
+async def test_the_daily_trend_matches_a_brute_force_count(client, factory):  # type: ignore[no-untyped-def]
+    """Per Shanghai day: participations, and the distinct students who took part that day."""
+    org, schools, students, sessions, questions = await build(factory, 4)
+    admin = await factory.sign_in(await factory.user("city_admin", org))
+    r = await client.get("/api/stats/trend", headers=admin, params={"from": "2026-11-02", "to": "2026-11-09"})
+    assert r.status_code == 200, r.text
+    events = [(u, t) for _, u, t in sessions if t is not None] + [(u, t) for _, u, t, *_ in questions]
+    got = {row["day"]: (row["participations"], row["participants"]) for row in r.json()["rows"]}
+    assert len(got) == 7
+    for i in range(7):
+        day = (START + timedelta(days=i)).date()
+        mine = [u for u, t in events if START <= t < END and t.astimezone(SH).date() == day]
+        assert got[str(day)] == (len(mine), len(set(mine))), day
+    assert sum(n for n, _ in got.values()) > 0

@@ -139,7 +139,7 @@ async def trend(db: AsyncSession, city_id: int, district_id: int | None, school_
     """Participations and participants per day of the period (days in `tz`), from the rollup."""
     h0, h1 = hour_bounds(start, end, tz)
     offset = int(datetime.combine(start, time(0), ZoneInfo(tz)).utcoffset().total_seconds() // 3600)  # type: ignore[union-attr]
-    day = (ActivityHour.hour + offset) / 24
+    day = (ActivityHour.hour + offset) // 24  # integer division (SQLAlchemy 2 makes `/` true division)
     per_student = select(day.label("d"), PARTICIPATIONS.label("n")).where(
         ActivityHour.hour >= h0, ActivityHour.hour < h1, _in_scope(ActivityHour.school_id, city_id, district_id, school_id)
     ).group_by(day, ActivityHour.student_id).subquery()
