@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from app.accounts.deps import Admin, Tutor, require
 from app.kit.db import DB
 from app.kit.errors import Forbidden, InvalidInput, NotFound
-from app.accounts.scope import require_school
+from app.accounts.scope import require_school, user_in_scope
 from app.models import District, SchoolClass, TutorProfile, User
 
 from .other import archive, class_weekly, hot_spots, online_rate, payroll, tutor_workload, workload_totals
@@ -113,8 +113,7 @@ async def tutor_archive(request: Request, user: TutorOrAdmin, db: DB, from_: dat
         tutor = await db.get(User, tutor_id)
         if tutor is None or tutor.role != "tutor" or await db.get(TutorProfile, tutor_id) is None:
             raise NotFound("no such tutor")
-        district_id, school_id = _scope(user, None, None)
-        if tutor.city_id != user.city_id or district_id not in (None, tutor.district_id) or school_id not in (None, tutor.school_id):
+        if not await user_in_scope(db, user, tutor):
             raise Forbidden("this tutor is outside your scope")
     rows = await archive(db, tutor.id, from_, to, request.app.state.settings.timezone)
     return table(f"archive_{tutor.real_name}", format, ARCHIVE, rows, from_, to, tutor_id=tutor.id, tutor=tutor.real_name)
