@@ -25,13 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ActivityHour, District, School, SchoolClass, TutoringSession, User
 
-from .participation import bounds, ratio
+from .participation import bounds, ratio, shared_ranks
 from .rollups import hour_bounds
 
 
 def _ranked(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    for i, r in enumerate(rows):
-        r["rank"] = rows[i - 1]["rank"] if i and r[key] == rows[i - 1][key] else i + 1
+    for r, rank in zip(rows, shared_ranks([r[key] for r in rows])):
+        r["rank"] = rank
     return rows
 
 

@@ -70,6 +70,14 @@ def ratio(a: int, b: int, scale: int = 1) -> Decimal:
         return Decimal("0.00")
     return (Decimal(a * scale) / Decimal(b)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
+def shared_ranks(values: list[object]) -> list[int]:
+    """Ranks of values already sorted best first: equal values share a rank and the next rank is
+    skipped (1, 2, 2, 4). The one tie rule of every table and leaderboard."""
+    ranks: list[int] = []
+    for i, v in enumerate(values):
+        ranks.append(ranks[-1] if i and v == values[i - 1] else i + 1)
+    return ranks
+
 def bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
     zone = ZoneInfo(tz)
     return datetime.combine(start, time(0), zone), datetime.combine(end, time(0), zone)
@@ -89,7 +97,7 @@ async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz:
     for sid, (o_students, q_students, a_students, anyone, o, q, a) in counted.items():
         r = rows[sid]
         r.one_to_one_students, r.question_students, r.one_to_many_students, r.participants = o_students, q_students, a_students, anyone
-        r.one_to_one_sessions, r.questions, r.one_to_many_attendances = int(o or 0), int(q or 0), int(a or 0)
+        r.one_to_one_sessions, r.questions, r.one_to_many_attendances = o, q, a
 
     for sid, r in rows.items():
         r.enrolled = enrolled.get(sid, 0)
@@ -98,8 +106,8 @@ async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz:
         r.per_participant = ratio(r.participations, r.participants)
         r.per_enrolled = ratio(r.participations, r.enrolled)
     ordered = sorted(rows.values(), key=lambda r: (-r.participation_rate, r.school_id))
-    for i, r in enumerate(ordered):
-        r.city_rank = ordered[i - 1].city_rank if i and r.participation_rate == ordered[i - 1].participation_rate else i + 1
+    for r, rank in zip(ordered, shared_ranks([r.participation_rate for r in ordered])):
+        r.city_rank = rank
     return ordered
 
 
