@@ -16,7 +16,6 @@ Ties are broken by the smaller id (the earlier registered), so the list is stabl
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ActivityHour, District, School, SchoolClass, TutoringSession, User
 
-from .participation import bounds, ratio, shared_ranks
+from .participation import bounds, ratio, shared_ranks, two_places
 from .rollups import hour_bounds
 
 
@@ -114,7 +113,7 @@ async def tutors(db: AsyncSession, city_id: int, district_id: int | None, school
     people = await _people(db, [r[0] for r in top]) if top else {}
     rows = [{"id": tid, "name": people[tid][0], "school": people[tid][1], "sessions": n,
              "live_minutes": ratio(int(secs), 60), "ratings": rated,
-             "average_rating": Decimal(str(avg)).quantize(Decimal("0.01")) if avg is not None else None}
+             "average_rating": two_places(avg)}
             for tid, n, secs, avg, rated in top]
     return _ranked(rows, "live_minutes" if min_rated else "sessions")
 

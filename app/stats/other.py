@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import (Answer, ClassAttendance, District, School, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, LiveClass, PointsEntry, Question,
-                        SchoolClass, SignInBlock, SignInHour, Subject, TutoringSession, TutorProfile, User)
+from app.models import (Answer, ClassAttendance, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, LiveClass,
+                        PointsEntry, Question, School, SchoolClass, SignInBlock, SignInHour, Subject, TutoringSession,
+                        TutorProfile, User)
 
-from .participation import bounds, ratio
+from .participation import bounds, ratio, two_places
 from .rollups import block_masks, day_bounds, hits, hour_bounds
 
 GROUPS = [  # (label, role, condition on the user)
@@ -112,7 +113,7 @@ async def tutor_workload(db: AsyncSession, city_id: int, district_id: int | None
         n, seconds, avg, rated = sessions.get(p.id, (0, 0, None, 0))
         out.append({"tutor_id": p.id, "name": p.real_name, "school_id": p.school_id, "sessions": n,
                     "live_minutes": ratio(int(seconds), 60), "classes": classes.get(p.id, 0), "answers": answers.get(p.id, 0),
-                    "ratings": rated, "average_rating": Decimal(str(avg)).quantize(Decimal("0.01")) if avg is not None else None,
+                    "ratings": rated, "average_rating": two_places(avg),
                     "points": Decimal(points.get(p.id) or 0).quantize(Decimal("0.01"))})
     return out
 
@@ -125,18 +126,15 @@ async def workload_totals(db: AsyncSession, city_id: int, district_id: int | Non
     session's, class's or question's subject; other entries under no subject); by district,
     points go to the district that pays them (the ledger's), the rest to the tutor's district."""
     f, t = bounds(start, end, tz)
-    tutor = User.__table__.alias("tutor")
     question, session, klass = Question.__table__.alias("q"), TutoringSession.__table__.alias("ts"), LiveClass.__table__.alias("lc")
 
     def scoped(q: Select, tutor_col) -> Select:  # type: ignore[type-arg, no-untyped-def]
-        q = q.join(tutor, tutor.c.id == tutor_col).where(tutor.c.city_id == city_id)
-        if district_id is not None:
-            q = q.where(tutor.c.district_id == district_id)
-        return q.where(tutor.c.school_id == school_id) if school_id is not None else q
+        """Limited to the records of tutors (User) employed in the scope."""
+        return _scoped(q.join(User, User.id == tutor_col), city_id, district_id, school_id)
     by_subject = by == "subject"
-    s_key = TutoringSession.subject_code if by_subject else tutor.c.district_id
-    c_key = LiveClass.subject_code if by_subject else tutor.c.district_id
-    a_key = Question.subject_code if by_subject else tutor.c.district_id
+    s_key = TutoringSession.subject_code if by_subject else User.district_id
+    c_key = LiveClass.subject_code if by_subject else User.district_id
+    a_key = Question.subject_code if by_subject else User.district_id
     sessions = scoped(select(s_key.label("k"), TutoringSession.tutor_id.label("tid"), TutoringSession.duration_s.label("secs"),
                              TutoringSession.rating.label("rating")).where(TutoringSession.live_at >= f, TutoringSession.live_at < t),
                       TutoringSession.tutor_id).subquery()
@@ -161,7 +159,7 @@ async def workload_totals(db: AsyncSession, city_id: int, district_id: int | Non
                                                            func.count(sessions.c.rating), func.avg(sessions.c.rating))
                                                     .group_by(sessions.c.k))).all():
         group(k).update(sessions=n, live_minutes=ratio(int(secs), 60), ratings=rated,
-                        average_rating=Decimal(str(avg)).quantize(Decimal("0.01")) if avg is not None else None)
+                        average_rating=two_places(avg))
     for sub, col in ((classes, "classes"), (answers, "answers")):
         for k, n in (await db.execute(select(sub.c.k, func.count()).group_by(sub.c.k))).all():
             group(k)[col] = n

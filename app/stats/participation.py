@@ -70,6 +70,10 @@ def ratio(a: int, b: int, scale: int = 1) -> Decimal:
         return Decimal("0.00")
     return (Decimal(a * scale) / Decimal(b)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
+def two_places(avg: object) -> Decimal | None:
+    """An average from the database (float or Decimal, or None with nothing to average) with two decimals."""
+    return Decimal(str(avg)).quantize(Decimal("0.01")) if avg is not None else None
+
 def shared_ranks(values: list[object]) -> list[int]:
     """Ranks of values already sorted best first: equal values share a rank and the next rank is
     skipped (1, 2, 2, 4). The one tie rule of every table and leaderboard."""
