@@ -181,24 +181,27 @@ async def class_weekly(db: AsyncSession, school_id: int, start: date, end: date,
     Monday on or before `from`): participants (students of the class with a session gone live, a
     question or a class attendance), one-to-one sessions that went live, questions, attendances."""
     monday = start - timedelta(days=start.weekday())
+    zone = ZoneInfo(tz)
+    f, t = bounds(start, end, tz)
     classes = (await db.execute(select(SchoolClass).where(SchoolClass.school_id == school_id)
                                 .order_by(SchoolClass.grade, SchoolClass.name))).scalars().all()
-    sources = [(TutoringSession.student_id, TutoringSession.live_at), (Question.student_id, Question.created_at),
-               (ClassAttendance.student_id, ClassAttendance.joined_at)]
+    sources = {"sessions": (TutoringSession.student_id, TutoringSession.live_at),
+               "questions": (Question.student_id, Question.created_at),
+               "attendances": (ClassAttendance.student_id, ClassAttendance.joined_at)}
+    # One query per kind of record for the whole period; each record goes to its class and week.
+    found: dict[tuple[int, int | None, str], list[int]] = {}
+    for kind, (student_col, at_col) in sources.items():
+        for class_id, student, at in (await db.execute(select(User.class_id, student_col, at_col).join(
+                User, User.id == student_col).where(User.school_id == school_id, at_col >= f, at_col < t))).all():
+            week = (at.astimezone(zone).date() - monday).days // 7
+            found.setdefault((week, class_id, kind), []).append(student)
     out = []
-    week = monday
-    while week < end:
-        f, t = bounds(max(week, start), min(week + timedelta(days=7), end), tz)
-        found = []
-        for student_col, at_col in sources:
-            found.append((await db.execute(select(User.class_id, student_col).join(User, User.id == student_col).where(
-                User.school_id == school_id, at_col >= f, at_col < t))).all())
+    for week in (offset // 7 for offset in range(0, (end - monday).days, 7)):
         for c in classes:
-            sessions, questions, attended = ([u for cid, u in rows if cid == c.id] for rows in found)
-            out.append({"week_of": week, "class_id": c.id, "class": f"{c.grade}年级{c.name}",
+            sessions, questions, attended = (found.get((week, c.id, kind), []) for kind in sources)
+            out.append({"week_of": monday + timedelta(days=7 * week), "class_id": c.id, "class": f"{c.grade}年级{c.name}",
                         "participants": len(set(sessions) | set(questions) | set(attended)), "sessions": len(sessions),
                         "questions": len(questions), "attendances": len(attended)})
-        week += timedelta(days=7)
     return out
 
 
