@@ -237,14 +237,15 @@ async def archive(db: AsyncSession, tutor_id: int, start: date, end: date, tz: s
                                                   .where(PointsEntry.tutor_id == tutor_id))).all():
         ledger[(kind, source)] = ledger.get((kind, source), Decimal(0)) + Decimal(points)
     subjects = dict((await db.execute(select(Subject.code, Subject.name_zh))).all())
-    rows: list[dict[str, object]] = []
+    rows: list[tuple[datetime, str, int, dict[str, object]]] = []  # sorted by time, then kind and id
 
     def add(at: datetime, kind: str, source: tuple[str, int], subject: str, detail: str, seconds: int | None,
             rating: int | None = None) -> None:
-        rows.append({"at": at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), "kind": kind, "id": source[1],
-                     "subject": subjects.get(subject, subject), "detail": detail,
-                     "minutes": ratio(seconds, 60) if seconds is not None else None, "rating": rating,
-                     "points": ledger.get(source, Decimal(0)).quantize(Decimal("0.01")), "_at": at})
+        rows.append((at, kind, source[1], {
+            "at": at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), "kind": kind, "id": source[1],
+            "subject": subjects.get(subject, subject), "detail": detail,
+            "minutes": ratio(seconds, 60) if seconds is not None else None, "rating": rating,
+            "points": ledger.get(source, Decimal(0)).quantize(Decimal("0.01"))}))
     for s, grade, school in (await db.execute(
             select(TutoringSession, User.grade, School.name).join(User, User.id == TutoringSession.student_id)
             .outerjoin(School, School.id == User.school_id)
@@ -259,7 +260,4 @@ async def archive(db: AsyncSession, tutor_id: int, start: date, end: date, tz: s
     for a, subject in (await db.execute(select(Answer, Question.subject_code).join(Question, Question.id == Answer.question_id)
                                         .where(Answer.tutor_id == tutor_id, Answer.created_at >= f, Answer.created_at < t))).all():
         add(a.created_at, "答疑", ("answer", a.id), subject, a.text[:40], None)
-    rows.sort(key=lambda r: (r["_at"], r["kind"], r["id"]))  # type: ignore[arg-type, return-value]
-    for r in rows:
-        del r["_at"]
-    return rows
+    return [row for *_, row in sorted(rows, key=lambda r: r[:3])]
