@@ -92,6 +92,10 @@ def _day(ref: str) -> str:
     return f"(({ref}.hour + {DAY_OFFSET_H}) / 24)"
 
 
+def _block(ref: str) -> str:
+    return f"({_day(ref)} / {BLOCK_DAYS})"
+
+
 def _bit(ref: str) -> str:
     return f"(CAST(1 AS BIGINT) << ({_day(ref)} % {BLOCK_DAYS}))"
 
@@ -109,7 +113,7 @@ def derived_sql(ref: str, sign: int) -> list[str]:
     the trigger function, with a new snapshot that sees what the other one committed — so an
     addition and a removal on the same student and day cannot drop each other's bit. Keep the
     recomputing UPDATE after them (tests/test_rollups.py races an addition and a removal)."""
-    day, bit, block = _day(ref), _bit(ref), f"({_day(ref)} / {BLOCK_DAYS})"
+    day, bit, block = _day(ref), _bit(ref), _block(ref)
     mine = f"h.student_id = {ref}.student_id AND h.school_id = {ref}.school_id AND h.hour >= {day} * 24 - {DAY_OFFSET_H} " \
            f"AND h.hour < {day} * 24 + {24 - DAY_OFFSET_H}"
     row = f"block = {block} AND school_id = {ref}.school_id AND student_id = {ref}.student_id"
@@ -135,7 +139,7 @@ def derived_sql(ref: str, sign: int) -> list[str]:
 def sign_in_block_sql(ref: str) -> str:
     """A sign_in_hours row (`ref`) sets its day's bit in sign_in_blocks (sign-ins are never taken back)."""
     return ("INSERT INTO sign_in_blocks (user_id, block, days) "
-            f"SELECT {ref}.user_id, {_day(ref)} / {BLOCK_DAYS}, {_bit(ref)} WHERE true "
+            f"SELECT {ref}.user_id, {_block(ref)}, {_bit(ref)} WHERE true "
             "ON CONFLICT (user_id, block) DO UPDATE SET days = sign_in_blocks.days | excluded.days")
 
 
@@ -145,7 +149,7 @@ def _or_agg(dialect: str, expr: str) -> str:
 
 
 def derived_rebuild_sql(dialect: str) -> list[str]:
-    day, bit = _day("x"), _bit("x")
+    day, bit, block = _day("x"), _bit("x"), _block("x")
     flag = lambda col: _or_agg(dialect, f"CASE WHEN x.{col} > 0 THEN {bit} ELSE 0 END")  # noqa: E731
     return [
         "DELETE FROM school_days",
@@ -154,12 +158,12 @@ def derived_rebuild_sql(dialect: str) -> list[str]:
         f"WHERE x.school_id IS NOT NULL GROUP BY x.school_id, {day}",
         "DELETE FROM activity_blocks",
         "INSERT INTO activity_blocks (block, school_id, student_id, o_days, q_days, a_days) "
-        f"SELECT {day} / {BLOCK_DAYS}, x.school_id, x.student_id, {flag('one_to_one')}, {flag('questions')}, "
+        f"SELECT {block}, x.school_id, x.student_id, {flag('one_to_one')}, {flag('questions')}, "
         f"{flag('attendances')} FROM activity_hours x WHERE x.school_id IS NOT NULL "
-        f"GROUP BY {day} / {BLOCK_DAYS}, x.school_id, x.student_id",
+        f"GROUP BY {block}, x.school_id, x.student_id",
         "DELETE FROM sign_in_blocks",
-        f"INSERT INTO sign_in_blocks (user_id, block, days) SELECT x.user_id, {day} / {BLOCK_DAYS}, "
-        f"{_or_agg(dialect, bit)} FROM sign_in_hours x GROUP BY x.user_id, {day} / {BLOCK_DAYS}",
+        f"INSERT INTO sign_in_blocks (user_id, block, days) SELECT x.user_id, {block}, "
+        f"{_or_agg(dialect, bit)} FROM sign_in_hours x GROUP BY x.user_id, {block}",
     ]
 
 
