@@ -115,6 +115,7 @@ async def _history(db: AsyncSession, rng: random.Random, settings: Settings, kps
     by_subject: dict[str, list[tuple[int, int]]] = {}
     for tid, did, code in tutors:
         by_subject.setdefault(code, []).append((tid, did))
+    askable = [c for c in by_subject if kps.get(c)]  # subjects with tutors and knowledge points
     # Schools differ: in each, only some students ever ask, and a few ask often.
     active = [u for u in students if rng.random() < 0.35 + 0.1 * (u.school_id % 4)]
     rng.shuffle(active)
@@ -127,7 +128,7 @@ async def _history(db: AsyncSession, rng: random.Random, settings: Settings, kps
             db.add(SignIn(user_id=user_id, at=at - timedelta(minutes=3), method="password"))
     for _ in range(320):
         student = rng.choices(active, weights)[0]
-        subject = rng.choice([c for c in by_subject if kps.get(c)])
+        subject = rng.choice(askable)
         tutor_id, tutor_district = rng.choice(by_subject[subject])
         at = evening(rng.choice(days))
         req = HelpRequest(student_id=student.id, subject_code=subject, text="这道题不会做，请老师讲一讲。", status="matched",
@@ -153,7 +154,7 @@ async def _history(db: AsyncSession, rng: random.Random, settings: Settings, kps
         sign_in(tutor_id, at)
     for _ in range(60):
         student = rng.choice(active)
-        subject = rng.choice([c for c in by_subject if kps.get(c)])
+        subject = rng.choice(askable)
         at = evening(rng.choice(days))
         q = Question(student_id=student.id, subject_code=subject, text="请问这个知识点怎么理解？", created_at=at)
         db.add(q)
