@@ -118,23 +118,21 @@ async def run(quick: bool, rebuild: bool) -> dict[str, Any]:
                          ("/api/stats/hot-spots", {**month, "limit": 10}), ("/api/stats/leaderboards/students", {**month, "limit": 10}),
                          ("/api/stats/leaderboards/classes", {**month, "limit": 10}), ("/api/stats/stars", {"month": "2026-12"})]
             dashboard_s = {path.rsplit("/", 1)[-1]: (await timed(c, path, params, city, runs=3))[0] for path, params in dashboard}
-        # Sessions keep ending while the figures are read: the rollups must follow exactly.
-        conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{database}")
-        new_ids: list[int] = []
-        try:
-            period = [datetime.fromisoformat(PERIOD[k]).replace(tzinfo=SH) for k in ("from", "to")]
-            before = dict(await conn.fetchrow(RAW_ROW, school_id, *period))
-            go_live_ms = await sessions_go_live(conn, school_id, 200, new_ids)
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120) as c:
-                r = await c.post("/api/auth/sign-in", json={"username": "bench_city_admin", "password": "bench1234"})
+            # Sessions keep ending while the figures are read: the rollups must follow exactly.
+            conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{database}")
+            new_ids: list[int] = []
+            try:
+                period = [datetime.fromisoformat(PERIOD[k]).replace(tzinfo=SH) for k in ("from", "to")]
+                before = dict(await conn.fetchrow(RAW_ROW, school_id, *period))
+                go_live_ms = await sessions_go_live(conn, school_id, 200, new_ids)
                 api_row = (await c.get("/api/stats/participation", params={**PERIOD, "school_id": school_id},
-                                       headers={"Authorization": f"Bearer {r.json()['access_token']}"})).json()["rows"][0]
-            raw = dict(await conn.fetchrow(RAW_ROW, school_id, *period))
-        finally:
-            for sid in new_ids:
-                req = await conn.fetchval("DELETE FROM tutoring_sessions WHERE id = $1 RETURNING request_id", sid)
-                await conn.execute("DELETE FROM help_requests WHERE id = $1", req)
-            await conn.close()
+                                       headers=city)).json()["rows"][0]
+                raw = dict(await conn.fetchrow(RAW_ROW, school_id, *period))
+            finally:
+                for sid in new_ids:
+                    req = await conn.fetchval("DELETE FROM tutoring_sessions WHERE id = $1 RETURNING request_id", sid)
+                    await conn.execute("DELETE FROM help_requests WHERE id = $1", req)
+                await conn.close()
     exact = raw["one_to_one_sessions"] == before["one_to_one_sessions"] + 200 and all(api_row[k] == v for k, v in raw.items())
     rows = table["rows"]
     print(f"city table ({len(rows)} schools): {city_s:.3f} s; top school rate {rows[0]['participation_rate']} %, "
