@@ -70,14 +70,15 @@ export default async function dashboard(view) {
       // A fresh options object per chart: Chart.js writes its resolved scales into the object it is given,
       // and a shared one made the ranking chart inherit the line chart's axes (and draw no bars).
       const opts = (extra = {}) => ({ responsive: true, maintainAspectRatio: false, animation: false, ...extra });
-      charts.push(new Chart(trendCanvas, { type: 'line', options: opts(), data: {
+      const counts = { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } };  // whole questions, not steps of 0.2
+      charts.push(new Chart(trendCanvas, { type: 'line', options: opts(structuredClone(counts)), data: {
         labels: trend.rows.map((r) => r.day.slice(5)),
         datasets: [{ label: t('dash.participations'), data: trend.rows.map((r) => r.participations), borderColor: '#1f6feb' },
                    { label: t('dash.participants'), data: trend.rows.map((r) => r.participants), borderColor: '#17803d' }] } }));
       const top = rows.slice(0, 20);
       charts.push(new Chart(rankCanvas, { type: 'bar', options: opts({ indexAxis: 'y' }), data: {
         labels: top.map((r) => r.school), datasets: [{ label: t('dash.rate'), data: top.map((r) => Number(r.participation_rate)), backgroundColor: '#1f6feb' }] } }));
-      charts.push(new Chart(hotCanvas, { type: 'bar', options: opts(), data: {
+      charts.push(new Chart(hotCanvas, { type: 'bar', options: opts(structuredClone(counts)), data: {
         labels: hot.rows.map((r) => r.name), datasets: [{ label: t('dash.asked'), data: hot.rows.map((r) => r.asked), backgroundColor: '#b45309' }] } }));
     } catch (e) { clear(body, h('p.error', {}, errorText(e))); }
   };
