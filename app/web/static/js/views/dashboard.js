@@ -3,7 +3,7 @@
 import { api } from '../api.js';
 import { h, clear } from '../dom.js';
 import { t, errorText } from '../i18n.js';
-import { onLeave } from '../main.js';
+import { onLeave } from '../nav.js';
 import { exportButtons } from '../exports.js';
 import { serviceDay, addDays, monthStart } from '../dates.js';
 

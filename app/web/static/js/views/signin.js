@@ -1,7 +1,7 @@
 import { signIn } from '../api.js';
 import { h } from '../dom.js';
 import { t, errorText } from '../i18n.js';
-import { startSession, go, home } from '../main.js';
+import { startSession, go, home } from '../nav.js';
 
 export default function signin(view) {
   const error = h('p.error', { role: 'alert' });
