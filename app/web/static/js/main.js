@@ -14,14 +14,24 @@ const routes = [
   [/^#\/tutor$/, () => import('./views/tutor.js')],
   [/^#\/admin$/, () => import('./views/admin.js')],
   [/^#\/dashboard$/, () => import('./views/dashboard.js')],
+  [/^#\/apply$/, () => import('./views/apply.js')],
+  [/^#\/account$/, () => import('./views/account.js')],
+  [/^#\/record\/(\d+)$/, () => import('./views/record.js')],
+  [/^#\/reports$/, () => import('./views/reports.js')],
+  [/^#\/calendar$/, () => import('./views/calendar.js')],
+  [/^#\/tables$/, () => import('./views/tables.js')],
 ];
+// Pages a visitor reaches without signing in.
+const PUBLIC = new Set(['#/sign-in', '#/apply']);
+const ADMIN_NAV = [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard'], ['#/tables', 'nav.tables'],
+  ['#/reports', 'nav.reports'], ['#/calendar', 'nav.calendar'], ['#/account', 'nav.account']];
 
 const NAV = {
-  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history']],
-  tutor: [['#/tutor', 'nav.tutor']],
-  school_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard']],
-  district_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard']],
-  city_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard']],
+  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history'], ['#/account', 'nav.account']],
+  tutor: [['#/tutor', 'nav.tutor'], ['#/account', 'nav.account']],
+  school_admin: ADMIN_NAV,
+  district_admin: ADMIN_NAV,
+  city_admin: ADMIN_NAV,
 };
 
 function paintShell() {
@@ -49,8 +59,8 @@ async function render() {
     try { await startSession(await api('/api/auth/me')); } catch { await signOut(); }
   }
   let hash = location.hash || home();
-  if (!app.me && hash !== '#/sign-in') hash = '#/sign-in';
-  if (app.me && (hash === '#/sign-in' || hash === '#/')) hash = home();
+  if (!app.me && !PUBLIC.has(hash)) hash = '#/sign-in';
+  if (app.me && (PUBLIC.has(hash) || hash === '#/')) hash = home();
   if (hash !== location.hash) { history.replaceState(null, '', hash); }
   paintShell();
   const found = routes.find(([re]) => re.test(hash));

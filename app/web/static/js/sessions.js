@@ -11,7 +11,9 @@ export function sessionsTable(sessions, subjects) {
   return h('div.table-wrap', {}, h('table', { id: 'sessions' },
     h('thead', {}, h('tr', {}, ['history.when', 'history.subject', 'history.duration', 'history.end', 'history.rating'].map((k) => h('th', {}, t(k))))),
     h('tbody', {}, byNewest(sessions).map((s) => h('tr', { dataset: { session: s.id } },
-      h('td', {}, formatTime(s.live_at || s.matched_at)), h('td', {}, subjects[s.subject] || s.subject),
+      // An ended session opens its record: the chat, photos and board, and reporting it.
+      h('td', {}, s.state === 'ended' ? h('a.record', { href: `#/record/${s.id}` }, formatTime(when(s))) : formatTime(when(s))),
+      h('td', {}, subjects[s.subject] || s.subject),
       h('td', {}, s.duration_s != null ? formatDuration(s.duration_s) : '—'),
       h('td', {}, s.end_reason ? t(`end.${s.end_reason}`) : t(`state.${s.state}`)),
       h('td', {}, s.rating ? '★'.repeat(s.rating) : '—'))))));
