@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock
     errors.install(app)
 
+    from app.accounts.endpoints import manage_router as accounts
     from app.accounts.endpoints import router as auth
     from app.calendar.endpoints import router as calendar
     from app.match.endpoints import router as match
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from app.subjects.endpoints import router as subjects
     from app.tutors.endpoints import router as tutors
 
-    for router in (health, auth, subjects, schools, tutors, helprequests, match, calendar, live, safety, stats):
+    for router in (health, auth, accounts, subjects, schools, tutors, helprequests, match, calendar, live, safety, stats):
         app.include_router(router)
 
     from app import web
