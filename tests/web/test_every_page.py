@@ -142,3 +142,15 @@ async def test_a_school_admin_resets_a_forgotten_password_and_suspends_an_accoun
     assert r.json()["error"] == "AccountSuspended"
     await page.locator(f"#people tr[data-user='{tutor.id}'] button.reinstate").click()
     await expect(page.locator(f"#people tr[data-user='{tutor.id}']")).to_contain_text("正常")
+
+
+async def test_a_tutor_edits_the_profile_from_the_desk(factory, pages: Pages) -> None:  # type: ignore[no-untyped-def]
+    org = await factory.org()
+    tutor = await factory.tutor(org)
+    page = await pages.open(tutor.username, DESKTOP)
+    await page.click("#profile-edit summary")
+    await page.fill("#profile-bio", "教初中数学十年，电话 13812345678")
+    await page.click("#profile-save")
+    await expect(page.locator("#profile-note")).to_have_text("已保存。联系方式会被隐去。")
+    bio = await page.input_value("#profile-bio")
+    assert "教初中数学十年" in bio and "13812345678" not in bio

@@ -387,4 +387,7 @@ export default {
   'people.need_reason': 'Say why.',
   'people.suspend': 'Suspend',
   'people.reinstate': 'Reinstate',
+  'profile.edit': 'Edit my profile (what students see when choosing)',
+  'profile.save': 'Save',
+  'profile.saved': 'Saved. Contact details are masked.',
 };

@@ -387,4 +387,7 @@ export default {
   'people.need_reason': '请写明停用原因。',
   'people.suspend': '停用',
   'people.reinstate': '恢复',
+  'profile.edit': '编辑我的简介（学生在择师时看到）',
+  'profile.save': '保存',
+  'profile.saved': '已保存。联系方式会被隐去。',
 };
