@@ -70,6 +70,8 @@ export default async function tutor(view, { app }) {
     dutyState.textContent = t(`duty.${duty.state}`) + (duty.window_open ? '' : ` · ${t('duty.window_closed', { next: duty.next_opening ? formatTime(duty.next_opening) : t('common.unknown') })}`);
     dutyButton.textContent = duty.on_duty ? t('duty.go_off') : t('duty.go_on');
     dutyButton.className = duty.on_duty ? '' : 'primary';
+    // Outside the window nobody can ask: going on duty is refused, so the button says why up front.
+    dutyButton.disabled = !duty.on_duty && !duty.window_open;
   };
   dutyButton.addEventListener('click', async () => {
     dutyError.textContent = '';
