@@ -39,23 +39,24 @@ async def online_rate(db: AsyncSession, city_id: int, district_id: int | None, s
     t = bounds(start, end, tz)[1]
     h0, h1 = hour_bounds(start, end, tz)
     days = day_bounds(h0, h1)
+    # "Signed in during the period" as a semi-join (EXISTS) on the sign-in rollup's index by user:
+    # whatever the planner believes about the tables (fresh statistics or none), its worst plan is
+    # one index probe per user in scope, never a join that multiplies the two tables.
     if days is not None:
         masks = block_masks(*days)
-        online = (select(SignInBlock.user_id.label("user_id"))
-                  .where(SignInBlock.block.between(min(masks, default=0), max(masks, default=-1)),
-                         hits(SignInBlock.days, SignInBlock.block, masks))
-                  .group_by(SignInBlock.user_id)).subquery()
+        signed_in = select(SignInBlock.user_id).where(
+            SignInBlock.user_id == User.id, SignInBlock.block.between(min(masks, default=0), max(masks, default=-1)),
+            hits(SignInBlock.days, SignInBlock.block, masks)).exists()
     else:
-        online = (select(SignInHour.user_id.label("user_id")).where(SignInHour.hour >= h0, SignInHour.hour < h1)
-                  .distinct()).subquery()
-    counts = []
-    for _, role, condition in GROUPS:
-        member = and_(User.role == role, condition)
-        counts += [func.count().filter(member), func.count().filter(member, online.c.user_id.is_not(None))]
-    query = (select(*counts).select_from(User)
-             .outerjoin(TutorProfile, and_(TutorProfile.user_id == User.id, TutorProfile.status == "approved"))
-             .outerjoin(online, online.c.user_id == User.id).where(User.created_at < t))
-    got = (await db.execute(_scoped(query, city_id, district_id, school_id))).one()
+        signed_in = select(SignInHour.user_id).where(SignInHour.user_id == User.id, SignInHour.hour >= h0, SignInHour.hour < h1).exists()
+    members = [func.count().filter(and_(User.role == role, condition)) for _, role, condition in GROUPS]
+
+    def of_users(query: Select) -> Select:  # type: ignore[type-arg]
+        query = query.select_from(User).outerjoin(TutorProfile, and_(TutorProfile.user_id == User.id, TutorProfile.status == "approved"))
+        return _scoped(query.where(User.created_at < t), city_id, district_id, school_id)
+    registered = (await db.execute(of_users(select(*members)))).one()
+    online = (await db.execute(of_users(select(*members)).where(signed_in))).one()
+    got = [x for pair in zip(registered, online) for x in pair]
     out = []
     for i, (label, _, _) in enumerate(GROUPS):
         registered, on = got[2 * i], got[2 * i + 1]
