@@ -99,18 +99,17 @@ async def students(db: AsyncSession, city_id: int, district_id: int | None, scho
                     for sid, n in top], "participations")
 
 
-async def _enrolled_per_class(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
-                              start: date, end: date, tz: str) -> dict[int, int]:
-    """Students of each class in scope registered before the period's end."""
+def _enrolled_per_class(city_id: int, district_id: int | None, school_id: int | None, start: date, end: date, tz: str):  # type: ignore[no-untyped-def]
+    """Per class in scope, the students registered before the period's end (class_id, enrolled)."""
     days = _service_days(start, end, tz)
     if days is None:
         t = bounds(start, end, tz)[1]
-        q = select(User.class_id, func.count()).where(User.role == "student", User.created_at < t, User.class_id.is_not(None),
-                                                      _in_scope(User.school_id, city_id, district_id, school_id))
-        return {cid: int(n) for cid, n in (await db.execute(q.group_by(User.class_id))).all()}
+        return select(User.class_id.label("class_id"), func.count().label("enrolled")).where(
+            User.role == "student", User.created_at < t, User.class_id.is_not(None),
+            _in_scope(User.school_id, city_id, district_id, school_id)).group_by(User.class_id)
     r = StudentRegistration
-    q = select(r.class_id, func.sum(r.students)).where(r.day < days[1], r.class_id != 0, _in_scope(r.school_id, city_id, district_id, school_id))
-    return {cid: int(n) for cid, n in (await db.execute(q.group_by(r.class_id))).all() if n}
+    return select(r.class_id.label("class_id"), func.sum(r.students).label("enrolled")).where(
+        r.day < days[1], r.class_id != 0, _in_scope(r.school_id, city_id, district_id, school_id)).group_by(r.class_id)
 
 
 async def classes(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
@@ -118,7 +117,7 @@ async def classes(db: AsyncSession, city_id: int, district_id: int | None, schoo
     days = _service_days(start, end, tz)
     month = single_month(*days) if days else None
     if month is not None:  # one calendar month: class_months has each class's distinct students
-        q = select(ClassMonth.class_id, ClassMonth.participants, ClassMonth.participations).where(
+        active = select(ClassMonth.class_id.label("class_id"), ClassMonth.participants.label("p"), ClassMonth.participations.label("n")).where(
             ClassMonth.month == month, _in_scope(ClassMonth.school_id, city_id, district_id, school_id))
     else:
         # Per (class, student) first, then per class: a hash aggregation in two steps.
@@ -133,25 +132,20 @@ async def classes(db: AsyncSession, city_id: int, district_id: int | None, schoo
                 ActivityHour.hour >= h0, ActivityHour.hour < h1, ActivityHour.class_id.is_not(None),
                 _in_scope(ActivityHour.school_id, city_id, district_id, school_id)).group_by(
                 ActivityHour.class_id, ActivityHour.student_id).subquery()
-        q = select(per_student.c.class_id, func.count(), func.sum(per_student.c.n)).group_by(per_student.c.class_id)
-    active = {cid: (int(p), int(n)) for cid, p, n in (await db.execute(q)).all()}
-    enrolled = await _enrolled_per_class(db, city_id, district_id, school_id, start, end, tz)
-    rows = []
-    for cid, n_students in enrolled.items():
-        if n_students < min_students:
-            continue
-        p, n = active.get(cid, (0, 0))
-        rows.append({"id": cid, "participants": p, "participations": n, "enrolled": n_students, "rate": ratio(p, n_students, 100)})
-    rows.sort(key=lambda r: (-r["rate"], -r["participations"], r["id"]))
-    rows = rows[:limit]
-    names = {cid: (grade, name, school) for cid, grade, name, school in (await db.execute(
-        select(SchoolClass.id, SchoolClass.grade, SchoolClass.name, School.name).join(School, School.id == SchoolClass.school_id)
-        .where(SchoolClass.id.in_([r["id"] for r in rows])))).all()} if rows else {}
-    out = []
-    for r in rows:
-        grade, name, school = names[r["id"]]
-        out.append({"id": r["id"], "name": f"{grade}年级{name}", "school": school, **{k: v for k, v in r.items() if k != "id"}})
-    return _ranked(out, "rate")
+        active = select(per_student.c.class_id, func.count().label("p"), func.sum(per_student.c.n).label("n")).group_by(per_student.c.class_id)
+    a, e = active.subquery(), _enrolled_per_class(city_id, district_id, school_id, start, end, tz).subquery()
+    p, n = func.coalesce(a.c.p, 0), func.coalesce(a.c.n, 0)
+    # Ordered in the database by the rate as shown (hundredths of a percent, rounded half up, in
+    # integers so both databases agree), then participations, then id; only the top rows come back.
+    shown = (2 * p * 10000 + e.c.enrolled) // (2 * e.c.enrolled)
+    top = (await db.execute(
+        select(e.c.class_id, p, n, e.c.enrolled, SchoolClass.grade, SchoolClass.name, School.name)
+        .outerjoin(a, a.c.class_id == e.c.class_id).join(SchoolClass, SchoolClass.id == e.c.class_id)
+        .join(School, School.id == SchoolClass.school_id).where(e.c.enrolled >= max(min_students, 1))
+        .order_by(shown.desc(), n.desc(), e.c.class_id).limit(limit))).all()
+    return _ranked([{"id": cid, "name": f"{grade}年级{name}", "school": school, "participants": int(pp), "participations": int(nn),
+                     "enrolled": int(enrolled), "rate": ratio(int(pp), int(enrolled), 100)}
+                    for cid, pp, nn, enrolled, grade, name, school in top], "rate")
 
 
 def _tutor_scope(q: Select, city_id: int, district_id: int | None, school_id: int | None) -> Select:  # type: ignore[type-arg]
