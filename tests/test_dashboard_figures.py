@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from app.models import ClassAttendance, HelpRequest, LiveClass, PointsEntry, Question, SchoolClass, TutoringSession, User
+from app.models import ClassAttendance, HelpRequest, HelpRequestKnowledgePoint, LiveClass, PointsEntry, Question, SchoolClass, TutoringSession, User
 
 from .factories import _HASH
 from .test_boards_and_exports import ranked
@@ -31,6 +31,8 @@ async def build(factory):  # type: ignore[no-untyped-def]
     org = await factory.org()
     tutors = [await factory.tutor(org, school=i % 4) for i in range(4)]
     people = []  # (school, class, district, student)
+    points = [await factory.knowledge_point("math"), await factory.knowledge_point("physics")]
+    tags = []  # (school, class, district, when, knowledge point)
     async with factory.session() as db:
         extra = SchoolClass(school_id=org.schools[0].id, grade=9, name="2班")
         db.add(extra)
@@ -58,9 +60,14 @@ async def build(factory):  # type: ignore[no-untyped-def]
         for _ in range(160):
             p = rng.choice(people[:-1])
             tutor = rng.choice(tutors[:3]) if rng.random() < 0.6 else tutors[3]
-            req = HelpRequest(student_id=p[3], subject_code="math", text="?", status="matched")
+            asked = when()
+            req = HelpRequest(student_id=p[3], subject_code="math", text="?", status="matched", created_at=asked)
             db.add(req)
             await db.flush()
+            for k in points:
+                if rng.random() < 0.5:
+                    db.add(HelpRequestKnowledgePoint(request_id=req.id, knowledge_point_id=k))
+                    tags.append((*p[:3], asked, k))
             live = rng.choice([None, when(), when(), when()])
             rating = (5 if tutor is tutors[3] else rng.choice([None, 3, 4, 5])) if live else None
             seconds = rng.randint(60, 1500) if live else None
@@ -87,11 +94,12 @@ async def build(factory):  # type: ignore[no-untyped-def]
                 db.add(ClassAttendance(live_class_id=klass.id, student_id=p[3], joined_at=t, seconds=600))
                 events.append((*p, t, "a"))
         await db.commit()
-    return org, tutors, people, events, sessions
+    return org, tutors, people, events, sessions, tags
 
 
 async def test_dashboard_figures_match_brute_force_counts(client, factory):  # type: ignore[no-untyped-def]
-    org, tutors, people, events, sessions = await build(factory)
+    org, tutors, people, events, sessions, tags = await build(factory)
+    physics = await factory.knowledge_point("physics")
     admin = await factory.sign_in(await factory.user("city_admin", org))
     district_admin = await factory.sign_in(await factory.user("district_admin", org, school=0))
     district0 = org.districts[0].id
@@ -159,6 +167,14 @@ async def test_dashboard_figures_match_brute_force_counts(client, factory):  # t
         # (the ledger entries were booked at the session's live time)
         assert pay["total_points"] is not None
 
+        # Hot spots: tagged help requests per knowledge point, city, district, class and subject.
+        for params, keep in (({}, lambda x: True), ({"district_id": district0}, lambda x: x[2] == district0),
+                             ({"class_id": org.classes[1].id}, lambda x: x[1] == org.classes[1].id),
+                             ({"subject": "physics"}, lambda x: x[4] == physics)):
+            counted = Counter(x[4] for x in tags if f <= x[3] < t and keep(x))
+            rows = await get("hot-spots", **period, **params)
+            assert [(r["knowledge_point_id"], r["asked"]) for r in rows] == sorted(counted.items(), key=lambda kv: (-kv[1], kv[0])), (tag, params)
+
         # Weekly class feedback of the first school.
         weeks = await get("classes/weekly", **period, school_id=org.schools[0].id)
         monday = start - timedelta(days=start.weekday())
@@ -171,7 +187,7 @@ async def test_dashboard_figures_match_brute_force_counts(client, factory):  # t
 
 
 async def test_payroll_and_stars_match_brute_force_counts(client, factory):  # type: ignore[no-untyped-def]
-    org, tutors, people, events, sessions = await build(factory)
+    org, tutors, people, events, sessions, tags = await build(factory)
     admin = await factory.sign_in(await factory.user("city_admin", org))
     async with factory.session() as db:
         from sqlalchemy import select

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, select, update
 
-from app.models import (ClassAttendance, ClassMonth, HelpRequest, LiveClass, PointsEntry, PointsMonth, Question, SchoolDayStudents,
+from app.models import (ClassAttendance, ClassMonth, HelpRequest, HelpRequestKnowledgePoint, KnowledgePointDay, LiveClass, PointsEntry, PointsMonth, Question, SchoolDayStudents,
                         SchoolMonth, StudentDay, StudentMonth, StudentRegistration, TutorDay, TutorMonth, TutoringSession, User)
 from app.stats import rollups
 from app.stats.rollups import rebuild
@@ -46,7 +46,7 @@ def test_months_and_days() -> None:
 
 async def snapshot(db):  # type: ignore[no-untyped-def]
     out = []
-    for model in (StudentDay, StudentMonth, SchoolMonth, ClassMonth, TutorDay, TutorMonth, PointsMonth, StudentRegistration, SchoolDayStudents):
+    for model in (StudentDay, StudentMonth, SchoolMonth, ClassMonth, TutorDay, TutorMonth, PointsMonth, StudentRegistration, SchoolDayStudents, KnowledgePointDay):
         cols = [c for c in model.__table__.columns]
         out.append(sorted(tuple(r) for r in (await db.execute(select(*cols))).all()))
     return out
@@ -58,15 +58,17 @@ async def test_triggers_keep_the_dashboard_rollups_equal_to_a_rebuild(factory, c
     tutors = [await factory.tutor(org, school=i) for i in range(2)]
     students = [await factory.user("student", org, school=i % 4) for i in range(8)]
     idle = await factory.user("student", org, school=0)
+    points = [await factory.knowledge_point("math"), await factory.knowledge_point("physics")]
     # Over 100 days around month ends (Shanghai evenings cross UTC midnight at 16:00 UTC), several records a day.
     when = lambda: T0 + timedelta(minutes=rng.choice([rng.randint(0, 60 * 24 * 100), rng.randint(0, 60 * 24 * 2)]))  # noqa: E731
     async with factory.session() as db:
         sessions = []
         for _ in range(50):
             u = rng.choice(students)
-            req = HelpRequest(student_id=u.id, subject_code="math", text="?", status="matched")
+            req = HelpRequest(student_id=u.id, subject_code="math", text="?", status="matched", created_at=when())
             db.add(req)
             await db.flush()
+            db.add_all([HelpRequestKnowledgePoint(request_id=req.id, knowledge_point_id=k) for k in points if rng.random() < 0.6])
             live = rng.choice([None, when(), when()])
             s = TutoringSession(request_id=req.id, student_id=u.id, tutor_id=rng.choice(tutors).id, subject_code="math",
                                 state="ended", matched_at=T0, live_at=live, duration_s=rng.choice([None, 300, 901]) if live else None,
@@ -98,6 +100,7 @@ async def test_triggers_keep_the_dashboard_rollups_equal_to_a_rebuild(factory, c
         await db.execute(update(TutoringSession).where(TutoringSession.id == sessions[2].id).values(tutor_id=tutors[1].id))
         await db.execute(delete(TutoringSession).where(TutoringSession.id == sessions[3].id))
         await db.execute(delete(Question).where(Question.id == questions[0].id))
+        await db.execute(delete(HelpRequestKnowledgePoint).where(HelpRequestKnowledgePoint.request_id == sessions[5].request_id))
         await db.execute(delete(ClassAttendance).where(ClassAttendance.student_id == students[0].id))
         await db.execute(update(PointsEntry).where(PointsEntry.id == entries[0].id).values(points=Decimal("3.10")))
         await db.execute(delete(PointsEntry).where(PointsEntry.id == entries[1].id))

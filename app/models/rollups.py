@@ -115,3 +115,15 @@ class StudentRegistration(Base):
     class_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     day: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     students: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class KnowledgePointDay(Base):
+    """Help requests tagged with a knowledge point, per school, class (0: none) and day of the
+    request (from help_request_knowledge_points): the hot spots."""
+
+    __tablename__ = "knowledge_point_days"
+    school_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    knowledge_point_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    class_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    asked: Mapped[int] = mapped_column(Integer, default=0)

@@ -209,6 +209,7 @@ async def rebuild(conn: AsyncConnection) -> None:
 # tutoring_sessions ─► tutor_days, tutor_months (sessions gone live, live seconds, ratings: count and sum)
 # points_ledger ─► points_months (per district, tutor and month: entries and points in cents)
 # users ─► student_registrations (students per school, class (0: none) and day of registration)
+# help_request_knowledge_points ─► knowledge_point_days (tags per school, class (0: none), day and knowledge point)
 #
 # A count of distinct students cannot be added up over days or months, so school_months and
 # class_months answer a period of exactly one calendar month; other periods read student_days.
@@ -412,6 +413,19 @@ def registration_sql(dialect: str, ref: str, sign: int) -> list[str]:
                         f"AND class_id = coalesce({ref}.class_id, 0) AND day = {day}", ["students"])]
 
 
+def hot_spot_sql(dialect: str, ref: str, sign: int) -> list[str]:
+    """A help request's knowledge-point tag (`ref`), added or taken away, into knowledge_point_days
+    under the request's day and the student's school and class (0: none) at that moment."""
+    src = (f"FROM help_requests h JOIN users u ON u.id = h.student_id WHERE h.id = {ref}.request_id AND u.school_id IS NOT NULL")
+    key = f"u.school_id, {day_of_ts(dialect, 'h.created_at')}, {ref}.knowledge_point_id, coalesce(u.class_id, 0)"
+    cols = "school_id, day, knowledge_point_id, class_id"
+    if sign > 0:
+        return [f"INSERT INTO knowledge_point_days ({cols}, asked) SELECT {key}, 1 {src} "
+                "ON CONFLICT (school_id, day, knowledge_point_id, class_id) DO UPDATE SET asked = knowledge_point_days.asked + 1"]
+    return [f"UPDATE knowledge_point_days SET asked = asked - 1 WHERE ({cols}) IN (SELECT {key} {src})",
+            f"DELETE FROM knowledge_point_days WHERE asked = 0 AND ({cols}) IN (SELECT {key} {src})"]
+
+
 # (table, events, statements per event as (condition on OLD/NEW or None, statements)); one
 # trigger per table and event on SQLite, one function per table on PostgreSQL.
 def dashboard_triggers(dialect: str) -> list[tuple[str, str, list[tuple[str, str | None, list[str]]]]]:
@@ -428,6 +442,8 @@ def dashboard_triggers(dialect: str) -> list[tuple[str, str, list[tuple[str, str
                                          ("UPDATE", None, tutor_sql(dialect, "OLD", -1) + tutor_sql(dialect, "NEW", 1))]),
         ("points_ledger", "months", [("INSERT", None, points_sql(dialect, "NEW", 1)), ("DELETE", None, points_sql(dialect, "OLD", -1)),
                                      ("UPDATE", None, points_sql(dialect, "OLD", -1) + points_sql(dialect, "NEW", 1))]),
+        ("help_request_knowledge_points", "hot_spots", [("INSERT", None, hot_spot_sql(dialect, "NEW", 1)),
+                                                       ("DELETE", None, hot_spot_sql(dialect, "OLD", -1))]),
         ("users", "registrations", [("INSERT", None, registration_sql(dialect, "NEW", 1)),
                                     ("DELETE", None, registration_sql(dialect, "OLD", -1)),
                                     ("UPDATE", None, registration_sql(dialect, "OLD", -1) + registration_sql(dialect, "NEW", 1))]),
@@ -522,6 +538,12 @@ def dashboard_rebuild_sql(dialect: str) -> list[str]:
         f"SELECT x.district_id, {month_of_day(dialect, day_of_ts(dialect, 'x.created_at'))}, x.tutor_id, count(*), "
         f"sum(CAST(round(x.points * 100) AS {'BIGINT' if dialect == 'postgresql' else 'INTEGER'})) FROM points_ledger x "
         f"GROUP BY x.district_id, {month_of_day(dialect, day_of_ts(dialect, 'x.created_at'))}, x.tutor_id",
+        "DELETE FROM knowledge_point_days",
+        "INSERT INTO knowledge_point_days (school_id, day, knowledge_point_id, class_id, asked) "
+        f"SELECT u.school_id, {day_of_ts(dialect, 'h.created_at')}, x.knowledge_point_id, coalesce(u.class_id, 0), count(*) "
+        "FROM help_request_knowledge_points x JOIN help_requests h ON h.id = x.request_id JOIN users u ON u.id = h.student_id "
+        f"WHERE u.school_id IS NOT NULL GROUP BY u.school_id, {day_of_ts(dialect, 'h.created_at')}, x.knowledge_point_id, "
+        "coalesce(u.class_id, 0)",
         "DELETE FROM student_registrations",
         "INSERT INTO student_registrations (school_id, class_id, day, students) "
         f"SELECT x.school_id, coalesce(x.class_id, 0), {day_of_ts(dialect, 'x.created_at')}, count(*) FROM users x "
