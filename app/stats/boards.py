@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (ActivityHour, ClassMonth, District, School, SchoolClass, SchoolDay, SchoolDayStudents, StudentDay,
                         StudentMonth, StudentRegistration, TutorDay, TutorMonth, TutoringSession, User)
+from app.schools.names import class_label
 
 from .participation import bounds, ratio, shared_ranks, two_places
 from .rollups import day_bounds, hour_bounds, single_month, split_months
@@ -143,7 +144,7 @@ async def classes(db: AsyncSession, city_id: int, district_id: int | None, schoo
         .outerjoin(a, a.c.class_id == e.c.class_id).join(SchoolClass, SchoolClass.id == e.c.class_id)
         .join(School, School.id == SchoolClass.school_id).where(e.c.enrolled >= max(min_students, 1))
         .order_by(shown.desc(), n.desc(), e.c.class_id).limit(limit))).all()
-    return _ranked([{"id": cid, "name": f"{grade}年级{name}", "school": school, "participants": int(pp), "participations": int(nn),
+    return _ranked([{"id": cid, "name": class_label(grade, name), "school": school, "participants": int(pp), "participations": int(nn),
                      "enrolled": int(enrolled), "rate": ratio(int(pp), int(enrolled), 100)}
                     for cid, pp, nn, enrolled, grade, name, school in top], "rate")
 
