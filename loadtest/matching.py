@@ -193,7 +193,10 @@ async def main() -> None:
     parser.add_argument("--on-duty", type=int, default=2000)
     parser.add_argument("--registered", type=int, default=15000)
     parser.add_argument("--instances", type=int, default=2, help="instance processes sharing the Redis pool")
+    parser.add_argument("--only", default="inproc,single,instances,cost",
+                        help="comma-separated parts to run (e.g. `--only single` while profiling)")
     args = parser.parse_args()
+    parts = set(args.only.split(","))
     seconds = 8.0 if args.quick else 30.0
     rng = random.Random(7)
     cards = registered_tutors(args.registered, rng)
@@ -204,16 +207,20 @@ async def main() -> None:
     figures: dict[str, float] = {"tutors_registered": args.registered, "tutors_on_duty": args.on_duty,
                                  "target_requests_per_s": args.rate, "seconds_per_backend": seconds}
     try:
-        print(f"in-process pool, {args.on_duty} of {args.registered} tutors on duty, {args.rate}/s for {seconds}s")
-        figures |= await run_backend(InProcessPool(), "inproc", cards, args.on_duty, args.rate, seconds, rng)
-        print(f"Redis pool at {redis_url}, one instance process")
-        figures |= await run_backend(RedisPool(redis, prefix + "run1:"), "redis_single", cards, args.on_duty,
-                                     args.rate, seconds, rng)
-        print(f"Redis pool, {args.instances} instance processes sharing it (arrivals split between them)")
-        figures |= await run_instances(redis, redis_url, prefix + "run2:", cards, args.on_duty, args.rate, seconds,
-                                       args.instances, rng)
-        figures["redis_instances"] = args.instances
-        figures["requests_per_s"] = min(figures["inproc_requests_per_s"], figures["redis_requests_per_s"])
+        if "inproc" in parts:
+            print(f"in-process pool, {args.on_duty} of {args.registered} tutors on duty, {args.rate}/s for {seconds}s")
+            figures |= await run_backend(InProcessPool(), "inproc", cards, args.on_duty, args.rate, seconds, rng)
+        if "single" in parts:
+            print(f"Redis pool at {redis_url}, one instance process")
+            figures |= await run_backend(RedisPool(redis, prefix + "run1:"), "redis_single", cards, args.on_duty,
+                                         args.rate, seconds, rng)
+        if "instances" in parts:
+            print(f"Redis pool, {args.instances} instance processes sharing it (arrivals split between them)")
+            figures |= await run_instances(redis, redis_url, prefix + "run2:", cards, args.on_duty, args.rate,
+                                           seconds, args.instances, rng)
+            figures["redis_instances"] = args.instances
+        if "inproc" in parts and "instances" in parts:
+            figures["requests_per_s"] = min(figures["inproc_requests_per_s"], figures["redis_requests_per_s"])
 
         counter = iter(range(1000))
 
@@ -223,7 +230,7 @@ async def main() -> None:
         async def fresh_inproc() -> InProcessPool:
             return InProcessPool()
 
-        for label, make in (("inproc", fresh_inproc), ("redis", fresh_redis)):
+        for label, make in (("inproc", fresh_inproc), ("redis", fresh_redis)) if "cost" in parts else ():
             cost = await decision_cost(make, cards, rng)
             print(f"  {label} decision cost by tutors on duty (ms): {cost}")
             for n, ms in cost.items():

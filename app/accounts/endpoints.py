@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from app.kit.db import DB
+from app.kit.security import password_check_slot
 
 from . import service
 from .deps import CurrentUser
@@ -17,8 +18,9 @@ def _ip(request: Request) -> str | None:
 
 @router.post("/sign-in", response_model=Tokens)
 async def sign_in(body: SignInBody, request: Request, db: DB) -> Tokens:
-    return await service.sign_in(db, request.app.state.settings, body.username, body.password,
-                                 _ip(request), request.headers.get("user-agent"))
+    async with password_check_slot():  # a burst waits here, holding no database connection
+        return await service.sign_in(db, request.app.state.settings, body.username, body.password,
+                                     _ip(request), request.headers.get("user-agent"))
 
 
 @router.post("/refresh", response_model=Tokens)
