@@ -40,7 +40,7 @@ def _lower_priority() -> None:
     # Linux applies a thread id's nice value to that thread only: a burst of sign-ins then takes
     # the CPU the event loop leaves, instead of half of it.
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 5)
     except (AttributeError, OSError):  # pragma: no cover - another OS: plain priority
         pass
 
