@@ -5,6 +5,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 
 from app.kit.db import DB
+from app.kit.security import password_check_slot
 
 from . import manage, service
 from .deps import Admin, CurrentUser
@@ -20,8 +21,9 @@ def _ip(request: Request) -> str | None:
 
 @router.post("/sign-in", response_model=Tokens)
 async def sign_in(body: SignInBody, request: Request, db: DB) -> Tokens:
-    return await service.sign_in(db, request.app.state.settings, body.username, body.password,
-                                 _ip(request), request.headers.get("user-agent"))
+    async with password_check_slot():  # a burst waits here, holding no database connection
+        return await service.sign_in(db, request.app.state.settings, body.username, body.password,
+                                     _ip(request), request.headers.get("user-agent"))
 
 
 @router.post("/refresh", response_model=Tokens)
