@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -47,7 +48,6 @@ from .common import percentile, report
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / ".data" / "signaling"
 PG_ADMIN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_DB = "tutoring_bench_signaling"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 TICK = os.sysconf("SC_CLK_TCK")
 STROKE_EVERY = 4
@@ -475,11 +475,13 @@ async def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seconds", type=float, default=0.0, help="measured window per phase")
     parser.add_argument("--warm", type=float, default=2.0, help="unmeasured sending before the window")
     parser.add_argument("--data-dir", type=Path, default=DATA, help="databases and cached tokens (reused)")
-    parser.add_argument("--pg-db", default=PG_DB)
+    parser.add_argument("--pg-db", help="default: tutoring_bench_signaling_<hash of the data dir>")
     parser.add_argument("--name", default="signaling", help="results file loadtest/results/NAME.json")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.quick_pairs = 20
+    # One PostgreSQL database per data dir: other checkouts on this machine run their own.
+    args.pg_db = args.pg_db or "tutoring_bench_signaling_" + hashlib.sha1(str(args.data_dir.resolve()).encode()).hexdigest()[:8]
     args.seconds = args.seconds or (6.0 if args.quick else 20.0)
     runs = [await run_setup(s, args) for s in (["embedded", "production"] if args.setup == "both" else [args.setup])]
     # Top level: every required field, the worst of the setups (sums for what was lost).
