@@ -415,7 +415,7 @@ async def service_run(setup: str, pairs: int, rate: float, warm: float, seconds:
     try:
         await asyncio.gather(*(p.ready() for p in procs))
         async with httpx.AsyncClient(base_url=procs[0].base, timeout=120) as http:
-            accounts = await ensure(http, pairs, data / f"{setup}-accounts.json")
+            accounts = await ensure(http, pairs, data / f"{setup}-accounts.json", database=url)
         meter = Meter()
         rss0 = sum(p.rss() for p in procs)
         t = time.perf_counter()

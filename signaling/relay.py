@@ -2,8 +2,9 @@
 event streams and queued for the transcript in one step, off the database.
 
 Per message: one Redis round trip (a Lua script that checks the session is not ended, takes the
-session's next transcript seq, XADDs the transcript row to one stream and appends the event to
-each recipient's stream) on production; a few dict operations on the embedded setup. The
+session's next transcript seq, XADDs the transcript row to one stream, appends the event to
+each recipient's stream and publishes it with the bell, so that the recipient's instance sends
+it without reading the stream) on production; a few dict operations on the embedded setup. The
 transcript rows are written to the database in batches by a writer (app/live/transcript.py)
 that `take`s them and `ack`s them once committed. On Redis the rows wait in a Stream read by a
 consumer group: a writer that dies before its commit leaves them pending, and any instance's
@@ -16,6 +17,7 @@ import asyncio
 import json
 import os
 import socket
+import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from dataclasses import dataclass
@@ -127,11 +129,12 @@ class InProcessRelay(Relay):
 
 
 _SEND = r"""
-if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {-1} end
 local ttl = ARGV[2]
 local seq = redis.call('INCR', KEYS[2])
 redis.call('EXPIRE', KEYS[2], ttl)
 local body = ARGV[4] .. seq .. '}'
+local out = {seq}
 redis.call('XADD', KEYS[3], '*', 's', ARGV[9], 'q', seq, 'k', ARGV[3], 'f', ARGV[5], 'b', body,
            'r', ARGV[6], 'g', ARGV[7], 't', ARGV[8])
 for i = 10, #ARGV do
@@ -140,9 +143,10 @@ for i = 10, #ARGV do
   redis.call('XADD', KEYS[n + 1], 'MAXLEN', ARGV[1], id .. '-1', 'k', ARGV[3], 'd', body)
   redis.call('EXPIRE', KEYS[n], ttl)
   redis.call('EXPIRE', KEYS[n + 1], ttl)
-  redis.call('PUBLISH', KEYS[4], ARGV[i])
+  redis.call('PUBLISH', KEYS[4], ARGV[i] .. '|' .. id .. '|' .. ARGV[3] .. '|' .. body)
+  out[#out + 1] = id
 end
-return seq
+return out
 """
 
 GROUP = "transcript"
@@ -160,6 +164,7 @@ class RedisRelay(Relay):
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self._send = redis.register_script(_SEND)
         self._claim_from = "0-0"
+        self._claimed_at = float("-inf")
 
     async def start(self) -> None:
         try:
@@ -176,11 +181,12 @@ class RedisRelay(Relay):
             keys += [f"{ev.p}seq:{user_id}", f"{ev.p}s:{user_id}"]
         args = [ev.keep, ev.ttl, kind, _open_body(data), sender, raw or "", "1" if flagged else "", repr(at), session_id,
                 *recipients]
-        seq = int(await self._send(keys=keys, args=args))
+        seq, *ids = (int(n) for n in await self._send(keys=keys, args=args))
         if seq < 0:
             raise SessionClosed(session_id)
-        for user_id in recipients:
-            ev._ring(user_id)  # local sockets need not wait for the bell through pub/sub
+        body = args[3] + f"{seq}}}"
+        for user_id, event_id in zip(recipients, ids):
+            ev.heard(user_id, event_id, kind, body)  # local sockets need not wait for the bell through pub/sub
         return seq
 
     async def start_seq(self, session_id: int, seq: int) -> None:
@@ -191,11 +197,15 @@ class RedisRelay(Relay):
         await self.r.set(f"{self.p}ended:{session_id}", 1, ex=self.events.ttl)
 
     async def take(self, limit: int, wait_s: float) -> list[tuple[str, Row]]:
-        # First what a dead writer left pending (idle for claim_idle_ms), then new rows.
-        claimed = await self.r.xautoclaim(self.stream, GROUP, self.consumer, self.claim_idle_ms,
-                                          start_id=self._claim_from, count=limit)
-        self._claim_from = claimed[0] if claimed[1] else "0-0"
-        entries = [e for e in claimed[1] if e[1]]
+        # First what a dead writer left pending (idle for claim_idle_ms; looked for every few
+        # seconds, and on a flush), then new rows.
+        entries = []
+        if wait_s == 0 or time.monotonic() - self._claimed_at >= 5.0:
+            self._claimed_at = time.monotonic()
+            claimed = await self.r.xautoclaim(self.stream, GROUP, self.consumer, self.claim_idle_ms,
+                                              start_id=self._claim_from, count=limit)
+            self._claim_from = claimed[0] if claimed[1] else "0-0"
+            entries = [e for e in claimed[1] if e[1]]
         if not entries:
             block = int(wait_s * 1000) or None
             got = await self.r.xreadgroup(GROUP, self.consumer, {self.stream: ">"}, count=limit, block=block)
