@@ -127,9 +127,10 @@ async def read_session(session_id: int, user: CurrentUser, db: DB) -> SessionOut
 
 
 @router.get("/api/sessions/{session_id}/transcript", response_model=list[TranscriptItem])
-async def transcript(session_id: int, user: CurrentUser, db: DB) -> list[TranscriptItem]:
+async def transcript(session_id: int, request: Request, user: CurrentUser, db: DB) -> list[TranscriptItem]:
     """Chat, strokes and images in order. Participants see what was delivered; admins reviewing
     a report also see the chat text as typed before masking."""
+    await request.app.state.transcript.flush()  # rows still queued by the relay (written in batches)
     s = await _readable(db, user, session_id)
     admin = user.id not in (s.student_id, s.tutor_id)
     rows = (await db.execute(select(SessionEvent).where(SessionEvent.session_id == s.id)
