@@ -17,12 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
-from app.kit.safety import screen
+from app.kit.safety import Recent, screen
 from app.models import Image, PointsEntry, SessionEvent, TutoringSession, User
 from signaling.protocol import Board, Chat, Hangup, Media, ProtocolError, ShareImage, Signal, Stroke
 
 ACTIVE = ("matched", "connecting", "live")
 Outbox = list[tuple[int, str, dict[str, Any]]]  # (user, kind, data), published after commit
+
+# The last few chat lines of each sender in each session (contact details typed over several messages).
+RECENT_CHAT = Recent()
 
 
 def ts(now: float) -> datetime:
@@ -106,7 +109,7 @@ async def handle(db: AsyncSession, settings: Settings, user: User, msg: Any, now
     elif isinstance(msg, Media):
         await _media(db, settings, s, role, other, msg, now, res)
     elif isinstance(msg, Chat):
-        clean = screen(msg.text)
+        clean = RECENT_CHAT.screen((s.id, user.id), msg.text)  # also across the sender's last messages
         body = {"session_id": s.id, "from": user.id, "text": clean.text}
         if clean.flagged:
             s.flagged = True
