@@ -5,18 +5,31 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from app.config import Settings, get_settings
 from app.kit import errors
+from app.kit.bodylimit import BodyLimit
 from app.kit.db import make_engine, make_sessionmaker
 from app.kit.redis import make_redis
 from app.kit.runtime import tune_gc
+from app.kit.throttle import SocketRate, Throttle
+from app.helprequests.service import collect_unattached_images
 from app.match.flows import ExpiryHooks
+from app.models import utcnow
 from app.live.socket import EventLogSink, LiveHandler, run_tick
 from matching import Clock, EventSink, InProcessPool, MatchConfig, Matcher, RedisPool, SystemClock, Weights
 from signaling import InProcessEventLog, RedisEventLog
+
+
+async def collect_images(app: FastAPI) -> None:
+    """Uploads abandoned for a day (never attached to a request nor shown in a session) go."""
+    # utcnow(), the clock Image.created_at is stamped with, so that the two compare.
+    async with app.state.sessionmaker() as db:
+        await collect_unattached_images(db, utcnow() - timedelta(seconds=app.state.settings.unattached_image_keep_s))
+        await db.commit()
 
 
 async def _every(interval: float, step, app: FastAPI) -> None:  # type: ignore[no-untyped-def]
@@ -56,7 +69,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                                           getattr(app.state, "clock", None) or SystemClock(),
                                           EventLogSink(app.state.events))
         app.state.live = LiveHandler(app)
-        timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app))] \
+        app.state.throttle = Throttle(settings)
+        app.state.socket_rate = SocketRate()
+        timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app)),
+                  asyncio.create_task(_every(3600.0, collect_images, app))] \
             if settings.match_reaper else []
         if settings.tune_gc:
             tune_gc()
@@ -67,6 +83,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 task.cancel()
             await asyncio.gather(*timers, return_exceptions=True)
             await app.state.events.aclose()
+            await app.state.throttle.aclose()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await app.state.engine.dispose()
@@ -77,6 +94,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.settings = settings
     app.state.clock = clock
     errors.install(app)
+    app.add_middleware(BodyLimit, settings=settings)
 
     from app.accounts.endpoints import router as auth
     from app.calendar.endpoints import router as calendar
