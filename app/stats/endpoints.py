@@ -186,7 +186,7 @@ async def participation_trend(request: Request, admin: Admin, db: DB, from_: dat
 
 @router.get("/stars")
 async def month_stars(request: Request, admin: Admin, db: DB,
-                      month: str = Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM"),
+                      month: str = Query(pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM"),
                       district_id: int | None = None, school_id: int | None = None, format: Format = "json") -> object:
     """The month's stars (学习之星, 辅导之星, 活跃班级) by the rule in app/stats/boards.py and README."""
     year, mon = map(int, month.split("-"))
