@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from app.config import Settings, get_settings
 from app.kit import errors
 from app.kit.bodylimit import BodyLimit
+from app.kit.headers import SecurityHeaders
 from app.kit.db import make_engine, make_sessionmaker
 from app.kit.redis import make_redis
 from app.kit.runtime import tune_gc
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.clock = clock
     errors.install(app)
     app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(SecurityHeaders)  # outermost: every answer, the 413s above included
 
     from app.accounts.endpoints import router as auth
     from app.calendar.endpoints import router as calendar

@@ -25,7 +25,7 @@ from signaling.protocol import ProtocolError
 SIGN_IN_ACCOUNT = parse_many("5/minute;20/hour;50/day")
 SIGN_IN_ADDRESS = parse_many("30/minute;200/hour")
 # The public tutor application (anonymous: per address).
-APPLY_ADDRESS = parse_many("5/minute;20/day")
+APPLY_ADDRESS = parse_many("10/minute;50/day")
 # Image uploads per user.
 UPLOADS = parse_many("20/minute;200/day")
 # Websocket messages per socket: a stroke stream sends many small frames (a pen moving at 60 Hz
