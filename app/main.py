@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from app.config import Settings, get_settings
 from app.kit import errors
@@ -89,7 +90,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 await app.state.redis.aclose()
             await app.state.engine.dispose()
 
-    app = FastAPI(title="Open online tutoring (开放型在线辅导)", version="0.1.0", lifespan=lifespan,
+    # Swagger UI and ReDoc from files in the package, not a CDN: /docs works offline (and where
+    # CDNs are unreliable, as from mainland China).
+    app = FastAPIOffline(title="Open online tutoring (开放型在线辅导)", version="0.1.0", lifespan=lifespan,
                   description="Live one-to-one tutoring, classes, Q&A and participation statistics. "
                               "Errors: `{\"error\": \"Code\", \"detail\": \"...\"}`.")
     app.state.settings = settings
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(SecurityHeaders)  # outermost: every answer, the 413s above included
 
+    from app.accounts.endpoints import manage_router as accounts
     from app.accounts.endpoints import router as auth
     from app.calendar.endpoints import router as calendar
     from app.match.endpoints import router as match
@@ -110,7 +114,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from app.subjects.endpoints import router as subjects
     from app.tutors.endpoints import router as tutors
 
-    for router in (health, auth, subjects, schools, tutors, helprequests, match, calendar, live, safety, stats):
+    for router in (health, auth, accounts, subjects, schools, tutors, helprequests, match, calendar, live, safety, stats):
         app.include_router(router)
 
     from app import web

@@ -7,7 +7,7 @@ from app.kit.db import DB
 from app.kit.throttle import APPLY_ADDRESS, Throttled, too_many
 
 from . import service
-from .schemas import ApplicationCreate, ApplicationOut, ApplicationUpdate, RejectBody, ReviewDecision
+from .schemas import ApplicationCreate, ApplicationOut, ApplicationUpdate, ProfileEdit, RejectBody, ReviewDecision
 
 router = APIRouter(prefix="/api/tutors", tags=["tutors"])
 
@@ -55,3 +55,9 @@ async def my_application(tutor: Tutor, db: DB) -> ApplicationOut:
 async def amend(body: ApplicationUpdate, request: Request, tutor: Tutor, db: DB) -> ApplicationOut:
     """Amend a rejected application and resubmit it (review starts again at the school)."""
     return await service.amend(db, tutor, body, request.app.state.settings.tutor_min_title)
+
+
+@router.put("/me/profile", response_model=ApplicationOut)
+async def edit_profile(body: ProfileEdit, tutor: Tutor, db: DB) -> ApplicationOut:
+    """Fields, bio and best knowledge points, changed without a new review (contact details masked)."""
+    return await service.edit_profile(db, tutor, body)

@@ -13,7 +13,7 @@ from app.kit.security import hash_password
 from app.models import District, School, TutorExpertise, TutorProfile, TutorReview, TutorSubject, User, utcnow
 from app.subjects.service import check_knowledge_points, check_subjects
 
-from .schemas import ApplicationCreate, ApplicationOut, ApplicationUpdate, ProfileFields, ReviewOut
+from .schemas import ApplicationCreate, ApplicationOut, ApplicationUpdate, ProfileEdit, ProfileFields, ReviewOut
 
 LEVEL_OF_ROLE = {"school_admin": "school", "district_admin": "district", "city_admin": "city"}
 PENDING_AT = {"school": "pending_school", "district": "pending_district", "city": "pending_city"}
@@ -156,3 +156,17 @@ async def read(db: AsyncSession, tutor_id: int, history: bool = True) -> Applica
         expertise=sorted(expertise), fields=profile.fields, bio=profile.bio, rejected_level=profile.rejected_level,
         rejected_reason=profile.rejected_reason, submitted_at=profile.submitted_at,
         approved_at=profile.approved_at, history=reviews)
+
+
+async def edit_profile(db: AsyncSession, tutor: User, body: ProfileEdit) -> ApplicationOut:
+    """Students read a tutor's fields and bio in the 择师 list: contact details are masked there too."""
+    profile = await db.get(TutorProfile, tutor.id)
+    if profile is None:
+        raise NotFound("you have no tutor profile")
+    subjects = list((await db.execute(select(TutorSubject.subject_code).where(TutorSubject.user_id == tutor.id))).scalars())
+    await check_knowledge_points(db, body.expertise, subjects)
+    profile.fields, profile.bio = screen(body.fields).text, screen(body.bio).text
+    await db.execute(delete(TutorExpertise).where(TutorExpertise.user_id == tutor.id))
+    db.add_all([TutorExpertise(user_id=tutor.id, knowledge_point_id=k) for k in dict.fromkeys(body.expertise)])
+    await db.flush()
+    return await read(db, tutor.id)
