@@ -5,7 +5,9 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 
 from app.kit.db import DB
+from app.kit.errors import InvalidCredentials
 from app.kit.security import password_check_slot
+from app.kit.throttle import SIGN_IN_ACCOUNT, SIGN_IN_ADDRESS, Throttled, too_many
 
 from . import manage, service
 from .deps import Admin, CurrentUser
@@ -19,11 +21,26 @@ def _ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-@router.post("/sign-in", response_model=Tokens)
+@router.post("/sign-in", response_model=Tokens, responses={429: {"description": "too many failed sign-ins"}})
 async def sign_in(body: SignInBody, request: Request, db: DB) -> Tokens:
-    async with password_check_slot():  # a burst waits here, holding no database connection
-        return await service.sign_in(db, request.app.state.settings, body.username, body.password,
-                                     _ip(request), request.headers.get("user-agent"))
+    """Failed sign-ins are throttled per account and per address (app/kit/throttle.py): 429 with
+    Retry-After, checked before the password is even hashed."""
+    throttle, account, address = request.app.state.throttle, f"sign-in:{body.username.lower()}", f"sign-in@{_ip(request)}"
+    try:
+        await throttle.check(SIGN_IN_ACCOUNT, account)
+        await throttle.check(SIGN_IN_ADDRESS, address)
+    except Throttled as exc:
+        raise too_many(exc, "sign-in") from None
+    try:
+        async with password_check_slot():  # a burst waits here, holding no database connection
+            tokens = await service.sign_in(db, request.app.state.settings, body.username, body.password,
+                                           _ip(request), request.headers.get("user-agent"))
+    except InvalidCredentials:
+        await throttle.count(SIGN_IN_ACCOUNT, account)
+        await throttle.count(SIGN_IN_ADDRESS, address)
+        raise
+    await throttle.clear(SIGN_IN_ACCOUNT, account)
+    return tokens
 
 
 @router.post("/refresh", response_model=Tokens)

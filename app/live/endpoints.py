@@ -149,8 +149,11 @@ async def rate(session_id: int, body: RatingIn, request: Request, student: Stude
 
 @router.post("/api/sessions/{session_id}/hangup", response_model=SessionOut)
 async def hangup(session_id: int, request: Request, user: CurrentUser, db: DB) -> SessionOut:
-    """Hang up over HTTP (the same as the websocket `hangup`)."""
-    s, role, _ = await service.participant(db, session_id, user.id)
+    """Hang up over HTTP (the same as the websocket `hangup`); only a participant may."""
+    s = await _readable(db, user, session_id)
+    if user.id not in (s.student_id, s.tutor_id):
+        raise Forbidden("only a participant hangs up a session")
+    role = "student" if user.id == s.student_id else "tutor"
     if s.state != "ended":
         result = await service.end(db, s, f"hangup_{role}", request.app.state.matcher.clock.now())
         after_commit(db, lambda: request.app.state.live.deliver(result))
@@ -174,4 +177,4 @@ async def report(session_id: int, body: ReportIn, user: CurrentUser, db: DB) -> 
 async def websocket(ws: WebSocket) -> None:
     s = ws.app.state.settings
     await serve(ws, ws.app.state.live, ws.app.state.events, allowed_origins=s.ws_allowed_origins,
-                ping_s=s.ws_ping_s, idle_s=s.ws_idle_s)
+                ping_s=s.ws_ping_s, idle_s=s.ws_idle_s, rate=ws.app.state.socket_rate.for_socket())

@@ -19,12 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
-from app.kit.safety import screen
+from app.kit.safety import Recent, screen
 from app.models import Image, PointsEntry, SessionEvent, TutoringSession, User
 from signaling.protocol import Board, Chat, Hangup, Media, ProtocolError, ShareImage, Signal, Stroke
 
 ACTIVE = ("matched", "connecting", "live")
 Outbox = list[tuple[int, str, dict[str, Any]]]  # (user, kind, data), published after commit
+
+# The last few chat lines of each sender in each session (contact details typed over several messages).
+RECENT_CHAT = Recent()
 
 
 def ts(now: float) -> datetime:
@@ -106,7 +109,7 @@ def shared(user_id: int, student_id: int, tutor_id: int, msg: Chat | Stroke | Bo
     other = [tutor_id if user_id == student_id else student_id]
     sid = msg.session_id
     if isinstance(msg, Chat):
-        clean = screen(msg.text)
+        clean = RECENT_CHAT.screen((sid, user_id), msg.text)  # also across the sender's last messages
         data: dict[str, Any] = {"session_id": sid, "from": user_id, "text": clean.text}
         if clean.flagged:
             data["masked"] = True

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request
 
 from app.accounts.deps import Admin, CurrentUser, Tutor
 from app.kit.db import DB
+from app.kit.throttle import APPLY_ADDRESS, Throttled, too_many
 
 from . import service
 from .schemas import ApplicationCreate, ApplicationOut, ApplicationUpdate, ProfileEdit, RejectBody, ReviewDecision
@@ -13,7 +14,14 @@ router = APIRouter(prefix="/api/tutors", tags=["tutors"])
 
 @router.post("/applications", response_model=ApplicationOut, status_code=201)
 async def apply(body: ApplicationCreate, request: Request, db: DB) -> ApplicationOut:
-    """A teacher applies: creates the tutor account, waiting for review by their school."""
+    """A teacher applies: creates the tutor account, waiting for review by their school.
+    Anonymous, so throttled per address (a taken username answers 409, so it is also the one
+    place that tells whether a username exists: the throttle keeps that from being an index)."""
+    client = request.client.host if request.client else "unknown"
+    try:
+        await request.app.state.throttle.hit(APPLY_ADDRESS, f"apply@{client}")
+    except Throttled as exc:
+        raise too_many(exc, "tutor applications") from None
     return await service.apply(db, body, request.app.state.settings.tutor_min_title)
 
 

@@ -33,7 +33,7 @@ async def _write_profile(db: AsyncSession, user_id: int, body: ProfileFields, mi
     profile.title = body.title
     profile.teaches_junior = "junior" in body.grade_bands
     profile.teaches_senior = "senior" in body.grade_bands
-    profile.fields, profile.bio = body.fields, body.bio
+    profile.fields, profile.bio = screen(body.fields).text, screen(body.bio).text  # students read them
     profile.status = "pending_school"
     profile.rejected_level = profile.rejected_reason = None
     profile.submitted_at = utcnow()
@@ -54,7 +54,7 @@ async def apply(db: AsyncSession, body: ApplicationCreate, min_title: str) -> Ap
         raise Conflict(f"username {body.username!r} is taken", field="username")
     district = await db.get(District, school.district_id)
     user = User(username=body.username, password_hash=await asyncio.to_thread(hash_password, body.password),
-                role="tutor", real_name=body.real_name, school_id=school.id, district_id=school.district_id,
+                role="tutor", real_name=screen(body.real_name).text, school_id=school.id, district_id=school.district_id,
                 city_id=district.city_id if district else None)
     db.add(user)
     await db.flush()
@@ -74,7 +74,7 @@ async def amend(db: AsyncSession, tutor: User, body: ApplicationUpdate, min_titl
                            "or still waiting for the school", status=profile.status)
     action = "resubmitted" if profile.status == "rejected" else "amended"
     if body.real_name:
-        tutor.real_name = body.real_name
+        tutor.real_name = screen(body.real_name).text  # a display name students see
     await _write_profile(db, tutor.id, body, min_title)
     db.add(TutorReview(tutor_id=tutor.id, action=action, actor_id=tutor.id))
     await db.flush()
