@@ -27,7 +27,7 @@ export default async function session(view, { params, app }) {
   const mute = h('button', { type: 'button', id: 'mute', 'aria-pressed': 'false', onclick: () => {
     muted = !muted;
     call.setMuted(muted);
-    live.send({ type: 'media', session_id: sessionId, state: muted ? 'muted' : 'unmuted' });  // the other side shows 对方已静音
+    live.send({ type: 'media', session_id: sessionId, state: muted ? 'muted' : 'unmuted' });  // shown on the other side
     mute.setAttribute('aria-pressed', String(muted));
     mute.textContent = muted ? t('session.unmute') : t('session.mute');
   } }, t('session.mute'));
