@@ -48,8 +48,12 @@ def _schools(city_id: int, district_id: int | None):  # type: ignore[no-untyped-
 
 
 def _in_scope(school_col, city_id: int, district_id: int | None, school_id: int | None):  # type: ignore[no-untyped-def]
-    """The condition on a school id column for the admin's scope."""
-    return school_col == school_id if school_id is not None else school_col.in_(_schools(city_id, district_id))
+    """The condition on a school id column for the admin's scope. A school narrows the district and
+    city, never replaces them: `app.stats.scope.scoped` has already refused a school outside the
+    caller's scope, and this keeps every level in the query too (the school is one primary-key
+    probe into the city's schools)."""
+    schools = _schools(city_id, district_id)
+    return school_col.in_(schools.where(School.id == school_id) if school_id is not None else schools)
 
 
 async def _people(db: AsyncSession, ids: list[int]) -> dict[int, tuple[str, str | None]]:
