@@ -334,7 +334,10 @@ async def live_pairs(procs: list[Proc], accounts: dict[str, Any], meter: Meter) 
     sides' `media connected`, the session live. The student on one instance, the tutor on the other."""
     http = [httpx.AsyncClient(base_url=p.base, timeout=120, limits=httpx.Limits(max_connections=40)) for p in procs]
     sides: list[tuple[Side, int | None]] = []
-    gate = asyncio.Semaphore(24)
+    # SQLite: a request whose transaction read before another's commit cannot write any more
+    # ("database is locked" at once, whatever the busy timeout), so the embedded setup is set
+    # up a few pairs at a time.
+    gate = asyncio.Semaphore(24 if len(procs) > 1 else 4)
 
     async def connect(side: Side, i: int, headers: dict[str, str]) -> Side:
         r = await http[i].post("/api/live/ticket", headers=headers)
@@ -350,8 +353,11 @@ async def live_pairs(procs: list[Proc], accounts: dict[str, Any], meter: Meter) 
             (await http[ti].post("/api/duty", headers=t["headers"])).raise_for_status()
             tutor = await connect(Side(t["id"], meter), ti, t["headers"])
             student = await connect(Side(s["id"], meter), si, s["headers"])
-            r = await http[si].post("/api/help-requests", headers=s["headers"], json={
-                "subject": "math", "text": "压测：一元二次方程怎么配方", "mode": "chosen", "tutor_id": t["id"]})
+            ask = {"subject": "math", "text": "压测：一元二次方程怎么配方", "mode": "chosen", "tutor_id": t["id"]}
+            r = await http[si].post("/api/help-requests", headers=s["headers"], json=ask)
+            if r.status_code == 409 and r.json().get("request_id"):  # left open by an interrupted run
+                await http[si].post(f"/api/help-requests/{r.json()['request_id']}/cancel", headers=s["headers"])
+                r = await http[si].post("/api/help-requests", headers=s["headers"], json=ask)
             if r.status_code != 201:
                 raise RuntimeError(f"help request of {s['username']}: {r.status_code} {r.text}")
             rid = r.json()["id"]
