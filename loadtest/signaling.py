@@ -231,9 +231,11 @@ async def drive(sides: list[tuple[Side, int | None]], meter: Meter, rate: float,
     await asyncio.sleep(warm)
     meter.measuring, meter.lat = True, []
     cpu0, sent0, t0 = sum(p.cpu_s() for p in procs), counts["sent"], time.perf_counter()
+    own0 = time.process_time()
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - t0
     cpu = sum(p.cpu_s() for p in procs) - cpu0
+    own = time.process_time() - own0
     sent = counts["sent"] - sent0
     for _ in range(100):  # drain: wait up to 10 s for what is still in flight
         if not meter.sent:
@@ -242,7 +244,9 @@ async def drive(sides: list[tuple[Side, int | None]], meter: Meter, rate: float,
     meter.measuring = False
     return {"p50": round(percentile(meter.lat, 50), 2), "p99": round(percentile(meter.lat, 99), 2),
             "msgs_per_s": round(sent / elapsed, 1), "cpu_ms_per_message": round(cpu * 1000 / max(sent, 1), 3),
-            "lost": len(meter.sent), "sent": sent}
+            "lost": len(meter.sent), "sent": sent,
+            # the benchmark client's own share of a core: near 1.0, the client is what limits
+            "client_cpu_share": round(own / elapsed, 2)}
 
 
 # ---------------------------------------------------------------- floor and echo
@@ -268,7 +272,8 @@ async def floor_run(pairs: int, rate: float, warm: float, seconds: float, redis_
         await asyncio.gather(*(pair(i) for i in range(pairs)))
         r = await drive(sides, meter, rate, warm, seconds, procs, floor=True)
         out.update(floor_relay_p50_ms=r["p50"], floor_relay_p99_ms=r["p99"], floor_lost=r["lost"],
-                   floor_cpu_ms_per_message=r["cpu_ms_per_message"], floor_msgs_per_s=r["msgs_per_s"])
+                   floor_cpu_ms_per_message=r["cpu_ms_per_message"], floor_msgs_per_s=r["msgs_per_s"],
+                   floor_client_cpu_share=r["client_cpu_share"])
         await asyncio.gather(*(s.close() for s, _ in sides))
 
         meter, sides = Meter(), []
@@ -437,6 +442,7 @@ async def service_run(setup: str, pairs: int, rate: float, warm: float, seconds:
         await asyncio.sleep(0.5)
         return {"relay_p50_ms": r["p50"], "relay_p99_ms": r["p99"], "msgs_per_s": r["msgs_per_s"], "lost": r["lost"],
                 "cpu_ms_per_message": r["cpu_ms_per_message"], "connections": held,
+                "client_cpu_share": r["client_cpu_share"],
                 "bytes_per_connection": int(per_conn), "transcript_missing": missing,
                 "transcript_out_of_order": disorder, "instances": len(procs)}
     finally:
