@@ -22,8 +22,10 @@ from app.helprequests.service import collect_unattached_images
 from app.match.flows import ExpiryHooks
 from app.models import utcnow
 from app.live.socket import EventLogSink, LiveHandler, run_tick
+from app.live.transcript import TranscriptWriter
 from matching import Clock, EventSink, InProcessPool, MatchConfig, Matcher, RedisPool, SystemClock, Weights
 from signaling import InProcessEventLog, RedisEventLog
+from signaling.relay import InProcessRelay, RedisRelay
 
 
 async def collect_images(app: FastAPI) -> None:
@@ -67,6 +69,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.events = (RedisEventLog(app.state.redis, settings.redis_prefix) if app.state.redis is not None
                             else InProcessEventLog())
         await app.state.events.start()
+        app.state.relay = (RedisRelay(app.state.redis, settings.redis_prefix, app.state.events)
+                           if isinstance(app.state.events, RedisEventLog) else InProcessRelay(app.state.events))
+        await app.state.relay.start()
+        app.state.transcript = TranscriptWriter(app.state.relay, app.state.sessionmaker)
+        app.state.transcript.start()
         app.state.matcher = build_matcher(settings, app.state.redis, app.state.sessionmaker,
                                           getattr(app.state, "clock", None) or SystemClock(),
                                           EventLogSink(app.state.events))
@@ -84,6 +91,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             for task in timers:
                 task.cancel()
             await asyncio.gather(*timers, return_exceptions=True)
+            await app.state.transcript.aclose()
             await app.state.events.aclose()
             await app.state.throttle.aclose()
             if app.state.redis is not None:

@@ -44,10 +44,11 @@ class Signal(_InSession):
 
 
 class Media(_InSession):
-    """The client's own view of its media: both sides `connected` makes the session live."""
+    """The client's own view of its media: both sides `connected` makes the session live;
+    `muted` / `unmuted` (its microphone) are passed to the other side as they are."""
 
     type: Literal["media"]
-    state: Literal["connected", "disconnected"]
+    state: Literal["connected", "disconnected", "muted", "unmuted"]
 
 
 class Chat(_InSession):

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request
 
 from app.kit.db import DB
 from app.kit.errors import InvalidCredentials
+from app.kit.security import password_check_slot
 from app.kit.throttle import SIGN_IN_ACCOUNT, SIGN_IN_ADDRESS, Throttled, too_many
 
 from . import manage, service
@@ -31,8 +32,9 @@ async def sign_in(body: SignInBody, request: Request, db: DB) -> Tokens:
     except Throttled as exc:
         raise too_many(exc, "sign-in") from None
     try:
-        tokens = await service.sign_in(db, request.app.state.settings, body.username, body.password,
-                                       _ip(request), request.headers.get("user-agent"))
+        async with password_check_slot():  # a burst waits here, holding no database connection
+            tokens = await service.sign_in(db, request.app.state.settings, body.username, body.password,
+                                           _ip(request), request.headers.get("user-agent"))
     except InvalidCredentials:
         await throttle.count(SIGN_IN_ACCOUNT, account)
         await throttle.count(SIGN_IN_ADDRESS, address)

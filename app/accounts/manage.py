@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import Forbidden, InvalidState, NotFound
-from app.kit.security import hash_password
+from app.kit.security import hash_password_off_loop
 from app.models import School, User
 
 from .scope import schools_in_scope, user_in_scope
@@ -48,7 +48,7 @@ async def reset_password(db: AsyncSession, admin: User, user_id: int) -> tuple[U
     """A new password, returned once to give to the user; every device is signed out."""
     user = await managed(db, admin, user_id)
     password = secrets.token_urlsafe(9)
-    user.password_hash = hash_password(password)
+    user.password_hash = await hash_password_off_loop(password)
     await sign_out_everywhere(db, user.id)
     await db.flush()
     return user, password
