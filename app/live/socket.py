@@ -84,6 +84,7 @@ class LiveHandler:
         if self.local[user.id] <= 0:
             del self.local[user.id]
             await self._presence(user, False)
+            await self.app.state.classes.disconnected(user)
 
     async def _presence(self, user: User, connected: bool) -> None:
         async with self.app.state.sessionmaker() as db:
@@ -96,6 +97,8 @@ class LiveHandler:
             await self.app.state.matcher.heartbeat(user.id)
         if isinstance(msg, (Ping, Pong)):
             return None
+        if hasattr(msg, "class_id"):  # one-to-many classes: app/classes/dispatch.py
+            return await self.app.state.classes.message(user, msg)  # type: ignore[no-any-return]
         async with self.app.state.sessionmaker() as db:
             try:
                 result = await service.handle(db, self.app.state.settings, user, msg, self.now)
