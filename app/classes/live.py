@@ -182,7 +182,10 @@ async def handle(db: AsyncSession, settings: Settings, user: User, msg: Any, now
     c = await service.get_class(db, msg.class_id)
     tutor = user.id == c.tutor_id
     if isinstance(msg, ClassJoin):
-        return await join(db, settings, user, c, now)
+        joined = await join(db, settings, user, c, now)
+        if joined.reply is not None:
+            joined.reply["ref"] = msg.ref
+        return joined
     if c.state != "live":
         raise ClassNotOpen("this class is not live", state=c.state)
     if not tutor and not await _is_present(db, c, user.id):
