@@ -21,6 +21,7 @@ from typing import Any
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.codecs.opus import OpusEncoder
+from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame, Packet
 
@@ -119,6 +120,7 @@ class Room:
     def _inbound(self, p: _Participant, track: MediaStreamTrack) -> None:
         if track.kind != "audio":
             return
+        shorten_jitter_buffer(p.pc)
 
         async def read() -> None:
             with contextlib.suppress(MediaStreamError):
@@ -197,6 +199,14 @@ class Room:
         return {"participants": len(self.people), "ticks": self.ticks, "floor": self.floor_id,
                 "sent": {u: p.out.sent for u, p in self.people.items()},
                 "received": {u: p.frames_in for u, p in self.people.items()}}
+
+
+def shorten_jitter_buffer(pc: RTCPeerConnection) -> None:
+    """aiortc holds 4 audio packets (80 ms) before decoding; on 127.0.0.1 or a LAN that is pure
+    delay, added once per hop. Keep one. (A private attribute: checked by the class tests.)"""
+    for receiver in pc.getReceivers():
+        if receiver.track is not None and receiver.track.kind == "audio":
+            receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=16, prefetch=1)  # type: ignore[attr-defined]
 
 
 def _samples(frame: AudioFrame) -> bytes:

@@ -6,7 +6,6 @@ import asyncio
 import audioop
 import contextlib
 import math
-from fractions import Fraction
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
@@ -27,12 +26,12 @@ class Tone(AudioStreamTrack):
         samples = silent.samples
         pcm = bytearray()
         for i in range(samples):
-            v = int(8000 * math.sin(2 * math.pi * self.freq * (self.n + i) / 48000))
+            v = int(8000 * math.sin(2 * math.pi * self.freq * (self.n + i) / silent.sample_rate))
             pcm += v.to_bytes(2, "little", signed=True)
         self.n += samples
         frame = AudioFrame(format="s16", layout="mono", samples=samples)
         frame.planes[0].update(bytes(pcm))
-        frame.sample_rate, frame.pts, frame.time_base = 48000, silent.pts, Fraction(1, 48000)
+        frame.sample_rate, frame.pts, frame.time_base = silent.sample_rate, silent.pts, silent.time_base
         return frame
 
 
