@@ -12,13 +12,15 @@ const routes = [
   [/^#\/history$/, () => import('./views/student.js'), 'history'],
   [/^#\/session\/(\d+)$/, () => import('./views/session.js')],
   [/^#\/tutor$/, () => import('./views/tutor.js')],
+  [/^#\/classes$/, () => import('./views/classes.js'), 'list'],
+  [/^#\/class\/(\d+)$/, () => import('./views/classes.js'), 'room'],
   [/^#\/admin$/, () => import('./views/admin.js')],
   [/^#\/dashboard$/, () => import('./views/dashboard.js')],
 ];
 
 const NAV = {
-  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history']],
-  tutor: [['#/tutor', 'nav.tutor']],
+  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history'], ['#/classes', 'nav.classes']],
+  tutor: [['#/tutor', 'nav.tutor'], ['#/classes', 'nav.classes']],
   school_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard']],
   district_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard']],
   city_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard']],
