@@ -22,11 +22,11 @@ async function list(view, app) {
       h('strong', {}, c.title), ' ', h('span.muted', {}, `${formatTime(c.starts_at)} · ${c.minutes} ${t('class.minutes')} · ${c.tutor_name} · ${c.enrolled}/${c.capacity}`),
       c.recording ? h('span.muted', {}, ` · ${t('class.recorded')}`) : null, ' ',
       me.role === 'student' && !c.me_enrolled && c.state === 'scheduled'
-        ? h('button', { type: 'button', onclick: () => act(`/api/classes/${c.id}/enrolment`, 'POST') }, t('class.enrol')) : null,
-      me.role === 'student' && c.me_enrolled ? h('span.ok', {}, t('class.enrolled')) : null, ' ',
-      (me.role === 'tutor' || c.me_enrolled) ? h('a', { href: `#/class/${c.id}`, class: 'button' }, t('class.enter')) : null, ' ',
+        ? h('button.enrol', { type: 'button', onclick: () => act(`/api/classes/${c.id}/enrolment`, 'POST') }, t('class.enrol')) : null,
+      me.role === 'student' && c.me_enrolled ? h('span.ok.enrolled', {}, t('class.enrolled')) : null, ' ',
+      (me.role === 'tutor' || c.me_enrolled) ? h('a.button.enter', { href: `#/class/${c.id}` }, t('class.enter')) : null, ' ',
       me.role === 'tutor' && c.state === 'scheduled'
-        ? h('button.danger', { type: 'button', onclick: () => act(`/api/classes/${c.id}/cancel`, 'POST') }, t('class.cancel')) : null))
+        ? h('button.danger.cancel-class', { type: 'button', onclick: () => act(`/api/classes/${c.id}/cancel`, 'POST') }, t('class.cancel')) : null))
       : [h('li.muted', {}, t('class.none'))]);
   };
   const act = async (path, method) => { try { await api(path, { method }); await paint(); } catch (e) { flash(errorText(e)); } };
@@ -39,19 +39,19 @@ async function list(view, app) {
 
 function scheduleForm(done) {
   const field = (label, input) => h('label', {}, label, input);
-  const title = h('input', { name: 'title', required: true, minlength: 2, maxlength: 200 });
+  const title = h('input', { name: 'title', id: 'class-title', required: true, minlength: 2, maxlength: 200 });
   const subject = h('input', { name: 'subject', required: true, value: 'math' });
   const band = h('select', { name: 'band' }, h('option', { value: 'junior' }, t('class.junior')), h('option', { value: 'senior' }, t('class.senior')));
-  const starts = h('input', { name: 'starts_at', type: 'datetime-local', required: true });
-  const minutes = h('input', { name: 'minutes', type: 'number', min: 5, max: 30, value: 30 });
-  const capacity = h('input', { name: 'capacity', type: 'number', min: 1, max: 200, value: 50 });
+  const starts = h('input', { name: 'starts_at', id: 'class-starts', type: 'datetime-local', required: true });
+  const minutes = h('input', { name: 'minutes', type: 'number', min: 5, max: 30, value: '30' });
+  const capacity = h('input', { name: 'capacity', type: 'number', min: 1, max: 200, value: '50' });
   const description = h('textarea', { name: 'description', maxlength: 2000 });
   const kps = h('input', { name: 'knowledge_point_ids', placeholder: '12, 15' });
   const recording = h('input', { name: 'recording', type: 'checkbox' });
   return h('form.card', { id: 'schedule-class', onsubmit: async (e) => {
     e.preventDefault();
     try {
-      await api('/api/classes', { method: 'POST', body: {
+      await api('/api/classes', { method: 'POST', json: {
         title: title.value, subject: subject.value, band: band.value, description: description.value,
         starts_at: new Date(starts.value).toISOString(), minutes: Number(minutes.value), capacity: Number(capacity.value),
         recording: recording.checked, knowledge_point_ids: kps.value.split(/[,\s]+/).filter(Boolean).map(Number) } });
