@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                                           EventLogSink(app.state.events))
         app.state.live = LiveHandler(app)
         app.state.classes = ClassDispatch(app)
+        await app.state.classes.start()
         timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app)),
                   asyncio.create_task(_every(1.0, class_tick, app))] if settings.match_reaper else []
         if settings.tune_gc:

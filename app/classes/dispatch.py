@@ -15,6 +15,7 @@ from sqlalchemy import select
 from app.kit.errors import AppError
 from app.models import ClassAttendance, LiveClass, User
 from classroom import MediaBackend, MediaUnavailable, make_backend
+from classroom.routing import RoutedMedia
 from signaling.protocol import ClassLeave, ClassSignal, ProtocolError
 
 from . import live
@@ -26,6 +27,13 @@ class ClassDispatch:
     def __init__(self, app: FastAPI, media: MediaBackend | None = None) -> None:
         self.app = app
         self.media = media or make_backend(app.state.settings.class_media)
+        if media is None and getattr(app.state, "redis", None) is not None:
+            self.media = RoutedMedia(self.media, app.state.redis, app.state.settings.redis_prefix)
+
+    async def start(self) -> None:
+        start = getattr(self.media, "start", None)
+        if start is not None:
+            await start()
 
     @property
     def now(self) -> float:

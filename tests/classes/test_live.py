@@ -62,6 +62,14 @@ async def test_the_tutor_is_heard_by_all_and_the_floor_by_the_tutor_and_the_clas
 
 
 @pytest.fixture
+async def peers():  # type: ignore[no-untyped-def]
+    made: list[ClassPeer] = []
+    yield made
+    for p in made:
+        await p.close()
+
+
+@pytest.fixture
 async def second_instance(app_settings, clock):  # type: ignore[no-untyped-def]
     other = create_app(app_settings, clock=clock)
     async with other.router.lifespan_context(other):
@@ -71,7 +79,7 @@ async def second_instance(app_settings, clock):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("backend", ["postgres"])  # several instances need the production setup
-async def test_a_class_whose_tutor_and_students_are_on_two_instances(factory, server, second_instance, clients, clock):
+async def test_a_class_whose_tutor_and_students_are_on_two_instances(factory, server, second_instance, clients, clock, peers):
     org = await factory.org()
     tutor_user = await factory.tutor(org, subjects=("math",))
     users = [await factory.user("student", org, school=i) for i in range(3)]
@@ -81,6 +89,15 @@ async def test_a_class_whose_tutor_and_students_are_on_two_instances(factory, se
     assert (await third.http.post(f"/api/classes/{cid}/enrolment")).status_code == 200
     await third.send(type="class_join", class_id=cid)
     await third.wait_for(lambda f: f.get("type") == "class_state")
+    # One room for the class: the tutor's instance holds it; a student whose websocket is on the
+    # other instance is answered by it (the offer goes over Redis) and hears the tutor.
+    t_peer, a_peer = ClassPeer(tutor, cid, tone=440), ClassPeer(students[0], cid, tone=660)
+    peers.extend([t_peer, a_peer])
+    await t_peer.connect()
+    await a_peer.connect()
+    await until(lambda: a_peer.loud > 25)
+    assert server.app.state.classes.media.stats(cid) == {}  # no room on the students' instance
+    assert second_instance.app.state.classes.media.stats(cid)["participants"] == 2
     await tutor.send(type="class_stroke", class_id=cid, id="t1", points=[[100, 100], [900, 900]])
     for s in (*students, third):
         assert (await s.event("class_stroke", class_id=cid))["id"] == "t1"
@@ -89,6 +106,7 @@ async def test_a_class_whose_tutor_and_students_are_on_two_instances(factory, se
     await tutor.send(type="class_floor", class_id=cid, student_id=users[0].id)
     for s in (*students, third):
         await s.event("class_floor", class_id=cid, student_id=users[0].id)
+    await until(lambda: t_peer.loud > 25)  # the tutor hears the floor holder from the other instance
     await students[1].send(type="class_chat", class_id=cid, text="明白了")
     assert (await third.event("class_chat", class_id=cid))["text"] == "明白了"
     await students[1].drop()  # the last socket of a student closes: they leave the class
