@@ -190,10 +190,12 @@ class Room:
         self.clock.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.clock
-        for uid in list(self.people):
-            await self.drop(uid)
-        if self.recorder:
-            self.recorder.close()
+        try:
+            for uid in list(self.people):
+                await self.drop(uid)
+        finally:
+            if self.recorder:
+                self.recorder.close()
 
     def stats(self) -> dict[str, Any]:
         return {"participants": len(self.people), "ticks": self.ticks, "floor": self.floor_id,

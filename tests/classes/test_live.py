@@ -12,9 +12,10 @@ from .conftest import class_body
 from .peers import ClassPeer, until
 
 
-async def _class_with(server_base, clients, clock, tutor_user, student_users, tutor_base=None):  # type: ignore[no-untyped-def]
+async def _class_with(server_base, clients, clock, tutor_user, student_users, tutor_base=None,  # type: ignore[no-untyped-def]
+                      recording=False):
     tutor = await (await clients(tutor_base or server_base, tutor_user)).connect()
-    r = await tutor.http.post("/api/classes", json=class_body)
+    r = await tutor.http.post("/api/classes", json={**class_body, "recording": recording})
     assert r.status_code == 201, r.text
     cid = r.json()["id"]
     students = []
@@ -28,7 +29,8 @@ async def _class_with(server_base, clients, clock, tutor_user, student_users, tu
     for s in students:
         await s.event("class_started", class_id=cid)
         await s.send(type="class_join", class_id=cid)
-        await s.wait_for(lambda f: f.get("type") == "class_state")
+        state = await s.wait_for(lambda f: f.get("type") == "class_state")
+        assert state["recording"] is recording  # the students are told on joining
     return cid, tutor, students
 
 
@@ -36,7 +38,7 @@ async def test_the_tutor_is_heard_by_all_and_the_floor_by_the_tutor_and_the_clas
     org = await factory.org()
     tutor_user = await factory.tutor(org, subjects=("math",))
     users = [await factory.user("student", org, school=1) for _ in range(2)]
-    cid, tutor, (a, b) = await _class_with(server.base, clients, clock, tutor_user, users)
+    cid, tutor, (a, b) = await _class_with(server.base, clients, clock, tutor_user, users, recording=True)
     peers = [ClassPeer(tutor, cid, tone=440), ClassPeer(a, cid, tone=660), ClassPeer(b, cid)]
     t_peer, a_peer, b_peer = peers
     try:
@@ -56,6 +58,9 @@ async def test_the_tutor_is_heard_by_all_and_the_floor_by_the_tutor_and_the_clas
         await tutor.send(type="class_end", class_id=cid)
         assert (await b.event("class_ended", class_id=cid))["reason"] == "ended_by_tutor"
         assert server.app.state.classes.media.stats(cid) == {}  # the room is closed with the class
+        recording = server.app.state.settings.data_dir / "recordings" / f"class-{cid}.ogg"
+        await until(lambda: recording.stat().st_size > 4000)  # seconds of audio, finished as the room closes
+        assert recording.read_bytes()[:4] == b"OggS"
     finally:
         for p in peers:
             await p.close()
