@@ -6,7 +6,7 @@ import { api } from '../api.js';
 import { Board } from '../board.js';
 import { h, clear } from '../dom.js';
 import { t, errorText, formatTime } from '../i18n.js';
-import { flash, go, onLeave } from '../main.js';
+import { flash, go, onLeave } from '../nav.js';
 
 export default async function classes(view, { params, name, app }) {
   if (name === 'room') return room(view, Number(params[0]), app);

@@ -2,8 +2,8 @@
 import { api, imageUrl } from '../api.js';
 import { h, clear } from '../dom.js';
 import { t, errorText, formatTime, subjectName } from '../i18n.js';
-import { go, onLeave } from '../main.js';
-import { sessionsTable } from './student.js';
+import { go, onLeave } from '../nav.js';
+import { sessionsTable } from '../sessions.js';
 import { exportButtons } from '../exports.js';
 import { serviceDay, addDays } from '../dates.js';
 
