@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 RATE, SAMPLES, PTIME = 48_000, 960, 0.020
 TIME_BASE = Fraction(1, RATE)
 MAX_BACKLOG = 3  # frames kept per voice: more means the speaker's clock runs ahead; drop the oldest
+CATCH_UP_AFTER = 10  # ticks (200 ms) of a standing backlog before a frame is dropped to cut the delay
 
 
 class PacketTrack(MediaStreamTrack):
@@ -89,6 +90,7 @@ class Room:
         self.floor_id: int | None = None
         self.people: dict[int, _Participant] = {}
         self.voices: dict[int, deque[bytes]] = {}
+        self.behind: dict[int, int] = {}  # consecutive ticks with more than one frame waiting, per voice
         self.mixes = {"all": _Mix(), "tutor": _Mix(), "floor": _Mix()}
         self.silence = bytes(SAMPLES * 4)
         self.ticks = 0
@@ -162,8 +164,19 @@ class Room:
                 log.exception("class room %s: mixing failed", self.id)
 
     def _take(self, user_id: int | None) -> bytes | None:
+        """The voice's next frame. A backlog absorbs a burst; one that lasts (the speaker's clock
+        runs ahead of the room's, or a burst never drains) is pure delay: drop a frame to catch up."""
         q = self.voices.get(user_id) if user_id is not None else None
-        return q.popleft() if q else None
+        if not q:
+            return None
+        if len(q) > 1:
+            self.behind[user_id] = self.behind.get(user_id, 0) + 1  # type: ignore[index]
+            if self.behind[user_id] >= CATCH_UP_AFTER:  # type: ignore[index]
+                q.popleft()
+                self.behind[user_id] = 0  # type: ignore[index]
+        else:
+            self.behind[user_id] = 0  # type: ignore[index]
+        return q.popleft()
 
     def step(self) -> None:
         """One 20 ms frame for everybody (a listener costs one queue push here)."""

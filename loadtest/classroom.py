@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import audioop
 import json
 import os
 import sys
@@ -25,7 +24,7 @@ from typing import Any
 
 from .common import percentile, report
 
-LOUD = 2000
+CLICK_BYTES = 40  # Opus payload bytes: silence is ~3, the click's frame well over 100
 CLICK_EVERY = 25  # frames (500 ms)
 
 
@@ -40,9 +39,11 @@ async def serve(media: str) -> None:
             req = json.loads(line)
             try:
                 if req["op"] == "create":
-                    await backend.close_room(req["room"])
                     await backend.create_room(req["room"])
                     out: dict[str, Any] = {"ok": True}
+                elif req["op"] == "close":
+                    await backend.close_room(req["room"])
+                    out = {"ok": True}
                 elif req["op"] in ("publish", "subscribe"):
                     out = {"sdp": await getattr(backend, req["op"])(req["room"], req["user"], req["sdp"])}
                 else:
@@ -105,25 +106,33 @@ async def _listeners(service: Service, room: int, first_user: int, n: int, t0: f
     pcs = []
 
     async def consume(track: Any) -> None:
-        from classroom.aiortc_room import shorten_jitter_buffer
-
-        for pc in pcs:  # as a browser's adaptive buffer would on 127.0.0.1 (see classroom/aiortc_room.py)
-            shorten_jitter_buffer(pc)
-        was_loud = False
         try:
             while True:
-                frame = await track.recv()
-                loud = audioop.max(bytes(frame.planes[0]), 2) > LOUD
-                if loud and not was_loud and t0 <= time.time() < t1:
-                    arrivals.append(time.time())
-                was_loud = loud
+                await track.recv()  # decoded and dropped: a listener's CPU, like a page playing it
         except MediaStreamError:
             pass
+
+    def clock_arrivals(pc: Any) -> None:
+        """Time each click where it reaches the listener: its RTP packet (a click encodes to a
+        large packet, silence to a few bytes). The listeners' own decoding is not the service's
+        delay, and on these shared cores it would dominate the figure."""
+        for receiver in pc.getReceivers():
+            handle, last = receiver._handle_rtp_packet, [0]
+
+            async def hooked(packet: Any, arrival_time_ms: int, handle: Any = handle, last: list[int] = last) -> None:
+                size = len(packet.payload)
+                if size > CLICK_BYTES and last[0] <= CLICK_BYTES and t0 <= time.time() < t1:
+                    arrivals.append(time.time())
+                last[0] = size
+                await handle(packet, arrival_time_ms=arrival_time_ms)
+
+            receiver._handle_rtp_packet = hooked
 
     for i in range(n):
         pc = RTCPeerConnection()
         pc.addTransceiver("audio", direction="recvonly")
         pc.on("track", lambda track: asyncio.ensure_future(consume(track)))
+        clock_arrivals(pc)
         pcs.append(pc)
     await asyncio.gather(*(connect(service, room, first_user + i, pc, "subscribe") for i, pc in enumerate(pcs)))
 
@@ -179,6 +188,10 @@ async def step(service: Service, pid: int, pool: ProcessPoolExecutor, workers: i
     tutor = RTCPeerConnection()
     tutor.addTrack(tone_track(clicks))
     await connect(service, room, 1, tutor, "publish")
+    for _ in range(200):  # the tutor is connected before the listeners come
+        if tutor.connectionState == "connected":
+            break
+        await asyncio.sleep(0.05)
     setup = 3.0 + n * 0.06
     t0 = time.time() + setup
     t1 = t0 + seconds
@@ -192,6 +205,7 @@ async def step(service: Service, pid: int, pool: ProcessPoolExecutor, workers: i
     c1, rss = cpu_s(pid), rss_mb(pid)
     results = [await j for j in jobs] if jobs else []
     await tutor.close()
+    await service.call(op="close", room=room)
     got = sum(r["received"] for r in results)
     lost = sum(r["lost"] for r in results)
     delays = []

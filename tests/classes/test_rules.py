@@ -2,6 +2,7 @@
 same call the socket makes for every class message), on both databases."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -20,7 +21,7 @@ async def events_of(app, user_id: int) -> list[tuple[str, dict]]:  # type: ignor
 
 async def send(app, user, **msg):  # type: ignore[no-untyped-def]
     """A class message as the websocket delivers it: parsed, then dispatched."""
-    return await app.state.live.message(user, parse(__import__("json").dumps(msg)))
+    return await app.state.live.message(user, parse(json.dumps(msg)))
 
 
 async def schedule(client, heads, tutor, **over):  # type: ignore[no-untyped-def]
