@@ -114,3 +114,43 @@ async def test_admins_reach_the_calendar_tables_and_their_account(factory, pages
     await page.fill("#new-password-again", "new-password-1")
     await page.click("#password-submit")
     await expect(page.locator("#password-error")).not_to_be_empty()  # the server refuses the wrong current password
+
+
+async def test_a_school_admin_resets_a_forgotten_password_and_suspends_an_account(factory, pages: Pages) -> None:  # type: ignore[no-untyped-def]
+    org = await factory.org()
+    student = await factory.user("student", org, real_name="张小明")
+    tutor = await factory.tutor(org)
+    admin = await factory.admin_of(student)
+    page = await pages.open(admin.username, DESKTOP)
+    await page.click("nav a[href='#/people']")
+    await page.fill("#people-q", "小明")
+    await page.click("#people-submit")
+    row = page.locator(f"#people tr[data-user='{student.id}']")
+    await expect(page.locator("#people tbody tr")).to_have_count(1)
+    await row.locator("button.reset").click()
+    new = await row.locator("code.new-password").inner_text()
+    r = await factory.client.post("/api/auth/sign-in", json={"username": student.username, "password": new})
+    assert r.status_code == 200  # the student signs in with what the admin handed over
+
+    await page.fill("#people-q", tutor.username)
+    await page.click("#people-submit")
+    row = page.locator(f"#people tr[data-user='{tutor.id}']")
+    await row.locator("input").fill("多次被举报")
+    await row.locator("button.suspend").click()
+    await expect(page.locator(f"#people tr[data-user='{tutor.id}']")).to_contain_text("已停用：多次被举报")
+    r = await factory.client.post("/api/auth/sign-in", json={"username": tutor.username, "password": PASSWORD})
+    assert r.json()["error"] == "AccountSuspended"
+    await page.locator(f"#people tr[data-user='{tutor.id}'] button.reinstate").click()
+    await expect(page.locator(f"#people tr[data-user='{tutor.id}']")).to_contain_text("正常")
+
+
+async def test_a_tutor_edits_the_profile_from_the_desk(factory, pages: Pages) -> None:  # type: ignore[no-untyped-def]
+    org = await factory.org()
+    tutor = await factory.tutor(org)
+    page = await pages.open(tutor.username, DESKTOP)
+    await page.click("#profile-edit summary")
+    await page.fill("#profile-bio", "教初中数学十年，电话 13812345678")
+    await page.click("#profile-save")
+    await expect(page.locator("#profile-note")).to_have_text("已保存。联系方式会被隐去。")
+    bio = await page.input_value("#profile-bio")
+    assert "教初中数学十年" in bio and "13812345678" not in bio

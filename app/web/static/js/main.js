@@ -22,11 +22,12 @@ const routes = [
   [/^#\/reports$/, () => import('./views/reports.js')],
   [/^#\/calendar$/, () => import('./views/calendar.js')],
   [/^#\/tables$/, () => import('./views/tables.js')],
+  [/^#\/people$/, () => import('./views/people.js')],
 ];
 // Pages a visitor reaches without signing in.
 const PUBLIC = new Set(['#/sign-in', '#/apply']);
 const ADMIN_NAV = [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard'], ['#/tables', 'nav.tables'],
-  ['#/reports', 'nav.reports'], ['#/calendar', 'nav.calendar'], ['#/account', 'nav.account']];
+  ['#/people', 'nav.people'], ['#/reports', 'nav.reports'], ['#/calendar', 'nav.calendar'], ['#/account', 'nav.account']];
 
 const NAV = {
   student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history'], ['#/classes', 'nav.classes'], ['#/account', 'nav.account']],
