@@ -20,12 +20,9 @@ from app.kit.runtime import tune_gc
 from app.kit.throttle import SocketRate, Throttle
 from app.helprequests.service import collect_unattached_images
 from app.match.flows import ExpiryHooks
-<<<<<<< HEAD
 from app.classes.dispatch import ClassDispatch
 from app.classes.dispatch import run_tick as class_tick
-=======
 from app.models import utcnow
->>>>>>> main
 from app.live.socket import EventLogSink, LiveHandler, run_tick
 from app.live.transcript import TranscriptWriter
 from matching import Clock, EventSink, InProcessPool, MatchConfig, Matcher, RedisPool, SystemClock, Weights
@@ -83,18 +80,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                                           getattr(app.state, "clock", None) or SystemClock(),
                                           EventLogSink(app.state.events))
         app.state.live = LiveHandler(app)
-<<<<<<< HEAD
         app.state.classes = ClassDispatch(app)
         await app.state.classes.start()
-        timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app)),
-                  asyncio.create_task(_every(1.0, class_tick, app))] if settings.match_reaper else []
-=======
         app.state.throttle = Throttle(settings)
         app.state.socket_rate = SocketRate()
         timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app)),
-                  asyncio.create_task(_every(3600.0, collect_images, app))] \
+                  asyncio.create_task(_every(1.0, class_tick, app)), asyncio.create_task(_every(3600.0, collect_images, app))] \
             if settings.match_reaper else []
->>>>>>> main
         if settings.tune_gc:
             tune_gc()
         try:
@@ -103,11 +95,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             for task in timers:
                 task.cancel()
             await asyncio.gather(*timers, return_exceptions=True)
-<<<<<<< HEAD
             await app.state.classes.media.aclose()
-=======
             await app.state.transcript.aclose()
->>>>>>> main
             await app.state.events.aclose()
             await app.state.throttle.aclose()
             if app.state.redis is not None:
@@ -139,11 +128,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from app.subjects.endpoints import router as subjects
     from app.tutors.endpoints import router as tutors
 
-<<<<<<< HEAD
-    for router in (health, auth, subjects, schools, tutors, helprequests, match, calendar, live, classes, safety, stats):
-=======
-    for router in (health, auth, accounts, subjects, schools, tutors, helprequests, match, calendar, live, safety, stats):
->>>>>>> main
+    for router in (health, auth, accounts, subjects, schools, tutors, helprequests, match, calendar, live, classes, safety, stats):
         app.include_router(router)
 
     from app import web

@@ -113,13 +113,10 @@ class LiveHandler:
             await self._keep_on_duty(user.id)
         if isinstance(msg, (Ping, Pong)):
             return None
-<<<<<<< HEAD
         if hasattr(msg, "class_id"):  # one-to-many classes: app/classes/dispatch.py
             return await self.app.state.classes.message(user, msg)  # type: ignore[no-any-return]
-=======
         if isinstance(msg, (Chat, Stroke, Board, ShareImage)):
             return await self._share(user, msg)
->>>>>>> main
         async with self.app.state.sessionmaker() as db:
             try:
                 result = await service.handle(db, self.app.state.settings, user, msg, self.now)

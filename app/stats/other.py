@@ -8,14 +8,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-<<<<<<< HEAD
 from app.models.records import HELD_CLASS_STATES
-from app.models import (Answer, ClassAttendance, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, LiveClass,
-                        PointsEntry, Question, School, SchoolClass, SignInBlock, SignInHour, Subject, TutoringSession,
-=======
 from app.models import (Answer, ClassAttendance, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, KnowledgePointDay, LiveClass,
                         PointsEntry, PointsMonth, Question, StudentDay, School, SchoolClass, SignInBlock, SignInHour, Subject, TutoringSession,
->>>>>>> main
                         TutorProfile, User)
 from app.schools.names import class_label, grade_name
 
