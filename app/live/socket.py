@@ -103,6 +103,7 @@ class LiveHandler:
         if self.local[user.id] <= 0:
             del self.local[user.id]
             await self._presence(user, False)
+            await self.app.state.classes.disconnected(user)
 
     async def _presence(self, user: User, connected: bool) -> None:
         async with self.app.state.sessionmaker() as db:
@@ -115,6 +116,8 @@ class LiveHandler:
             await self._keep_on_duty(user.id)
         if isinstance(msg, (Ping, Pong)):
             return None
+        if hasattr(msg, "class_id"):  # one-to-many classes: app/classes/dispatch.py
+            return await self.app.state.classes.message(user, msg)  # type: ignore[no-any-return]
         if isinstance(msg, (Chat, Stroke, Board, ShareImage)):
             return await self._share(user, msg)
         async with self.app.state.sessionmaker() as db:
