@@ -15,6 +15,7 @@ from app.kit.redis import make_redis
 from app.kit.runtime import tune_gc
 from app.match.flows import ExpiryHooks
 from app.live.socket import EventLogSink, LiveHandler, run_tick
+from app.qa.endpoints import run_escalation
 from matching import Clock, EventSink, InProcessPool, MatchConfig, Matcher, RedisPool, SystemClock, Weights
 from signaling import InProcessEventLog, RedisEventLog
 
@@ -56,8 +57,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                                           getattr(app.state, "clock", None) or SystemClock(),
                                           EventLogSink(app.state.events))
         app.state.live = LiveHandler(app)
-        timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app))] \
-            if settings.match_reaper else []
+        timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app)),
+                  asyncio.create_task(_every(60.0, run_escalation, app))] if settings.match_reaper else []
         if settings.tune_gc:
             tune_gc()
         try:
@@ -89,8 +90,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from app.schools.endpoints import router as schools
     from app.subjects.endpoints import router as subjects
     from app.tutors.endpoints import router as tutors
+    from app.qa.endpoints import router as qa
 
-    for router in (health, auth, subjects, schools, tutors, helprequests, match, calendar, live, safety, stats):
+    for router in (health, auth, subjects, schools, tutors, helprequests, match, calendar, live, safety, stats, qa):
         app.include_router(router)
 
     from app import web

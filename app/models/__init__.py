@@ -2,6 +2,7 @@
 from .accounts import ROLES, AuthSession, SignIn, User
 from .base import Base, utcnow
 from .org import City, District, School, SchoolClass
+from .qa import QaImage, QaNotification, QaReply, QaReport, QaSearchDoc, QuestionKnowledgePoint
 from .records import (ActivityBlock, ActivityHour, Answer, CalendarDay, ClassAttendance, LiveClass, PointsEntry, Question, SessionEvent,
                       SchoolDay, SessionReport, SignInBlock, SignInHour, TutoringSession)
 from .requests import HelpRequest, HelpRequestKnowledgePoint, Image
@@ -14,4 +15,5 @@ __all__ = [
     "HelpRequestKnowledgePoint", "Image", "KnowledgePoint", "PointsEntry", "Question", "School",
     "SchoolClass", "SessionEvent", "SessionReport", "SignIn", "StudentBlock", "Subject", "TutorExpertise", "TutorProfile",
     "TutorReview", "TutorSubject", "TutoringSession", "User", "utcnow",
+    "QaImage", "QaNotification", "QaReply", "QaReport", "QaSearchDoc", "QuestionKnowledgePoint",
 ]

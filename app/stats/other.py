@@ -9,7 +9,7 @@ from sqlalchemy import Select, and_, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (Answer, ClassAttendance, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, LiveClass,
-                        PointsEntry, Question, School, SchoolClass, SignInBlock, SignInHour, Subject, TutoringSession,
+                        PointsEntry, Question, QuestionKnowledgePoint, School, SchoolClass, SignInBlock, SignInHour, Subject, TutoringSession,
                         TutorProfile, User)
 
 from .participation import bounds, ratio, two_places
@@ -208,14 +208,20 @@ async def class_weekly(db: AsyncSession, school_id: int, start: date, end: date,
 async def hot_spots(db: AsyncSession, city_id: int, start: date, end: date, tz: str, *, subject: str | None = None,
                     district_id: int | None = None, school_id: int | None = None, class_id: int | None = None,
                     limit: int = 20) -> list[dict[str, object]]:
-    """The knowledge points students asked about most (help requests tagged with them)."""
+    """The knowledge points students asked about most: help requests and Q&A questions tagged
+    with them (a question made from a help request is counted once, as its request)."""
     f, t = bounds(start, end, tz)
+    asked = union_all(
+        select(HelpRequestKnowledgePoint.knowledge_point_id.label("kp"), HelpRequest.student_id.label("sid"))
+        .join(HelpRequest, HelpRequest.id == HelpRequestKnowledgePoint.request_id)
+        .where(HelpRequest.created_at >= f, HelpRequest.created_at < t),
+        select(QuestionKnowledgePoint.knowledge_point_id, Question.student_id)
+        .join(Question, Question.id == QuestionKnowledgePoint.question_id)
+        .where(Question.created_at >= f, Question.created_at < t, Question.source_request_id.is_(None))).subquery()
     q = (select(KnowledgePoint.id, KnowledgePoint.name, KnowledgePoint.subject_code, func.count())
-         .select_from(HelpRequestKnowledgePoint)
-         .join(HelpRequest, HelpRequest.id == HelpRequestKnowledgePoint.request_id)
-         .join(KnowledgePoint, KnowledgePoint.id == HelpRequestKnowledgePoint.knowledge_point_id)
-         .join(User, User.id == HelpRequest.student_id)
-         .where(HelpRequest.created_at >= f, HelpRequest.created_at < t))
+         .select_from(asked)
+         .join(KnowledgePoint, KnowledgePoint.id == asked.c.kp)
+         .join(User, User.id == asked.c.sid))
     q = _scoped(q, city_id, district_id, school_id)
     if class_id is not None:
         q = q.where(User.class_id == class_id)
