@@ -14,14 +14,18 @@ const routes = [
   [/^#\/tutor$/, () => import('./views/tutor.js')],
   [/^#\/admin$/, () => import('./views/admin.js')],
   [/^#\/dashboard$/, () => import('./views/dashboard.js')],
+  [/^#\/qa$/, () => import('./views/qa.js'), 'student'],
+  [/^#\/qa\/(\d+)$/, () => import('./views/qa.js'), 'question'],
+  [/^#\/qa-feed$/, () => import('./views/qa.js'), 'feed'],
+  [/^#\/qa-admin$/, () => import('./views/qa.js'), 'admin'],
 ];
 
 const NAV = {
-  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history']],
-  tutor: [['#/tutor', 'nav.tutor']],
-  school_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard']],
-  district_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard']],
-  city_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard']],
+  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history'], ['#/qa', 'nav.qa']],
+  tutor: [['#/tutor', 'nav.tutor'], ['#/qa-feed', 'nav.qa_feed']],
+  school_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard'], ['#/qa-admin', 'nav.qa_admin']],
+  district_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard'], ['#/qa-admin', 'nav.qa_admin']],
+  city_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard'], ['#/qa-admin', 'nav.qa_admin']],
 };
 
 export const app = { me: null, live: null, cleanup: [] };
