@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.scope import schools_in_scope, user_in_scope
@@ -169,18 +169,27 @@ async def close(db: AsyncSession, student: User, question_id: int, now: datetime
 
 async def feed(db: AsyncSession, tutor: User, now: datetime, knowledge_point_id: int | None, limit: int,
                offset: int) -> list[Question]:
-    """Open questions in the tutor's subjects and bands: unanswered first, oldest first.
-    One index range per (subject, band) on ix_questions_feed."""
+    """Open questions in the tutor's subjects and bands: unanswered first (then the fewest
+    answers), oldest first. Cost: one ordered range of ix_questions_feed per (subject, band),
+    each cut at offset + limit rows, merged — a few dozen index entries, whatever the backlog."""
     subjects, bands = await tutor_reach(db, tutor)
     if not subjects or not bands:
         return []
-    query = select(Question).where(Question.status == "open", Question.subject_code.in_(subjects),
-                                   Question.band.in_(bands), Question.hidden_at.is_(None))
-    if knowledge_point_id is not None:
-        query = query.where(Question.id.in_(select(QuestionKnowledgePoint.question_id).where(
-            QuestionKnowledgePoint.knowledge_point_id == knowledge_point_id)))
-    query = query.order_by(Question.answer_count > 0, Question.created_at, Question.id).offset(offset).limit(limit)
-    return list((await db.execute(query)).scalars())
+    branches = []
+    for subject in subjects:
+        for band in bands:
+            branch = select(Question.id, Question.answer_count, Question.created_at).where(
+                Question.status == "open", Question.subject_code == subject, Question.band == band,
+                Question.hidden_at.is_(None))
+            if knowledge_point_id is not None:
+                branch = branch.where(Question.id.in_(select(QuestionKnowledgePoint.question_id).where(
+                    QuestionKnowledgePoint.knowledge_point_id == knowledge_point_id)))
+            branches.append(branch.order_by(Question.answer_count, Question.created_at, Question.id).limit(offset + limit))
+    merged = (branches[0] if len(branches) == 1 else union_all(*branches)).subquery()
+    ids = list((await db.execute(select(merged.c.id).order_by(merged.c.answer_count, merged.c.created_at, merged.c.id)
+                                 .offset(offset).limit(limit))).scalars())
+    found = {q.id: q for q in (await db.execute(select(Question).where(Question.id.in_(ids)))).scalars()} if ids else {}
+    return [found[i] for i in ids]
 
 
 async def claim(db: AsyncSession, settings: Settings, tutor: User, question_id: int, now: datetime) -> Question:
