@@ -63,10 +63,12 @@ async def readable(db: AsyncSession, viewer: User, question_id: int) -> Question
 
 async def tutor_reach(db: AsyncSession, tutor: User) -> tuple[list[str], list[str]]:
     """The subjects and grade bands an approved tutor answers in."""
-    profile = await db.get(TutorProfile, tutor.id)
+    rows = (await db.execute(select(TutorProfile, TutorSubject.subject_code).outerjoin(
+        TutorSubject, TutorSubject.user_id == TutorProfile.user_id).where(TutorProfile.user_id == tutor.id))).all()
+    profile = rows[0][0] if rows else None
     if profile is None or profile.status != "approved":
         raise NotApproved("only approved tutors answer questions", status=profile.status if profile else None)
-    subjects = list((await db.execute(select(TutorSubject.subject_code).where(TutorSubject.user_id == tutor.id))).scalars())
+    subjects = [code for _, code in rows if code is not None]
     bands = [b for b, on in (("junior", profile.teaches_junior), ("senior", profile.teaches_senior)) if on]
     return subjects, bands
 
@@ -186,10 +188,9 @@ async def feed(db: AsyncSession, tutor: User, now: datetime, knowledge_point_id:
                     QuestionKnowledgePoint.knowledge_point_id == knowledge_point_id)))
             branches.append(branch.order_by(Question.answer_count, Question.created_at, Question.id).limit(offset + limit))
     merged = (branches[0] if len(branches) == 1 else union_all(*branches)).subquery()
-    ids = list((await db.execute(select(merged.c.id).order_by(merged.c.answer_count, merged.c.created_at, merged.c.id)
-                                 .offset(offset).limit(limit))).scalars())
-    found = {q.id: q for q in (await db.execute(select(Question).where(Question.id.in_(ids)))).scalars()} if ids else {}
-    return [found[i] for i in ids]
+    return list((await db.execute(select(Question).join(merged, merged.c.id == Question.id)
+                                  .order_by(merged.c.answer_count, merged.c.created_at, merged.c.id)
+                                  .offset(offset).limit(limit))).scalars())
 
 
 async def claim(db: AsyncSession, settings: Settings, tutor: User, question_id: int, now: datetime) -> Question:
