@@ -265,3 +265,24 @@ async def test_escalation_reports_and_moderation(client, factory, app, clock):
     assert (await client.get("/api/qa/feed", headers=t)).status_code in (401, 403)  # the tutor is suspended
     async with factory.session() as db:
         assert (await db.execute(select(func.count()).select_from(Question))).scalar() == 1
+
+
+async def test_tutors_on_duty_hear_of_a_new_question_and_claims_expire(client, factory, app, clock):
+    org, student, tutor = await people(factory)
+    idle = await factory.tutor(org, school=2, subjects=("physics",))  # not on duty: not told at once
+    maths = await factory.tutor(org, school=3, subjects=("math",))
+    s, t, i, m = [await factory.sign_in(u) for u in (student, tutor, idle, maths)]
+    for auth in (t, m):
+        assert (await client.post("/api/duty", headers=auth)).status_code == 200
+    q = (await client.post("/api/qa/questions", headers=s, json={"subject": "physics", "text": "电磁感应的条件"})).json()
+    assert [e.kind for e in await app.state.events.read(tutor.id, 0) if e.kind.startswith("qa_")] == ["qa_question"]
+    assert [e.data["question_id"] for e in await app.state.events.read(tutor.id, 0) if e.kind == "qa_question"] == [q["id"]]
+    assert (await client.get("/api/qa/notifications", headers=t)).json()["unread"] == 1
+    assert (await client.get("/api/qa/notifications", headers=m)).json()["unread"] == 0
+    assert (await client.get("/api/qa/notifications", headers=i)).json()["unread"] == 0
+
+    assert (await client.post(f"/api/qa/questions/{q['id']}/claim", headers=t)).status_code == 200
+    assert (await client.post(f"/api/qa/questions/{q['id']}/claim", headers=i)).status_code == 409
+    clock.advance(app.state.settings.qa_claim_s + 1)  # the claim has run out
+    assert (await client.get("/api/qa/feed", headers=i)).json()[0]["claimed_by"] is None
+    assert (await client.post(f"/api/qa/questions/{q['id']}/claim", headers=i)).json()["claimed_by"] == idle.id
