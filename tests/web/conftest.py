@@ -54,7 +54,8 @@ class Pages:
 
     async def open(self, username: str, viewport: dict[str, int], lang: str = "zh-CN") -> Page:
         """A signed-in page in its own browser context (its own storage, like another device)."""
-        ctx = await self.browser.new_context(viewport=viewport, locale=lang)
+        # Users are in Beijing; a browser in UTC would hide date bugs that they see (the day before until 08:00).
+        ctx = await self.browser.new_context(viewport=viewport, locale=lang, timezone_id="Asia/Shanghai")
         self.contexts.append(ctx)
         page = await ctx.new_page()
         page.on("pageerror", lambda e: self.errors.append(f"{username}: {e}"))

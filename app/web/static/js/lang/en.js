@@ -53,6 +53,8 @@ export default {
   'wait.position': 'You are number {n} in the queue',
   'wait.eta': 'About {min} min to wait',
   'wait.eta_unknown': 'Estimating the wait…',
+  'wait.nobody_on_duty': 'No tutor of this subject is on duty right now.',
+  'wait.nobody_hint': 'You can turn your request into a Q&A question that tutors answer there, try again later, or cancel and ask in another subject.',
   'wait.cancel': 'Cancel request',
   'wait.cancelled': 'Your request was cancelled.',
   'wait.declined': 'That tutor cannot take it now; finding another tutor.',

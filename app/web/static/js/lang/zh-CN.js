@@ -53,6 +53,8 @@ export default {
   'wait.position': '你排在第 {n} 位',
   'wait.eta': '预计等待约 {min} 分钟',
   'wait.eta_unknown': '正在估算等待时间…',
+  'wait.nobody_on_duty': '现在没有在线的这门学科的老师。',
+  'wait.nobody_hint': '你可以把问题转到问答中心，老师会在那里回答你；也可以稍后再试，或取消后换个学科。',
   'wait.cancel': '取消求助',
   'wait.cancelled': '已取消这次求助。',
   'wait.declined': '这位老师暂时无法接听，正在为你找其他老师。',

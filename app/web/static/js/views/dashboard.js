@@ -5,6 +5,7 @@ import { h, clear } from '../dom.js';
 import { t, errorText } from '../i18n.js';
 import { onLeave } from '../main.js';
 import { exportButtons } from '../exports.js';
+import { serviceDay, addDays, monthStart } from '../dates.js';
 
 let chartLib = null;
 function loadChartJs() {
@@ -18,24 +19,23 @@ function loadChartJs() {
   return chartLib;
 }
 
-const iso = (d) => d.toISOString().slice(0, 10);
-
 function tableOf(rows, cols) {
   return h('div.table-wrap', {}, h('table', {}, h('thead', {}, h('tr', {}, cols.map(([, label]) => h('th', {}, t(label))))),
     h('tbody', {}, rows.map((r) => h('tr', {}, cols.map(([k]) => h('td', {}, r[k] ?? '—')))))));
 }
 
 export default async function dashboard(view) {
-  const today = new Date();
-  const fromInput = h('input', { type: 'date', id: 'dash-from', value: iso(new Date(today.getFullYear(), today.getMonth(), 1)) });
-  const toInput = h('input', { type: 'date', id: 'dash-to', value: iso(new Date(today.getTime() + 86400000)) });
+  // The inputs show whole days, both included (this month so far); the API's `to` is exclusive.
+  const today = serviceDay();
+  const fromInput = h('input', { type: 'date', id: 'dash-from', value: monthStart(today) });
+  const toInput = h('input', { type: 'date', id: 'dash-to', value: today });
   const body = h('div', { id: 'dashboard' });
   const charts = [];
   onLeave(() => charts.forEach((c) => c.destroy()));
   const load = async () => {
     charts.splice(0).forEach((c) => c.destroy());
     clear(body, h('p.muted', {}, t('common.loading')));
-    const params = { from: fromInput.value, to: toInput.value };
+    const params = { from: fromInput.value, to: addDays(toInput.value, 1) };
     const qs = new URLSearchParams(params);
     try {
       const [Chart, trend, table, hot, students, classes, stars] = await Promise.all([

@@ -104,13 +104,14 @@ async function ask(view, { app }) {
   await loadTree();
 }
 
-function toQuestionButton(requestId, box) {
+function toQuestionButton(requestId, box, onDone = () => {}) {
   const b = h('button', { type: 'button', id: 'to-question', onclick: async () => {
     b.disabled = true;
     try {
       const req = await api(`/api/help-requests/${requestId}/to-question`, { method: 'POST' });
       clear(box, h('p.notice', { id: 'question-saved' }, t('wait.question_saved')),
         req.question_id ? h('a', { href: `#/qa/${req.question_id}`, id: 'question-link' }, t('qa.open_question')) : null);
+      onDone();
     } catch (e) { clear(box, h('p.error', {}, errorText(e))); }
   } }, t('wait.to_question'));
   return b;
@@ -137,6 +138,16 @@ async function wait(view, { app }, requestId) {
     if (s.session_id) { go(`#/session/${s.session_id}`); return; }
     if (s.state === 'ringing' || s.matching === 'ringing') {
       clear(status, h('div.spinner'), h('p.big', {}, t('wait.ringing')));
+    } else if ((s.state === 'waiting' || s.matching === 'waiting') && s.tutors_on_duty === 0) {
+      // Nobody of this subject is on duty: say so at once and offer the other ways, not an estimate.
+      clear(status, h('p.big', { id: 'nobody-on-duty' }, t('wait.nobody_on_duty')), h('p', {}, t('wait.nobody_hint')));
+      if (!actions.querySelector('#to-question')) {
+        actions.append(toQuestionButton(requestId, message, () => {
+          closed = true;
+          clear(status);
+          clear(actions, h('a.button', { href: '#/ask' }, t('wait.ask_again')));
+        }));
+      }
     } else if (s.state === 'waiting' || s.matching === 'waiting') {
       clear(status, h('div.spinner'), h('p.big', {}, t('wait.position', { n: s.position ?? '?' })),
         h('p', {}, s.eta_s != null ? t('wait.eta', { min: Math.max(1, Math.round(s.eta_s / 60)) }) : t('wait.eta_unknown')));
