@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import false as sa_false
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, UTCDateTime, utcnow
@@ -79,8 +80,10 @@ class Question(Base):
 
     __tablename__ = "questions"
     __table_args__ = (Index("ix_questions_student_created", "student_id", "created_at"),
-                      # the tutors' feed: open questions of a subject and band, unanswered and oldest first
-                      Index("ix_questions_feed", "status", "subject_code", "band", "answer_count", "created_at"))
+                      # the tutors' feed: open questions of a subject and band, fewest answers and oldest
+                      # first; partial and holding the id, so a page of the feed is an index-only range
+                      Index("ix_questions_feed", "status", "subject_code", "band", "answer_count", "created_at", "id",
+                            postgresql_where=text("hidden_at IS NULL"), sqlite_where=text("hidden_at IS NULL")))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     subject_code: Mapped[str] = mapped_column(ForeignKey("subjects.code"))

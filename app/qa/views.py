@@ -16,10 +16,6 @@ from .schemas import AnswerOut, ImageRef, QuestionOut, ReplyOut
 from .service import readable
 
 
-def _ref(img: Image) -> ImageRef:
-    return ImageRef(id=img.id, url=f"/api/qa/images/{img.id}", width=img.width, height=img.height)
-
-
 async def questions_out(db: AsyncSession, viewer: User, qs: Sequence[Question], now: datetime,
                         with_answers: bool = False) -> list[QuestionOut]:
     ids = [q.id for q in qs]
@@ -31,9 +27,13 @@ async def questions_out(db: AsyncSession, viewer: User, qs: Sequence[Question], 
         for qid, kp in (await db.execute(select(QuestionKnowledgePoint.question_id, QuestionKnowledgePoint.knowledge_point_id)
                                          .where(QuestionKnowledgePoint.question_id.in_(ids)))).all():
             kps[qid].append(kp)
-        for link, img in (await db.execute(select(QaImage, Image).join(Image, Image.id == QaImage.image_id)
-                                           .where(QaImage.question_id.in_(ids)).order_by(Image.created_at, Image.id))).all():
-            (a_imgs.setdefault(link.answer_id, []) if link.answer_id else q_imgs[link.question_id]).append(_ref(img))
+        # The pictures' sizes only, never their bytes.
+        for qid, aid, img_id, width, height in (await db.execute(
+                select(QaImage.question_id, QaImage.answer_id, Image.id, Image.width, Image.height)
+                .join(Image, Image.id == QaImage.image_id).where(QaImage.question_id.in_(ids))
+                .order_by(Image.created_at, Image.id))).all():
+            ref = ImageRef(id=img_id, url=f"/api/qa/images/{img_id}", width=width, height=height)
+            (a_imgs.setdefault(aid, []) if aid else q_imgs[qid]).append(ref)
         students = {q.student_id for q in qs}
         grades = dict((await db.execute(select(User.id, User.grade).where(User.id.in_(students)))).all())
     answers: dict[int, list[AnswerOut]] = {}
@@ -88,9 +88,9 @@ def answer_out(a: Answer, name: str, imgs: list[ImageRef]) -> AnswerOut:
 
 
 async def answer_images(db: AsyncSession, answer_id: int) -> list[ImageRef]:
-    return [_ref(img) for img in (await db.execute(select(Image).join(QaImage, QaImage.image_id == Image.id)
-                                                   .where(QaImage.answer_id == answer_id)
-                                                   .order_by(Image.created_at, Image.id))).scalars()]
+    return [ImageRef(id=i, url=f"/api/qa/images/{i}", width=w, height=hgt) for i, w, hgt in (await db.execute(
+        select(Image.id, Image.width, Image.height).join(QaImage, QaImage.image_id == Image.id)
+        .where(QaImage.answer_id == answer_id).order_by(Image.created_at, Image.id))).all()]
 
 
 async def readable_image(db: AsyncSession, viewer: User, image_id: str) -> Image:

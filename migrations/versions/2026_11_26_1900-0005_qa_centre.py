@@ -68,7 +68,8 @@ def upgrade() -> None:
         op.add_column("questions", column)
     for column in ANSWER_COLUMNS:
         op.add_column("answers", column)
-    op.create_index("ix_questions_feed", "questions", ["status", "subject_code", "band", "answer_count", "created_at"])
+    op.create_index("ix_questions_feed", "questions", ["status", "subject_code", "band", "answer_count", "created_at", "id"],
+                    postgresql_where=sa.text("hidden_at IS NULL"), sqlite_where=sa.text("hidden_at IS NULL"))
     op.create_index("uq_answers_question_tutor", "answers", ["question_id", "tutor_id"], unique=True)
 
     op.create_table(
