@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from sqlalchemy import ARRAY, Select, Text, bindparam, literal_column, select, text
+from sqlalchemy import ARRAY, FromClause, Text, bindparam, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Answer, KnowledgePoint, QaSearchDoc, Question, QuestionKnowledgePoint, Subject
@@ -31,6 +31,7 @@ from app.models import Answer, KnowledgePoint, QaSearchDoc, Question, QuestionKn
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN = re.compile(f"[{_CJK}]+|[a-z0-9]+")
 MAX_QUERY_TERMS = 12
+MAX_MATCHES = 20000  # ids read per search: a query of one very common word is cut here
 
 
 def terms(value: str) -> list[str]:
@@ -72,14 +73,16 @@ async def reindex(db: AsyncSession, question_id: int) -> None:
     await db.flush()
 
 
-def matching(dialect: str, words: list[str], any_of: bool = False) -> Select[tuple[int]]:
-    """The ids of questions whose document holds all of `words` (or any, with `any_of`)."""
+def matching(dialect: str, words: list[str], any_of: bool = False) -> FromClause:
+    """The ids (`question_id`) of questions whose document holds all of `words` (or any, with
+    `any_of`), to join with the questions."""
     if dialect == "postgresql":
         op = "&&" if any_of else "@>"
         cond = text(f"string_to_array(qa_search_docs.terms, ' ') {op} :words").bindparams(
             bindparam("words", words, type_=ARRAY(Text)))
-        return select(QaSearchDoc.question_id).where(cond)
+        # MATERIALIZED: the matches come from the GIN index first, whatever the outer query orders by.
+        return select(QaSearchDoc.question_id).where(cond).cte("qa_match").prefix_with("MATERIALIZED")
     # Every term is quoted: a bigram is letters or digits only, so no quote can be inside.
     expr = (" OR " if any_of else " ").join(f'"{w}"' for w in words)
     return select(literal_column("rowid").label("question_id")).select_from(text("qa_search_fts")).where(
-        text("qa_search_fts MATCH :expr").bindparams(expr=expr))
+        text("qa_search_fts MATCH :expr").bindparams(expr=expr)).subquery()
