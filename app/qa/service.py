@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select, union_all, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.scope import schools_in_scope, user_in_scope
@@ -229,8 +230,12 @@ async def answer(db: AsyncSession, settings: Settings, tutor: User, question_id:
     images = await _usable_images(db, tutor, body.image_ids, settings.max_images_per_request)
     text, raw, flagged = _masked(body.text)
     a = Answer(question_id=q.id, tutor_id=tutor.id, text=text, raw=raw, flagged=flagged, created_at=now)
-    db.add(a)
-    await db.flush()
+    try:
+        async with db.begin_nested():  # a double click racing itself meets the unique index, not a 500
+            db.add(a)
+            await db.flush()
+    except IntegrityError:
+        raise InvalidState("you have answered this question already: edit your answer instead") from None
     db.add_all([QaImage(image_id=i.id, question_id=q.id, answer_id=a.id) for i in images])
     await db.execute(update(Question).where(Question.id == q.id).values(answer_count=Question.answer_count + 1))
     await db.execute(update(Question).where(Question.id == q.id, Question.claimed_by == tutor.id)

@@ -38,6 +38,7 @@ async def test_ask_answer_follow_up_and_accept_in_two_browsers(factory, pages: P
     before = await figures(client, factory, admin, tutor_auth, org.schools[1].id)
 
     student = await pages.open(student_user.username, PHONE)
+    await expect(student.locator("#ask-submit")).to_be_visible()  # the home view has finished drawing
     await student.click("a[href='#/qa']")
     await expect(student.locator("h1")).to_have_text("问答中心")
     await student.select_option("#qa-subject", "physics")
@@ -50,7 +51,9 @@ async def test_ask_answer_follow_up_and_accept_in_two_browsers(factory, pages: P
     await expect(student.locator("#qa-question img")).to_have_count(1)
 
     tutor = await pages.open(tutor_user.username, DESKTOP)
+    await expect(tutor.locator("#duty-state")).to_be_visible()  # the home view has finished drawing
     await tutor.click("a[href='#/qa-feed']")
+    await expect(tutor.locator("#duty-state")).to_have_count(0)
     card = tutor.locator("#qa-feed li", has_text=QUESTION)
     await expect(card).to_have_count(1)
     await shot(tutor, "tutor-qa-feed")
