@@ -36,3 +36,12 @@ def test_readme_says_who_teaches_what_in_the_demo_city():
     assert len(listed) == len(SUBJECTS)
     for index, (_, zh, _) in enumerate(SUBJECTS):
         assert [int(n) for n in listed[zh]] == [n for n in range(1, 46) if (n - 1) % len(SUBJECTS) == index]
+
+
+def test_classes_and_grades_are_named_as_schools_name_them():
+    from app.schools.names import class_label, grade_name
+
+    assert class_label(11, "2班") == "高二(2)班"
+    assert class_label(7, "3") == "初一(3)班"
+    assert class_label(10, "实验班") == "高一 实验班"
+    assert grade_name(9) == "初三" and grade_name(None) == ""

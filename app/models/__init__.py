@@ -5,6 +5,7 @@ from .org import City, District, School, SchoolClass
 from .qa import QaImage, QaNotification, QaReply, QaReport, QaSearchDoc, QuestionKnowledgePoint
 from .records import (ActivityBlock, ActivityHour, Answer, CalendarDay, ClassAttendance, LiveClass, PointsEntry, Question, SessionEvent,
                       SchoolDay, SessionReport, SignInBlock, SignInHour, TutoringSession)
+from .rollups import ClassMonth, KnowledgePointDay, PointsMonth, SchoolDayStudents, SchoolMonth, StudentDay, StudentMonth, StudentRegistration, TutorDay, TutorMonth
 from .requests import HelpRequest, HelpRequestKnowledgePoint, Image
 from .subjects import KnowledgePoint, Subject
 from .tutors import StudentBlock, TutorExpertise, TutorProfile, TutorReview, TutorSubject
@@ -16,4 +17,5 @@ __all__ = [
     "SchoolClass", "SessionEvent", "SessionReport", "SignIn", "StudentBlock", "Subject", "TutorExpertise", "TutorProfile",
     "TutorReview", "TutorSubject", "TutoringSession", "User", "utcnow",
     "QaImage", "QaNotification", "QaReply", "QaReport", "QaSearchDoc", "QuestionKnowledgePoint",
+    "ClassMonth", "KnowledgePointDay", "PointsMonth", "SchoolDayStudents", "SchoolMonth", "StudentDay", "StudentMonth", "StudentRegistration", "TutorDay", "TutorMonth",
 ]

@@ -2,7 +2,7 @@
 notifications and the search index (FTS5 on SQLite, GIN over bigram arrays on PostgreSQL)
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0010 (written against 0004)
 Create Date: 2026-11-26 19:00:00
 
 Frozen: imports nothing from app/. The questions table keeps its rollup triggers (0003): columns
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0004"
+down_revision: str | None = "0010"  # re-chained after main (written against 0004)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

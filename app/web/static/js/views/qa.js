@@ -4,7 +4,7 @@
 import { api, imageUrl, uploadImage } from '../api.js';
 import { h, clear } from '../dom.js';
 import { t, errorText, formatTime, subjectName } from '../i18n.js';
-import { go, onLeave } from '../main.js';
+import { go, onLeave } from '../nav.js';
 
 export default async function qa(view, ctx) {
   const header = h('p.notice', { id: 'qa-unread', role: 'status' });

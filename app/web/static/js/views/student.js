@@ -2,7 +2,8 @@
 import { api, imageUrl, uploadImage } from '../api.js';
 import { h, clear } from '../dom.js';
 import { t, errorText, formatTime, formatDuration, subjectName } from '../i18n.js';
-import { go, flash, onLeave } from '../main.js';
+import { go, flash, onLeave } from '../nav.js';
+import { sessionsTable, when } from '../sessions.js';
 
 export default async function student(view, ctx) {
   if (ctx.name === 'ask') return ask(view, ctx);
@@ -51,7 +52,7 @@ async function ask(view, { app }) {
     e.target.value = '';
   };
   const camera = h('input', { type: 'file', accept: 'image/*', capture: 'environment', id: 'photo-camera', class: 'visually-hidden', onchange: addPhotos });
-  const album = h('input', { type: 'file', accept: 'image/*', multiple: true, id: 'photo', onchange: addPhotos });
+  const album = h('input', { type: 'file', accept: 'image/*', multiple: true, id: 'photo', class: 'visually-hidden', onchange: addPhotos });
   const tutorsBox = h('div', { id: 'tutor-list', hidden: true });
   let chosenTutor = null;
   const loadTutors = async () => {
@@ -94,8 +95,9 @@ async function ask(view, { app }) {
   h('label', { for: 'subject' }, t('ask.subject')), subject,
   h('label', {}, t('ask.knowledge_points')), tree,
   h('label', { for: 'question' }, t('ask.question')), text,
-  h('label', { for: 'photo' }, t('ask.photos')),
-  h('div.row', {}, h('label.button', { for: 'photo-camera' }, t('ask.take_photo')), camera, album), thumbs, photoError,
+  h('span.label', {}, t('ask.photos')),
+  h('div.row', {}, h('label.button', { for: 'photo-camera' }, t('ask.take_photo')), camera,
+    h('label.button', { for: 'photo', id: 'photo-album' }, t('ask.from_album')), album), thumbs, photoError,
   h('fieldset', { style: 'border:0;padding:0;margin:12px 0' }, h('legend', { style: 'font-weight:600' }, t('ask.how')),
     h('label', { style: 'font-weight:400' }, modeAuto, ' ', t('ask.mode_auto')),
     h('label', { style: 'font-weight:400' }, modeChosen, ' ', t('ask.mode_chosen'))),
@@ -211,22 +213,11 @@ async function rate(view, ctx, sessionId) {
   view.append(h('h1', {}, t('rate.title')), body);
 }
 
-export function sessionsTable(sessions, subjects) {
-  if (!sessions.length) return h('p.muted', { id: 'no-sessions' }, t('history.none'));
-  return h('div.table-wrap', {}, h('table', { id: 'sessions' },
-    h('thead', {}, h('tr', {}, ['history.when', 'history.subject', 'history.duration', 'history.end', 'history.rating'].map((k) => h('th', {}, t(k))))),
-    h('tbody', {}, sessions.map((s) => h('tr', { dataset: { session: s.id } },
-      h('td', {}, formatTime(s.live_at || s.matched_at)), h('td', {}, subjects[s.subject] || s.subject),
-      h('td', {}, s.duration_s != null ? formatDuration(s.duration_s) : '—'),
-      h('td', {}, s.end_reason ? t(`end.${s.end_reason}`) : t(`state.${s.state}`)),
-      h('td', {}, s.rating ? '★'.repeat(s.rating) : '—'))))));
-}
-
 async function historyView(view, { app }) {
   const [sessions, subjects] = await Promise.all([api('/api/sessions'), api('/api/subjects')]);
   const names = Object.fromEntries(subjects.map((s) => [s.code, subjectName(s)]));
   const unrated = sessions.filter((s) => s.state === 'ended' && s.live_at && !s.rating);
   view.append(h('h1', {}, t('history.title')),
-    unrated.length ? h('p.notice', {}, t('history.unrated'), ' ', unrated.map((s) => h('a', { href: `#/rate/${s.id}` }, `#${s.id} `))) : null,
+    ...(unrated.length ? [h('p.notice', {}, t('history.unrated'), ' ', unrated.map((s) => h('a.unrated', { href: `#/rate/${s.id}` }, `${formatTime(when(s))} ${names[s.subject] || s.subject}`)))] : []),
     h('div.card', {}, sessionsTable(sessions, names)));
 }
