@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     turn_secret: str | None = None
     turn_ttl_s: int = 3600
     tutor_min_title: str = "intermediate"  # 中级及以上职称
+    # Q&A centre (app/qa).
+    qa_points_per_answer: float = 0.5  # an accepted answer; × points_rating_factors when rated on acceptance
+    qa_claim_s: int = 900  # "I'm answering" holds this long
+    qa_escalate_after_s: int = 7200  # an unanswered question is announced to more tutors after this
+    qa_escalate_fanout: int = 50  # tutors notified on escalation (knowledge-point experts first)
+    qa_notify_fanout: int = 20  # free on-duty tutors told of a new question at once
 
     # One-to-many classes (see app/classes). Times in seconds.
     class_cap_s: int = 1800  # the longest class a tutor may schedule

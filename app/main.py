@@ -25,6 +25,7 @@ from app.classes.dispatch import run_tick as class_tick
 from app.models import utcnow
 from app.live.socket import EventLogSink, LiveHandler, run_tick
 from app.live.transcript import TranscriptWriter
+from app.qa.endpoints import run_escalation
 from matching import Clock, EventSink, InProcessPool, MatchConfig, Matcher, RedisPool, SystemClock, Weights
 from signaling import InProcessEventLog, RedisEventLog
 from signaling.relay import InProcessRelay, RedisRelay
@@ -85,7 +86,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.throttle = Throttle(settings)
         app.state.socket_rate = SocketRate()
         timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app)),
-                  asyncio.create_task(_every(1.0, class_tick, app)), asyncio.create_task(_every(3600.0, collect_images, app))] \
+                  asyncio.create_task(_every(1.0, class_tick, app)), asyncio.create_task(_every(3600.0, collect_images, app)),
+                  asyncio.create_task(_every(60.0, run_escalation, app))] \
             if settings.match_reaper else []
         if settings.tune_gc:
             tune_gc()
@@ -127,8 +129,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from app.schools.endpoints import router as schools
     from app.subjects.endpoints import router as subjects
     from app.tutors.endpoints import router as tutors
+    from app.qa.endpoints import router as qa
 
-    for router in (health, auth, accounts, subjects, schools, tutors, helprequests, match, calendar, live, classes, safety, stats):
+    for router in (health, auth, accounts, subjects, schools, tutors, helprequests, match, calendar, live, classes, safety, stats,
+                   qa):
         app.include_router(router)
 
     from app import web

@@ -3,6 +3,7 @@ from .accounts import ROLES, AuthSession, SignIn, User
 from .base import Base, utcnow
 from .classes import ClassEnrolment, ClassEvent, ClassKnowledgePoint
 from .org import City, District, School, SchoolClass
+from .qa import QaImage, QaNotification, QaReply, QaReport, QaSearchDoc, QuestionKnowledgePoint
 from .records import (ActivityBlock, ActivityHour, Answer, CalendarDay, ClassAttendance, LiveClass, PointsEntry, Question, SessionEvent,
                       SchoolDay, SessionReport, SignInBlock, SignInHour, TutoringSession)
 from .rollups import ClassMonth, KnowledgePointDay, PointsMonth, SchoolDayStudents, SchoolMonth, StudentDay, StudentMonth, StudentRegistration, TutorDay, TutorMonth
@@ -17,5 +18,6 @@ __all__ = [
     "HelpRequestKnowledgePoint", "Image", "KnowledgePoint", "PointsEntry", "Question", "School",
     "SchoolClass", "SessionEvent", "SessionReport", "SignIn", "StudentBlock", "Subject", "TutorExpertise", "TutorProfile",
     "TutorReview", "TutorSubject", "TutoringSession", "User", "utcnow",
+    "QaImage", "QaNotification", "QaReply", "QaReport", "QaSearchDoc", "QuestionKnowledgePoint",
     "ClassMonth", "KnowledgePointDay", "PointsMonth", "SchoolDayStudents", "SchoolMonth", "StudentDay", "StudentMonth", "StudentRegistration", "TutorDay", "TutorMonth",
 ]

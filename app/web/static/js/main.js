@@ -23,15 +23,19 @@ const routes = [
   [/^#\/calendar$/, () => import('./views/calendar.js')],
   [/^#\/tables$/, () => import('./views/tables.js')],
   [/^#\/people$/, () => import('./views/people.js')],
+  [/^#\/qa$/, () => import('./views/qa.js'), 'student'],
+  [/^#\/qa\/(\d+)$/, () => import('./views/qa.js'), 'question'],
+  [/^#\/qa-feed$/, () => import('./views/qa.js'), 'feed'],
+  [/^#\/qa-admin$/, () => import('./views/qa.js'), 'admin'],
 ];
 // Pages a visitor reaches without signing in.
 const PUBLIC = new Set(['#/sign-in', '#/apply']);
 const ADMIN_NAV = [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard'], ['#/tables', 'nav.tables'],
-  ['#/people', 'nav.people'], ['#/reports', 'nav.reports'], ['#/calendar', 'nav.calendar'], ['#/account', 'nav.account']];
+  ['#/people', 'nav.people'], ['#/reports', 'nav.reports'], ['#/qa-admin', 'nav.qa_admin'], ['#/calendar', 'nav.calendar'], ['#/account', 'nav.account']];
 
 const NAV = {
-  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history'], ['#/classes', 'nav.classes'], ['#/account', 'nav.account']],
-  tutor: [['#/tutor', 'nav.tutor'], ['#/classes', 'nav.classes'], ['#/account', 'nav.account']],
+  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history'], ['#/qa', 'nav.qa'], ['#/classes', 'nav.classes'], ['#/account', 'nav.account']],
+  tutor: [['#/tutor', 'nav.tutor'], ['#/qa-feed', 'nav.qa_feed'], ['#/classes', 'nav.classes'], ['#/account', 'nav.account']],
   school_admin: ADMIN_NAV,
   district_admin: ADMIN_NAV,
   city_admin: ADMIN_NAV,

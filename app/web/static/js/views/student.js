@@ -110,8 +110,9 @@ function toQuestionButton(requestId, box, onDone = () => {}) {
   const b = h('button', { type: 'button', id: 'to-question', onclick: async () => {
     b.disabled = true;
     try {
-      await api(`/api/help-requests/${requestId}/to-question`, { method: 'POST' });
-      clear(box, h('p.notice', { id: 'question-saved' }, t('wait.question_saved')));
+      const req = await api(`/api/help-requests/${requestId}/to-question`, { method: 'POST' });
+      clear(box, h('p.notice', { id: 'question-saved' }, t('wait.question_saved')),
+        req.question_id ? h('a', { href: `#/qa/${req.question_id}`, id: 'question-link' }, t('qa.open_question')) : null);
       onDone();
     } catch (e) { clear(box, h('p.error', {}, errorText(e))); }
   } }, t('wait.to_question'));
