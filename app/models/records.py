@@ -152,7 +152,7 @@ class CalendarDay(Base):
 
 
 CLASS_STATES = ("scheduled", "live", "ended", "cancelled", "lapsed")  # lapsed: the tutor never started it
-HELD_CLASS_STATES = ("live", "ended")
+NOT_HELD_CLASS_STATES = ("cancelled", "lapsed")  # what the archive and workload leave out
 
 
 class LiveClass(Base):
