@@ -1,6 +1,7 @@
 """All ORM models, in one package (schemas live apart, in each domain's schemas.py)."""
 from .accounts import ROLES, AuthSession, SignIn, User
 from .base import Base, utcnow
+from .classes import ClassEnrolment, ClassEvent, ClassKnowledgePoint
 from .org import City, District, School, SchoolClass
 from .qa import QaImage, QaNotification, QaReply, QaReport, QaSearchDoc, QuestionKnowledgePoint
 from .records import (ActivityBlock, ActivityHour, Answer, CalendarDay, ClassAttendance, LiveClass, PointsEntry, Question, SessionEvent,
@@ -11,6 +12,7 @@ from .subjects import KnowledgePoint, Subject
 from .tutors import StudentBlock, TutorExpertise, TutorProfile, TutorReview, TutorSubject
 
 __all__ = [
+    "ClassEnrolment", "ClassEvent", "ClassKnowledgePoint",
     "ActivityBlock", "ActivityHour", "ClassAttendance", "LiveClass", "SchoolDay", "SignInBlock", "SignInHour",
     "ROLES", "Answer", "AuthSession", "Base", "CalendarDay", "City", "District", "HelpRequest",
     "HelpRequestKnowledgePoint", "Image", "KnowledgePoint", "PointsEntry", "Question", "School",

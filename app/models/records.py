@@ -151,20 +151,41 @@ class CalendarDay(Base):
     note: Mapped[str] = mapped_column(String(100), default="")
 
 
+CLASS_STATES = ("scheduled", "live", "ended", "cancelled", "lapsed")  # lapsed: the tutor never started it
+NOT_HELD_CLASS_STATES = ("cancelled", "lapsed")  # what the archive and workload leave out
+
+
 class LiveClass(Base):
-    """A one-to-many live class (互动课堂) given by a tutor; students' attendances are recorded."""
+    """A one-to-many live class (互动课堂) given by a tutor; students' attendances are recorded.
+    See app/classes for its rules (scheduling, enrolment, the live room)."""
 
     __tablename__ = "live_classes"
+    __table_args__ = (Index("ix_live_classes_state_starts", "state", "starts_at"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tutor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     subject_code: Mapped[str] = mapped_column(ForeignKey("subjects.code"))
     title: Mapped[str] = mapped_column(String(200))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    band: Mapped[str] = mapped_column(String(8), default="junior", server_default="junior")
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    length_s: Mapped[int] = mapped_column(Integer, default=1800, server_default="1800")
+    capacity: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
+    state: Mapped[str] = mapped_column(String(16), default="scheduled", server_default="scheduled")
+    recording: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    live_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    chat_muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    floor_id: Mapped[int | None] = mapped_column(BigId)  # the student holding the floor, if any
+    reminded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    points_booked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    transcript_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ClassAttendance(Base):
-    """One student's attendance of a live class: one of DOMAIN.md's one-to-many attendances."""
+    """One student's attendance of a live class: one of DOMAIN.md's one-to-many attendances.
+    One row per student and class (the statistics count rows, keyed on `joined_at`, the first
+    join); leaving and rejoining adds to `seconds`."""
 
     __tablename__ = "class_attendances"
     __table_args__ = (UniqueConstraint("live_class_id", "student_id"),)
@@ -173,6 +194,8 @@ class ClassAttendance(Base):
     student_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
     seconds: Mapped[int] = mapped_column(Integer, default=0)
+    present_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # in the room now, since then
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ActivityHour(Base):

@@ -182,7 +182,7 @@ async def _history(db: AsyncSession, rng: random.Random, settings: Settings, kps
         tutor_id, _ = rng.choice(by_subject[subject])
         at = evening(rng.choice(days)).replace(minute=0)
         klass = LiveClass(tutor_id=tutor_id, subject_code=subject, title=f"专题课堂 {n + 1}", starts_at=at,
-                          ended_at=at + timedelta(minutes=40))
+                          ended_at=at + timedelta(minutes=40), state="ended", live_at=at)
         db.add(klass)
         await db.flush()
         for student in rng.sample(students, rng.randint(10, 25)):

@@ -12,6 +12,8 @@ const routes = [
   [/^#\/history$/, () => import('./views/student.js'), 'history'],
   [/^#\/session\/(\d+)$/, () => import('./views/session.js')],
   [/^#\/tutor$/, () => import('./views/tutor.js')],
+  [/^#\/classes$/, () => import('./views/classes.js'), 'list'],
+  [/^#\/class\/(\d+)$/, () => import('./views/classes.js'), 'room'],
   [/^#\/admin$/, () => import('./views/admin.js')],
   [/^#\/dashboard$/, () => import('./views/dashboard.js')],
   [/^#\/apply$/, () => import('./views/apply.js')],
@@ -32,8 +34,8 @@ const ADMIN_NAV = [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard'], [
   ['#/people', 'nav.people'], ['#/reports', 'nav.reports'], ['#/qa-admin', 'nav.qa_admin'], ['#/calendar', 'nav.calendar'], ['#/account', 'nav.account']];
 
 const NAV = {
-  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history'], ['#/qa', 'nav.qa'], ['#/account', 'nav.account']],
-  tutor: [['#/tutor', 'nav.tutor'], ['#/qa-feed', 'nav.qa_feed'], ['#/account', 'nav.account']],
+  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history'], ['#/qa', 'nav.qa'], ['#/classes', 'nav.classes'], ['#/account', 'nav.account']],
+  tutor: [['#/tutor', 'nav.tutor'], ['#/qa-feed', 'nav.qa_feed'], ['#/classes', 'nav.classes'], ['#/account', 'nav.account']],
   school_admin: ADMIN_NAV,
   district_admin: ADMIN_NAV,
   city_admin: ADMIN_NAV,
