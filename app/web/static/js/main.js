@@ -76,9 +76,12 @@ async function render() {
   const params = hash.match(re).slice(1);
   const mod = await load();
   if (ticket !== rendering) return;
-  clear(view);
+  // Each page draws into its own element: a slow page still drawing when the user navigates on
+  // fills a detached element, not the next page.
+  const page = h('div.page');
+  clear(view, page);
   try {
-    await mod.default(view, { params, name, app });
+    await mod.default(page, { params, name, app });
   } catch (e) {
     flash(String(e.message || e));
   }
