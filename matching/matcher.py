@@ -54,8 +54,8 @@ class Matcher:
         await self.sink.publish(Event(user_id, kind, data))
 
     # --- tutors ---------------------------------------------------------------------------
-    async def go_on_duty(self, card) -> None:  # type: ignore[no-untyped-def]
-        await self.pool.put_tutor(card, self.clock.now())
+    async def go_on_duty(self, card, served: int = 0) -> None:  # type: ignore[no-untyped-def]
+        await self.pool.put_tutor(card, self.clock.now(), served)
         await self._serve_tutor(card.id)
 
     async def go_off_duty(self, tutor_id: int) -> bool:

@@ -53,7 +53,7 @@ async def duty(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep) -> D
 async def go_on_duty(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep) -> DutyOut:
     """Go on duty. Keep presence alive with `POST /api/duty/heartbeat` (or the live connection)
     at least every `match_presence_ttl_s` (45 s); a silent tutor goes off duty on their own."""
-    await flows.go_on_duty(db, matcher, tutor)
+    await flows.go_on_duty(db, request.app.state.settings, matcher, tutor)
     return await _duty(request, db, matcher, tutor)
 
 

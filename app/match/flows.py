@@ -16,7 +16,7 @@ from app.live.service import rest_until, ts
 from app.models import HelpRequest, TutoringSession, TutorProfile, User, utcnow
 from matching import Event, Matcher, RequestSpec, TutorState
 
-from .service import band_of, request_spec, service_window, tutor_card
+from .service import band_of, request_spec, served_tonight, service_window, tutor_card
 
 
 TutorBusy = error_type("TutorBusy", 409)
@@ -123,7 +123,7 @@ async def accept_offer(db: AsyncSession, matcher: Matcher, tutor: User, request_
     return session
 
 
-async def go_on_duty(db: AsyncSession, matcher: Matcher, tutor: User) -> None:
+async def go_on_duty(db: AsyncSession, settings: Any, matcher: Matcher, tutor: User) -> None:
     profile = await db.get(TutorProfile, tutor.id)
     if profile is None or profile.status != "approved":
         raise NotApproved("only tutors approved at school, district and city level may go on duty",
@@ -131,7 +131,7 @@ async def go_on_duty(db: AsyncSession, matcher: Matcher, tutor: User) -> None:
     card = await tutor_card(db, tutor)
     if not card.bands or not card.subjects:
         raise InvalidState("your profile has no subjects or grade bands")
-    await matcher.go_on_duty(card)
+    await matcher.go_on_duty(card, await served_tonight(db, settings, tutor.id, matcher.clock.now()))
 
 
 class ExpiryHooks:

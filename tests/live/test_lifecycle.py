@@ -195,3 +195,14 @@ async def test_transcripts_are_deleted_after_their_retention(matched, app, clock
     clock.advance(app.state.settings.transcript_retention_days * 86400 + 3601)
     await run_tick(app)
     assert (await student.http.get(f"/api/sessions/{sid}/transcript")).json() == []
+
+
+async def test_served_tonight_survives_going_off_and_back_on_duty(matched, app, clock):
+    student, tutor, sid, *_ = matched
+    await live(student, tutor, sid)
+    await student.send(type="hangup", session_id=sid)
+    await tutor.event("session_ended", session_id=sid)
+    assert (await tutor.http.get("/api/duty")).json()["served_tonight"] == 1
+    assert (await tutor.http.delete("/api/duty")).json()["on_duty"] is False
+    back = (await tutor.http.post("/api/duty")).json()
+    assert (back["on_duty"], back["served_tonight"]) == (True, 1)
