@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     ws_allowed_origins: list[str] = []  # empty: same host as the page (and non-browser clients)
     ws_ticket_ttl_s: int = 60
     ws_ping_s: float = 20.0
+    ws_presence_ttl_s: float = 10.0  # a socket's registration lapses unless its instance refreshes it …
+    ws_presence_refresh_s: float = 3.0  # … this often (so a killed instance's users are `lost` within ~11 s)
+    ws_auth_recheck_s: float = 15.0  # sockets of revoked sign-ins are closed by then even if a kick was missed
     ws_idle_s: float = 60.0
     stun_urls: list[str] = []
     turn_urls: list[str] = []

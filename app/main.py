@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.config import Settings, get_settings
-from app.kit import errors
+from app.kit import errors, logs
 from app.kit.db import make_engine, make_sessionmaker
 from app.kit.redis import make_redis
 from app.kit.runtime import tune_gc
@@ -17,6 +17,7 @@ from app.match.flows import ExpiryHooks
 from app.live.socket import EventLogSink, LiveHandler, run_tick
 from matching import Clock, EventSink, InProcessPool, MatchConfig, Matcher, RedisPool, SystemClock, Weights
 from signaling import InProcessEventLog, RedisEventLog
+from signaling.presence import InProcessPresence, RedisPresence
 
 
 async def _every(interval: float, step, app: FastAPI) -> None:  # type: ignore[no-untyped-def]
@@ -52,6 +53,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.events = (RedisEventLog(app.state.redis, settings.redis_prefix) if app.state.redis is not None
                             else InProcessEventLog())
         await app.state.events.start()
+        app.state.presence = (RedisPresence(app.state.redis, settings.redis_prefix, settings.ws_presence_ttl_s)
+                              if app.state.redis is not None else InProcessPresence(settings.ws_presence_ttl_s))
+        await app.state.presence.start()
         app.state.matcher = build_matcher(settings, app.state.redis, app.state.sessionmaker,
                                           getattr(app.state, "clock", None) or SystemClock(),
                                           EventLogSink(app.state.events))
@@ -67,6 +71,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 task.cancel()
             await asyncio.gather(*timers, return_exceptions=True)
             await app.state.events.aclose()
+            await app.state.presence.aclose()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await app.state.engine.dispose()
@@ -77,6 +82,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.settings = settings
     app.state.clock = clock
     errors.install(app)
+    logs.install()
 
     from app.accounts.endpoints import router as auth
     from app.calendar.endpoints import router as calendar

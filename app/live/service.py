@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -161,21 +161,6 @@ async def _media(db: AsyncSession, settings: Settings, s: TutoringSession, role:
     ).values(state="live", live_at=ts(now), cap_s=cap))
     if went_live.rowcount == 1:
         res.events += _both(s, "session_live", {"session_id": s.id, "live_at": now, "cap_s": cap, "ends_at": now + cap})
-
-
-async def presence(db: AsyncSession, user_id: int, connected: bool, now: float) -> Outbox:
-    """A user's last websocket closed (or they came back): mark their active sessions and tell
-    the other side, which shows "connection lost / recovered"."""
-    rows = (await db.execute(select(TutoringSession).where(
-        or_(TutoringSession.student_id == user_id, TutoringSession.tutor_id == user_id),
-        TutoringSession.state.in_(("connecting", "live"))))).scalars().all()
-    out: Outbox = []
-    for s in rows:
-        role = "student" if s.student_id == user_id else "tutor"
-        setattr(s, f"{role}_gone_at", None if connected else ts(now))
-        other = s.tutor_id if role == "student" else s.student_id
-        out.append((other, "peer_connection", {"session_id": s.id, "state": "back" if connected else "lost"}))
-    return out
 
 
 async def tick(db: AsyncSession, settings: Settings, now: float) -> Result:
