@@ -60,8 +60,9 @@ async def list_mine(student: Student, db: DB, status: str | None = Query(None, m
 
 
 @router.get("/help-requests/{request_id}", response_model=HelpRequestOut)
-async def read(request_id: int, student: Student, db: DB) -> HelpRequestOut:
-    return (await service.to_out(db, [await service.get_own(db, student, request_id)]))[0]
+async def read(request_id: int, user: CurrentUser, db: DB) -> HelpRequestOut:
+    """The student who asked, or the tutor of the session it became."""
+    return (await service.to_out(db, [await service.readable(db, user, request_id)]))[0]
 
 
 @router.get("/help-requests/{request_id}/status", response_model=RequestStatusOut)
