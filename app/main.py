@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from app.kit import errors, logs
 from app.kit.db import make_engine, make_sessionmaker
 from app.kit.redis import make_redis
 from app.kit.runtime import tune_gc
+from app.match.closing import account_closed
 from app.match.flows import ExpiryHooks
 from app.live.socket import EventLogSink, LiveHandler, run_tick
 from matching import Clock, EventSink, InProcessPool, MatchConfig, Matcher, RedisPool, SystemClock, Weights
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                                           getattr(app.state, "clock", None) or SystemClock(),
                                           EventLogSink(app.state.events))
         app.state.live = LiveHandler(app)
+        app.state.account_closed = partial(account_closed, app)
         timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app))] \
             if settings.match_reaper else []
         if settings.tune_gc:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from app.kit.db import DB
+from app.kit.db import DB, after_commit
 
 from . import service
 from .deps import CurrentUser
@@ -26,15 +26,24 @@ async def refresh(body: RefreshBody, request: Request, db: DB) -> Tokens:
     return await service.refresh(db, request.app.state.settings, body.refresh_token, _ip(request))
 
 
+def _closed(request: Request, db: DB, user_id: int, sid: str | None, reason: str) -> None:
+    # After the commit: close the sockets on every instance, off duty, open requests cancelled
+    # (app.match.closing, reached through app.state: accounts does not import the domains above it).
+    after_commit(db, lambda: request.app.state.account_closed(user_id, sid, reason))
+
+
 @router.post("/sign-out", status_code=204)
 async def sign_out(user: CurrentUser, request: Request, db: DB) -> None:
+    """Signs this device out: its live connection closes, a tutor goes off duty."""
     await service.sign_out(db, user, request.state.sid)
+    _closed(request, db, user.id, request.state.sid, "TokenRevoked")
 
 
 @router.post("/password", status_code=204)
-async def change_password(body: ChangePasswordBody, user: CurrentUser, db: DB) -> None:
+async def change_password(body: ChangePasswordBody, user: CurrentUser, request: Request, db: DB) -> None:
     """Changing the password signs the account out on every device."""
     await service.change_password(db, user, body.old_password, body.new_password)
+    _closed(request, db, user.id, None, "TokenRevoked")
 
 
 @router.get("/me", response_model=UserOut)

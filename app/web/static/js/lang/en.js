@@ -257,4 +257,6 @@ export default {
   'err.RosterRejected': 'Nothing was imported; fix these problems and upload again.',
   'err.Forbidden': 'You are not allowed to do this.',
   'err.NotFound': 'Not found.',
+  // failover branch
+  'end.suspended': 'account suspended',
 };

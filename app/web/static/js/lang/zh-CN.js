@@ -257,4 +257,6 @@ export default {
   'err.RosterRejected': '文件没有导入，请修改下列问题后重新上传。',
   'err.Forbidden': '你没有权限做这件事。',
   'err.NotFound': '找不到要访问的内容。',
+  // failover branch
+  'end.suspended': '账号已被停用',
 };
