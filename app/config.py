@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     match_candidates: int = 50
     match_max_wait_s: float = 600.0
     match_presence_ttl_s: float = 45.0
+    match_reconcile_s: float = 30.0  # compare open requests with the pool (at start-up, then this often)
     match_reaper: bool = True  # run the reaping loop (tests drive it by hand with a fake clock)
     match_w_expertise: float = 1.0
     match_w_rating: float = 0.6

@@ -16,6 +16,7 @@ from app.kit.redis import make_redis
 from app.kit.runtime import tune_gc
 from app.match.closing import account_closed
 from app.match.flows import ExpiryHooks
+from app.match.reconcile import reconcile
 from app.live.socket import EventLogSink, LiveHandler, run_tick
 from matching import Clock, EventSink, InProcessPool, MatchConfig, Matcher, RedisPool, SystemClock, Weights
 from signaling import InProcessEventLog, RedisEventLog
@@ -63,7 +64,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                                           EventLogSink(app.state.events))
         app.state.live = LiveHandler(app)
         app.state.account_closed = partial(account_closed, app)
-        timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app))] \
+        timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app)),
+                  asyncio.create_task(_every(settings.match_reconcile_s, reconcile, app))] \
             if settings.match_reaper else []
         if settings.tune_gc:
             tune_gc()

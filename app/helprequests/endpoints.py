@@ -7,6 +7,7 @@ from app.accounts.deps import CurrentUser, Student
 from app.kit.db import DB
 from app.kit.errors import InvalidState
 from app.kit.images import clean_image, read_upload
+from app.kit.redis import ensure_reachable
 from app.match import flows
 from app.match.deps import MatcherDep
 from app.match.schemas import ChooseBody, RequestStatusOut
@@ -46,6 +47,7 @@ async def create(body: HelpRequestCreate, request: Request, student: Student, db
     """Ask for live help. `mode: auto` lets the service ring the best free tutors; `mode:
     chosen` with `tutor_id` rings that tutor (择师). Matching starts once the request is stored;
     follow it with `GET /api/help-requests/{id}/status` or the live events."""
+    await ensure_reachable(request.app.state.redis)
     req, refusal = await flows.file_request(db, request.app.state.settings, matcher, student, body)
     if refusal is not None:
         # Not raised: the refused request is committed so the student's words and photos are kept.

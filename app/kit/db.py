@@ -1,6 +1,7 @@
 """Engine and the one-session-per-request dependency (commit at the boundary, never in services)."""
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
@@ -29,7 +30,8 @@ def make_engine(url: str) -> AsyncEngine:
     # JIT off: the statistics queries cost enough to trigger JIT compilation, which took ~450 ms
     # of a 1.2 s online-rate query on this machine and saved less than it cost.
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
-                               connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan", "jit": "off"}})
+                               connect_args={"timeout": 5,  # an unreachable database is a 503 within seconds
+                                             "server_settings": {"plan_cache_mode": "force_custom_plan", "jit": "off"}})
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -52,7 +54,13 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         after = session.info.pop("after_commit", [])
     for callback in after:
-        await callback()
+        # Committed is committed: a dependency failing now (Redis down while announcing) must
+        # not turn the stored result into a 500. What the callback did not do, the timers and
+        # the reconciler (app/match/reconcile.py) catch up on.
+        try:
+            await callback()
+        except Exception:  # noqa: BLE001
+            logging.getLogger(__name__).exception("after-commit step failed; left to reconciliation")
 
 
 def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:

@@ -5,6 +5,8 @@ Codes are stable and machine-readable; `detail` is for people. Anything a user c
 """
 from __future__ import annotations
 
+import logging
+import socket
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -45,6 +47,67 @@ ImageRejected = error_type("ImageRejected", 422)
 ImageTooLarge = error_type("ImageTooLarge", 413)
 RosterRejected = error_type("RosterRejected", 422)
 TooManyRequests = error_type("TooManyRequests", 429)
+ServiceUnavailable = error_type("ServiceUnavailable", 503)
+RETRY_AFTER_S = 5
+
+
+def unavailable(exc: BaseException) -> str | None:
+    """Which dependency an exception says is unreachable ("database" / "redis"), if any: a
+    refused or dropped connection, a timeout, a pool that cannot hand out a connection. A
+    query's own error (a constraint, a syntax error) is not that, and stays a 500."""
+    import asyncpg
+    import redis.exceptions
+    from sqlalchemy import exc as sa
+
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)):
+            return "redis"
+        if isinstance(e, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, sa.TimeoutError)):
+            return "database"
+        if isinstance(e, sa.DBAPIError) and e.connection_invalidated:
+            return "database"
+        if isinstance(e, sa.OperationalError) and "database is locked" in str(e):
+            return "database"
+        if isinstance(e, (ConnectionError, TimeoutError, socket.gaierror)):
+            return "database"  # a Redis client wraps its own in redis.exceptions (above)
+        todo += [e.__cause__, e.__context__, getattr(e, "orig", None)]
+    return None
+
+
+class DependencyDown:
+    """A dependency that is down answers 503 with the error envelope and `Retry-After`, never
+    a 500. The request's transaction was rolled back (app.kit.db), so nothing is half-stored."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            which = unavailable(exc)
+            if which is None or started:
+                raise
+            logging.getLogger(__name__).warning("%s unreachable: %s", which, exc)
+            body = ServiceUnavailable(f"the {which} is unreachable; try again shortly", dependency=which).envelope()
+            await JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})(scope, receive, send)
 
 
 _STATUS_CODES = {
@@ -57,7 +120,10 @@ _STATUS_CODES = {
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(exc.envelope(), status_code=exc.status_code)
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.status_code == 503 else None
+        return JSONResponse(exc.envelope(), status_code=exc.status_code, headers=headers)
+
+    app.add_middleware(DependencyDown)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -140,9 +140,9 @@ class ExpiryHooks:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
 
-    async def request_expired(self, request_id: int) -> None:
+    async def request_expired(self, request_id: int) -> bool:
         async with self.sessionmaker() as db:
-            await db.execute(update(HelpRequest).where(HelpRequest.id == request_id, HelpRequest.status == "open")
-                             .values(status="expired", close_reason="no_tutor_in_time",
-                                     closed_at=utcnow()))
+            done = await db.execute(update(HelpRequest).where(HelpRequest.id == request_id, HelpRequest.status == "open")
+                                    .values(status="expired", close_reason="no_tutor_in_time", closed_at=utcnow()))
             await db.commit()
+        return done.rowcount == 1
