@@ -86,6 +86,16 @@ async def test_outside_the_window_the_request_is_refused_and_kept(client, factor
     assert r.status_code == 200 and r.json()["wants_question"] is True
 
 
+async def test_a_tutor_cannot_go_on_duty_outside_the_window(client, factory, clock):
+    org, _, (tutor,) = await setup(factory)
+    auth = await factory.sign_in(tutor)
+    clock.t = datetime(2026, 11, 28, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()  # Saturday morning
+    r = await client.post("/api/duty", headers=auth)
+    assert r.status_code == 409 and r.json()["error"] == "OutsideServiceWindow"
+    assert r.json()["next_opening"].startswith("2026-11-30T18:00:00+08:00")
+    assert (await client.get("/api/duty", headers=auth)).json()["on_duty"] is False
+
+
 async def test_a_holiday_in_the_calendar_closes_the_evening(client, factory):
     org, student, _ = await setup(factory)
     city = await factory.sign_in(await factory.user("city_admin", org))
@@ -182,3 +192,22 @@ async def test_heartbeat_keeps_presence_and_silence_ends_it(client, factory, app
     r = await client.post("/api/duty/heartbeat", headers=auth)
     assert r.status_code == 409 and r.json()["state"] == "off_duty"
     assert (await client.get("/api/duty", headers=auth)).json()["on_duty"] is False
+
+
+async def test_student_is_told_at_once_when_nobody_of_the_subject_is_on_duty(client, factory):
+    org, student, _ = await setup(factory, tutors=0)
+    chinese = await factory.tutor(org, subjects=("chinese",))  # on duty
+    physics = await factory.tutor(org, subjects=("physics",))  # off duty, for now
+    await on_duty(client, factory, chinese)
+    s_auth = await factory.sign_in(student)
+    r = await client.post("/api/help-requests", headers=s_auth, json={"subject": "physics", "text": "电功率怎么算"})
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    status = (await client.get(f"/api/help-requests/{rid}/status", headers=s_auth)).json()
+    assert status["matching"] == "waiting"
+    assert status["tutors_on_duty"] == 0 and status["eta_s"] is None  # no estimate that cannot come true
+
+    r = await client.post("/api/duty", headers=await factory.sign_in(physics))  # a 物理 tutor arrives …
+    assert r.json()["state"] == "offered"  # … and is rung at once
+    status = (await client.get(f"/api/help-requests/{rid}/status", headers=s_auth)).json()
+    assert status["matching"] == "ringing"

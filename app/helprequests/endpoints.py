@@ -5,9 +5,10 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.deps import CurrentUser, Student
 from app.kit.db import DB
-from app.kit.errors import InvalidState
+from app.kit.errors import Forbidden, InvalidState
 from app.kit.images import clean_image, read_upload
 from app.kit.redis import ensure_reachable
+from app.kit.throttle import UPLOADS, Throttled, too_many
 from app.match import flows
 from app.match.deps import MatcherDep
 from app.match.schemas import ChooseBody, RequestStatusOut
@@ -24,17 +25,27 @@ async def upload_image(request: Request, user: CurrentUser, db: DB,
                        file: UploadFile = File(..., description="JPEG, PNG or WebP")) -> ImageOut:
     """Upload one picture. The type is read from the content; metadata is stripped."""
     s = request.app.state.settings
+    try:
+        await request.app.state.throttle.hit(UPLOADS, f"upload:{user.id}")
+    except Throttled as exc:
+        raise too_many(exc, "image uploads") from None
     clean = clean_image(await read_upload(file, s.max_image_bytes), s.max_image_bytes, s.max_image_pixels)
     return service.image_out(await service.store_image(db, user, clean))
 
 
 @router.get("/images/{image_id}", response_class=Response)
-async def get_image(image_id: str, user: CurrentUser, db: DB, matcher: MatcherDep) -> Response:
+async def get_image(image_id: str, request: Request, user: CurrentUser, db: DB, matcher: MatcherDep) -> Response:
     ringing: set[int] = set()
     if user.role == "tutor":  # a tutor whose phone is ringing for the request may see its photo
         st = await matcher.pool.tutor(user.id)
         ringing = set(st.offers) if st else set()
-    img = await service.readable_image(db, user, image_id, ringing)
+    try:
+        img = await service.readable_image(db, user, image_id, ringing)
+    except Forbidden:
+        # Shared in a session a moment ago: its transcript row may still be queued (written in
+        # batches); write what is queued and look once more.
+        await request.app.state.transcript.flush()
+        img = await service.readable_image(db, user, image_id, ringing)
     return Response(img.data, media_type=img.content_type,
                     headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
 
@@ -78,6 +89,7 @@ async def status(request_id: int, student: Student, db: DB, matcher: MatcherDep)
                             position=live and live.get("position"), eta_s=live and live.get("eta_s"),
                             arrivals_per_min=live and live.get("arrivals_per_min"),
                             matches_per_min=live and live.get("matches_per_min"),
+                            tutors_on_duty=live and live.get("tutors_on_duty"),
                             session_id=session.id if session else None)
 
 
