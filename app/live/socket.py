@@ -15,6 +15,7 @@ presence.py, app/live/presence.py); a user's sockets are closed everywhere when 
 suspended or signed out."""
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from weakref import WeakKeyDictionary
 import jwt
 from fastapi import FastAPI
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.kit.errors import AppError
 from app.models import AuthSession, Image, TutoringSession, User, utcnow
@@ -77,6 +79,7 @@ class LiveHandler:
         self.presence.on_kick(self._on_kick)
         self.pairs: dict[int, tuple[int, int]] = {}  # session → (student, tutor): they never change
         self.beats: dict[int, float] = {}  # tutor → when the last message renewed their duty presence
+        self.loading: dict[int, asyncio.Future[tuple[int, int] | str | None]] = {}
 
     @property
     def now(self) -> float:
@@ -136,6 +139,8 @@ class LiveHandler:
         self.conns.pop(conn, None)
         await self.presence.unregister(user.id, conn)
         await self._settle({user.id})  # `lost` only if no other socket of theirs is alive anywhere
+        if not any(c.user_id == user.id for c in self.conns.values()):  # their last socket on this instance
+            await self.app.state.classes.disconnected(user)
 
     async def _settle(self, users: set[int] | None) -> None:
         now = self.now
@@ -192,6 +197,8 @@ class LiveHandler:
             await self._keep_on_duty(user.id)
         if isinstance(msg, (Ping, Pong)):
             return None
+        if hasattr(msg, "class_id"):  # one-to-many classes: app/classes/dispatch.py
+            return await self.app.state.classes.message(user, msg)  # type: ignore[no-any-return]
         if isinstance(msg, (Chat, Stroke, Board, ShareImage)):
             return await self._share(user, msg)
         async with self.app.state.sessionmaker() as db:
@@ -235,19 +242,36 @@ class LiveHandler:
     async def _pair(self, session_id: int, user_id: int, ref: str | None) -> tuple[int, int]:
         pair = self.pairs.get(session_id)
         if pair is None:
-            async with self.app.state.sessionmaker() as db:
-                s = await db.get(TutoringSession, session_id)
-            if s is not None and s.state == "ended":
-                await self.app.state.relay.close_session(session_id)
+            # One read per session however many of its messages arrive before it is cached (at
+            # the start of an evening every socket's first message misses at once).
+            loading = self.loading.get(session_id)
+            if loading is None:
+                loading = self.loading[session_id] = asyncio.ensure_future(self._load(session_id))
+                loading.add_done_callback(lambda _: self.loading.pop(session_id, None))
+            try:
+                pair = await asyncio.shield(loading)
+            except SQLAlchemyError:
+                raise ProtocolError("Unavailable", "the session could not be read just now; send again", ref) from None
+            if pair == "ended":
                 raise ProtocolError("SessionEnded", "this session has ended", ref)
-            if s is not None:
-                await self.app.state.relay.start_seq(session_id, s.transcript_seq)
-                if len(self.pairs) >= 100_000:  # sessions end; a long-running instance forgets old ones
-                    self.pairs.clear()
-                pair = self.pairs[session_id] = (s.student_id, s.tutor_id)
         if pair is None or user_id not in pair:
             raise ProtocolError("NotYourSession", "you are not a participant of this session", ref)
-        return pair
+        return pair  # type: ignore[return-value]
+
+    async def _load(self, session_id: int) -> tuple[int, int] | str | None:
+        async with self.app.state.sessionmaker() as db:
+            row = (await db.execute(select(TutoringSession.student_id, TutoringSession.tutor_id, TutoringSession.state,
+                                           TutoringSession.transcript_seq).where(TutoringSession.id == session_id))).first()
+        if row is None:
+            return None
+        if row.state == "ended":
+            await self.app.state.relay.close_session(session_id)
+            return "ended"
+        await self.app.state.relay.start_seq(session_id, row.transcript_seq)
+        if len(self.pairs) >= 100_000:  # sessions end; a long-running instance forgets old ones
+            self.pairs.clear()
+        self.pairs[session_id] = (row.student_id, row.tutor_id)
+        return self.pairs[session_id]
 
 
 PURGE_EVERY_S = 3600.0
