@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     match_candidates: int = 50
     match_max_wait_s: float = 600.0
     match_presence_ttl_s: float = 45.0
+    match_reconcile_s: float = 30.0  # compare open requests with the pool (at start-up, then this often)
     match_reaper: bool = True  # run the reaping loop (tests drive it by hand with a fake clock)
     match_w_expertise: float = 1.0
     match_w_rating: float = 0.6
@@ -68,6 +69,9 @@ class Settings(BaseSettings):
     ws_allowed_origins: list[str] = []  # empty: same host as the page (and non-browser clients)
     ws_ticket_ttl_s: int = 60
     ws_ping_s: float = 20.0
+    ws_presence_ttl_s: float = 10.0  # a socket's registration lapses unless its instance refreshes it …
+    ws_presence_refresh_s: float = 3.0  # … this often (so a killed instance's users are `lost` within ~11 s)
+    ws_auth_recheck_s: float = 15.0  # sockets of revoked sign-ins are closed by then even if a kick was missed
     ws_idle_s: float = 60.0
     stun_urls: list[str] = []
     turn_urls: list[str] = []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -11,7 +12,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from app.config import Settings, get_settings
-from app.kit import errors
+from app.kit import errors, logs
 from app.kit.bodylimit import BodyLimit
 from app.kit.headers import SecurityHeaders
 from app.kit.db import make_engine, make_sessionmaker
@@ -19,7 +20,9 @@ from app.kit.redis import make_redis
 from app.kit.runtime import tune_gc
 from app.kit.throttle import SocketRate, Throttle
 from app.helprequests.service import collect_unattached_images
+from app.match.closing import account_closed
 from app.match.flows import ExpiryHooks
+from app.match.reconcile import reconcile
 from app.classes.dispatch import ClassDispatch
 from app.classes.dispatch import run_tick as class_tick
 from app.models import utcnow
@@ -28,6 +31,7 @@ from app.live.transcript import TranscriptWriter
 from app.qa.endpoints import run_escalation
 from matching import Clock, EventSink, InProcessPool, MatchConfig, Matcher, RedisPool, SystemClock, Weights
 from signaling import InProcessEventLog, RedisEventLog
+from signaling.presence import InProcessPresence, RedisPresence
 from signaling.relay import InProcessRelay, RedisRelay
 
 
@@ -72,6 +76,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.events = (RedisEventLog(app.state.redis, settings.redis_prefix) if app.state.redis is not None
                             else InProcessEventLog())
         await app.state.events.start()
+        app.state.presence = (RedisPresence(app.state.redis, settings.redis_prefix, settings.ws_presence_ttl_s)
+                              if app.state.redis is not None else InProcessPresence(settings.ws_presence_ttl_s))
+        await app.state.presence.start()
         app.state.relay = (RedisRelay(app.state.redis, settings.redis_prefix, app.state.events)
                            if isinstance(app.state.events, RedisEventLog) else InProcessRelay(app.state.events))
         await app.state.relay.start()
@@ -81,13 +88,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                                           getattr(app.state, "clock", None) or SystemClock(),
                                           EventLogSink(app.state.events))
         app.state.live = LiveHandler(app)
+        app.state.account_closed = partial(account_closed, app)
         app.state.classes = ClassDispatch(app)
         await app.state.classes.start()
         app.state.throttle = Throttle(settings)
         app.state.socket_rate = SocketRate()
         timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app)),
                   asyncio.create_task(_every(1.0, class_tick, app)), asyncio.create_task(_every(3600.0, collect_images, app)),
-                  asyncio.create_task(_every(60.0, run_escalation, app))] \
+                  asyncio.create_task(_every(60.0, run_escalation, app)),
+                  asyncio.create_task(_every(settings.match_reconcile_s, reconcile, app))] \
             if settings.match_reaper else []
         if settings.tune_gc:
             tune_gc()
@@ -100,6 +109,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await app.state.classes.media.aclose()
             await app.state.transcript.aclose()
             await app.state.events.aclose()
+            await app.state.presence.aclose()
             await app.state.throttle.aclose()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
@@ -113,6 +123,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.settings = settings
     app.state.clock = clock
     errors.install(app)
+    logs.install()
     app.add_middleware(BodyLimit, settings=settings)
     app.add_middleware(SecurityHeaders)  # outermost: every answer, the 413s above included
 

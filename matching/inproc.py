@@ -123,7 +123,7 @@ class InProcessPool(Pool):
         return orphaned
 
     # --- tutors ---------------------------------------------------------------------------
-    async def put_tutor(self, card: TutorCard, now: float) -> None:
+    async def put_tutor(self, card: TutorCard, now: float, served: int = 0) -> None:
         t = self.tutors.get(card.id)
         if t is not None:
             was_free = t.state == TutorState.AVAILABLE
@@ -135,7 +135,7 @@ class InProcessPool(Pool):
                 for key in card.index_keys():
                     self.free[key].add(card.id, t.available_since)
         else:
-            t = _Tutor(card=card, state=TutorState.AVAILABLE, available_since=now, last_seen=now)
+            t = _Tutor(card=card, state=TutorState.AVAILABLE, available_since=now, last_seen=now, served=served)
             self.tutors[card.id] = t
             self._make_free(t, now)
         for key in card.index_keys():

@@ -34,7 +34,10 @@ class MatchConfig:
 
 
 class Hooks(Protocol):
-    async def request_expired(self, request_id: int) -> None: ...
+    async def request_expired(self, request_id: int) -> bool:
+        """Record the expiry in the database; False when the request was no longer open there.
+        Raises when the database cannot be written: the request then stays due in the pool for
+        the next pass (of any instance)."""
 
 
 @dataclass
@@ -55,8 +58,8 @@ class Matcher:
         await self.sink.publish(Event(user_id, kind, data))
 
     # --- tutors ---------------------------------------------------------------------------
-    async def go_on_duty(self, card) -> None:  # type: ignore[no-untyped-def]
-        await self.pool.put_tutor(card, self.clock.now())
+    async def go_on_duty(self, card, served: int = 0) -> None:  # type: ignore[no-untyped-def]
+        await self.pool.put_tutor(card, self.clock.now(), served)
         await self._serve_tutor(card.id)
 
     async def go_off_duty(self, tutor_id: int) -> bool:
@@ -260,14 +263,23 @@ class Matcher:
                 await self._after_withdraw(rid, tid, w, "timeout")
         for rid in await self.pool.due_requests(now, 500):
             st = await self.pool.request(rid)
+            if st is None or st.state not in (RequestState.WAITING, RequestState.RINGING):
+                continue
+            # The database first: an instance whose database is unreachable must leave the
+            # expiry to another one, not close the request in the shared pool and lose the record.
+            told = True
+            if self.hooks is not None:
+                try:
+                    told = await self.hooks.request_expired(rid)
+                except Exception:  # noqa: BLE001 - left due in the pool for the next pass
+                    log.warning("could not record the expiry of request %s; leaving it due", rid, exc_info=True)
+                    continue
             freed = await self.pool.close(rid, RequestState.EXPIRED, now)
+            if told:  # even if a racing accept claimed it meanwhile: that accept finds it expired
+                await self._emit(st.spec.student_id, "request_expired", request_id=rid, can_ask_question=True)
             if freed is None:
                 continue
             counts["requests"] += 1
-            if self.hooks is not None:
-                await self.hooks.request_expired(rid)
-            if st is not None:
-                await self._emit(st.spec.student_id, "request_expired", request_id=rid, can_ask_question=True)
             for tid in freed:
                 await self._emit(tid, "offer_withdrawn", request_id=rid, reason="expired")
                 await self._serve_tutor(tid)

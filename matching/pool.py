@@ -17,8 +17,10 @@ from .types import (ClaimResult, RequestSpec, RequestState, RequestStatus, Tutor
 class Pool(ABC):
     # --- tutors -------------------------------------------------------------------------
     @abstractmethod
-    async def put_tutor(self, card: TutorCard, now: float) -> None:
-        """Go on duty (available), or refresh the card of a tutor already on duty."""
+    async def put_tutor(self, card: TutorCard, now: float, served: int = 0) -> None:
+        """Go on duty (available), or refresh the card of a tutor already on duty. `served`:
+        the sessions this tutor has served tonight already (the fairness penalty lives for the
+        evening, not for one spell on duty); a tutor already on duty keeps their count."""
 
     @abstractmethod
     async def remove_tutor(self, tutor_id: int, now: float) -> list[int] | None:

@@ -85,7 +85,7 @@ local function finish(rid)
 end
 """
 
-# ARGV: P, tid, card, keys, now, card version
+# ARGV: P, tid, card, keys, now, card version, served tonight (for a tutor not on duty yet)
 PUT_TUTOR = HELPERS + r"""
 local tid, card, keys, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local tk = P..'t:'..tid
@@ -100,7 +100,7 @@ if redis.call('EXISTS', tk) == 1 then
   end
 else
   redis.call('HSET', tk, 'card', card, 'keys', keys, 'state', 'offered', 'since', now, 'seen', now,
-             'served', 0, 'sreq', '', 'offafter', '0')
+             'served', ARGV[7] or 0, 'sreq', '', 'offafter', '0')
   make_free(tid, now)
 end
 redis.call('HSET', tk, 'cv', ARGV[6])

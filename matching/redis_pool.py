@@ -33,9 +33,9 @@ class RedisPool(Pool):
         return [int(v) for v in values]  # type: ignore[union-attr]
 
     # --- tutors ---------------------------------------------------------------------------
-    async def put_tutor(self, card: TutorCard, now: float) -> None:
+    async def put_tutor(self, card: TutorCard, now: float, served: int = 0) -> None:
         raw = card.to_json()
-        await self._run("PUT_TUTOR", card.id, raw, " ".join(card.index_keys()), now, zlib.crc32(raw.encode()))
+        await self._run("PUT_TUTOR", card.id, raw, " ".join(card.index_keys()), now, zlib.crc32(raw.encode()), served)
 
     async def remove_tutor(self, tutor_id: int, now: float) -> list[int] | None:
         res = await self._run("REMOVE_TUTOR", tutor_id, now)

@@ -23,9 +23,13 @@ from .protocol import Ping, Pong, ProtocolError, parse
 log = logging.getLogger(__name__)
 
 
+# Close this socket from outside (the user was suspended or signed out): code, error, detail.
+Closer = Callable[[int, str, str], Awaitable[None]]
+
+
 class Handler(Protocol):
     async def authenticate(self, ticket: str | None) -> Any: ...
-    async def connected(self, user: Any) -> None: ...
+    async def connected(self, user: Any, close: Closer) -> None: ...
     async def message(self, user: Any, msg: Any) -> dict[str, Any] | None: ...
     async def disconnected(self, user: Any) -> None: ...
 
@@ -100,9 +104,13 @@ async def serve(websocket: WebSocket, handler: Handler, events: EventLog, *, all
                 return
             await send({"type": "ping", "at": time.time()})
 
+    async def close(code: int, error: str, detail: str) -> None:
+        await send({"type": "error", "error": error, "detail": detail})
+        await websocket.close(code=code, reason=error)
+
     tasks = [asyncio.create_task(pump()), asyncio.create_task(heartbeat())]
     try:
-        await handler.connected(user)
+        await handler.connected(user, close)
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":

@@ -5,8 +5,9 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.deps import CurrentUser, Student
 from app.kit.db import DB
-from app.kit.errors import InvalidState
+from app.kit.errors import Forbidden, InvalidState
 from app.kit.images import clean_image, read_upload
+from app.kit.redis import ensure_reachable
 from app.kit.throttle import UPLOADS, Throttled, too_many
 from app.match import flows
 from app.match.deps import MatcherDep
@@ -33,12 +34,18 @@ async def upload_image(request: Request, user: CurrentUser, db: DB,
 
 
 @router.get("/images/{image_id}", response_class=Response)
-async def get_image(image_id: str, user: CurrentUser, db: DB, matcher: MatcherDep) -> Response:
+async def get_image(image_id: str, request: Request, user: CurrentUser, db: DB, matcher: MatcherDep) -> Response:
     ringing: set[int] = set()
     if user.role == "tutor":  # a tutor whose phone is ringing for the request may see its photo
         st = await matcher.pool.tutor(user.id)
         ringing = set(st.offers) if st else set()
-    img = await service.readable_image(db, user, image_id, ringing)
+    try:
+        img = await service.readable_image(db, user, image_id, ringing)
+    except Forbidden:
+        # Shared in a session a moment ago: its transcript row may still be queued (written in
+        # batches); write what is queued and look once more.
+        await request.app.state.transcript.flush()
+        img = await service.readable_image(db, user, image_id, ringing)
     return Response(img.data, media_type=img.content_type,
                     headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
 
@@ -51,6 +58,7 @@ async def create(body: HelpRequestCreate, request: Request, student: Student, db
     """Ask for live help. `mode: auto` lets the service ring the best free tutors; `mode:
     chosen` with `tutor_id` rings that tutor (择师). Matching starts once the request is stored;
     follow it with `GET /api/help-requests/{id}/status` or the live events."""
+    await ensure_reachable(request.app.state.redis)
     req, refusal = await flows.file_request(db, request.app.state.settings, matcher, student, body)
     if refusal is not None:
         # Not raised: the refused request is committed so the student's words and photos are kept.
@@ -65,8 +73,9 @@ async def list_mine(student: Student, db: DB, status: str | None = Query(None, m
 
 
 @router.get("/help-requests/{request_id}", response_model=HelpRequestOut)
-async def read(request_id: int, student: Student, db: DB) -> HelpRequestOut:
-    return (await service.to_out(db, [await service.get_own(db, student, request_id)]))[0]
+async def read(request_id: int, user: CurrentUser, db: DB) -> HelpRequestOut:
+    """The student who asked, or the tutor of the session it became."""
+    return (await service.to_out(db, [await service.readable(db, user, request_id)]))[0]
 
 
 @router.get("/help-requests/{request_id}/status", response_model=RequestStatusOut)

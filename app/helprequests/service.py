@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,10 +45,37 @@ async def readable_image(db: AsyncSession, viewer: User, image_id: str, ringing:
         if (await db.execute(select(TutoringSession.id).where(
                 TutoringSession.request_id == img.help_request_id, TutoringSession.tutor_id == viewer.id))).first():
             return img
+    if await _shared_with(db, viewer, img):
+        return img
     owner = await db.get(User, img.owner_id)
     if viewer.role.endswith("_admin") and owner is not None and await user_in_scope(db, viewer, owner):
         return img
     raise Forbidden("you may not see this image")
+
+
+async def _shared_with(db: AsyncSession, viewer: User, img: Image) -> bool:
+    """Shared by its owner in a session with `viewer` (the transcript records every image
+    shared, by id; only the two participants' sessions are searched)."""
+    mine = or_(TutoringSession.student_id == viewer.id, TutoringSession.tutor_id == viewer.id)
+    theirs = or_(TutoringSession.student_id == img.owner_id, TutoringSession.tutor_id == img.owner_id)
+    return (await db.execute(select(SessionEvent.id).join(TutoringSession, TutoringSession.id == SessionEvent.session_id)
+                             .where(mine, theirs, SessionEvent.kind == "image", SessionEvent.sender_id == img.owner_id,
+                                    SessionEvent.body.contains(f'"image_id":"{img.id}"', autoescape=True))
+                             .limit(1))).first() is not None
+
+
+async def readable(db: AsyncSession, viewer: User, request_id: int) -> HelpRequest:
+    """The student who asked, and the tutor of the session it became (the question, its
+    knowledge points and photos are what they talk about); nobody else."""
+    req = await db.get(HelpRequest, request_id)
+    if req is None:
+        raise NotFound(f"no help request {request_id}")
+    if req.student_id == viewer.id:
+        return req
+    if viewer.role == "tutor" and (await db.execute(select(TutoringSession.id).where(
+            TutoringSession.request_id == req.id, TutoringSession.tutor_id == viewer.id))).first():
+        return req
+    raise Forbidden("this is not your help request")
 
 
 async def create(db: AsyncSession, student: User, body: HelpRequestCreate, max_images: int) -> HelpRequest:

@@ -152,6 +152,11 @@ def install(app: FastAPI) -> None:
     async def _connection(_: Request, exc: ConnectionError) -> JSONResponse:
         return _unavailable("a service this request needs is not answering")
 
+    @app.exception_handler(TimeoutError)
+    async def _timeout(_: Request, exc: TimeoutError) -> JSONResponse:
+        # A connect timeout (asyncpg's `timeout`, a Redis socket timeout not wrapped by redis-py).
+        return _unavailable("a service this request needs is not answering")
+
     @app.exception_handler(Exception)
     async def _anything(_: Request, exc: Exception) -> JSONResponse:
         # Last resort: the one envelope even for a bug (Starlette logs the exception).

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -171,21 +171,6 @@ async def _media(db: AsyncSession, settings: Settings, s: TutoringSession, role:
         res.events += _both(s, "session_live", {"session_id": s.id, "live_at": now, "cap_s": cap, "ends_at": now + cap})
 
 
-async def presence(db: AsyncSession, user_id: int, connected: bool, now: float) -> Outbox:
-    """A user's last websocket closed (or they came back): mark their active sessions and tell
-    the other side, which shows "connection lost / recovered"."""
-    rows = (await db.execute(select(TutoringSession).where(
-        or_(TutoringSession.student_id == user_id, TutoringSession.tutor_id == user_id),
-        TutoringSession.state.in_(("connecting", "live"))))).scalars().all()
-    out: Outbox = []
-    for s in rows:
-        role = "student" if s.student_id == user_id else "tutor"
-        setattr(s, f"{role}_gone_at", None if connected else ts(now))
-        other = s.tutor_id if role == "student" else s.student_id
-        out.append((other, "peer_connection", {"session_id": s.id, "state": "back" if connected else "lost"}))
-    return out
-
-
 async def tick(db: AsyncSession, settings: Settings, now: float) -> Result:
     """Server-enforced rules: warnings before the cap, the cap, no-shows, lost connections."""
     res = Result()
@@ -226,9 +211,13 @@ def points_for(settings: Settings, duration_s: int, rating: int | None) -> Decim
 
 
 async def book(db: AsyncSession, settings: Settings, s: TutoringSession) -> None:
-    """Book the session's points once (the ledger's unique key guards a second booking)."""
-    done = await db.execute(update(TutoringSession).where(TutoringSession.id == s.id, TutoringSession.points_booked.is_(False))
-                            .values(points_booked=True))
+    """Book the session's points once, for exactly the rating stored: the conditional update
+    matches only while the row still carries `s.rating`, so a rating racing the unrated booking
+    cannot leave the ledger and the session disagreeing (the ledger's unique key guards a
+    second booking)."""
+    same_rating = TutoringSession.rating.is_(None) if s.rating is None else TutoringSession.rating == s.rating
+    done = await db.execute(update(TutoringSession).where(
+        TutoringSession.id == s.id, TutoringSession.points_booked.is_(False), same_rating).values(points_booked=True))
     if done.rowcount != 1:
         return
     tutor = await db.get(User, s.tutor_id)
@@ -256,13 +245,18 @@ async def rate(db: AsyncSession, settings: Settings, student: User, session_id: 
         raise Forbidden("only the student of the session rates it")
     if s.state != "ended":
         raise InvalidState("rate the session after it has ended", state=s.state)
-    if s.rating is not None:
-        raise InvalidState("this session is rated already", rating=s.rating)
     if not 1 <= rating <= 5:
         raise InvalidInput("rating is 1 to 5")
-    s.rating, s.rated_at = rating, ts(now)
-    s.rating_comment = screen(comment).text if comment else None
-    await db.flush()
+    # One conditional update: of concurrent ratings exactly one matches (check-then-set let
+    # several through), and none once the points were booked unrated.
+    done = await db.execute(update(TutoringSession).where(
+        TutoringSession.id == s.id, TutoringSession.rating.is_(None), TutoringSession.points_booked.is_(False))
+        .values(rating=rating, rated_at=ts(now), rating_comment=screen(comment).text if comment else None))
+    await db.refresh(s)
+    if done.rowcount != 1:
+        if s.rating is None:
+            raise InvalidState("the session's points were booked unrated; it can no longer be rated")
+        raise InvalidState("this session is rated already", rating=s.rating)
     await book(db, settings, s)
     return s
 

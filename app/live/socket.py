@@ -8,14 +8,20 @@ the stream, the event onto each recipient's stream), on embedded a few dict oper
 transcript reaches the database in batches (app/live/transcript.py). Measured before this path
 (`python -m loadtest.signaling`): ~7-10 ms of CPU per chat, nearly all the ORM session, two
 statements and a commit per message; see the README for the figures after.
-Messages that change the session (signal, media, hangup) still take one transaction each."""
+Messages that change the session (signal, media, hangup) still take one transaction each.
+
+Tickets are single use on every instance; presence is shared by every instance (signaling/
+presence.py, app/live/presence.py); a user's sockets are closed everywhere when they are
+suspended or signed out."""
 from __future__ import annotations
 
 import asyncio
 import secrets
-from collections import Counter
+import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import jwt
 from fastapi import FastAPI
@@ -25,10 +31,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.kit.errors import AppError
 from app.models import AuthSession, Image, TutoringSession, User, utcnow
 from matching import Event
+from signaling.presence import Kick, Presence
 from signaling.protocol import Board, Chat, Ping, Pong, ProtocolError, ShareImage, Stroke
 from signaling.relay import SessionClosed
+from signaling.ws import Closer
 
 from . import service
+from .presence import settle
 
 
 def make_ticket(secret: str, user: User, sid: str, ttl_s: int) -> str:
@@ -47,10 +56,27 @@ class EventLogSink:
         await self.log.append(event.user_id, event.kind, event.data)
 
 
+KICK_DETAIL = {"TokenRevoked": "signed out; sign in again", "AccountSuspended": "this account is suspended"}
+
+
+@dataclass
+class Conn:
+    """One open websocket on this instance."""
+
+    user_id: int
+    sid: str  # the signed-in device (auth session) whose ticket opened it
+    close: Closer
+
+
 class LiveHandler:
     def __init__(self, app: FastAPI) -> None:
         self.app = app
-        self.local = Counter[int]()  # open sockets per user on this instance
+        self.presence: Presence = app.state.presence
+        self.conns: dict[str, Conn] = {}  # this instance's sockets, by connection id
+        self._conn_of: WeakKeyDictionary[User, str] = WeakKeyDictionary()  # the user object a socket holds
+        self._sid_of: WeakKeyDictionary[User, str] = WeakKeyDictionary()
+        self._refreshed = self._rechecked = float("-inf")
+        self.presence.on_kick(self._on_kick)
         self.pairs: dict[int, tuple[int, int]] = {}  # session → (student, tutor): they never change
         self.beats: dict[int, float] = {}  # tutor → when the last message renewed their duty presence
         self.loading: dict[int, asyncio.Future[tuple[int, int] | str | None]] = {}
@@ -81,8 +107,12 @@ class LiveHandler:
             raise ProtocolError("TokenExpired", "the ticket has expired; get a new one") from None
         except jwt.PyJWTError:
             raise ProtocolError("NotAuthenticated", "invalid ticket") from None
-        if claims.get("typ") != "ws":
+        if claims.get("typ") != "ws" or not claims.get("jti"):
             raise ProtocolError("NotAuthenticated", "not a websocket ticket")
+        # Single use, on every instance: the jti is remembered until the ticket would expire
+        # anyway (PyJWT checked `exp` against the wall clock, so the remaining life is too).
+        if not await self.presence.claim_once(f"jti:{claims['jti']}", int(claims["exp"]) - time.time() + 1, self.now):
+            raise ProtocolError("TicketUsed", "this ticket was used already; get a new one")
         async with self.app.state.sessionmaker() as db:
             row = (await db.execute(select(User, AuthSession.revoked_at).join(AuthSession, AuthSession.user_id == User.id)
                                     .where(User.id == int(claims["sub"]), AuthSession.id == claims["sid"]))).first()
@@ -90,26 +120,77 @@ class LiveHandler:
             raise ProtocolError("TokenRevoked", "signed out; sign in again")
         if row[0].status == "suspended":
             raise ProtocolError("AccountSuspended", "this account is suspended")
+        self._sid_of[row[0]] = claims["sid"]
         return row[0]
 
-    async def connected(self, user: User) -> None:
-        self.local[user.id] += 1
+    async def connected(self, user: User, close: Closer) -> None:
+        conn = secrets.token_hex(8)
+        self.conns[conn] = Conn(user.id, self._sid_of.get(user, ""), close)
+        self._conn_of[user] = conn
+        await self.presence.register(user.id, conn, self.now)
         if user.role == "tutor":
             await self.app.state.matcher.heartbeat(user.id)
-        await self._presence(user, True)
+        await self._settle({user.id})
 
     async def disconnected(self, user: User) -> None:
-        self.local[user.id] -= 1
-        if self.local[user.id] <= 0:
-            del self.local[user.id]
-            await self._presence(user, False)
+        conn = self._conn_of.pop(user, None)
+        if conn is None:
+            return
+        self.conns.pop(conn, None)
+        await self.presence.unregister(user.id, conn)
+        await self._settle({user.id})  # `lost` only if no other socket of theirs is alive anywhere
+        if not any(c.user_id == user.id for c in self.conns.values()):  # their last socket on this instance
             await self.app.state.classes.disconnected(user)
 
-    async def _presence(self, user: User, connected: bool) -> None:
+    async def _settle(self, users: set[int] | None) -> None:
+        now = self.now
         async with self.app.state.sessionmaker() as db:
-            outbox = await service.presence(db, user.id, connected, self.now)
+            outbox = await settle(db, lambda ids: self.presence.present(ids, now), now, users)
             await db.commit()
         await self.publish(outbox)
+
+    async def keep_alive(self) -> None:
+        """This instance's sockets are alive: push their expiry forward (one round trip every
+        `ws_presence_refresh_s`; an instance that stops doing this — killed, frozen — lets its
+        sockets expire after `ws_presence_ttl_s`, and every other instance's sweep notices)."""
+        now, s = self.now, self.app.state.settings
+        if now - self._refreshed >= s.ws_presence_refresh_s:
+            await self.presence.refresh([(c.user_id, conn) for conn, c in list(self.conns.items())], now)
+            self._refreshed = now
+        if now - self._rechecked >= s.ws_auth_recheck_s:
+            self._rechecked = now
+            await self._recheck()
+
+    async def sweep(self) -> None:
+        """The timer's pass over every active session (any instance may run it; exactly one
+        records each change): `lost` within seconds of a dead instance's sockets expiring."""
+        await self._settle(None)
+
+    # --- closing sockets: suspension, sign-out, password change -------------------------------
+    async def kick(self, user_id: int, sid: str | None, reason: str) -> None:
+        await self.presence.kick(Kick(user_id, sid, reason))
+
+    async def _on_kick(self, kick: Kick) -> None:
+        detail = KICK_DETAIL.get(kick.reason, "sign in again")
+        for conn in [c for c in list(self.conns.values())
+                     if c.user_id == kick.user_id and (kick.sid is None or c.sid == kick.sid)]:
+            await conn.close(4401, kick.reason, detail)
+
+    async def _recheck(self) -> None:
+        """A kick is a pub/sub message and can be missed (a subscriber reconnecting): now and
+        then, close the sockets whose sign-in was revoked or whose account was suspended."""
+        sids = {c.sid for c in self.conns.values() if c.sid}
+        if not sids:
+            return
+        async with self.app.state.sessionmaker() as db:
+            rows = (await db.execute(select(AuthSession.id, AuthSession.user_id, AuthSession.revoked_at, User.status)
+                                     .join(User, User.id == AuthSession.user_id).where(AuthSession.id.in_(sids)))).all()
+        for sid, user_id, revoked_at, status in rows:
+            if status == "suspended":
+                await self._on_kick(Kick(user_id, None, "AccountSuspended"))
+            elif revoked_at is not None:
+                await self._on_kick(Kick(user_id, sid, "TokenRevoked"))
+
 
     async def message(self, user: User, msg: Any) -> dict[str, Any] | None:
         if user.role == "tutor":
@@ -198,7 +279,11 @@ PURGE_EVERY_S = 3600.0
 
 async def run_tick(app: FastAPI) -> None:
     """One pass of the session timers (every instance runs it; each step is conditional), and
-    once an hour the purge of transcripts past their retention."""
+    once an hour the purge of transcripts past their retention. Presence first: this
+    instance's sockets are refreshed, then gone/back is settled, then the grace is applied."""
+    handler: LiveHandler = app.state.live
+    await handler.keep_alive()
+    await handler.sweep()
     now = app.state.matcher.clock.now()
     async with app.state.sessionmaker() as db:
         result = await service.tick(db, app.state.settings, now)
@@ -206,5 +291,4 @@ async def run_tick(app: FastAPI) -> None:
             await service.purge_transcripts(db, app.state.settings, now)
             app.state.last_purge = now
         await db.commit()
-    handler: LiveHandler = app.state.live
     await handler.deliver(result)

@@ -58,7 +58,7 @@ async def go_on_duty(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep
     if not window.open:
         when = window.next_opening.isoformat() if window.next_opening else None
         raise flows.OutsideServiceWindow(f"live tutoring is closed now; next opening {when}", next_opening=when)
-    await flows.go_on_duty(db, matcher, tutor)
+    await flows.go_on_duty(db, request.app.state.settings, matcher, tutor)
     return await _duty(request, db, matcher, tutor)
 
 

@@ -17,7 +17,7 @@ from app.qa import service as qa
 from app.models import HelpRequest, TutoringSession, TutorProfile, User, utcnow
 from matching import Event, Matcher, RequestSpec, TutorState
 
-from .service import band_of, request_spec, service_window, tutor_card
+from .service import band_of, request_spec, served_tonight, service_window, tutor_card
 
 
 TutorBusy = error_type("TutorBusy", 409)
@@ -126,7 +126,7 @@ async def accept_offer(db: AsyncSession, matcher: Matcher, tutor: User, request_
     return session
 
 
-async def go_on_duty(db: AsyncSession, matcher: Matcher, tutor: User) -> None:
+async def go_on_duty(db: AsyncSession, settings: Any, matcher: Matcher, tutor: User) -> None:
     profile = await db.get(TutorProfile, tutor.id)
     if profile is None or profile.status != "approved":
         raise NotApproved("only tutors approved at school, district and city level may go on duty",
@@ -134,7 +134,7 @@ async def go_on_duty(db: AsyncSession, matcher: Matcher, tutor: User) -> None:
     card = await tutor_card(db, tutor)
     if not card.bands or not card.subjects:
         raise InvalidState("your profile has no subjects or grade bands")
-    await matcher.go_on_duty(card)
+    await matcher.go_on_duty(card, await served_tonight(db, settings, tutor.id, matcher.clock.now()))
 
 
 async def request_to_question(db: AsyncSession, settings: Any, matcher: Matcher, events: Any, student: User,
@@ -156,9 +156,9 @@ class ExpiryHooks:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
 
-    async def request_expired(self, request_id: int) -> None:
+    async def request_expired(self, request_id: int) -> bool:
         async with self.sessionmaker() as db:
-            await db.execute(update(HelpRequest).where(HelpRequest.id == request_id, HelpRequest.status == "open")
-                             .values(status="expired", close_reason="no_tutor_in_time",
-                                     closed_at=utcnow()))
+            done = await db.execute(update(HelpRequest).where(HelpRequest.id == request_id, HelpRequest.status == "open")
+                                    .values(status="expired", close_reason="no_tutor_in_time", closed_at=utcnow()))
             await db.commit()
+        return done.rowcount == 1

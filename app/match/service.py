@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,6 +77,17 @@ async def service_window(db: AsyncSession, settings: Settings, around: float) ->
         CalendarDay.day >= today - timedelta(days=1), CalendarDay.day <= today + timedelta(days=400)))).scalars()
     overrides: dict[date, bool] = {r.day: r.is_service_day for r in rows}
     return ServiceWindow.parse(settings.service_window, settings.timezone, overrides)
+
+
+async def served_tonight(db: AsyncSession, settings: Settings, tutor_id: int, now: float) -> int:
+    """Sessions the tutor has finished since the local midnight: the fairness penalty is for the
+    evening, so going off and back on duty must not reset it (the pool forgets an off-duty
+    tutor; the database does not)."""
+    local = datetime.fromtimestamp(now, ZoneInfo(settings.timezone))
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return int((await db.execute(select(func.count()).select_from(TutoringSession).where(
+        TutoringSession.tutor_id == tutor_id, TutoringSession.state == "ended",
+        TutoringSession.matched_at >= midnight))).scalar_one())
 
 
 async def session_for_request(db: AsyncSession, request_id: int) -> TutoringSession | None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from app.accounts.deps import Admin, Student
 from app.accounts.scope import user_in_scope
 from app.accounts.service import sign_out_everywhere
-from app.kit.db import DB
+from app.kit.db import DB, after_commit
 from app.kit.errors import Forbidden, InvalidState, NotFound
 from app.models import SessionReport, StudentBlock, TutoringSession, User
 
@@ -68,7 +68,7 @@ async def reports(admin: Admin, db: DB, status: str = Query("open", max_length=1
 
 
 @router.post("/api/reports/{report_id}/decision", response_model=ReportOut)
-async def decide(report_id: int, body: Decision, admin: Admin, db: DB) -> ReportOut:
+async def decide(report_id: int, body: Decision, request: Request, admin: Admin, db: DB) -> ReportOut:
     report = await db.get(SessionReport, report_id)
     if report is None:
         raise NotFound(f"no report {report_id}")
@@ -85,6 +85,7 @@ async def decide(report_id: int, body: Decision, admin: Admin, db: DB) -> Report
         assert reported is not None
         reported.status, reported.suspended_reason = "suspended", body.note
         await sign_out_everywhere(db, reported.id)
+        after_commit(db, lambda: request.app.state.account_closed(reported.id, None, "AccountSuspended"))
         report.status = "actioned"
     else:
         report.status = "dismissed"

@@ -1,9 +1,11 @@
 """Server-enforced session rules with an injected clock: the cap and its warnings, no-shows,
 lost connections, the rest rule; rating and points; TURN credentials."""
+import asyncio
 from decimal import Decimal
 
 from sqlalchemy import select
 
+from app.live.service import points_for
 from app.live.socket import run_tick
 from app.models import PointsEntry, TutoringSession
 from signaling.turn import credentials_valid
@@ -62,6 +64,9 @@ async def test_a_side_that_comes_back_in_time_keeps_the_session(matched, app, cl
     student, tutor, sid, *_ = matched
     await live(student, tutor, sid)
     await student.drop()
+    # The server has seen the drop (a socket that reconnects before its old one is noticed
+    # closing is never lost at all).
+    await tutor.event("peer_connection", session_id=sid, state="lost")
     clock.advance(30)
     await student.connect(resume=True)
     await tutor.event("peer_connection", session_id=sid, state="back")
@@ -107,6 +112,39 @@ async def test_unrated_sessions_are_booked_after_a_day(matched, app, clock, fact
     async with factory.session() as db:
         points = (await db.execute(select(PointsEntry.points))).scalars().all()
     assert points == [Decimal("1.00")]
+
+
+async def test_concurrent_ratings_one_wins_and_the_ledger_books_it(matched, app, clock, factory):
+    student, tutor, sid, *_ = matched
+    await live(student, tutor, sid)
+    clock.advance(10 * 60)
+    await student.send(type="hangup", session_id=sid)
+    await tutor.event("session_ended", session_id=sid)
+    answers = await asyncio.gather(*(student.http.post(f"/api/sessions/{sid}/rating", json={"rating": 1 + i % 5})
+                                     for i in range(20)))
+    assert sorted(r.status_code for r in answers) == [200] + [409] * 19
+    stored = next(r.json()["rating"] for r in answers if r.status_code == 200)
+    async with factory.session() as db:
+        s = await db.get(TutoringSession, sid)
+        entries = (await db.execute(select(PointsEntry))).scalars().all()
+    assert s.rating == stored
+    assert [e.points for e in entries] == [points_for(app.state.settings, 600, stored)]
+    assert entries[0].note.startswith(f"rating {stored},")
+
+
+async def test_a_session_booked_unrated_can_no_longer_be_rated(matched, app, clock, factory):
+    student, tutor, sid, *_ = matched
+    await live(student, tutor, sid)
+    clock.advance(10 * 60)
+    await tutor.send(type="hangup", session_id=sid)
+    await student.event("session_ended", session_id=sid)
+    clock.advance(app.state.settings.unrated_booking_after_s + 1)
+    await run_tick(app)
+    r = await student.http.post(f"/api/sessions/{sid}/rating", json={"rating": 5})
+    assert r.status_code == 409 and r.json()["error"] == "InvalidState"
+    async with factory.session() as db:
+        assert (await db.get(TutoringSession, sid)).rating is None
+        assert (await db.execute(select(PointsEntry.points))).scalars().all() == [Decimal("1.00")]
 
 
 async def test_rest_rule_shortens_the_session_and_then_refuses(matched, app, clock, factory):
@@ -160,3 +198,14 @@ async def test_transcripts_are_deleted_after_their_retention(matched, app, clock
     clock.advance(app.state.settings.transcript_retention_days * 86400 + 3601)
     await run_tick(app)
     assert (await student.http.get(f"/api/sessions/{sid}/transcript")).json() == []
+
+
+async def test_served_tonight_survives_going_off_and_back_on_duty(matched, app, clock):
+    student, tutor, sid, *_ = matched
+    await live(student, tutor, sid)
+    await student.send(type="hangup", session_id=sid)
+    await tutor.event("session_ended", session_id=sid)
+    assert (await tutor.http.get("/api/duty")).json()["served_tonight"] == 1
+    assert (await tutor.http.delete("/api/duty")).json()["on_duty"] is False
+    back = (await tutor.http.post("/api/duty")).json()
+    assert (back["on_duty"], back["served_tonight"]) == (True, 1)

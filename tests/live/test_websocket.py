@@ -1,9 +1,12 @@
 """The websocket: authentication, the closed protocol, relaying, masking, resume."""
 import json
+import logging
 
+import pytest
 import websockets
 from sqlalchemy import func, select
 
+from app.kit.logs import RedactSecrets
 from app.models import SessionEvent, TutoringSession
 
 
@@ -85,6 +88,27 @@ async def test_bad_or_missing_ticket_is_refused(server):
             await ws.recv()
         except websockets.ConnectionClosed as closed:
             assert closed.rcvd.code == 4401
+
+
+async def test_a_ticket_opens_one_socket_only(server, factory, clients):
+    org = await factory.org()
+    c = await clients(server.base, await factory.user("student", org))
+    ticket = (await c.http.post("/api/live/ticket")).json()["ticket"]
+    url = server.base.replace("http", "ws") + f"/ws?ticket={ticket}"
+    async with websockets.connect(url) as first:
+        assert json.loads(await first.recv())["type"] == "hello"
+        async with websockets.connect(url) as again:
+            assert json.loads(await again.recv())["error"] == "TicketUsed"
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await again.recv()
+            assert closed.value.rcvd.code == 4401
+
+
+def test_tickets_are_redacted_from_the_access_log():
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", "/ws?ticket=eyJhbGci.secret.sig&last_event_id=4", "1.1", 101), None)
+    RedactSecrets().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /ws?ticket=[redacted]&last_event_id=4 HTTP/1.1" 101'
 
 
 async def test_foreign_origin_is_refused(server, factory, clients):

@@ -505,4 +505,6 @@ export default {
   'qa.open_question': 'Open this question',
   'err.NotYourSubject': 'This question is outside your subjects or grade bands.',
   'err.AlreadyClaimed': 'Another tutor is answering this question.',
+  // failover branch
+  'end.suspended': 'account suspended',
 };

@@ -505,4 +505,6 @@ export default {
   'qa.open_question': '查看这个问题',
   'err.NotYourSubject': '这个问题不在你所教的学科或学段内。',
   'err.AlreadyClaimed': '另一位老师正在回答这个问题。',
+  // failover branch
+  'end.suspended': '账号已被停用',
 };

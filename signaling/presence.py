@@ -1,0 +1,198 @@
+"""Who is connected, seen by every instance: each open websocket is registered with an expiry
+that its instance keeps pushing forward; a socket whose instance died simply stops being
+refreshed and expires. A user is present while any of their sockets is unexpired, wherever it
+is — so a stale socket closing on one instance changes nothing while another is alive.
+
+The same backend remembers used websocket tickets (single use, on every instance) and carries
+"kicks" (close this user's sockets: suspended, signed out) to every instance.
+
+In-process (embedded default): dictionaries. Redis: a sorted set per user (socket → expiry),
+`SET NX` for tickets, one pub/sub channel for kicks. `tests/signaling/test_presence.py` runs
+the same contract against both.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Kick:
+    user_id: int
+    sid: str | None  # one signed-in device, or None for every device of the user
+    reason: str  # the error code sent before the close: TokenRevoked, AccountSuspended
+
+
+KickHandler = Callable[[Kick], Awaitable[None]]
+
+
+class Presence(ABC):
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._handlers: list[KickHandler] = []
+
+    # --- connections ----------------------------------------------------------------------
+    @abstractmethod
+    async def register(self, user_id: int, conn: str, now: float) -> None:
+        """A socket opened; it counts until `now + ttl_s` unless refreshed or unregistered."""
+
+    @abstractmethod
+    async def refresh(self, conns: Iterable[tuple[int, str]], now: float) -> None:
+        """This instance's sockets are alive: push their expiry to `now + ttl_s` (one round trip)."""
+
+    @abstractmethod
+    async def unregister(self, user_id: int, conn: str) -> None: ...
+
+    @abstractmethod
+    async def present(self, user_ids: Iterable[int], now: float) -> set[int]:
+        """Of `user_ids`, those with at least one unexpired socket anywhere."""
+
+    # --- single-use tickets -----------------------------------------------------------------
+    @abstractmethod
+    async def claim_once(self, key: str, ttl_s: float, now: float) -> bool:
+        """True the first time `key` is claimed within `ttl_s`; False on every later claim."""
+
+    # --- kicks ------------------------------------------------------------------------------
+    def on_kick(self, handler: KickHandler) -> None:
+        self._handlers.append(handler)
+
+    @abstractmethod
+    async def kick(self, kick: Kick) -> None:
+        """Have every instance close the matching sockets."""
+
+    async def _deliver(self, kick: Kick) -> None:
+        for handler in self._handlers:
+            try:
+                await handler(kick)
+            except Exception:  # noqa: BLE001 - one failed close must not stop the others
+                log.exception("kick handling failed")
+
+    async def start(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
+
+class InProcessPresence(Presence):
+    def __init__(self, ttl_s: float) -> None:
+        super().__init__(ttl_s)
+        self._conns: dict[int, dict[str, float]] = defaultdict(dict)
+        self._claimed: dict[str, float] = {}
+
+    async def register(self, user_id: int, conn: str, now: float) -> None:
+        self._conns[user_id][conn] = now + self.ttl_s
+
+    async def refresh(self, conns: Iterable[tuple[int, str]], now: float) -> None:
+        for user_id, conn in conns:
+            self._conns[user_id][conn] = now + self.ttl_s
+
+    async def unregister(self, user_id: int, conn: str) -> None:
+        mine = self._conns.get(user_id)
+        if mine is not None:
+            mine.pop(conn, None)
+            if not mine:
+                del self._conns[user_id]
+
+    async def present(self, user_ids: Iterable[int], now: float) -> set[int]:
+        return {u for u in user_ids if any(exp > now for exp in self._conns.get(u, {}).values())}
+
+    async def claim_once(self, key: str, ttl_s: float, now: float) -> bool:
+        if len(self._claimed) > 10_000:  # forget what has expired, now and then
+            self._claimed = {k: exp for k, exp in self._claimed.items() if exp > now}
+        if self._claimed.get(key, 0.0) > now:
+            return False
+        self._claimed[key] = now + ttl_s
+        return True
+
+    async def kick(self, kick: Kick) -> None:
+        await self._deliver(kick)
+
+
+class RedisPresence(Presence):
+    def __init__(self, redis: Redis, prefix: str, ttl_s: float) -> None:
+        super().__init__(ttl_s)
+        self.r, self.p = redis, prefix + "pr:"
+        self.channel = self.p + "kick"
+        # Keys outlive their members' expiry by a margin, only so that abandoned ones vanish;
+        # what counts is each member's score.
+        self._key_ttl = max(60, math.ceil(ttl_s * 6))
+        self._listener: asyncio.Task[None] | None = None
+        self._closing = False
+
+    def _key(self, user_id: int) -> str:
+        return f"{self.p}u:{user_id}"
+
+    async def register(self, user_id: int, conn: str, now: float) -> None:
+        await self.refresh([(user_id, conn)], now)
+
+    async def refresh(self, conns: Iterable[tuple[int, str]], now: float) -> None:
+        # Plain ZADD (not XX): a socket whose entry lapsed while Redis was unreachable comes back.
+        async with self.r.pipeline(transaction=False) as pipe:
+            n = 0
+            for user_id, conn in conns:
+                pipe.zadd(self._key(user_id), {conn: now + self.ttl_s})
+                pipe.expire(self._key(user_id), self._key_ttl)
+                n += 1
+            if n:
+                await pipe.execute()
+
+    async def unregister(self, user_id: int, conn: str) -> None:
+        await self.r.zrem(self._key(user_id), conn)
+
+    async def present(self, user_ids: Iterable[int], now: float) -> set[int]:
+        ids = list(dict.fromkeys(user_ids))
+        if not ids:
+            return set()
+        async with self.r.pipeline(transaction=False) as pipe:
+            for u in ids:
+                pipe.zcount(self._key(u), f"({now}", "+inf")
+            counts = await pipe.execute()
+        return {u for u, n in zip(ids, counts) if int(n) > 0}
+
+    async def claim_once(self, key: str, ttl_s: float, now: float) -> bool:
+        return bool(await self.r.set(f"{self.p}once:{key}", "1", nx=True, ex=max(1, math.ceil(ttl_s))))
+
+    async def kick(self, kick: Kick) -> None:
+        await self.r.publish(self.channel, json.dumps({"u": kick.user_id, "s": kick.sid, "r": kick.reason}))
+
+    async def start(self) -> None:
+        self._listener = asyncio.create_task(self._listen())
+
+    async def _listen(self) -> None:
+        # The same shape as the event log's bell: poll with a timeout, stop on a flag.
+        while not self._closing:
+            pubsub = self.r.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.channel)
+                while not self._closing:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+                    if message and message.get("type") == "message":
+                        d = json.loads(message["data"])
+                        await self._deliver(Kick(int(d["u"]), d.get("s"), d["r"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - resubscribe; the periodic check catches a missed kick
+                log.warning("kick channel lost; resubscribing", exc_info=True)
+                await asyncio.sleep(1)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+    async def aclose(self) -> None:
+        self._closing = True
+        if self._listener is not None:
+            _, pending = await asyncio.wait([self._listener], timeout=3)
+            for task in pending:
+                task.cancel()

@@ -1,0 +1,65 @@
+"""Suspension, sign-out and a password change close the user's live connection, take a tutor
+off duty and out of the lists, and end or cancel what they had going."""
+import asyncio
+
+from sqlalchemy import select
+
+from app.models import HelpRequest
+
+from .test_websocket import live
+
+
+async def closed_with(c, error):  # type: ignore[no-untyped-def]
+    frame = await c.wait_for(lambda f: f.get("type") == "error" and f.get("error") == error)
+    await asyncio.wait_for(c.reader, 5)
+    assert c.ws.close_code == 4401
+    return frame
+
+
+async def test_a_tutor_signing_out_is_disconnected_and_off_duty(factory, server, clients):
+    org = await factory.org()
+    student = await (await clients(server.base, await factory.user("student", org, school=1))).connect()
+    tutor_user = await factory.tutor(org, subjects=("physics",))
+    tutor = await (await clients(server.base, tutor_user)).connect()
+    assert (await tutor.http.post("/api/duty")).status_code == 200
+    listed = (await student.http.get("/api/matching/tutors", params={"subject": "physics"})).json()
+    assert [t["id"] for t in listed] == [tutor_user.id]
+    rid = (await student.http.post("/api/help-requests", json={"subject": "physics", "text": "浮力"})).json()["id"]
+    await tutor.event("offer", request_id=rid)
+
+    assert (await tutor.http.post("/api/auth/sign-out")).status_code == 204
+    await closed_with(tutor, "TokenRevoked")
+    assert (await student.http.get("/api/matching/tutors", params={"subject": "physics"})).json() == []
+    status = (await student.http.get(f"/api/help-requests/{rid}/status")).json()
+    assert status["matching"] == "waiting"  # the offer to the signed-out tutor was withdrawn
+
+
+async def test_a_password_change_closes_every_socket_and_a_student_s_request(factory, server, clients):
+    org = await factory.org()
+    user = await factory.user("student", org, school=1)
+    phone = await (await clients(server.base, user)).connect()
+    laptop = await (await clients(server.base, user)).connect()
+    rid = (await phone.http.post("/api/help-requests", json={"subject": "physics", "text": "浮力"})).json()["id"]
+    r = await phone.http.post("/api/auth/password", json={"old_password": "password123", "new_password": "a-new-password"})
+    assert r.status_code == 204
+    await closed_with(phone, "TokenRevoked")
+    await closed_with(laptop, "TokenRevoked")
+    async with factory.session() as db:
+        assert (await db.execute(select(HelpRequest.status).where(HelpRequest.id == rid))).scalar_one() == "cancelled"
+
+
+async def test_suspension_ends_the_session_and_the_tutor_is_never_rung_again(matched, factory, client):
+    student, tutor, sid, student_user, tutor_user = matched
+    await live(student, tutor, sid)
+    await student.http.post(f"/api/sessions/{sid}/report", json={"reason": "老师要我的联系方式"})
+    a = await factory.sign_in(await factory.admin_of(student_user))
+    report_id = (await client.get("/api/reports", headers=a)).json()[0]["id"]
+    r = await client.post(f"/api/reports/{report_id}/decision", headers=a, json={"action": "suspend", "note": "违规"})
+    assert r.status_code == 200
+    ended = await student.event("session_ended", session_id=sid)
+    assert ended["reason"] == "suspended"
+    await closed_with(tutor, "AccountSuspended")
+    assert (await student.http.get("/api/matching/tutors", params={"subject": "physics"})).json() == []
+    rid = (await student.http.post("/api/help-requests", json={"subject": "physics", "text": "再问"})).json()["id"]
+    assert (await student.http.get(f"/api/help-requests/{rid}/status")).json()["matching"] == "waiting"
+    assert not [e for e in tutor.events if e["data"].get("request_id") == rid]

@@ -1,0 +1,85 @@
+"""One contract for both presence backends: in-process and Redis."""
+import asyncio
+import secrets
+
+import pytest
+from redis.asyncio import Redis
+
+from signaling.presence import InProcessPresence, Kick, RedisPresence
+
+from .. import infra
+
+T = 1_000_000.0
+
+
+@pytest.fixture(params=["inproc", "redis"])
+async def pair(request):  # type: ignore[no-untyped-def]
+    """Two views of one presence, as two instances see it (the in-process one is shared)."""
+    if request.param == "inproc":
+        p = InProcessPresence(ttl_s=10)
+        yield p, p
+        return
+    client = Redis.from_url(infra.REDIS_URL, decode_responses=True)
+    prefix = f"{infra.REDIS_PREFIX}pr{secrets.token_hex(4)}:"
+    a, b = RedisPresence(client, prefix, ttl_s=10), RedisPresence(client, prefix, ttl_s=10)
+    await a.start()
+    await b.start()
+    yield a, b
+    await a.aclose()
+    await b.aclose()
+    await infra.clear_redis(prefix)
+    await client.aclose()
+
+
+async def test_a_user_is_present_while_any_socket_anywhere_is_alive(pair):
+    a, b = pair
+    await a.register(7, "old", T)
+    await b.register(7, "new", T + 1)
+    assert await b.present([7, 8], T + 2) == {7}
+    await a.unregister(7, "old")  # the stale socket closes on one instance …
+    assert await a.present([7], T + 2) == {7}  # … the other keeps the user present
+    await b.unregister(7, "new")
+    assert await a.present([7], T + 2) == set()
+
+
+async def test_sockets_that_are_not_refreshed_expire(pair):
+    a, b = pair
+    await a.register(7, "x", T)
+    await b.register(8, "y", T)
+    await b.refresh([(8, "y")], T + 8)  # only b's instance is still alive
+    assert await a.present([7, 8], T + 9) == {7, 8}
+    assert await a.present([7, 8], T + 11) == {8}
+    await a.refresh([(7, "x")], T + 12)  # a socket that lapsed (Redis away) comes back when refreshed
+    assert await b.present([7, 8], T + 13) == {7, 8}
+
+
+async def test_a_ticket_is_claimed_once_across_instances(pair):
+    a, b = pair
+    assert await a.claim_once("jti:abc", 60, T) is True
+    assert await b.claim_once("jti:abc", 60, T + 1) is False
+    assert await a.claim_once("jti:abc", 60, T + 2) is False
+    assert await b.claim_once("jti:other", 60, T + 2) is True
+
+
+async def test_a_kick_reaches_every_instance(pair):
+    a, b = pair
+    got: list[tuple[str, Kick]] = []
+    seen = asyncio.Event()
+
+    def recorder(name: str):  # type: ignore[no-untyped-def]
+        async def on(kick: Kick) -> None:
+            got.append((name, kick))
+            seen.set()
+        return on
+
+    a.on_kick(recorder("a"))
+    if b is not a:
+        b.on_kick(recorder("b"))
+    await asyncio.sleep(0.3)  # let the subscribers subscribe
+    await a.kick(Kick(7, "sid1", "TokenRevoked"))
+    async with asyncio.timeout(5):
+        while len(got) < (1 if b is a else 2):
+            await seen.wait()
+            seen.clear()
+    assert sorted(name for name, _ in got) == (["a"] if b is a else ["a", "b"])
+    assert {k for _, k in got} == {Kick(7, "sid1", "TokenRevoked")}
