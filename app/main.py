@@ -14,6 +14,7 @@ from app.kit.db import make_engine, make_sessionmaker
 from app.kit.redis import make_redis
 from app.kit.runtime import tune_gc
 from app.match.flows import ExpiryHooks
+from app.lessons.worker import make_worker as make_lesson_worker
 from app.live.socket import EventLogSink, LiveHandler, run_tick
 from matching import Clock, EventSink, InProcessPool, MatchConfig, Matcher, RedisPool, SystemClock, Weights
 from signaling import InProcessEventLog, RedisEventLog
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                                           getattr(app.state, "clock", None) or SystemClock(),
                                           EventLogSink(app.state.events))
         app.state.live = LiveHandler(app)
+        app.state.lesson_worker = make_lesson_worker(app)
+        app.state.lesson_worker.start()
         timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app))] \
             if settings.match_reaper else []
         if settings.tune_gc:
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             for task in timers:
                 task.cancel()
             await asyncio.gather(*timers, return_exceptions=True)
+            await app.state.lesson_worker.aclose()
             await app.state.events.aclose()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
@@ -82,6 +86,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from app.calendar.endpoints import router as calendar
     from app.match.endpoints import router as match
     from app.health import router as health
+    from app.lessons.endpoints import router as lessons
     from app.live.endpoints import router as live
     from app.safety.endpoints import router as safety
     from app.stats.endpoints import router as stats
@@ -90,7 +95,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from app.subjects.endpoints import router as subjects
     from app.tutors.endpoints import router as tutors
 
-    for router in (health, auth, subjects, schools, tutors, helprequests, match, calendar, live, safety, stats):
+    for router in (health, auth, subjects, schools, tutors, helprequests, match, calendar, live, safety, stats, lessons):
         app.include_router(router)
 
     from app import web

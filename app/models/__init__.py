@@ -1,6 +1,7 @@
 """All ORM models, in one package (schemas live apart, in each domain's schemas.py)."""
 from .accounts import ROLES, AuthSession, SignIn, User
 from .base import Base, utcnow
+from .lessons import Lesson, LessonKnowledgePoint, LessonPlay, LessonView
 from .org import City, District, School, SchoolClass
 from .records import (ActivityBlock, ActivityHour, Answer, CalendarDay, ClassAttendance, LiveClass, PointsEntry, Question, SessionEvent,
                       SchoolDay, SessionReport, SignInBlock, SignInHour, TutoringSession)
@@ -11,7 +12,7 @@ from .tutors import StudentBlock, TutorExpertise, TutorProfile, TutorReview, Tut
 __all__ = [
     "ActivityBlock", "ActivityHour", "ClassAttendance", "LiveClass", "SchoolDay", "SignInBlock", "SignInHour",
     "ROLES", "Answer", "AuthSession", "Base", "CalendarDay", "City", "District", "HelpRequest",
-    "HelpRequestKnowledgePoint", "Image", "KnowledgePoint", "PointsEntry", "Question", "School",
+    "HelpRequestKnowledgePoint", "Image", "Lesson", "LessonKnowledgePoint", "LessonPlay", "LessonView", "KnowledgePoint", "PointsEntry", "Question", "School",
     "SchoolClass", "SessionEvent", "SessionReport", "SignIn", "StudentBlock", "Subject", "TutorExpertise", "TutorProfile",
     "TutorReview", "TutorSubject", "TutoringSession", "User", "utcnow",
 ]
