@@ -8,11 +8,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 from starlette.requests import ClientDisconnect
 
-from app.accounts.deps import Admin, CurrentUser, Tutor
-from app.kit.db import DB, after_commit, on_rollback
-from app.kit.errors import InvalidInput, NotFound
+from datetime import date
 
-from . import links, media, service
+from app.accounts.deps import Admin, CurrentUser, Tutor
+from app.accounts.scope import user_in_scope
+from app.models import User
+from app.stats.export import Format, table
+from app.kit.db import DB, after_commit, on_rollback
+from app.kit.errors import Forbidden, InvalidInput, NotFound
+
+from . import links, media, service, stats
 from .schemas import LessonCreate, LessonOut, LessonPage, LessonUpdate, Play, PlayStart, Progress, ProgressOut, Reject
 from .service import VideoRejected, VideoTooLarge, VideoTooLong
 from .storage import TooLarge
@@ -93,6 +98,71 @@ async def file(key: str, request: Request, e: int = 0, s: str = "") -> FileRespo
         raise NotFound("no such file")
     kind = "image/jpeg" if key.endswith(".jpg") else "video/mp4"
     return FileResponse(path, media_type=kind, headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _period(from_: date, to: date) -> None:
+    if to <= from_ or (to - from_).days > 400:
+        raise InvalidInput("give a period with from < to, at most 400 days")
+
+
+@router.get("/stats/views")
+async def view_figures(request: Request, user: CurrentUser, db: DB, by: Literal["lesson", "tutor", "subject", "knowledge_point", "school"],
+                       from_: date = Query(alias="from"), to: date = Query(), format: Format = "json") -> Any:
+    """Clicks and complete views in [from, to) per lesson, tutor, subject, knowledge point or
+    (viewers') school. Admins: the viewers of their scope; a tutor: their own lessons."""
+    _period(from_, to)
+    tz = request.app.state.settings.timezone
+    if user.role in ("school_admin", "district_admin", "city_admin"):
+        rows = await stats.figures(db, by, from_, to, tz, city_id=user.city_id or 0, viewer_schools=stats.viewer_scope(user))
+    elif user.role == "tutor":
+        rows = await stats.figures(db, by, from_, to, tz, city_id=user.city_id or 0, tutor_id=user.id)
+    else:
+        raise Forbidden("figures are for admins and tutors")
+    return table(f"lesson_views_by_{by}", format, stats.COLUMNS, rows, from_, to, by=by)
+
+
+@router.get("/stats/leaderboard")
+async def leaderboard(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
+                      limit: int = Query(20, ge=1, le=200), format: Format = "json") -> Any:
+    """The city's lessons by complete views in [from, to), then clicks (ties share a rank)."""
+    _period(from_, to)
+    rows = await stats.figures(db, "lesson", from_, to, request.app.state.settings.timezone, city_id=admin.city_id or 0)
+    return table("lesson_leaderboard", format, stats.COLUMNS, rows[:limit], from_, to)
+
+
+@router.get("/stats/workload")
+async def workload(request: Request, user: CurrentUser, db: DB, from_: date = Query(alias="from"), to: date = Query(),
+                   format: Format = "json") -> Any:
+    """Per tutor: lessons published, clicks, complete views and lesson points in [from, to).
+    Admins: the tutors of their schools; a tutor: themselves."""
+    _period(from_, to)
+    tz = request.app.state.settings.timezone
+    if user.role in ("school_admin", "district_admin", "city_admin"):
+        rows = await stats.workload(db, from_, to, tz, tutor_schools=stats.viewer_scope(user))
+    elif user.role == "tutor":
+        rows = await stats.workload(db, from_, to, tz, tutor_id=user.id)
+    else:
+        raise Forbidden("workload is for admins and tutors")
+    return table("lesson_workload", format, stats.WORKLOAD, rows, from_, to)
+
+
+@router.get("/stats/archive")
+async def archive(request: Request, user: CurrentUser, db: DB, from_: date = Query(alias="from"), to: date = Query(),
+                  tutor_id: int | None = None, format: Format = "json") -> Any:
+    """The micro-lesson part of a tutor's archive (辅导档案): a tutor's own; admins any tutor in scope."""
+    _period(from_, to)
+    if tutor_id is None or tutor_id == user.id:
+        if user.role != "tutor":
+            raise InvalidInput("name the tutor: tutor_id", field="tutor_id")
+        target = user
+    else:
+        found = await db.get(User, tutor_id)
+        if found is None or found.role != "tutor" or user.role not in ("school_admin", "district_admin", "city_admin") \
+                or not await user_in_scope(db, user, found):
+            raise NotFound(f"no tutor {tutor_id} in your scope")
+        target = found
+    rows = await stats.archive(db, target.id, from_, to, request.app.state.settings.timezone)
+    return table("lesson_archive", format, stats.ARCHIVE, rows, from_, to, tutor_id=target.id, tutor=target.real_name)
 
 
 @router.get("/{lesson_id}")
