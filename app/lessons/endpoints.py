@@ -167,7 +167,12 @@ async def archive(request: Request, user: CurrentUser, db: DB, from_: date = Que
 
 @router.get("/{lesson_id}")
 async def get(lesson_id: int, request: Request, user: CurrentUser, db: DB) -> LessonOut:
-    return (await _out(request, db, [await service.get_visible(db, user, lesson_id)]))[0]
+    """One lesson; for someone who may see it and once it is ready, with a signed link to the video."""
+    lesson = await service.get_visible(db, user, lesson_id)
+    out = (await _out(request, db, [lesson]))[0]
+    if lesson.media_status == "ready":
+        out.video_url = _link(request, lesson.video_key)
+    return out
 
 
 @router.put("/{lesson_id}")

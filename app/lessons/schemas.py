@@ -55,6 +55,7 @@ class LessonOut(BaseModel):
     published_at: datetime | None
     created_at: datetime
     poster_url: str | None = None  # a signed link (no header needed in <img>)
+    video_url: str | None = None  # a signed link, in the answer for one lesson that is ready
 
 
 class LessonPage(BaseModel):

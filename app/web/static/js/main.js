@@ -14,14 +14,18 @@ const routes = [
   [/^#\/tutor$/, () => import('./views/tutor.js')],
   [/^#\/admin$/, () => import('./views/admin.js')],
   [/^#\/dashboard$/, () => import('./views/dashboard.js')],
+  [/^#\/lessons\/mine$/, () => import('./views/lessons.js'), 'mine'],
+  [/^#\/lessons\/review$/, () => import('./views/lessons.js'), 'review'],
+  [/^#\/lessons(?:\?(.*))?$/, () => import('./views/lessons.js'), 'catalogue'],
+  [/^#\/lesson\/(\d+)$/, () => import('./views/lessons.js'), 'player'],
 ];
 
 const NAV = {
-  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history']],
-  tutor: [['#/tutor', 'nav.tutor']],
-  school_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard']],
-  district_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard']],
-  city_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard']],
+  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history'], ['#/lessons', 'nav.lessons']],
+  tutor: [['#/tutor', 'nav.tutor'], ['#/lessons/mine', 'nav.my_lessons']],
+  school_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard'], ['#/lessons/review', 'nav.lesson_review']],
+  district_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard'], ['#/lessons/review', 'nav.lesson_review']],
+  city_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard'], ['#/lessons/review', 'nav.lesson_review']],
 };
 
 export const app = { me: null, live: null, cleanup: [] };
