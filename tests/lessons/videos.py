@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import struct
 from fractions import Fraction
 from pathlib import Path
@@ -13,8 +14,9 @@ COLOURS = [(255, 255, 255), (255, 255, 0), (0, 255, 255), (0, 255, 0), (255, 0, 
 
 
 def make_video(path: Path, seconds: float = 3.0, *, fmt: str = "mp4", vcodec: str = "libx264", acodec: str | None = "aac",
-               size: tuple[int, int] = (160, 120), fps: int = 15, faststart: bool = True) -> Path:
-    """A few seconds of colour bars with a moving square, and a 440 Hz tone."""
+               size: tuple[int, int] = (160, 120), fps: int = 15, faststart: bool = True, noise: bool = False) -> Path:
+    """A few seconds of colour bars with a moving square, and a 440 Hz tone. `noise` fills the
+    picture with random pixels instead (a big file for the streaming benchmark)."""
     options = {"movflags": "+faststart"} if fmt == "mp4" and faststart else {}
     w, h = size
     bars = Image.new("RGB", size)
@@ -28,9 +30,12 @@ def make_video(path: Path, seconds: float = 3.0, *, fmt: str = "mp4", vcodec: st
             v.options = {"preset": "ultrafast"}
         a = out.add_stream(acodec, rate=48000) if acodec else None
         for i in range(int(seconds * fps)):
-            img = bars.copy()
-            x = (i * 4) % (w - 16)
-            ImageDraw.Draw(img).rectangle([x, h // 2 - 8, x + 16, h // 2 + 8], fill=(0, 0, 0))
+            if noise:
+                img = Image.frombytes("RGB", size, os.urandom(w * h * 3))
+            else:
+                img = bars.copy()
+                x = (i * 4) % (w - 16)
+                ImageDraw.Draw(img).rectangle([x, h // 2 - 8, x + 16, h // 2 + 8], fill=(0, 0, 0))
             frame = av.VideoFrame.from_image(img)
             frame.pts, frame.time_base = i, Fraction(1, fps)
             for p in v.encode(frame):
