@@ -7,6 +7,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: run test install services clean
 
 $(STAMP): pyproject.toml
+	@echo "Installing the service and its dependencies into $(VENV) (first time: a minute or two)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

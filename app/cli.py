@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import time
 
 import uvicorn
 
-from app.config import get_settings
+from app.config import Settings, get_settings
+from matching import ServiceWindow
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,12 +31,32 @@ def main(argv: list[str] | None = None) -> None:
 
         print("demo data added" if asyncio.run(seed(settings, demo=True)) else "demo data already there")
     else:
-        prestart(settings)
         host, port = args.host or settings.host, args.port or settings.port
         mode = "embedded (SQLite at %s)" % settings.data_dir if settings.embedded else "production (PostgreSQL%s)" % (
             " + Redis" if settings.redis_url else "")
-        print(f"Tutoring service, {mode}: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)", flush=True)
+        # The URL comes first: a first start spends a while migrating and seeding, and a newcomer
+        # should know at once where to look and that something is happening.
+        say(f"Tutoring service, {mode}: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
+        prestart(settings, progress=say)
+        say(window_hint(settings))
+        say(f"Ready: open http://{host}:{port}/ (demo accounts: see README, password demo1234)")
         uvicorn.run("app.main:app", host=host, port=port, workers=args.workers, log_level="info")
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def window_hint(settings: Settings, now: float | None = None) -> str:
+    """Whether live tutoring is open now, and how to open it for a daytime demo when it is not."""
+    window = ServiceWindow.parse(settings.service_window, settings.timezone)
+    at = time.time() if now is None else now  # the process's start, not a request path: the wall clock is right
+    if window.is_open(at):
+        return f"Live tutoring is open now (service window: {settings.service_window}, {settings.timezone})."
+    opening = window.next_opening(at)
+    when = opening.strftime("%a %Y-%m-%d %H:%M %Z") if opening else "not within a year"
+    return (f"Live tutoring is closed now (service window: {settings.service_window}, {settings.timezone}; "
+            f"next opening {when}). For a demo at any hour: TUTORING_SERVICE_WINDOW=always make run")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from app.config import Settings, get_settings
 from app.kit import errors
@@ -75,7 +76,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 await app.state.redis.aclose()
             await app.state.engine.dispose()
 
-    app = FastAPI(title="Open online tutoring (开放型在线辅导)", version="0.1.0", lifespan=lifespan,
+    # Swagger UI and ReDoc from files in the package, not a CDN: /docs works offline (and where
+    # CDNs are unreliable, as from mainland China).
+    app = FastAPIOffline(title="Open online tutoring (开放型在线辅导)", version="0.1.0", lifespan=lifespan,
                   description="Live one-to-one tutoring, classes, Q&A and participation statistics. "
                               "Errors: `{\"error\": \"Code\", \"detail\": \"...\"}`.")
     app.state.settings = settings

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -65,9 +66,14 @@ async def seed(settings: Settings, demo: bool | None = None) -> bool:
         await engine.dispose()
 
 
-def prestart(settings: Settings) -> None:
+def prestart(settings: Settings, progress: Callable[[str], None] = lambda line: None) -> None:
     if settings.embedded:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    progress("  waiting for the database…")
     asyncio.run(wait_for_database(settings.sqlalchemy_url))
+    progress("  migrating the database…")
     migrate(settings.sqlalchemy_url)
-    asyncio.run(seed(settings))
+    if settings.should_seed_demo:
+        progress("  seeding (on a first start: the demo city with six weeks of history, ~10 s)…")
+    added = asyncio.run(seed(settings))
+    progress("  demo city added" if added else "  database ready")

@@ -144,12 +144,14 @@ class Matcher:
         now = self.clock.now()
         mu = await self.pool.rate("match", spec.subject, now, self.config.rate_window_s)
         lam = await self.pool.rate("arrival", spec.subject, now, self.config.rate_window_s)
+        # Counted every time: with nobody of the subject and band on duty the student is told so
+        # at once (and offered Q&A) instead of watching an estimate that will never come true.
+        on_duty = await self.pool.on_duty_count(spec.queue_key)
         if not mu:
-            on_duty = await self.pool.on_duty_count(spec.queue_key)
             mu = on_duty / self.config.mean_session_s
-        eta = round(position / mu, 1) if position and mu else None
+        eta = round(position / mu, 1) if position and mu and on_duty else None
         return {"position": position, "eta_s": eta, "arrivals_per_min": round(lam * 60, 2),
-                "matches_per_min": round(mu * 60, 2)}
+                "matches_per_min": round(mu * 60, 2), "tutors_on_duty": on_duty}
 
     async def recommend(self, spec: RequestSpec, limit: int = 20, tried: set[int] | None = None) -> list[Ranked]:
         """Free tutors for this request, best first (the 择师 list and the auto choice)."""

@@ -182,3 +182,22 @@ async def test_heartbeat_keeps_presence_and_silence_ends_it(client, factory, app
     r = await client.post("/api/duty/heartbeat", headers=auth)
     assert r.status_code == 409 and r.json()["state"] == "off_duty"
     assert (await client.get("/api/duty", headers=auth)).json()["on_duty"] is False
+
+
+async def test_student_is_told_at_once_when_nobody_of_the_subject_is_on_duty(client, factory):
+    org, student, _ = await setup(factory, tutors=0)
+    chinese = await factory.tutor(org, subjects=("chinese",))  # on duty
+    physics = await factory.tutor(org, subjects=("physics",))  # off duty, for now
+    await on_duty(client, factory, chinese)
+    s_auth = await factory.sign_in(student)
+    r = await client.post("/api/help-requests", headers=s_auth, json={"subject": "physics", "text": "电功率怎么算"})
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    status = (await client.get(f"/api/help-requests/{rid}/status", headers=s_auth)).json()
+    assert status["matching"] == "waiting"
+    assert status["tutors_on_duty"] == 0 and status["eta_s"] is None  # no estimate that cannot come true
+
+    r = await client.post("/api/duty", headers=await factory.sign_in(physics))  # a 物理 tutor arrives …
+    assert r.json()["state"] == "offered"  # … and is rung at once
+    status = (await client.get(f"/api/help-requests/{rid}/status", headers=s_auth)).json()
+    assert status["matching"] == "ringing"

@@ -276,7 +276,7 @@ async def test_a_tutors_archive_lists_every_session_class_and_answer_with_its_po
     assert [(r["kind"], r["at"], r["subject"]) for r in rows] == [
         ("一对一辅导", "2026-11-03 19:00", "数学"), ("一对多课堂", "2026-11-03 20:00", "物理"), ("答疑", "2026-11-05 19:00", "化学")]
     assert (Decimal(str(rows[0]["minutes"])), rows[0]["rating"], Decimal(str(rows[0]["points"]))) == (Decimal("15.00"), 5, Decimal("2.25"))
-    assert student.real_name not in rows[0]["detail"] and "8年级" in rows[0]["detail"]  # minors by grade and school only
+    assert student.real_name not in rows[0]["detail"] and "初二学生" in rows[0]["detail"]  # minors by grade and school only
     assert (Decimal(str(rows[1]["minutes"])), Decimal(str(rows[1]["points"]))) == (Decimal("40.00"), Decimal("4.00"))
     assert "1 人参加" in rows[1]["detail"] and rows[2]["detail"] == "先写出化学方程式"
 

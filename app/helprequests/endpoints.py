@@ -75,6 +75,7 @@ async def status(request_id: int, student: Student, db: DB, matcher: MatcherDep)
                             position=live and live.get("position"), eta_s=live and live.get("eta_s"),
                             arrivals_per_min=live and live.get("arrivals_per_min"),
                             matches_per_min=live and live.get("matches_per_min"),
+                            tutors_on_duty=live and live.get("tutors_on_duty"),
                             session_id=session.id if session else None)
 
 

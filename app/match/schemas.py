@@ -50,6 +50,7 @@ class RequestStatusOut(BaseModel):
     eta_s: float | None = None
     arrivals_per_min: float | None = None
     matches_per_min: float | None = None
+    tutors_on_duty: int | None = None  # of the subject and band; 0: nobody can take it now (offer Q&A)
     session_id: int | None = None
 
 

@@ -81,7 +81,7 @@ async def seed_demo(db: AsyncSession, settings: Settings | None = None) -> None:
             tutor_no += 1
             subject = SUBJECTS[(tutor_no - 1) % len(SUBJECTS)][0]
             second = SUBJECTS[(tutor_no + 3) % len(SUBJECTS)][0] if tutor_no % 4 == 0 else None
-            user = User(username=f"tutor{tutor_no}", password_hash=pw, role="tutor", real_name=_name(rng) + "老师", **scope)
+            user = User(username=f"tutor{tutor_no}", password_hash=pw, role="tutor", real_name=_name(rng), **scope)
             db.add(user)
             await db.flush()
             db.add(TutorProfile(user_id=user.id, title=rng.choice(("senior", "intermediate")),

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ActivityHour, District, School, SchoolClass, TutoringSession, User
+from app.schools.names import class_label
 
 from .participation import bounds, ratio, shared_ranks, two_places
 from .rollups import hour_bounds
@@ -87,7 +88,7 @@ async def classes(db: AsyncSession, city_id: int, district_id: int | None, schoo
         if enrolled < min_students:
             continue
         p, n = active.get(cid, (0, 0))
-        rows.append({"id": cid, "name": f"{grade}年级{name}", "school": school, "participants": p, "participations": n,
+        rows.append({"id": cid, "name": class_label(grade, name), "school": school, "participants": p, "participations": n,
                      "enrolled": enrolled, "rate": ratio(p, enrolled, 100)})
     rows.sort(key=lambda r: (-r["rate"], -r["participations"], r["id"]))
     return _ranked(rows[:limit], "rate")

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import (Answer, ClassAttendance, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, LiveClass,
                         PointsEntry, Question, School, SchoolClass, SignInBlock, SignInHour, Subject, TutoringSession,
                         TutorProfile, User)
+from app.schools.names import class_label, grade_name
 
 from .participation import bounds, ratio, two_places
 from .rollups import block_masks, day_bounds, hits, hour_bounds
@@ -199,7 +200,7 @@ async def class_weekly(db: AsyncSession, school_id: int, start: date, end: date,
     for week in (offset // 7 for offset in range(0, (end - monday).days, 7)):
         for c in classes:
             sessions, questions, attended = (found.get((week, c.id, kind), []) for kind in sources)
-            out.append({"week_of": monday + timedelta(days=7 * week), "class_id": c.id, "class": f"{c.grade}年级{c.name}",
+            out.append({"week_of": monday + timedelta(days=7 * week), "class_id": c.id, "class": class_label(c.grade, c.name),
                         "participants": len(set(sessions) | set(questions) | set(attended)), "sessions": len(sessions),
                         "questions": len(questions), "attendances": len(attended)})
     return out
@@ -251,7 +252,7 @@ async def archive(db: AsyncSession, tutor_id: int, start: date, end: date, tz: s
             .outerjoin(School, School.id == User.school_id)
             .where(TutoringSession.tutor_id == tutor_id, TutoringSession.live_at >= f, TutoringSession.live_at < t))).all():
         add(s.live_at, "一对一辅导", ("one_to_one", s.id), s.subject_code,
-            f"{school or ''} {grade or ''}年级学生".strip(), s.duration_s, s.rating)
+            f"{school or ''} {grade_name(grade)}学生".strip(), s.duration_s, s.rating)
     for c, attended in (await db.execute(
             select(LiveClass, func.count(ClassAttendance.id)).outerjoin(ClassAttendance, ClassAttendance.live_class_id == LiveClass.id)
             .where(LiveClass.tutor_id == tutor_id, LiveClass.starts_at >= f, LiveClass.starts_at < t).group_by(LiveClass.id))).all():

@@ -35,8 +35,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.kit.errors import InvalidInput
 
-# (source table, time column, activity column). Migration 0003 builds its triggers from these
-# and hour_sql(): changing them means a new migration that replaces the triggers.
+# (source table, time column, activity column). rollup_triggers.py builds the triggers from these
+# and hour_sql(); migration 0003 holds a frozen copy: changing them means a new migration that
+# replaces the triggers (tests/test_migrations.py compares the frozen copies with the generators).
 SOURCES = [("tutoring_sessions", "live_at", "one_to_one"), ("questions", "created_at", "questions"),
            ("class_attendances", "joined_at", "attendances")]
 

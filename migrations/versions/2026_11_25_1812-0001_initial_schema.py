@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-import app.models.base
 
 
 revision: str = '0001'
@@ -106,7 +105,7 @@ def upgrade() -> None:
     sa.Column('grade', sa.SmallInteger(), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('suspended_reason', sa.String(length=500), nullable=True),
-    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['city_id'], ['cities.id'], name=op.f('fk_users_city_id_cities')),
     sa.ForeignKeyConstraint(['class_id'], ['classes.id'], name=op.f('fk_users_class_id_classes')),
     sa.ForeignKeyConstraint(['district_id'], ['districts.id'], name=op.f('fk_users_district_id_districts')),
@@ -124,9 +123,9 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('refresh_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('user_agent', sa.String(length=255), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_auth_sessions_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_auth_sessions')),
@@ -145,8 +144,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('close_reason', sa.String(length=64), nullable=True),
     sa.Column('wants_question', sa.Boolean(), nullable=False),
-    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('closed_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['chosen_tutor_id'], ['users.id'], name=op.f('fk_help_requests_chosen_tutor_id_users')),
     sa.ForeignKeyConstraint(['student_id'], ['users.id'], name=op.f('fk_help_requests_student_id_users')),
     sa.ForeignKeyConstraint(['subject_code'], ['subjects.code'], name=op.f('fk_help_requests_subject_code_subjects')),
@@ -164,7 +163,7 @@ def upgrade() -> None:
     sa.Column('source_id', sa.Integer(), nullable=False),
     sa.Column('points', sa.Numeric(precision=10, scale=2), nullable=False),
     sa.Column('note', sa.String(length=200), nullable=True),
-    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['district_id'], ['districts.id'], name=op.f('fk_points_ledger_district_id_districts')),
     sa.ForeignKeyConstraint(['tutor_id'], ['users.id'], name=op.f('fk_points_ledger_tutor_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_points_ledger')),
@@ -178,7 +177,7 @@ def upgrade() -> None:
     op.create_table('sign_ins',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('method', sa.String(length=16), nullable=False),
     sa.Column('ip', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_sign_ins_user_id_users')),
@@ -191,7 +190,7 @@ def upgrade() -> None:
     op.create_table('student_blocks',
     sa.Column('student_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('tutor_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['student_id'], ['users.id'], name=op.f('fk_student_blocks_student_id_users')),
     sa.ForeignKeyConstraint(['tutor_id'], ['users.id'], name=op.f('fk_student_blocks_tutor_id_users')),
     sa.PrimaryKeyConstraint('student_id', 'tutor_id', name=op.f('pk_student_blocks'))
@@ -206,8 +205,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('rejected_level', sa.String(length=16), nullable=True),
     sa.Column('rejected_reason', sa.String(length=500), nullable=True),
-    sa.Column('submitted_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('approved_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('approved_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_tutor_profiles_user_id_users')),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_tutor_profiles'))
     )
@@ -221,7 +220,7 @@ def upgrade() -> None:
     sa.Column('level', sa.String(length=16), nullable=True),
     sa.Column('reason', sa.String(length=500), nullable=True),
     sa.Column('actor_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_tutor_reviews_actor_id_users')),
     sa.ForeignKeyConstraint(['tutor_id'], ['users.id'], name=op.f('fk_tutor_reviews_tutor_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tutor_reviews'))
@@ -248,7 +247,7 @@ def upgrade() -> None:
     sa.Column('height', sa.Integer(), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('data', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['help_request_id'], ['help_requests.id'], name=op.f('fk_images_help_request_id_help_requests')),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_images_owner_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_images'))
@@ -265,7 +264,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('source_request_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('accepted_answer_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['source_request_id'], ['help_requests.id'], name=op.f('fk_questions_source_request_id_help_requests')),
     sa.ForeignKeyConstraint(['student_id'], ['users.id'], name=op.f('fk_questions_student_id_users')),
     sa.ForeignKeyConstraint(['subject_code'], ['subjects.code'], name=op.f('fk_questions_subject_code_subjects')),
@@ -298,14 +297,14 @@ def upgrade() -> None:
     sa.Column('tutor_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('subject_code', sa.String(length=16), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
-    sa.Column('matched_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('live_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('ended_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('matched_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('live_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('duration_s', sa.Integer(), nullable=True),
     sa.Column('end_reason', sa.String(length=32), nullable=True),
     sa.Column('rating', sa.SmallInteger(), nullable=True),
     sa.Column('rating_comment', sa.String(length=500), nullable=True),
-    sa.Column('rated_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('rated_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['request_id'], ['help_requests.id'], name=op.f('fk_tutoring_sessions_request_id_help_requests')),
     sa.ForeignKeyConstraint(['student_id'], ['users.id'], name=op.f('fk_tutoring_sessions_student_id_users')),
     sa.ForeignKeyConstraint(['subject_code'], ['subjects.code'], name=op.f('fk_tutoring_sessions_subject_code_subjects')),
@@ -323,7 +322,7 @@ def upgrade() -> None:
     sa.Column('question_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('tutor_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['question_id'], ['questions.id'], name=op.f('fk_answers_question_id_questions')),
     sa.ForeignKeyConstraint(['tutor_id'], ['users.id'], name=op.f('fk_answers_tutor_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_answers'))

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-import app.models.base
 
 
 revision: str = '0002'
@@ -30,7 +29,7 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('raw', sa.Text(), nullable=True),
     sa.Column('flagged', sa.Boolean(), nullable=False),
-    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['sender_id'], ['users.id'], name=op.f('fk_session_events_sender_id_users')),
     sa.ForeignKeyConstraint(['session_id'], ['tutoring_sessions.id'], name=op.f('fk_session_events_session_id_tutoring_sessions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_session_events')),
@@ -46,7 +45,7 @@ def upgrade() -> None:
     sa.Column('reporter_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('reason', sa.String(length=500), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['reporter_id'], ['users.id'], name=op.f('fk_session_reports_reporter_id_users')),
     sa.ForeignKeyConstraint(['session_id'], ['tutoring_sessions.id'], name=op.f('fk_session_reports_session_id_tutoring_sessions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_session_reports'))
@@ -55,11 +54,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_session_reports_session_id'), ['session_id'], unique=False)
 
     with op.batch_alter_table('tutoring_sessions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('connecting_at', app.models.base.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('student_media_at', app.models.base.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('tutor_media_at', app.models.base.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('student_gone_at', app.models.base.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('tutor_gone_at', app.models.base.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('connecting_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('student_media_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('tutor_media_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('student_gone_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('tutor_gone_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('cap_s', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('warnings_sent', sa.SmallInteger(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('flagged', sa.Boolean(), server_default=sa.false(), nullable=False))

@@ -52,16 +52,17 @@ class Pages:
         self.contexts: list[BrowserContext] = []
         self.errors: list[str] = []
 
-    async def open(self, username: str, viewport: dict[str, int], lang: str = "zh-CN") -> Page:
+    async def open(self, username: str, viewport: dict[str, int], lang: str = "zh-CN", password: str = PASSWORD) -> Page:
         """A signed-in page in its own browser context (its own storage, like another device)."""
-        ctx = await self.browser.new_context(viewport=viewport, locale=lang)
+        # Users are in Beijing; a browser in UTC would hide date bugs that they see (the day before until 08:00).
+        ctx = await self.browser.new_context(viewport=viewport, locale=lang, timezone_id="Asia/Shanghai")
         self.contexts.append(ctx)
         page = await ctx.new_page()
         page.on("pageerror", lambda e: self.errors.append(f"{username}: {e}"))
         page.on("dialog", lambda d: d.accept())
         await page.goto(self.base + "/")
         await page.fill("#username", username)
-        await page.fill("#password", PASSWORD)
+        await page.fill("#password", password)
         await page.click("form button[type=submit]")
         await page.wait_for_function("() => window.__tutoring.me && window.__tutoring.live && window.__tutoring.live.state === 'online'")
         return page

@@ -84,7 +84,12 @@ async def test_the_dashboard_draws_charts_from_the_local_chart_library_and_expor
     days = await page.evaluate("() => Chart.getChart(document.getElementById('chart-trend')).data.labels.length")
     frm, to = await page.input_value("#dash-from"), await page.input_value("#dash-to")
     from datetime import date
-    assert days == (date.fromisoformat(to) - date.fromisoformat(frm)).days
+    # The inputs are Beijing days, both included, starting on the first of this month there.
+    from zoneinfo import ZoneInfo
+    from datetime import datetime
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    assert (frm, to) == (today.replace(day=1).isoformat(), today.isoformat())
+    assert days == (date.fromisoformat(to) - date.fromisoformat(frm)).days + 1
     assert all(u.startswith(pages.base) for u in requested), "everything comes from the service itself"
     rows = page.locator("#participation-table tbody tr")
     await expect(rows).to_have_count(len(schools))
@@ -92,6 +97,8 @@ async def test_the_dashboard_draws_charts_from_the_local_chart_library_and_expor
 
     async with page.expect_download() as info:
         await page.locator("#participation-table button.export-xlsx").click()
-    path = await (await info.value).path()
+    download = await info.value
+    assert download.suggested_filename == f"participation_{frm}_{to}.xlsx"  # the period, both ends included
+    path = await download.path()
     sheet = list(load_workbook(BytesIO(open(path, "rb").read())).active.values)
     assert "参与一对一辅导人数" in sheet[0] and len(sheet) == 1 + len(schools)

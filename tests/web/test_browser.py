@@ -159,10 +159,12 @@ async def test_waiting_cancel_and_a_request_outside_the_window(factory, pages: P
     student_user = await factory.user("student", org)
     student = await pages.open(student_user.username, PHONE)
 
-    # Nobody is on duty: the request waits in the queue, and the student cancels it.
+    # Nobody of the subject is on duty: the student is told so at once (no queue position or
+    # estimate that cannot come true) and offered Q&A; they cancel instead.
     await ask(student, "二次函数的顶点怎么求", photo=False)
     await student.wait_for_url("**#/wait/*")
-    await expect(student.locator("#wait-status")).to_contain_text("你排在第 1 位")
+    await expect(student.locator("#wait-status")).to_contain_text("现在没有在线的这门学科的老师。")
+    await expect(student.locator("#to-question")).to_be_visible()
     await shot(student, "student-waiting")
     await student.click("#cancel")
     await expect(student.locator("#wait-message")).to_have_text("已取消这次求助。")

@@ -6,6 +6,7 @@ import { t, errorText } from '../i18n.js';
 import { onLeave } from '../main.js';
 import { exportButtons } from '../exports.js';
 import { hotLessonLinks } from '../lessonlinks.js';
+import { serviceDay, addDays, monthStart } from '../dates.js';
 
 let chartLib = null;
 function loadChartJs() {
@@ -19,24 +20,23 @@ function loadChartJs() {
   return chartLib;
 }
 
-const iso = (d) => d.toISOString().slice(0, 10);
-
 function tableOf(rows, cols) {
   return h('div.table-wrap', {}, h('table', {}, h('thead', {}, h('tr', {}, cols.map(([, label]) => h('th', {}, t(label))))),
     h('tbody', {}, rows.map((r) => h('tr', {}, cols.map(([k]) => h('td', {}, r[k] ?? '—')))))));
 }
 
 export default async function dashboard(view) {
-  const today = new Date();
-  const fromInput = h('input', { type: 'date', id: 'dash-from', value: iso(new Date(today.getFullYear(), today.getMonth(), 1)) });
-  const toInput = h('input', { type: 'date', id: 'dash-to', value: iso(new Date(today.getTime() + 86400000)) });
+  // The inputs show whole days, both included (this month so far); the API's `to` is exclusive.
+  const today = serviceDay();
+  const fromInput = h('input', { type: 'date', id: 'dash-from', value: monthStart(today) });
+  const toInput = h('input', { type: 'date', id: 'dash-to', value: today });
   const body = h('div', { id: 'dashboard' });
   const charts = [];
   onLeave(() => charts.forEach((c) => c.destroy()));
   const load = async () => {
     charts.splice(0).forEach((c) => c.destroy());
     clear(body, h('p.muted', {}, t('common.loading')));
-    const params = { from: fromInput.value, to: toInput.value };
+    const params = { from: fromInput.value, to: addDays(toInput.value, 1) };
     const qs = new URLSearchParams(params);
     try {
       const [Chart, trend, table, hot, students, classes, stars] = await Promise.all([
@@ -71,14 +71,15 @@ export default async function dashboard(view) {
       // A fresh options object per chart: Chart.js writes its resolved scales into the object it is given,
       // and a shared one made the ranking chart inherit the line chart's axes (and draw no bars).
       const opts = (extra = {}) => ({ responsive: true, maintainAspectRatio: false, animation: false, ...extra });
-      charts.push(new Chart(trendCanvas, { type: 'line', options: opts(), data: {
+      const counts = { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } };  // whole questions, not steps of 0.2
+      charts.push(new Chart(trendCanvas, { type: 'line', options: opts(structuredClone(counts)), data: {
         labels: trend.rows.map((r) => r.day.slice(5)),
         datasets: [{ label: t('dash.participations'), data: trend.rows.map((r) => r.participations), borderColor: '#1f6feb' },
                    { label: t('dash.participants'), data: trend.rows.map((r) => r.participants), borderColor: '#17803d' }] } }));
       const top = rows.slice(0, 20);
       charts.push(new Chart(rankCanvas, { type: 'bar', options: opts({ indexAxis: 'y' }), data: {
         labels: top.map((r) => r.school), datasets: [{ label: t('dash.rate'), data: top.map((r) => Number(r.participation_rate)), backgroundColor: '#1f6feb' }] } }));
-      charts.push(new Chart(hotCanvas, { type: 'bar', options: opts(), data: {
+      charts.push(new Chart(hotCanvas, { type: 'bar', options: opts(structuredClone(counts)), data: {
         labels: hot.rows.map((r) => r.name), datasets: [{ label: t('dash.asked'), data: hot.rows.map((r) => r.asked), backgroundColor: '#b45309' }] } }));
     } catch (e) { clear(body, h('p.error', {}, errorText(e))); }
   };

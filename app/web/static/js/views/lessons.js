@@ -5,6 +5,7 @@ import { h, clear } from '../dom.js';
 import { t, errorText, formatDuration, subjectName } from '../i18n.js';
 import { onLeave } from '../main.js';
 import { exportButtons } from '../exports.js';
+import { serviceDay, addDays } from '../dates.js';
 
 export default async function lessons(view, ctx) {
   if (ctx.name === 'player') return player(view, ctx, Number(ctx.params[0]));
@@ -23,11 +24,10 @@ async function kpOptions(subject) {
   return out;
 }
 
-const iso = (d) => d.toISOString().slice(0, 10);
+/** The last 30 service days, today included ([from, to) in days of Asia/Shanghai). */
 function period() {
-  const now = new Date();
-  // Two days ahead: the service counts days of Asia/Shanghai, which may be a day ahead of the browser's UTC date.
-  return { from: iso(new Date(now.getTime() - 30 * 86400000)), to: iso(new Date(now.getTime() + 2 * 86400000)) };
+  const today = serviceDay();
+  return { from: addDays(today, -30), to: addDays(today, 1) };
 }
 
 function card(l, names, extra = []) {

@@ -51,7 +51,7 @@ async function ask(view, { app }) {
     e.target.value = '';
   };
   const camera = h('input', { type: 'file', accept: 'image/*', capture: 'environment', id: 'photo-camera', class: 'visually-hidden', onchange: addPhotos });
-  const album = h('input', { type: 'file', accept: 'image/*', multiple: true, id: 'photo', onchange: addPhotos });
+  const album = h('input', { type: 'file', accept: 'image/*', multiple: true, id: 'photo', class: 'visually-hidden', onchange: addPhotos });
   const tutorsBox = h('div', { id: 'tutor-list', hidden: true });
   let chosenTutor = null;
   const loadTutors = async () => {
@@ -94,8 +94,9 @@ async function ask(view, { app }) {
   h('label', { for: 'subject' }, t('ask.subject')), subject,
   h('label', {}, t('ask.knowledge_points')), tree,
   h('label', { for: 'question' }, t('ask.question')), text,
-  h('label', { for: 'photo' }, t('ask.photos')),
-  h('div.row', {}, h('label.button', { for: 'photo-camera' }, t('ask.take_photo')), camera, album), thumbs, photoError,
+  h('span.label', {}, t('ask.photos')),
+  h('div.row', {}, h('label.button', { for: 'photo-camera' }, t('ask.take_photo')), camera,
+    h('label.button', { for: 'photo', id: 'photo-album' }, t('ask.from_album')), album), thumbs, photoError,
   h('fieldset', { style: 'border:0;padding:0;margin:12px 0' }, h('legend', { style: 'font-weight:600' }, t('ask.how')),
     h('label', { style: 'font-weight:400' }, modeAuto, ' ', t('ask.mode_auto')),
     h('label', { style: 'font-weight:400' }, modeChosen, ' ', t('ask.mode_chosen'))),
@@ -104,12 +105,13 @@ async function ask(view, { app }) {
   await loadTree();
 }
 
-function toQuestionButton(requestId, box) {
+function toQuestionButton(requestId, box, onDone = () => {}) {
   const b = h('button', { type: 'button', id: 'to-question', onclick: async () => {
     b.disabled = true;
     try {
       await api(`/api/help-requests/${requestId}/to-question`, { method: 'POST' });
       clear(box, h('p.notice', { id: 'question-saved' }, t('wait.question_saved')));
+      onDone();
     } catch (e) { clear(box, h('p.error', {}, errorText(e))); }
   } }, t('wait.to_question'));
   return b;
@@ -136,6 +138,16 @@ async function wait(view, { app }, requestId) {
     if (s.session_id) { go(`#/session/${s.session_id}`); return; }
     if (s.state === 'ringing' || s.matching === 'ringing') {
       clear(status, h('div.spinner'), h('p.big', {}, t('wait.ringing')));
+    } else if ((s.state === 'waiting' || s.matching === 'waiting') && s.tutors_on_duty === 0) {
+      // Nobody of this subject is on duty: say so at once and offer the other ways, not an estimate.
+      clear(status, h('p.big', { id: 'nobody-on-duty' }, t('wait.nobody_on_duty')), h('p', {}, t('wait.nobody_hint')));
+      if (!actions.querySelector('#to-question')) {
+        actions.append(toQuestionButton(requestId, message, () => {
+          closed = true;
+          clear(status);
+          clear(actions, h('a.button', { href: '#/ask' }, t('wait.ask_again')));
+        }));
+      }
     } else if (s.state === 'waiting' || s.matching === 'waiting') {
       clear(status, h('div.spinner'), h('p.big', {}, t('wait.position', { n: s.position ?? '?' })),
         h('p', {}, s.eta_s != null ? t('wait.eta', { min: Math.max(1, Math.round(s.eta_s / 60)) }) : t('wait.eta_unknown')));
@@ -199,11 +211,15 @@ async function rate(view, ctx, sessionId) {
   view.append(h('h1', {}, t('rate.title')), body);
 }
 
+const when = (s) => s.live_at || s.matched_at;
+/** Newest first by when the session happened (ids follow the request, not the session's time). */
+export const byNewest = (sessions) => [...sessions].sort((a, b) => (when(a) < when(b) ? 1 : when(a) > when(b) ? -1 : b.id - a.id));
+
 export function sessionsTable(sessions, subjects) {
   if (!sessions.length) return h('p.muted', { id: 'no-sessions' }, t('history.none'));
   return h('div.table-wrap', {}, h('table', { id: 'sessions' },
     h('thead', {}, h('tr', {}, ['history.when', 'history.subject', 'history.duration', 'history.end', 'history.rating'].map((k) => h('th', {}, t(k))))),
-    h('tbody', {}, sessions.map((s) => h('tr', { dataset: { session: s.id } },
+    h('tbody', {}, byNewest(sessions).map((s) => h('tr', { dataset: { session: s.id } },
       h('td', {}, formatTime(s.live_at || s.matched_at)), h('td', {}, subjects[s.subject] || s.subject),
       h('td', {}, s.duration_s != null ? formatDuration(s.duration_s) : '—'),
       h('td', {}, s.end_reason ? t(`end.${s.end_reason}`) : t(`state.${s.state}`)),
@@ -215,6 +231,6 @@ async function historyView(view, { app }) {
   const names = Object.fromEntries(subjects.map((s) => [s.code, subjectName(s)]));
   const unrated = sessions.filter((s) => s.state === 'ended' && s.live_at && !s.rating);
   view.append(h('h1', {}, t('history.title')),
-    unrated.length ? h('p.notice', {}, t('history.unrated'), ' ', unrated.map((s) => h('a', { href: `#/rate/${s.id}` }, `#${s.id} `))) : null,
+    ...(unrated.length ? [h('p.notice', {}, t('history.unrated'), ' ', unrated.map((s) => h('a.unrated', { href: `#/rate/${s.id}` }, `${formatTime(when(s))} ${names[s.subject] || s.subject}`)))] : []),
     h('div.card', {}, sessionsTable(sessions, names)));
 }

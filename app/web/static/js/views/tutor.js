@@ -5,6 +5,7 @@ import { t, errorText, formatTime, subjectName } from '../i18n.js';
 import { go, onLeave } from '../main.js';
 import { sessionsTable } from './student.js';
 import { exportButtons } from '../exports.js';
+import { serviceDay, addDays } from '../dates.js';
 
 
 /** A two-tone ring while offers are waiting (Web Audio; no sound file to download). */
@@ -120,11 +121,12 @@ export default async function tutor(view, { app }) {
   onLeave(() => { ringer.stop(); clearInterval(heartbeat); offs.forEach((off) => off()); document.title = t('app.title'); });
 
   // --- archive
-  const to = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
-  const from = new Date(Date.now() - 183 * 86400000).toISOString().slice(0, 10);
+  const today = serviceDay();
+  const to = addDays(today, 1);  // exclusive, for the API
+  const from = addDays(today, -183);
   const [figures, sessions] = await Promise.all([api(`/api/stats/tutors/me?from=${from}&to=${to}`).catch(() => ({})), api('/api/sessions')]);
   const kpi = (key, value) => h('div', {}, h('b', {}, value ?? 0), t(key));
-  const archive = h('section.card', { id: 'archive' }, h('h2', {}, t('archive.title')), h('p.muted', {}, t('archive.period', { from, to })),
+  const archive = h('section.card', { id: 'archive' }, h('h2', {}, t('archive.title')), h('p.muted', {}, t('archive.period', { from, to: today })),
     h('div.kpis', { id: 'archive-figures' }, kpi('archive.sessions', figures.sessions), kpi('archive.minutes', figures.live_minutes),
       kpi('archive.rating', figures.average_rating != null ? Number(figures.average_rating).toFixed(2) : '—'), kpi('archive.points', figures.points)),
     h('p', { id: 'archive-export' }, t('archive.export'), ' ', exportButtons('/api/stats/archive', { from, to })),

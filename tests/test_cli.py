@@ -1,0 +1,47 @@
+"""What `make run` prints before and after preparing the database."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from app.cli import window_hint
+from app.config import Settings
+
+
+def _at(*args: int) -> float:
+    return datetime(*args, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+
+
+def test_closed_window_says_when_it_opens_and_how_to_open_it_for_a_demo(tmp_path):
+    settings = Settings(data_dir=tmp_path, DATABASE_URL=None, REDIS_URL=None)
+    hint = window_hint(settings, now=_at(2026, 11, 26, 10, 0))  # a Thursday morning
+    assert "closed" in hint
+    assert "2026-11-26 18:00" in hint
+    assert "TUTORING_SERVICE_WINDOW=always" in hint
+
+
+def test_open_window_says_so(tmp_path):
+    settings = Settings(data_dir=tmp_path, DATABASE_URL=None, REDIS_URL=None)
+    hint = window_hint(settings, now=_at(2026, 11, 26, 19, 0))
+    assert "open now" in hint and "always" not in hint
+
+
+def test_readme_says_who_teaches_what_in_the_demo_city():
+    # A newcomer picks a tutor from this table; it must agree with what the seeder creates.
+    import re
+    from pathlib import Path
+
+    from app.seed.knowledge import SUBJECTS
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    listed = {zh: re.findall(r"tutor(\d+)", rest) for zh, rest in re.findall(r"^\| (\S+) [A-Za-z ]+ \| (tutor[^|]+)\|$", readme, re.M)}
+    assert len(listed) == len(SUBJECTS)
+    for index, (_, zh, _) in enumerate(SUBJECTS):
+        assert [int(n) for n in listed[zh]] == [n for n in range(1, 46) if (n - 1) % len(SUBJECTS) == index]
+
+
+def test_classes_and_grades_are_named_as_schools_name_them():
+    from app.schools.names import class_label, grade_name
+
+    assert class_label(11, "2班") == "高二(2)班"
+    assert class_label(7, "3") == "初一(3)班"
+    assert class_label(10, "实验班") == "高一 实验班"
+    assert grade_name(9) == "初三" and grade_name(None) == ""
