@@ -149,3 +149,33 @@ async def test_only_approved_tutors_publish_and_only_owners_upload(factory, clie
     assert r.status_code == 404
     student = await factory.sign_in(await factory.user("student", org))
     assert (await client.post("/api/lessons", headers=student, json=body)).status_code == 403
+
+
+async def test_a_lesson_left_processing_by_a_stopped_instance_is_taken_over(factory, client, app, clock, videos) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+
+    from app.models import Lesson
+
+    org = await factory.org()
+    th = await factory.sign_in(await factory.tutor(org, subjects=("physics",)))
+    kp = await factory.knowledge_point("physics", "焦耳定律")
+    lid = (await client.post("/api/lessons", headers=th, json={"title": "接手", "subject": "physics", "band": "junior",
+                                                               "knowledge_point_ids": [kp]})).json()["id"]
+    # Another instance stored the upload and claimed the lesson, then stopped before finishing.
+    storage = app.state.lesson_storage
+    key = storage.new_key(lid, ".upload")
+    storage.path(key).write_bytes(videos["mp4"].read_bytes())
+    now = datetime.fromtimestamp(clock.now(), timezone.utc)
+    async with factory.session() as db:
+        await db.execute(update(Lesson).where(Lesson.id == lid).values(
+            media_status="processing", upload_key=key, lease_until=now + timedelta(minutes=5)))
+        await db.commit()
+    await app.state.lesson_worker.sweep()  # its lease still runs: nobody else touches it
+    await app.state.lesson_worker.idle()
+    assert (await client.get(f"/api/lessons/{lid}", headers=th)).json()["media_status"] == "processing"
+    clock.advance(6 * 60)  # the lease ran out
+    await app.state.lesson_worker.sweep()
+    lesson = await wait_processed(client, th, lid)
+    assert lesson["media_status"] == "ready" and round(lesson["duration_s"]) == 6
