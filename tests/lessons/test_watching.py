@@ -147,3 +147,31 @@ async def test_one_instance_serves_a_lesson_uploaded_through_another(factory, cl
             assert r.status_code == 206
     finally:
         await lifespan.__aexit__(None, None, None)
+
+
+async def test_a_replaced_video_goes_back_to_review_and_counting_goes_on(factory, client, app, clock, videos, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from .conftest import wait_processed
+    from .videos import make_video
+
+    org = await factory.org()
+    lesson, tutor = await _approved(factory, client, videos, org)  # 6 s
+    lid = lesson["id"]
+    sh = await factory.sign_in(await factory.user("student", org))
+    await client.post(f"/api/lessons/{lid}/plays", headers=sh)
+    clock.advance(2)
+    assert (await _report(client, sh, lid, 2.0))["covered_s"] == 2
+
+    th = await factory.sign_in(tutor)
+    longer = make_video(tmp_path / "longer.mp4", 12.0, size=(64, 48), fps=5, acodec=None)
+    r = await client.put(f"/api/lessons/{lid}/video", headers=th, content=longer.read_bytes())
+    assert r.status_code == 202 and r.json()["review_status"] == "pending"
+    assert (await client.post(f"/api/lessons/{lid}/plays", headers=sh)).status_code == 404  # hidden until reviewed
+    assert round((await wait_processed(client, th, lid))["duration_s"]) == 12
+    ah = await factory.sign_in(await factory.admin_of(tutor))
+    assert (await client.post(f"/api/lessons/{lid}/approve", headers=ah)).status_code == 200
+
+    await client.post(f"/api/lessons/{lid}/plays", json={"from_s": 2.0}, headers=sh)
+    for pos in (4.0, 6.0, 8.0, 10.0, 12.0):
+        clock.advance(2)
+        got = await _report(client, sh, lid, pos)
+    assert got["covered_s"] == 12 and got["needed_s"] == 11 and got["completed"]
