@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     max_image_pixels: int = 4096 * 4096
     max_images_per_request: int = 3
     max_csv_bytes: int = 5 * 1024 * 1024
+    max_json_bytes: int = 256 * 1024  # any other request body (JSON) larger than this is refused (413)
+    unattached_image_keep_s: int = 86400  # uploads never attached nor shown are deleted after this
 
     timezone: str = "Asia/Shanghai"
     tune_gc: bool = True  # freeze start-up objects and raise GC thresholds (app/kit/runtime.py)

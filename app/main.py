@@ -5,20 +5,36 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from app.config import Settings, get_settings
 from app.kit import errors
+from app.kit.bodylimit import BodyLimit
+from app.kit.headers import SecurityHeaders
 from app.kit.db import make_engine, make_sessionmaker
 from app.kit.redis import make_redis
 from app.kit.runtime import tune_gc
+from app.kit.throttle import SocketRate, Throttle
+from app.helprequests.service import collect_unattached_images
 from app.match.flows import ExpiryHooks
 from app.lessons.worker import make_worker as make_lesson_worker
+from app.models import utcnow
 from app.live.socket import EventLogSink, LiveHandler, run_tick
+from app.live.transcript import TranscriptWriter
 from matching import Clock, EventSink, InProcessPool, MatchConfig, Matcher, RedisPool, SystemClock, Weights
 from signaling import InProcessEventLog, RedisEventLog
+from signaling.relay import InProcessRelay, RedisRelay
+
+
+async def collect_images(app: FastAPI) -> None:
+    """Uploads abandoned for a day (never attached to a request nor shown in a session) go."""
+    # utcnow(), the clock Image.created_at is stamped with, so that the two compare.
+    async with app.state.sessionmaker() as db:
+        await collect_unattached_images(db, utcnow() - timedelta(seconds=app.state.settings.unattached_image_keep_s))
+        await db.commit()
 
 
 async def _every(interval: float, step, app: FastAPI) -> None:  # type: ignore[no-untyped-def]
@@ -54,13 +70,21 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.events = (RedisEventLog(app.state.redis, settings.redis_prefix) if app.state.redis is not None
                             else InProcessEventLog())
         await app.state.events.start()
+        app.state.relay = (RedisRelay(app.state.redis, settings.redis_prefix, app.state.events)
+                           if isinstance(app.state.events, RedisEventLog) else InProcessRelay(app.state.events))
+        await app.state.relay.start()
+        app.state.transcript = TranscriptWriter(app.state.relay, app.state.sessionmaker)
+        app.state.transcript.start()
         app.state.matcher = build_matcher(settings, app.state.redis, app.state.sessionmaker,
                                           getattr(app.state, "clock", None) or SystemClock(),
                                           EventLogSink(app.state.events))
         app.state.live = LiveHandler(app)
         app.state.lesson_worker = make_lesson_worker(app)
         app.state.lesson_worker.start()
-        timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app))] \
+        app.state.throttle = Throttle(settings)
+        app.state.socket_rate = SocketRate()
+        timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app)),
+                  asyncio.create_task(_every(3600.0, collect_images, app))] \
             if settings.match_reaper else []
         if settings.tune_gc:
             tune_gc()
@@ -71,7 +95,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 task.cancel()
             await asyncio.gather(*timers, return_exceptions=True)
             await app.state.lesson_worker.aclose()
+            await app.state.transcript.aclose()
             await app.state.events.aclose()
+            await app.state.throttle.aclose()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await app.state.engine.dispose()
@@ -84,7 +110,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.settings = settings
     app.state.clock = clock
     errors.install(app)
+    app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(SecurityHeaders)  # outermost: every answer, the 413s above included
 
+    from app.accounts.endpoints import manage_router as accounts
     from app.accounts.endpoints import router as auth
     from app.calendar.endpoints import router as calendar
     from app.match.endpoints import router as match
@@ -98,7 +127,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from app.subjects.endpoints import router as subjects
     from app.tutors.endpoints import router as tutors
 
-    for router in (health, auth, subjects, schools, tutors, helprequests, match, calendar, live, safety, stats, lessons):
+    for router in (health, auth, accounts, subjects, schools, tutors, helprequests, match, calendar, live, safety, stats, lessons):
         app.include_router(router)
 
     from app import web

@@ -76,8 +76,15 @@ class Matcher:
     async def submit(self, spec: RequestSpec, tried: tuple[int, ...] = ()) -> None:
         now = self.clock.now()
         spec.created_at = spec.created_at or now
-        await self.pool.add_request(spec, now + self.config.max_wait_s, now)
-        await self._dispatch(spec.id, known=RequestStatus(spec, RequestState.WAITING, [], list(tried), None))
+        known = RequestStatus(spec, RequestState.WAITING, [], list(tried), None)
+        if spec.mode == "chosen":
+            await self.pool.add_request(spec, now + self.config.max_wait_s, now)
+            await self._dispatch(spec.id, known=known)
+            return
+        # The arrival and its candidates in one step (one Redis round trip less per request).
+        candidates = await self.pool.add_request_for_candidates(spec, now + self.config.max_wait_s, now,
+                                                                self.config.candidates)
+        await self._dispatch(spec.id, known=known, candidates=candidates)
 
     async def choose(self, request_id: int, tutor_id: int | None) -> str:
         """The student re-targets a waiting request: a tutor (择师) or None for auto."""
@@ -153,10 +160,13 @@ class Matcher:
         return {"position": position, "eta_s": eta, "arrivals_per_min": round(lam * 60, 2),
                 "matches_per_min": round(mu * 60, 2), "tutors_on_duty": on_duty}
 
-    async def recommend(self, spec: RequestSpec, limit: int = 20, tried: set[int] | None = None) -> list[Ranked]:
-        """Free tutors for this request, best first (the 择师 list and the auto choice)."""
+    async def recommend(self, spec: RequestSpec, limit: int = 20, tried: set[int] | None = None,
+                        candidates: list[TutorStatus] | None = None) -> list[Ranked]:
+        """Free tutors for this request, best first (the 择师 list and the auto choice);
+        `candidates` when the caller already has `available(spec.queue_key, …)`."""
         now, w = self.clock.now(), self.config.weights
-        pool = await self.pool.available(spec.queue_key, max(self.config.candidates, limit))
+        pool = candidates if candidates is not None else \
+            await self.pool.available(spec.queue_key, max(self.config.candidates, limit))
         ranked = [Ranked(t, score(spec, t.card, t.available_since, t.served, now, w), t.card.id in spec.preferences)
                   for t in pool if eligible(spec, t.card, tried or set())]
         ranked.sort(key=lambda r: (-r.score, r.status.available_since, r.status.card.id))
@@ -168,7 +178,8 @@ class Matcher:
                          knowledge_points=st_spec.knowledge_points, mode=st_spec.mode, deadline=deadline,
                          **st_spec.summary)
 
-    async def _dispatch(self, request_id: int, known: RequestStatus | None = None) -> None:
+    async def _dispatch(self, request_id: int, known: RequestStatus | None = None,
+                        candidates: list[TutorStatus] | None = None) -> None:
         st = known or await self.pool.request(request_id)
         if st is None or st.state != RequestState.WAITING:
             return
@@ -185,7 +196,7 @@ class Matcher:
                 await self._tell_unavailable(spec, res)
             return
         offered = 0
-        for r in await self.recommend(spec, self.config.candidates, set(st.tried)):
+        for r in await self.recommend(spec, self.config.candidates, set(st.tried), candidates):
             res = await self.pool.offer(request_id, r.status.card.id, now, deadline, chosen=False)
             if res == "ok":
                 offered += 1
@@ -208,11 +219,11 @@ class Matcher:
 
     async def _serve_tutor(self, tutor_id: int) -> None:
         """A tutor came free: ring them for the oldest waiting request they can take."""
-        t = await self.pool.tutor(tutor_id)
-        if t is None or t.state != TutorState.AVAILABLE:
+        t, waiting = await self.pool.free_tutor_and_waiting(tutor_id, 10)
+        if t is None:
             return
         best: tuple[float, RequestSpec] | None = None
-        for st in await self.pool.waiting(t.card.index_keys(), 10):
+        for st in waiting:
             if st.state == RequestState.WAITING and st.spec.mode == "auto" and eligible(st.spec, t.card, set(st.tried)):
                 if best is None or st.spec.created_at < best[0]:
                     best = (st.spec.created_at, st.spec)
@@ -230,8 +241,8 @@ class Matcher:
             st = await self.pool.request(request_id)
             if st is not None and st.spec.mode == "chosen":
                 await self._tell_unavailable(st.spec, reason)
-            else:
-                await self._dispatch(request_id)
+            elif st is not None:
+                await self._dispatch(request_id, known=st)
         if w.tutor_free:
             await self._serve_tutor(tutor_id)
 

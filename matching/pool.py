@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from .types import ClaimResult, RequestSpec, RequestState, RequestStatus, TutorCard, TutorStatus, Withdrawal
+from .types import (ClaimResult, RequestSpec, RequestState, RequestStatus, TutorCard, TutorState, TutorStatus,
+                    Withdrawal)
 
 
 class Pool(ABC):
@@ -57,6 +58,13 @@ class Pool(ABC):
         """Queue a request (waiting) until it is matched, cancelled or expires at `expires_at`;
         counts an arrival for the live rates."""
 
+    async def add_request_for_candidates(self, spec: RequestSpec, expires_at: float, now: float,
+                                         limit: int) -> list[TutorStatus]:
+        """`add_request`, then `available(spec.queue_key, limit)`: the tutors a new arrival may
+        ring. One step, so that a backend across a network can make it one round trip."""
+        await self.add_request(spec, expires_at, now)
+        return await self.available(spec.queue_key, limit)
+
     @abstractmethod
     async def request(self, request_id: int) -> RequestStatus | None: ...
 
@@ -67,6 +75,14 @@ class Pool(ABC):
     @abstractmethod
     async def waiting(self, keys: list[str], limit: int) -> list[RequestStatus]:
         """Waiting requests of each of `keys`, at most `limit` per key, in one step."""
+
+    async def free_tutor_and_waiting(self, tutor_id: int, limit: int) -> tuple[TutorStatus | None, list[RequestStatus]]:
+        """The tutor if they are available, with `waiting(their keys, limit)`; (None, []) when
+        they are not. One step, so that a backend across a network can make it one round trip."""
+        t = await self.tutor(tutor_id)
+        if t is None or t.state != TutorState.AVAILABLE:
+            return None, []
+        return t, await self.waiting(t.card.index_keys(), limit)
 
     @abstractmethod
     async def offer(self, request_id: int, tutor_id: int, now: float, deadline: float, chosen: bool) -> str:

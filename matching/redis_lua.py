@@ -55,6 +55,14 @@ local function count(kind, subject, minute)
   redis.call('INCR', key)
   redis.call('EXPIRE', key, 3700)
 end
+local function free_rows(key, limit)
+  local out = {}
+  for _, tid in ipairs(redis.call('ZRANGE', P..'free:'..key, 0, limit - 1)) do
+    local v = redis.call('HMGET', P..'t:'..tid, 'cv', 'since', 'served', 'seen')
+    table.insert(out, tid); table.insert(out, v[1]); table.insert(out, v[2]); table.insert(out, v[3]); table.insert(out, v[4])
+  end
+  return out
+end
 local function finish(rid)
   redis.call('EXPIRE', P..'r:'..rid, KEEP)
   redis.call('DEL', P..'ro:'..rid)
@@ -136,16 +144,11 @@ return orphaned
 # ARGV: P, key, limit -> flat [tid, card version, since, served, seen, ...]; cards themselves
 # are fetched only when the caller's cache lacks that version.
 AVAILABLE = HELPERS + r"""
-local ids = redis.call('ZRANGE', P..'free:'..ARGV[2], 0, tonumber(ARGV[3]) - 1)
-local out = {}
-for _, tid in ipairs(ids) do
-  local v = redis.call('HMGET', P..'t:'..tid, 'cv', 'since', 'served', 'seen')
-  table.insert(out, tid); table.insert(out, v[1]); table.insert(out, v[2]); table.insert(out, v[3]); table.insert(out, v[4])
-end
-return out
+return free_rows(ARGV[2], tonumber(ARGV[3]))
 """
 
-# ARGV: P, rid, spec, qkey, created, expires, subject, minute
+# ARGV: P, rid, spec, qkey, created, expires, subject, minute, candidates -> AVAILABLE's rows for
+# qkey (at most `candidates`): an arrival and the tutors it may ring in one round trip.
 ADD_REQUEST = HELPERS + r"""
 local rid = ARGV[2]
 -- A re-targeted request (same id) keeps who already declined it; nothing else carries over.
@@ -156,7 +159,9 @@ redis.call('HSET', P..'r:'..rid, 'spec', ARGV[3], 'state', 'waiting', 'qkey', AR
 count('arrival', ARGV[7], ARGV[8])
 redis.call('ZADD', P..'q:'..ARGV[4], ARGV[5], rid)
 redis.call('ZADD', P..'rd', ARGV[6], rid)
-return 1
+local limit = tonumber(ARGV[9])
+if limit > 0 then return free_rows(ARGV[4], limit) end
+return {}
 """
 
 # ARGV: P, rid, tid, now, deadline, chosen
@@ -255,6 +260,25 @@ if not qkey then return false end
 local rank = redis.call('ZRANK', P..'q:'..qkey, ARGV[2])
 if not rank then return false end
 return rank + 1
+"""
+
+# ARGV: P, tid, limit -> {} unless the tutor is available; else [card version, since, seen, served,
+# then WAITING's rows for every key the tutor teaches]: a tutor come free and what they may take.
+FREE_TUTOR_AND_WAITING = HELPERS + r"""
+local v = redis.call('HMGET', P..'t:'..ARGV[2], 'state', 'cv', 'since', 'seen', 'served', 'keys')
+if v[1] ~= 'available' then return {} end
+local out = {v[2], v[3], v[4], v[5]}
+local limit = tonumber(ARGV[3])
+for key in string.gmatch(v[6], '%S+') do
+  for _, rid in ipairs(redis.call('ZRANGE', P..'q:'..key, 0, limit - 1)) do
+    local r = redis.call('HMGET', P..'r:'..rid, 'spec', 'state')
+    if r[1] then
+      table.insert(out, rid); table.insert(out, r[1]); table.insert(out, r[2])
+      table.insert(out, table.concat(redis.call('SMEMBERS', P..'rt:'..rid), ' '))
+    end
+  end
+end
+return out
 """
 
 # ARGV: P, limit, key... -> flat [rid, spec, state, tried (space-separated), ...] oldest first per key

@@ -23,7 +23,7 @@ class RedisPool(Pool):
         self._cards: dict[int, tuple[str, TutorCard]] = {}
         self._scripts = {name: redis.register_script(getattr(lua, name)) for name in (
             "PUT_TUTOR", "REMOVE_TUTOR", "HEARTBEAT", "END_SESSION", "DROP_STALE", "AVAILABLE", "ADD_REQUEST",
-            "OFFER", "CLAIM", "WITHDRAW", "CLOSE", "RELEASE", "POSITION", "WAITING")}
+            "OFFER", "CLAIM", "WITHDRAW", "CLOSE", "RELEASE", "POSITION", "WAITING", "FREE_TUTOR_AND_WAITING")}
 
     async def _run(self, name: str, *args: object) -> object:
         return await self._scripts[name](args=[self.p, *args])
@@ -51,15 +51,23 @@ class RedisPool(Pool):
             h, offers = await pipe.execute()
         if not h:
             return None
-        return TutorStatus(TutorCard.from_json(h["card"]), TutorState(h["state"]), float(h["since"]),
+        cached = self._cards.get(tutor_id)
+        if cached is None or cached[0] != h.get("cv"):
+            cached = self._cards[tutor_id] = (h.get("cv"), TutorCard.from_json(h["card"]))
+        return TutorStatus(cached[1], TutorState(h["state"]), float(h["since"]),
                            float(h["seen"]), int(h["served"]), sorted(self._ints(offers)),
                            int(h["sreq"]) if h.get("sreq") else None)
 
     async def available(self, key: str, limit: int) -> list[TutorStatus]:
-        flat: list = await self._run("AVAILABLE", key, limit)  # type: ignore[assignment]
-        rows = [(int(flat[i]), *flat[i + 1:i + 5]) for i in range(0, len(flat), 5)]
+        return await self._statuses(await self._run("AVAILABLE", key, limit))  # type: ignore[arg-type]
+
+    async def _statuses(self, flat: list[str]) -> list[TutorStatus]:
+        """AVAILABLE's rows [tid, card version, since, served, seen, ...] as statuses; a card is
+        fetched (and parsed) only when this instance has not seen that version yet."""
         cards = self._cards
-        missing = [(tid, cv) for tid, cv, *_ in rows if (tid not in cards or cards[tid][0] != cv)]
+        ids = [int(t) for t in flat[0::5]]
+        versions = flat[1::5]
+        missing = [(tid, cv) for tid, cv in zip(ids, versions) if (c := cards.get(tid)) is None or c[0] != cv]
         if missing:
             async with self.r.pipeline(transaction=False) as pipe:
                 for tid, _ in missing:
@@ -67,9 +75,10 @@ class RedisPool(Pool):
                 raws = await pipe.execute()
             for (tid, cv), raw in zip(missing, raws):
                 if raw is not None:
-                    self._cards[tid] = (cv, TutorCard.from_json(raw))
-        return [TutorStatus(cards[tid][1], TutorState.AVAILABLE, float(since), float(seen), int(served), [], None)
-                for tid, _, since, served, seen in rows if tid in cards]
+                    cards[tid] = (cv, TutorCard.from_json(raw))
+        available = TutorState.AVAILABLE
+        return [TutorStatus(cards[tid][1], available, float(since), float(seen), int(served), [], None)
+                for tid, since, served, seen in zip(ids, flat[2::5], flat[3::5], flat[4::5]) if tid in cards]
 
     async def on_duty_count(self, key: str) -> int:
         return int(await self.r.scard(f"{self.p}duty:{key}"))
@@ -87,7 +96,13 @@ class RedisPool(Pool):
     # --- requests -------------------------------------------------------------------------
     async def add_request(self, spec: RequestSpec, expires_at: float, now: float) -> None:
         await self._run("ADD_REQUEST", spec.id, spec.to_json(), spec.queue_key, spec.created_at, expires_at,
-                        spec.subject, int(now // 60))
+                        spec.subject, int(now // 60), 0)
+
+    async def add_request_for_candidates(self, spec: RequestSpec, expires_at: float, now: float,
+                                         limit: int) -> list[TutorStatus]:
+        flat = await self._run("ADD_REQUEST", spec.id, spec.to_json(), spec.queue_key, spec.created_at, expires_at,
+                               spec.subject, int(now // 60), limit)
+        return await self._statuses(flat)  # type: ignore[arg-type]
 
     async def request(self, request_id: int) -> RequestStatus | None:
         async with self.r.pipeline(transaction=False) as pipe:
@@ -105,9 +120,25 @@ class RedisPool(Pool):
         return int(pos) if pos else None  # type: ignore[arg-type]
 
     async def waiting(self, keys: list[str], limit: int) -> list[RequestStatus]:
-        flat: list = await self._run("WAITING", limit, *keys)  # type: ignore[assignment]
+        return self._waiting_rows(await self._run("WAITING", limit, *keys))  # type: ignore[arg-type]
+
+    def _waiting_rows(self, flat: list[str]) -> list[RequestStatus]:
         return [RequestStatus(RequestSpec.from_json(spec), RequestState(state), [], self._ints(tried.split()), None)
                 for _, spec, state, tried in (flat[i:i + 4] for i in range(0, len(flat), 4))]
+
+    async def free_tutor_and_waiting(self, tutor_id: int, limit: int) -> tuple[TutorStatus | None, list[RequestStatus]]:
+        flat: list = await self._run("FREE_TUTOR_AND_WAITING", tutor_id, limit)  # type: ignore[assignment]
+        if not flat:
+            return None, []
+        cv, since, seen, served = flat[:4]
+        cached = self._cards.get(tutor_id)
+        if cached is None or cached[0] != cv:
+            raw = await self.r.hget(f"{self.p}t:{tutor_id}", "card")
+            if raw is None:  # went off duty meanwhile
+                return None, []
+            cached = self._cards[tutor_id] = (cv, TutorCard.from_json(raw))
+        status = TutorStatus(cached[1], TutorState.AVAILABLE, float(since), float(seen), int(served), [], None)
+        return status, self._waiting_rows(flat[4:])
 
     async def offer(self, request_id: int, tutor_id: int, now: float, deadline: float, chosen: bool) -> str:
         return str(await self._run("OFFER", request_id, tutor_id, now, deadline, "1" if chosen else "0"))

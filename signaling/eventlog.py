@@ -7,8 +7,10 @@ impossible and answered with a clear error, after which the client re-fetches it
 
 In-process (embedded default): a deque per user. Redis: a Stream per user (XADD with the id
 itself, so ids are plain integers), written by one Lua script; a single pub/sub channel per
-deployment only rings the bell ("user 42 has news"), the events themselves are read from the
-stream, so a missed bell loses nothing.
+deployment rings the bell ("user 42 has event 17: …"). The bell carries the event, so an
+instance with the user's socket sends it without a second round trip to read the stream — but
+only when it continues exactly from what that socket saw (`_fresh`); after a gap, or when the
+stream was not asked for a second, `read` goes to the stream, so a missed bell loses nothing.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections import defaultdict, deque
 from dataclasses import dataclass
@@ -110,7 +113,7 @@ local seq = redis.call('INCR', KEYS[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[1], seq .. '-1', 'k', ARGV[2], 'd', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
-redis.call('PUBLISH', KEYS[3], ARGV[5])
+redis.call('PUBLISH', KEYS[3], ARGV[5] .. '|' .. seq .. '|' .. ARGV[2] .. '|' .. ARGV[3])
 return seq
 """
 
@@ -123,18 +126,45 @@ class RedisEventLog(EventLog):
         self._append = redis.register_script(_APPEND)
         self._listener: asyncio.Task[None] | None = None
         self._closing = False
+        # Events that arrived with their bell, per user with a local socket; and when the
+        # user's stream itself was last read (an empty answer from `_fresh` is trusted for 1 s).
+        self._fresh: dict[int, deque[StoredEvent]] = {}
+        self._asked: dict[int, float] = {}
+
+    def heard(self, user_id: int, event_id: int, kind: str, body: str) -> None:
+        """An event known without reading the stream (its bell, or our own append)."""
+        if user_id not in self._bells:
+            return
+        fresh = self._fresh.setdefault(user_id, deque(maxlen=64))
+        if fresh and event_id > fresh[-1].id + 1:
+            fresh.clear()  # one not heard in between (its bell may still come): the run restarts here
+        if not fresh or event_id == fresh[-1].id + 1:
+            fresh.append(StoredEvent(event_id, kind, json.loads(body)))
+        self._ring(user_id)
+
+    def unbell(self, user_id: int, ev: asyncio.Event) -> None:
+        super().unbell(user_id, ev)
+        if user_id not in self._bells:
+            self._fresh.pop(user_id, None)
+            self._asked.pop(user_id, None)
 
     async def append(self, user_id: int, kind: str, data: dict[str, Any]) -> int:
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         keys = [f"{self.p}seq:{user_id}", f"{self.p}s:{user_id}", self.channel]
         seq = int(await self._append(keys=keys, args=[self.keep, kind, body, self.ttl, user_id]))
-        self._ring(user_id)  # local listeners need not wait for the round trip through pub/sub
+        self.heard(user_id, seq, kind, body)  # local listeners need not wait for the round trip through pub/sub
         return seq
 
     async def latest(self, user_id: int) -> int:
         return int(await self.r.get(f"{self.p}seq:{user_id}") or 0)
 
     async def read(self, user_id: int, after: int, limit: int = 500) -> list[StoredEvent]:
+        fresh = self._fresh.get(user_id)
+        if fresh and fresh[0].id <= after + 1 <= fresh[-1].id:  # continues exactly from `after`
+            return [e for e in fresh if e.id > after][:limit]
+        if fresh and fresh[-1].id == after and time.monotonic() - self._asked.get(user_id, 0.0) < 1.0:
+            return []
+        self._asked[user_id] = time.monotonic()
         key = f"{self.p}s:{user_id}"
         async with self.r.pipeline(transaction=False) as pipe:
             pipe.get(f"{self.p}seq:{user_id}")
@@ -160,7 +190,8 @@ class RedisEventLog(EventLog):
                 while not self._closing:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
                     if message and message.get("type") == "message":
-                        self._ring(int(message["data"]))
+                        user, event_id, kind, body = message["data"].split("|", 3)
+                        self.heard(int(user), int(event_id), kind, body)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - reconnect; the streams keep every event meanwhile

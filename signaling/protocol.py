@@ -27,8 +27,11 @@ class Pong(_Msg):
     type: Literal["pong"]
 
 
+MAX_ID = 2**63 - 1  # ids are 64-bit in the database; a larger number is a bad message, not a crash
+
+
 class _InSession(_Msg):
-    session_id: int
+    session_id: int = Field(ge=1, le=MAX_ID)
 
 
 class Signal(_InSession):
@@ -87,12 +90,12 @@ _adapter: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 
 
 class ProtocolError(Exception):
-    def __init__(self, code: str, detail: str, ref: str | None = None) -> None:
+    def __init__(self, code: str, detail: str, ref: str | None = None, **extra: Any) -> None:
         super().__init__(detail)
-        self.code, self.detail, self.ref = code, detail, ref
+        self.code, self.detail, self.ref, self.extra = code, detail, ref, extra
 
     def frame(self) -> dict[str, Any]:
-        return {"type": "error", "error": self.code, "detail": self.detail, "ref": self.ref}
+        return {"type": "error", "error": self.code, "detail": self.detail, "ref": self.ref, **self.extra}
 
 
 def parse(raw: str | bytes) -> Any:
@@ -102,9 +105,13 @@ def parse(raw: str | bytes) -> Any:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise ProtocolError("InvalidMessage", "not JSON") from None
+    except RecursionError:  # 30,000 nested brackets fit in a frame
+        raise ProtocolError("InvalidMessage", "JSON nested too deeply") from None
     ref = data.get("ref") if isinstance(data, dict) and isinstance(data.get("ref"), str) else None
     try:
         return _adapter.validate_python(data)
+    except RecursionError:
+        raise ProtocolError("InvalidMessage", "JSON nested too deeply", ref) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
@@ -39,7 +40,9 @@ def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
 
 
 async def serve(websocket: WebSocket, handler: Handler, events: EventLog, *, allowed_origins: list[str],
-                ping_s: float, idle_s: float) -> None:
+                ping_s: float, idle_s: float, rate: Callable[[str | None], Awaitable[None]] | None = None) -> None:
+    """`rate`: this socket's throttle, awaited for every frame (None) and again for a chat
+    ("chat"); it raises ProtocolError("TooManyMessages", …) when the socket sends too fast."""
     if not origin_allowed(websocket, allowed_origins):
         await websocket.close(code=4403, reason="origin not allowed")
         return
@@ -106,15 +109,29 @@ async def serve(websocket: WebSocket, handler: Handler, events: EventLog, *, all
                 break
             seen[0] = time.monotonic()
             raw = message.get("text") if message.get("text") is not None else message.get("bytes") or b""
+            msg = None
             try:
-                msg = parse(raw)
+                try:
+                    msg = parse(raw)
+                finally:
+                    if rate is not None:  # every frame counts, valid or not
+                        await rate(None)
+                if rate is not None and msg.type == "chat":
+                    await rate("chat")
                 if isinstance(msg, Ping):
                     await handler.message(user, msg)
                     await send({"type": "pong", "ref": msg.ref})
                     continue
                 reply = await handler.message(user, msg)
             except ProtocolError as exc:
+                if exc.ref is None and msg is not None:
+                    exc.ref = msg.ref
                 await send(exc.frame())
+                continue
+            except Exception:  # noqa: BLE001 - an unforeseen failure answers this frame, the socket stays
+                log.exception("websocket message failed")
+                await send({"type": "error", "error": "ServerError", "detail": "this message could not be handled",
+                            "ref": getattr(msg, "ref", None)})
                 continue
             if reply is not None and not isinstance(msg, Pong):
                 await send(reply)

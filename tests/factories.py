@@ -69,8 +69,8 @@ class Factory:
             scope.update(class_id=org.classes[school].id, grade=8)
         scope.update(fields)
         async with self.session() as db:
-            user = User(username=f"{role}{next(_seq)}", password_hash=_HASH, role=role,
-                        real_name=f"测试{role}", **scope)
+            scope.setdefault("real_name", f"测试{role}")
+            user = User(username=f"{role}{next(_seq)}", password_hash=_HASH, role=role, **scope)
             db.add(user)
             await db.commit()
             return user

@@ -86,6 +86,16 @@ async def test_outside_the_window_the_request_is_refused_and_kept(client, factor
     assert r.status_code == 200 and r.json()["wants_question"] is True
 
 
+async def test_a_tutor_cannot_go_on_duty_outside_the_window(client, factory, clock):
+    org, _, (tutor,) = await setup(factory)
+    auth = await factory.sign_in(tutor)
+    clock.t = datetime(2026, 11, 28, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()  # Saturday morning
+    r = await client.post("/api/duty", headers=auth)
+    assert r.status_code == 409 and r.json()["error"] == "OutsideServiceWindow"
+    assert r.json()["next_opening"].startswith("2026-11-30T18:00:00+08:00")
+    assert (await client.get("/api/duty", headers=auth)).json()["on_duty"] is False
+
+
 async def test_a_holiday_in_the_calendar_closes_the_evening(client, factory):
     org, student, _ = await setup(factory)
     city = await factory.sign_in(await factory.user("city_admin", org))

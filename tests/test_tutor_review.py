@@ -83,3 +83,20 @@ async def test_application_input_is_checked(client, factory):
     assert (await client.post("/api/tutors/applications", json=application(org.schools[0].code))).status_code == 201
     r = await client.post("/api/tutors/applications", json=application(org.schools[0].code))
     assert r.status_code == 409 and r.json()["error"] == "Conflict"
+
+
+async def test_an_approved_tutor_edits_the_profile_students_read_without_a_new_review(client, factory):
+    org = await factory.org()
+    tutor = await factory.tutor(org, subjects=("physics",))
+    auth = await factory.sign_in(tutor)
+    kp = await factory.knowledge_point("physics", "电功率")
+    other = await factory.knowledge_point("math", "二次函数")
+    r = await client.put("/api/tutors/me/profile", headers=auth,
+                         json={"fields": "电学", "bio": "教初中物理十年，微信 abc123456", "expertise": [kp]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "approved" and body["fields"] == "电学" and body["expertise"] == [kp]
+    assert "abc123456" not in body["bio"] and "教初中物理十年" in body["bio"]  # students read it: masked
+    r = await client.put("/api/tutors/me/profile", headers=auth, json={"expertise": [other]})  # not their subject
+    assert r.status_code == 422 and r.json()["error"] == "InvalidInput"
+    assert (await client.get("/api/tutors/me/application", headers=auth)).json()["expertise"] == [kp]  # nothing lost

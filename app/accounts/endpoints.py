@@ -1,12 +1,18 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request
 
 from app.kit.db import DB
+from app.kit.errors import InvalidCredentials
+from app.kit.security import password_check_slot
+from app.kit.throttle import SIGN_IN_ACCOUNT, SIGN_IN_ADDRESS, Throttled, too_many
 
-from . import service
-from .deps import CurrentUser
-from .schemas import ChangePasswordBody, RefreshBody, SignInBody, Tokens, UserOut
+from . import manage, service
+from .deps import Admin, CurrentUser
+from .schemas import (ChangePasswordBody, ManagedAccount, PasswordReset, RefreshBody, SignInBody, SuspendBody, Tokens,
+                      UserOut)
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -15,10 +21,26 @@ def _ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-@router.post("/sign-in", response_model=Tokens)
+@router.post("/sign-in", response_model=Tokens, responses={429: {"description": "too many failed sign-ins"}})
 async def sign_in(body: SignInBody, request: Request, db: DB) -> Tokens:
-    return await service.sign_in(db, request.app.state.settings, body.username, body.password,
-                                 _ip(request), request.headers.get("user-agent"))
+    """Failed sign-ins are throttled per account and per address (app/kit/throttle.py): 429 with
+    Retry-After, checked before the password is even hashed."""
+    throttle, account, address = request.app.state.throttle, f"sign-in:{body.username.lower()}", f"sign-in@{_ip(request)}"
+    try:
+        await throttle.check(SIGN_IN_ACCOUNT, account)
+        await throttle.check(SIGN_IN_ADDRESS, address)
+    except Throttled as exc:
+        raise too_many(exc, "sign-in") from None
+    try:
+        async with password_check_slot():  # a burst waits here, holding no database connection
+            tokens = await service.sign_in(db, request.app.state.settings, body.username, body.password,
+                                           _ip(request), request.headers.get("user-agent"))
+    except InvalidCredentials:
+        await throttle.count(SIGN_IN_ACCOUNT, account)
+        await throttle.count(SIGN_IN_ADDRESS, address)
+        raise
+    await throttle.clear(SIGN_IN_ACCOUNT, account)
+    return tokens
 
 
 @router.post("/refresh", response_model=Tokens)
@@ -40,3 +62,40 @@ async def change_password(body: ChangePasswordBody, user: CurrentUser, db: DB) -
 @router.get("/me", response_model=UserOut)
 async def me(user: CurrentUser) -> UserOut:
     return UserOut.model_validate(user)
+
+
+def _closed(request: Request, db: DB, user_id: int, sid: str | None, reason: str) -> None:
+    """After the commit, the account's live connections close (wired with the presence work)."""
+
+
+manage_router = APIRouter(prefix="/api/accounts", tags=["accounts"])
+
+
+@manage_router.get("", response_model=list[ManagedAccount])
+async def find_accounts(admin: Admin, db: DB, q: str = Query("", max_length=64),
+                        role: Literal["student", "tutor", "school_admin"] | None = None,
+                        limit: int = Query(50, ge=1, le=200)) -> list[ManagedAccount]:
+    """Students, tutors (and, for district and city admins, school admins) of the caller's schools
+    whose username or real name contains `q`."""
+    return [ManagedAccount.model_validate(u) for u in await manage.find(db, admin, q.strip(), role, limit)]
+
+
+@manage_router.post("/{user_id}/password-reset", response_model=PasswordReset)
+async def reset_password(user_id: int, admin: Admin, request: Request, db: DB) -> PasswordReset:
+    """For a user who forgot their password: a new one, shown once; every device is signed out."""
+    user, password = await manage.reset_password(db, admin, user_id)
+    _closed(request, db, user.id, None, "TokenRevoked")
+    return PasswordReset(username=user.username, password=password)
+
+
+@manage_router.post("/{user_id}/suspend", response_model=ManagedAccount)
+async def suspend(user_id: int, body: SuspendBody, admin: Admin, request: Request, db: DB) -> ManagedAccount:
+    """The account can no longer sign in; its devices are signed out and its live connections closed."""
+    user = await manage.suspend(db, admin, user_id, body.reason)
+    _closed(request, db, user.id, None, "AccountSuspended")
+    return ManagedAccount.model_validate(user)
+
+
+@manage_router.post("/{user_id}/reinstate", response_model=ManagedAccount)
+async def reinstate(user_id: int, admin: Admin, db: DB) -> ManagedAccount:
+    return ManagedAccount.model_validate(await manage.reinstate(db, admin, user_id))

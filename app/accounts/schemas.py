@@ -39,3 +39,26 @@ class UserOut(BaseModel):
     grade: int | None
     status: str
     created_at: datetime
+
+
+class ManagedAccount(BaseModel):
+    """An account as the admins who manage it see it."""
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    username: str
+    real_name: str
+    role: str
+    school_id: int | None
+    class_id: int | None
+    grade: int | None
+    status: str
+    suspended_reason: str | None
+
+
+class PasswordReset(BaseModel):
+    username: str
+    password: str = Field(description="shown once: give it to the user, who should change it")
+
+
+class SuspendBody(BaseModel):
+    reason: str = Field(min_length=2, max_length=500)

@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.kit.errors import AccountSuspended, InvalidCredentials, TokenRevoked
-from app.kit.security import digest, hash_password, make_access_token, new_refresh_token, verify_password
+from app.kit.security import (digest, hash_password_off_loop, make_access_token, new_refresh_token,
+                              verify_password_off_loop)
 from app.models import AuthSession, SignIn, User, utcnow
 
 from .schemas import Tokens
@@ -22,7 +23,7 @@ def _tokens(settings: Settings, user: User, sid: str, refresh: str) -> Tokens:
 async def sign_in(db: AsyncSession, settings: Settings, username: str, password: str,
                   ip: str | None, user_agent: str | None) -> Tokens:
     user = (await db.execute(select(User).where(User.username == username))).scalar_one_or_none()
-    if not verify_password(user.password_hash if user else None, password) or user is None:
+    if not await verify_password_off_loop(user.password_hash if user else None, password) or user is None:
         raise InvalidCredentials("wrong username or password")
     if user.status == "suspended":
         raise AccountSuspended("this account is suspended", reason=user.suspended_reason)
@@ -69,8 +70,8 @@ async def sign_out_everywhere(db: AsyncSession, user_id: int) -> None:
 
 
 async def change_password(db: AsyncSession, user: User, old: str, new: str) -> None:
-    if not verify_password(user.password_hash, old):
+    if not await verify_password_off_loop(user.password_hash, old):
         raise InvalidCredentials("the current password is wrong")
-    user.password_hash = hash_password(new)
+    user.password_hash = await hash_password_off_loop(new)
     await sign_out_everywhere(db, user.id)
     await db.flush()

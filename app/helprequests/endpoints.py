@@ -7,6 +7,7 @@ from app.accounts.deps import CurrentUser, Student
 from app.kit.db import DB
 from app.kit.errors import InvalidState
 from app.kit.images import clean_image, read_upload
+from app.kit.throttle import UPLOADS, Throttled, too_many
 from app.match import flows
 from app.match.deps import MatcherDep
 from app.match.schemas import ChooseBody, RequestStatusOut
@@ -23,6 +24,10 @@ async def upload_image(request: Request, user: CurrentUser, db: DB,
                        file: UploadFile = File(..., description="JPEG, PNG or WebP")) -> ImageOut:
     """Upload one picture. The type is read from the content; metadata is stripped."""
     s = request.app.state.settings
+    try:
+        await request.app.state.throttle.hit(UPLOADS, f"upload:{user.id}")
+    except Throttled as exc:
+        raise too_many(exc, "image uploads") from None
     clean = clean_image(await read_upload(file, s.max_image_bytes), s.max_image_bytes, s.max_image_pixels)
     return service.image_out(await service.store_image(db, user, clean))
 

@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.scope import user_in_scope
-from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
+from app.kit.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
 from app.kit.images import CleanImage
-from app.models import HelpRequest, HelpRequestKnowledgePoint, Image, TutoringSession, User, utcnow
+from app.kit.safety import screen
+from app.models import HelpRequest, HelpRequestKnowledgePoint, Image, SessionEvent, TutoringSession, User, utcnow
 from app.subjects.service import check_knowledge_points, check_subjects
 
 from .schemas import HelpRequestCreate, HelpRequestOut, ImageOut
@@ -63,10 +66,18 @@ async def create(db: AsyncSession, student: User, body: HelpRequestCreate, max_i
         missing = [i for i in ids if i not in usable]
         if missing:
             raise InvalidInput(f"image(s) {missing} are not your unused uploads", field="image_ids")
-    req = HelpRequest(student_id=student.id, subject_code=body.subject, text=body.text.strip(), mode=body.mode,
+    # The text rings on tutors' desks with the offer: contact details are masked before it is stored.
+    req = HelpRequest(student_id=student.id, subject_code=body.subject, text=screen(body.text.strip()).text, mode=body.mode,
                       chosen_tutor_id=body.tutor_id if body.mode == "chosen" else None, status="open")
+    open_ = (await db.execute(select(HelpRequest.id).where(HelpRequest.student_id == student.id,
+                                                           HelpRequest.status == "open").limit(1))).scalar()
+    if open_ is not None:
+        raise Conflict("you already have an open help request; cancel it or wait for it first", request_id=open_)
     db.add(req)
-    await db.flush()
+    try:
+        await db.flush()
+    except IntegrityError:  # a concurrent request of the same student won (uq_help_requests_one_open)
+        raise Conflict("you already have an open help request; cancel it or wait for it first") from None
     db.add_all([HelpRequestKnowledgePoint(request_id=req.id, knowledge_point_id=k) for k in kps])
     for img in images:
         img.help_request_id = req.id
@@ -119,3 +130,12 @@ async def to_out(db: AsyncSession, reqs: Sequence[HelpRequest]) -> list[HelpRequ
                            tutor_id=r.chosen_tutor_id, status=r.status, close_reason=r.close_reason,
                            wants_question=r.wants_question, created_at=r.created_at, closed_at=r.closed_at)
             for r in reqs]
+
+
+async def collect_unattached_images(db: AsyncSession, before: datetime) -> int:
+    """Delete uploads older than `before` that never joined a help request nor were shown in a
+    live session (an upload someone abandoned). One DELETE; it runs once an hour."""
+    shown = select(SessionEvent.id).where(SessionEvent.kind == "image", SessionEvent.body.contains(Image.id))
+    result = await db.execute(delete(Image).where(Image.help_request_id.is_(None), Image.created_at < before,
+                                                  ~shown.exists()).execution_options(synchronize_session=False))
+    return result.rowcount or 0

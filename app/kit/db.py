@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState, Session
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -28,7 +29,17 @@ def make_engine(url: str) -> AsyncEngine:
     # city table). Planning each run costs well under a millisecond here.
     # JIT off: the statistics queries cost enough to trigger JIT compilation, which took ~450 ms
     # of a 1.2 s online-rate query on this machine and saved less than it cost.
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+    #
+    # The pool is what an authenticated read costs most of (py-spy, `python -m loadtest.http`):
+    # - No pre-ping: it is one more round trip on every checkout (16 % of `GET /api/auth/me`'s
+    #   CPU). A connection the server dropped is found by the query that uses it; SQLAlchemy
+    #   then invalidates the whole pool, so a database restart costs one failed request, not one
+    #   per pooled connection.
+    # - No overflow: overflow connections are closed when they come back, so any concurrency
+    #   above `pool_size` opened a new connection (TLS negotiation, re-preparing every statement)
+    #   per request — 6 % of the CPU at 50 concurrent requests. A request beyond the pool waits
+    #   for a connection instead; on a saturated CPU more connections add no throughput.
+    return create_async_engine(url, pool_size=20, max_overflow=0, pool_pre_ping=False,
                                connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan", "jit": "off"}})
 
 
@@ -36,11 +47,51 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+class ReadOnlyRequest(RuntimeError):
+    """A GET or HEAD request tried to write: it runs without a transaction (see get_db)."""
+
+
+class _ReadSession(Session):
+    pass
+
+
+@event.listens_for(_ReadSession, "do_orm_execute")
+def _no_statement_writes(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise ReadOnlyRequest("a GET request must not write; make it a POST")
+
+
+@event.listens_for(_ReadSession, "before_flush")
+def _no_flushed_writes(session: Session, _context: object, _instances: object) -> None:
+    raise ReadOnlyRequest("a GET request must not write; make it a POST")
+
+
+def reader_for(maker: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions for GET and HEAD on PostgreSQL: same pool, no BEGIN/COMMIT. Under READ COMMITTED
+    every statement takes a fresh snapshot with or without a transaction, so a read sees the
+    same data either way; the transaction only cost two round trips per request (25 % of the
+    CPU of `GET /api/auth/me`: `python -m loadtest.http`). Writes in such a session raise
+    ReadOnlyRequest. SQLite keeps its transaction: there it is what gives a request one
+    snapshot across statements."""
+    engine: AsyncEngine = maker.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        return maker
+    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
+                              expire_on_commit=False, autoflush=False, sync_session_class=_ReadSession)
+
+
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request. The boundary commits; any exception rolls everything back, so
     a failed request leaves no half-written records. Events gathered during the request are
-    handed out only after the commit succeeded (see app.kit.events)."""
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    handed out only after the commit succeeded (see app.kit.events). GET and HEAD only read
+    (see reader_for)."""
+    state = request.app.state
+    maker: async_sessionmaker[AsyncSession] = state.sessionmaker
+    if request.method in ("GET", "HEAD"):
+        cached = getattr(state, "read_sessionmaker", None)
+        if cached is None or cached[0] is not maker:
+            cached = state.read_sessionmaker = (maker, reader_for(maker))
+        maker = cached[1]
     async with maker() as session:
         try:
             yield session

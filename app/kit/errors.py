@@ -10,6 +10,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -54,10 +56,67 @@ _STATUS_CODES = {
 }
 
 
+def _is_bad_input(exc: DBAPIError) -> bool:
+    """Errors the database raises for a value nobody could store: a NUL character in text
+    (PostgreSQL), a number beyond 64 bits, text that is not valid in the database encoding."""
+    text = f"{type(exc.orig).__name__} {exc.orig}".lower()
+    return isinstance(exc, DataError) or any(k in text for k in (
+        "0x00", "out of int64 range", "out of range", "untranslatablecharacter", "characternotinrepertoire",
+        "too large to convert", "invalid byte sequence"))
+
+
+def _bad_input_detail(exc: DBAPIError) -> str:
+    text = str(exc.orig).lower()
+    if "0x00" in text or "untranslatable" in text:
+        return "text must not contain NUL (\\u0000) characters"
+    if "range" in text or "too large" in text:
+        return "a number is out of range (64-bit integers)"
+    return "a value could not be stored as given"
+
+
+def _unavailable(detail: str) -> JSONResponse:
+    return JSONResponse({"error": "ServiceUnavailable", "detail": f"{detail}; try again shortly", "retry_after": 5},
+                        status_code=503, headers={"Retry-After": "5"})
+
+
+def _server_error() -> JSONResponse:
+    return JSONResponse({"error": "ServerError", "detail": "something went wrong on our side; it has been logged"},
+                        status_code=500)
+
+
+ENVELOPE_SCHEMA: dict[str, Any] = {
+    "title": "Error", "type": "object", "required": ["error", "detail"], "additionalProperties": True,
+    "properties": {"error": {"type": "string", "description": "stable machine-readable code"},
+                   "detail": {"type": "string", "description": "for people"},
+                   "problems": {"type": "array", "items": {"type": "object"}}},
+}
+
+
+def _document(app: FastAPI) -> None:
+    """The OpenAPI document describes the envelope that 422s really carry (FastAPI's default
+    schema says `detail` is a list; Schemathesis holds every answer to the document)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schemas = schema.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in schemas:
+                schemas["HTTPValidationError"] = ENVELOPE_SCHEMA
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
+    _document(app)
+
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        return JSONResponse(exc.envelope(), status_code=exc.status_code)
+        retry = exc.extra.get("retry_after")
+        return JSONResponse(exc.envelope(), status_code=exc.status_code,
+                            headers={"Retry-After": str(retry)} if retry is not None else None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -70,6 +129,33 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             {"error": "InvalidInput", "detail": detail, "problems": problems}, status_code=422
         )
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        # SQLite: "Python int too large to convert to SQLite INTEGER" — a number beyond 64 bits.
+        return JSONResponse({"error": "InvalidInput", "detail": "a number is out of range (64-bit integers)"},
+                            status_code=422)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
+        if _is_bad_input(exc):
+            return JSONResponse({"error": "InvalidInput", "detail": _bad_input_detail(exc)}, status_code=422)
+        if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+            return _unavailable("the database is not answering")
+        return _server_error()
+
+    @app.exception_handler(RedisError)
+    async def _redis(_: Request, exc: RedisError) -> JSONResponse:
+        return _unavailable("the shared state (Redis) is not answering")
+
+    @app.exception_handler(ConnectionError)
+    async def _connection(_: Request, exc: ConnectionError) -> JSONResponse:
+        return _unavailable("a service this request needs is not answering")
+
+    @app.exception_handler(Exception)
+    async def _anything(_: Request, exc: Exception) -> JSONResponse:
+        # Last resort: the one envelope even for a bug (Starlette logs the exception).
+        return _server_error()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -60,6 +60,9 @@ def clean_image(data: bytes, max_bytes: int, max_pixels: int) -> CleanImage:
 
     # Turn the picture the way the phone held it, then drop every metadata block on re-encode.
     img = ImageOps.exif_transpose(img)
+    # Pillow writes back what it read into `info` (a JPEG comment, EXIF and XMP in WebP, ICC
+    # profiles, PNG text): keep only the palette transparency, which is part of the picture.
+    img.info = {k: v for k, v in img.info.items() if k == "transparency"}
     out = io.BytesIO()
     if fmt == "JPEG":
         img.convert("RGB").save(out, "JPEG", quality=88, optimize=True)

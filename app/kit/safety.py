@@ -1,23 +1,163 @@
-"""Minors' safety: personal contact details (phone numbers, WeChat/QQ ids, e-mail, home
-addresses) never reach the other side of a chat or a Q&A post. They are masked, and the text is
-flagged so that admins can review it."""
+"""Minors' safety: personal contact details (phone numbers, WeChat/QQ and other accounts,
+e-mail, ID numbers, home addresses) never reach the other side of a chat, a help request, a
+question or answer, or a display name. They are masked, and the text is flagged so that admins
+can review it.
+
+How: the text is read through a *skeleton* — each character NFKC-folded and lower-cased,
+zero-width and format characters dropped, Chinese numerals (一三八, 壹贰, 〇, 幺) read as digits
+— that remembers where each of its characters came from. Detectors run on the skeleton (and on
+a *compact* form without spaces and separators, for keywords split like 微 / 信); what they find
+is masked in the ORIGINAL text, so the text keeps its own punctuation and width. Numbers may be
+split by spaces, `-`, `/`, `_`, `,` or `.`; a phone number must then still look like one (11
+digits 1[3-9]…, grouped like a phone number, not a list such as 1, 3, 5, 7, 9, 11, 13).
+
+`screen(text, recent)` also looks across the sender's last few messages (`recent`, oldest
+first): a number or an account typed over several messages is masked in the message that
+completes it. `Recent` keeps those windows per (conversation, sender) in memory.
+
+The corpus in tests/test_masking_corpus.py measures recall and the false-positive rate (README,
+"Security").
+"""
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 MASK = "***"
-_SEP = r"[\s\-－—.·]?"
-PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("email", re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")),
-    ("wechat", re.compile(r"(?i)(微信|威信|薇信|v信|vx|wx|weixin|wechat)\s*(号|id)?\s*[:：是为]?\s*([A-Za-z][\w\-]{5,19}|\d{5,11})")),
-    ("qq", re.compile(r"(?i)(qq|扣扣|企鹅)\s*(号|号码)?\s*[:：是为]?\s*\d{5,11}")),
-    ("phone", re.compile(r"(?<!\d)(\+?86" + _SEP + r")?1[3-9]\d" + _SEP + r"\d{4}" + _SEP + r"\d{4}(?!\d)")),
-    ("phone", re.compile(r"(?<!\d)0\d{2,3}" + _SEP + r"\d{7,8}(?!\d)")),
-    ("address", re.compile(r"[\u4e00-\u9fa5]{1,12}(路|街|大道|胡同|巷)\d+号")),
-    ("address", re.compile(r"(\d+|[一二三四五六七八九十]+)(号楼|栋|单元|号院)(\s*\d+\s*(单元|室|号))?")),
+
+_CN_DIGITS = {**dict(zip("零〇一二三四五六七八九", "0012345678" "9")), **dict(zip("壹贰叁肆伍陆柒捌玖", "123456789")),
+              "幺": "1", "洞": "0", "貳": "2", "陸": "6"}
+# Separators a teenager puts between the digits of a number (or the letters of a keyword).
+_SEPS = set(" \t\n\r\u3000-_/\\|,.，。、·・~～—–'\"*()（）[]【】<>《》")
+_SEP = r"[\s\-_/\\|,.，。、·・~～—–'\"*()（）\[\]【】<>《》]"
+
+
+def _fold(ch: str) -> str:
+    if ch in _CN_DIGITS:
+        return _CN_DIGITS[ch]
+    if unicodedata.category(ch) == "Cf":  # zero-width space/joiners, soft hyphen, BOM, bidi marks
+        return ""
+    return unicodedata.normalize("NFKC", ch).lower()
+
+
+@dataclass(frozen=True)
+class _Folded:
+    text: str
+    where: list[int]  # index in the source of each character
+
+
+def _skeleton(text: str) -> _Folded:
+    out: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        for c in _fold(ch):
+            out.append(c)
+            where.append(i)
+    return _Folded("".join(out), where)
+
+
+def _compact(sk: _Folded) -> _Folded:
+    """The skeleton without separators; a space survives only between two letters (so that
+    "wechat every day" stays three words while "微 / 信" and "q q 1 2 3" close up)."""
+    t = sk.text
+    keep = [(c, w) for i, (c, w) in enumerate(zip(t, sk.where))
+            if c not in _SEPS or (c == " " and 0 < i < len(t) - 1 and t[i - 1].isascii() and t[i - 1].isalpha()
+                                  and t[i + 1].isascii() and t[i + 1].isalpha())]
+    return _Folded("".join(c for c, _ in keep), [w for _, w in keep])
+
+
+# --- phone and ID numbers: digit groups joined by separators -------------------------------
+_GROUPS = re.compile(r"(?<![\d.])\d+(?:" + _SEP + r"{1,3}\d+)*")
+_ID_NUMBER = re.compile(r"(?<!\d)\d{6}" + _SEP + r"?\d{8}" + _SEP + r"?\d{3}[\dx](?![\d])")
+
+
+def _thousands(sizes: list[int], seps: list[str]) -> bool:
+    """1,380,000,000 is a quantity, not a phone number."""
+    return len(sizes) > 1 and sizes[0] <= 3 and all(n == 3 for n in sizes[1:]) and all(x == "," for x in seps)
+
+
+def _phones(sk: _Folded) -> list[tuple[int, int, str]]:
+    found = [(m.start(), m.end(), "id_number") for m in _ID_NUMBER.finditer(sk.text)]
+    for m in _GROUPS.finditer(sk.text):
+        groups = [(g.start() + m.start(), g.end() + m.start()) for g in re.finditer(r"\d+", m.group())]
+        sizes = [b - a for a, b in groups]
+        seps = [sk.text[groups[k][1]:groups[k + 1][0]].strip() or " " for k in range(len(groups) - 1)]
+        if _thousands(sizes, seps):
+            continue
+        for i in range(len(groups)):
+            total, j = 0, i
+            while j < len(groups) and total < 11:
+                total += sizes[j]
+                j += 1
+            if total != 11:
+                continue
+            digits = "".join(sk.text[a:b] for a, b in groups[i:j])
+            window = sizes[i:j]
+            # Split numbers must still look like a phone number: the whole run, chunks of 3+
+            # (138 0013 8000) or one digit at a time (1 3 8 0 …) — not a list like 1, 3, 5, …, 11, 13.
+            shaped = i == 0 and j == len(groups) or all(n >= 3 for n in window) or all(n == 1 for n in window)
+            if shaped and re.fullmatch(r"1[3-9]\d{9}|0\d{10}", digits):
+                found.append((groups[i][0], groups[j - 1][1], "phone"))
+        joined = "".join(sk.text[a:b] for a, b in groups)
+        if joined[0] == "0" and sizes[0] in (3, 4) and len(groups) <= 3 and 10 <= len(joined) <= 12:
+            found.append((m.start(), m.end(), "phone"))  # landline: 0 + area code, 7-8 digit number
+    return found
+
+
+# --- e-mail, also "kid2010 (at) qq dot com", "kid2010艾特qq点com" ----------------------------
+_AT = r"(?:\s*(?:@|\(at\)|\[at\]|\{at\}|<at>|艾特|圈a)\s*|\s+at\s+)"
+_DOT = r"(?:\s*(?:\.|\(dot\)|\[dot\]|\{dot\}|点|。)\s*|\s+dot\s+)"
+_TLD = r"(?:com|cn|net|org|edu|gov|io|me|top|xyz|cc|hk|tw|co|info|email)"
+_EMAIL = re.compile(r"[a-z0-9][a-z0-9._%+\-]*" + _AT + r"[a-z0-9\-]+(?:" + _DOT + r"[a-z0-9\-]+)*" + _DOT + _TLD
+                    + r"(?![a-z])")
+
+# --- accounts behind a keyword (on the compact form, so 微 / 信 and q q match) ---------------
+_FILL = r"(?:\s*(?:号码|账号|号|id|名|是|为|:|：|加|搜索|搜|@|is)\s*){0,3}\s*"
+_TOKEN = r"([a-z0-9][a-z0-9_\-]{4,24})"
+_QQ = re.compile(r"(?:q ?q|扣扣|抠抠|寇寇|蔻蔻|口口|企鹅|球球|q号|q码|扣号)" + _FILL + r"(\d{5,12})")
+_QQ_WEAK = re.compile(r"(?<![a-z])q\s*(?:[:：]|号)\s*(\d{5,12})")
+_QQ_AFTER = re.compile(r"(?<!\d)(\d{5,12})\s*(?:@|艾特)?\s*(?:qq|扣扣)(?!邮箱)")
+_ACCOUNT = re.compile(r"(?<![a-z])(?:微信|威信|薇信|徽信|维信|胃信|喂信|v信|vx|wx|weixin|wechat|vchat|微x|薇x|"
+                      r"微博|抖音|快手|小红书|b站|telegram|instagram|discord|skype|whatsapp|snapchat|facebook)"
+                      + _FILL + _TOKEN)
+_ACCOUNT_WEAK = re.compile(r"(?:(?<![a-z])(?:v|ins|tg|line|fb)\s*(?:[:：]|号)|微|薇|威)" + _FILL + r"([a-z][a-z0-9_\-]{4,24})")
+_INTENT = re.compile(r"(?<![a-z])(?:加我|加一下|加个好友|加好友|联系我|联系方式|找我|私聊|私我|私信|打给我|打我|"
+                     r"call me|text me|add me|我的号|号码|电话|手机|tel|phone|dial)(?:吧|哦|呀|啊)?" + _FILL + _TOKEN)
+
+
+def _account_ok(token: str, strict: bool) -> bool:
+    """An account name worth masking: five digits or more; with letters, six characters or more
+    and (for a weak keyword) a digit, so that "wechat everyday" or 微积分 pass."""
+    if token.isdigit():
+        return len(token) >= 5
+    return len(token) >= 6 and token[0].isalpha() and (not strict or any(c.isdigit() for c in token))
+
+
+def _keyed(cp: _Folded) -> list[tuple[int, int, str]]:
+    found = []
+    for pattern, kind, strict in ((_QQ, "qq", False), (_QQ_WEAK, "qq", False), (_QQ_AFTER, "qq", False),
+                                  (_ACCOUNT, "wechat", False), (_ACCOUNT_WEAK, "wechat", True),
+                                  (_INTENT, "contact", True)):
+        for m in pattern.finditer(cp.text):
+            if kind == "qq" or _account_ok(m.group(1), strict):
+                found.append((m.start(1), m.end(1), kind))
+    return found
+
+
+# --- home addresses -----------------------------------------------------------------------
+_ADDRESS = [
+    re.compile(r"[\u4e00-\u9fa5]{1,12}(?:路|街|大街|大道|胡同|巷|弄|里)\d+(?:号|弄)"),
+    re.compile(r"\d+(?:号楼|栋|幢|座)\d+(?:单元|室|号|层)(?:\d+(?:室|号))?"),
+    re.compile(r"\d+单元\d+(?:室|号)?"),
+    re.compile(r"[\u4e00-\u9fa5]{2,8}(?:小区|花园|家园|公寓|新村|苑)\d+(?:号楼|栋|幢|号|期)"),
 ]
+
+
+def _addresses(cp: _Folded) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), "address") for p in _ADDRESS for m in p.finditer(cp.text)]
 
 
 @dataclass(frozen=True)
@@ -30,14 +170,65 @@ class Screened:
         return bool(self.found)
 
 
-def screen(text: str) -> Screened:
-    # Full-width digits and letters (１３８…, ＱＱ) are folded first, so they cannot slip through.
-    normal = unicodedata.normalize("NFKC", text)
-    found: list[str] = []
-    for kind, pattern in PATTERNS:
-        normal, n = pattern.subn(MASK, normal)
-        if n:
-            found.append(kind)
-    if not found:
+def _spans(text: str) -> list[tuple[int, int, str]]:
+    """Source spans [start, end) of the contact details in `text`, with their kind."""
+    sk = _skeleton(text)
+    cp = _compact(sk)
+    out = []
+    for a, b, kind in _phones(sk) + [(m.start(), m.end(), "email") for m in _EMAIL.finditer(sk.text)]:
+        out.append((sk.where[a], sk.where[b - 1] + 1, kind))
+    for a, b, kind in _keyed(cp) + _addresses(cp):
+        out.append((cp.where[a], cp.where[b - 1] + 1, kind))
+    return out
+
+
+def screen(text: str, recent: Sequence[str] = ()) -> Screened:
+    """Mask the contact details in `text`. `recent`: the sender's previous messages in this
+    conversation, oldest first; a detail that only appears when they are read together is
+    masked in `text` (the part of it that this message carries)."""
+    spans = _spans(text)
+    if recent:
+        head = "\n".join(recent) + "\n"
+        offset = len(head)
+        spans += [(max(a - offset, 0), b - offset, kind) for a, b, kind in _spans(head + text) if b > offset]
+    if not spans:
         return Screened(text, ())
-    return Screened(normal, tuple(dict.fromkeys(found)))
+    spans.sort()
+    merged: list[list[int]] = []
+    for a, b, _ in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    out, pos = [], 0
+    for a, b in merged:
+        out += [text[pos:a], MASK]
+        pos = b
+    out.append(text[pos:])
+    return Screened("".join(out), tuple(dict.fromkeys(kind for *_, kind in spans)))
+
+
+class Recent:
+    """The last few messages of each sender in each conversation (bounded, least recently used
+    first out). In memory: a socket's messages arrive at one instance; after a reconnect to
+    another instance the window starts empty, which only loosens the check for a moment."""
+
+    def __init__(self, per_key: int = 3, keys: int = 20_000) -> None:
+        self.per_key, self.keys = per_key, keys
+        self._texts: OrderedDict[Hashable, list[str]] = OrderedDict()
+
+    def get(self, key: Hashable) -> list[str]:
+        return list(self._texts.get(key, ()))
+
+    def add(self, key: Hashable, text: str) -> None:
+        texts = self._texts.pop(key, [])
+        texts = (texts + [text[-200:]])[-self.per_key:]
+        self._texts[key] = texts
+        while len(self._texts) > self.keys:
+            self._texts.popitem(last=False)
+
+    def screen(self, key: Hashable, text: str) -> Screened:
+        """screen() across this sender's last messages, then remember this one."""
+        clean = screen(text, self.get(key))
+        self.add(key, text)
+        return clean

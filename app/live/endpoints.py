@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, WebSocket
 from pydantic import BaseModel, Field
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from app.accounts.deps import CurrentUser, Student
 from app.accounts.scope import user_in_scope
@@ -101,13 +101,24 @@ async def ice(request: Request, user: CurrentUser) -> dict[str, Any]:
     return ice_servers(s.stun_urls, s.turn_urls, s.turn_secret, user.id, request.app.state.matcher.clock.now(), s.turn_ttl_s)
 
 
+# The listing reads only what SessionOut shows, as plain rows (no ORM identity map), with the
+# statement built once: per request this is one round trip and no statement construction.
+_LISTED = (TutoringSession.id, TutoringSession.request_id, TutoringSession.student_id, TutoringSession.tutor_id,
+           TutoringSession.subject_code.label("subject"), TutoringSession.state, TutoringSession.matched_at,
+           TutoringSession.live_at, TutoringSession.ended_at, TutoringSession.duration_s, TutoringSession.end_reason,
+           TutoringSession.cap_s, TutoringSession.rating, TutoringSession.rating_comment, TutoringSession.flagged)
+_MINE = (select(*_LISTED)
+         .where(or_(TutoringSession.student_id == bindparam("uid"), TutoringSession.tutor_id == bindparam("uid")))
+         .order_by(TutoringSession.id.desc()).limit(bindparam("limit")))
+_MINE_BEFORE = _MINE.where(TutoringSession.id < bindparam("before"))
+
+
 @router.get("/api/sessions", response_model=list[SessionOut])
 async def my_sessions(user: CurrentUser, db: DB, limit: int = Query(50, ge=1, le=200),
                       before_id: int | None = None) -> list[SessionOut]:
-    q = select(TutoringSession).where(or_(TutoringSession.student_id == user.id, TutoringSession.tutor_id == user.id))
-    if before_id:
-        q = q.where(TutoringSession.id < before_id)
-    return [session_out(s) for s in (await db.execute(q.order_by(TutoringSession.id.desc()).limit(limit))).scalars()]
+    q, params = (_MINE_BEFORE, {"before": before_id}) if before_id else (_MINE, {})
+    rows = await db.execute(q, {"uid": user.id, "limit": limit, **params})
+    return [SessionOut.model_validate(row._mapping) for row in rows]
 
 
 @router.get("/api/sessions/{session_id}", response_model=SessionOut)
@@ -116,9 +127,10 @@ async def read_session(session_id: int, user: CurrentUser, db: DB) -> SessionOut
 
 
 @router.get("/api/sessions/{session_id}/transcript", response_model=list[TranscriptItem])
-async def transcript(session_id: int, user: CurrentUser, db: DB) -> list[TranscriptItem]:
+async def transcript(session_id: int, request: Request, user: CurrentUser, db: DB) -> list[TranscriptItem]:
     """Chat, strokes and images in order. Participants see what was delivered; admins reviewing
     a report also see the chat text as typed before masking."""
+    await request.app.state.transcript.flush()  # rows still queued by the relay (written in batches)
     s = await _readable(db, user, session_id)
     admin = user.id not in (s.student_id, s.tutor_id)
     rows = (await db.execute(select(SessionEvent).where(SessionEvent.session_id == s.id)
@@ -137,8 +149,11 @@ async def rate(session_id: int, body: RatingIn, request: Request, student: Stude
 
 @router.post("/api/sessions/{session_id}/hangup", response_model=SessionOut)
 async def hangup(session_id: int, request: Request, user: CurrentUser, db: DB) -> SessionOut:
-    """Hang up over HTTP (the same as the websocket `hangup`)."""
-    s, role, _ = await service.participant(db, session_id, user.id)
+    """Hang up over HTTP (the same as the websocket `hangup`); only a participant may."""
+    s = await _readable(db, user, session_id)
+    if user.id not in (s.student_id, s.tutor_id):
+        raise Forbidden("only a participant hangs up a session")
+    role = "student" if user.id == s.student_id else "tutor"
     if s.state != "ended":
         result = await service.end(db, s, f"hangup_{role}", request.app.state.matcher.clock.now())
         after_commit(db, lambda: request.app.state.live.deliver(result))
@@ -162,4 +177,4 @@ async def report(session_id: int, body: ReportIn, user: CurrentUser, db: DB) -> 
 async def websocket(ws: WebSocket) -> None:
     s = ws.app.state.settings
     await serve(ws, ws.app.state.live, ws.app.state.events, allowed_origins=s.ws_allowed_origins,
-                ping_s=s.ws_ping_s, idle_s=s.ws_idle_s)
+                ping_s=s.ws_ping_s, idle_s=s.ws_idle_s, rate=ws.app.state.socket_rate.for_socket())

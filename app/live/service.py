@@ -1,12 +1,14 @@
 """A live one-to-one session: matched → connecting → live → ended, with its transcript.
 
-Every inbound websocket message is handled in one database session; the events it causes are
-returned as a list and published by the caller only after the commit. Timestamps come from the
+A message that changes the session (signal, media, hangup) is handled in one database session;
+the events it causes are returned as a list and published by the caller only after the commit.
+Shared items (chat, strokes, board actions, images) change nothing but the transcript: they
+take the relay (signaling/relay.py), which delivers them and queues their rows for a batched
+writer (app/live/transcript.py) — no transaction per message. Timestamps come from the
 injected clock, so caps and timeouts are tested without sleeping.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,12 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
-from app.kit.safety import screen
+from app.kit.safety import Recent, screen
 from app.models import Image, PointsEntry, SessionEvent, TutoringSession, User
 from signaling.protocol import Board, Chat, Hangup, Media, ProtocolError, ShareImage, Signal, Stroke
 
 ACTIVE = ("matched", "connecting", "live")
 Outbox = list[tuple[int, str, dict[str, Any]]]  # (user, kind, data), published after commit
+
+# The last few chat lines of each sender in each session (contact details typed over several messages).
+RECENT_CHAT = Recent()
 
 
 def ts(now: float) -> datetime:
@@ -46,16 +51,6 @@ async def participant(db: AsyncSession, session_id: int, user_id: int, ref: str 
         raise ProtocolError("NotYourSession", "you are not a participant of this session", ref)
     role = "student" if user_id == s.student_id else "tutor"
     return s, role, s.tutor_id if role == "student" else s.student_id
-
-
-async def _record(db: AsyncSession, s: TutoringSession, kind: str, sender: int | None, body: dict[str, Any],
-                  now: float, raw: str | None = None, flagged: bool = False) -> int:
-    await db.execute(update(TutoringSession).where(TutoringSession.id == s.id)
-                     .values(transcript_seq=TutoringSession.transcript_seq + 1))
-    seq = (await db.execute(select(TutoringSession.transcript_seq).where(TutoringSession.id == s.id))).scalar_one()
-    db.add(SessionEvent(session_id=s.id, seq=seq, kind=kind, sender_id=sender, created_at=ts(now),
-                        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")), raw=raw, flagged=flagged))
-    return seq
 
 
 async def end(db: AsyncSession, s: TutoringSession, reason: str, now: float) -> Result:
@@ -94,7 +89,46 @@ async def rest_until(db: AsyncSession, settings: Settings, student_id: int, now:
     return None
 
 
-async def handle(db: AsyncSession, settings: Settings, user: User, msg: Any, now: float) -> Result:
+@dataclass
+class Shared:
+    """A shared item (chat, stroke, board action, image) ready for the relay: masked already."""
+
+    kind: str
+    data: dict[str, Any]  # the event, without its seq (the relay allocates it)
+    recipients: list[int]
+    raw: str | None = None  # the chat as typed, when masking changed it
+    flagged: bool = False
+
+
+def shared(user_id: int, student_id: int, tutor_id: int, msg: Chat | Stroke | Board | ShareImage,
+           image: Image | None = None) -> Shared:
+    """What a shared item becomes. No database: the caller has checked the participant (and the
+    image); the relay records it. Chat and images go to both sides (the sender sees the masked
+    text), strokes and board actions to the other side only."""
+    both = [student_id, tutor_id]
+    other = [tutor_id if user_id == student_id else student_id]
+    sid = msg.session_id
+    if isinstance(msg, Chat):
+        clean = RECENT_CHAT.screen((sid, user_id), msg.text)  # also across the sender's last messages
+        data: dict[str, Any] = {"session_id": sid, "from": user_id, "text": clean.text}
+        if clean.flagged:
+            data["masked"] = True
+            return Shared("chat", data, both, raw=msg.text, flagged=True)
+        return Shared("chat", data, both)
+    if isinstance(msg, Stroke):
+        return Shared("stroke", {"session_id": sid, "from": user_id, "id": msg.id, "tool": msg.tool, "color": msg.color,
+                                 "width": msg.width, "points": msg.points}, other)
+    if isinstance(msg, Board):
+        return Shared("board", {"session_id": sid, "from": user_id, "action": msg.action, "stroke_id": msg.stroke_id},
+                      other)
+    assert image is not None
+    return Shared("image", {"session_id": sid, "from": user_id, "image_id": image.id, "url": f"/api/images/{image.id}",
+                            "width": image.width, "height": image.height}, both)
+
+
+async def handle(db: AsyncSession, settings: Settings, user: User, msg: Signal | Media | Hangup, now: float) -> Result:
+    """The messages that change the session's state (one transaction each); shared items take
+    the relay instead (see `shared` and app/live/socket.py)."""
     s, role, other = await participant(db, msg.session_id, user.id, msg.ref)
     if s.state == "ended":
         raise ProtocolError("SessionEnded", "this session has ended", msg.ref)
@@ -105,32 +139,6 @@ async def handle(db: AsyncSession, settings: Settings, user: User, msg: Any, now
                                              "sdp": msg.sdp, "candidate": msg.candidate}))
     elif isinstance(msg, Media):
         await _media(db, settings, s, role, other, msg, now, res)
-    elif isinstance(msg, Chat):
-        clean = screen(msg.text)
-        body = {"session_id": s.id, "from": user.id, "text": clean.text}
-        if clean.flagged:
-            s.flagged = True
-            body["masked"] = True
-        body["seq"] = await _record(db, s, "chat", user.id, body, now, raw=msg.text if clean.flagged else None,
-                                    flagged=clean.flagged)
-        res.events += _both(s, "chat", body)
-    elif isinstance(msg, Stroke):
-        body = {"session_id": s.id, "from": user.id, "id": msg.id, "tool": msg.tool, "color": msg.color,
-                "width": msg.width, "points": msg.points}
-        body["seq"] = await _record(db, s, "stroke", user.id, body, now)
-        res.events.append((other, "stroke", body))
-    elif isinstance(msg, Board):
-        body = {"session_id": s.id, "from": user.id, "action": msg.action, "stroke_id": msg.stroke_id}
-        body["seq"] = await _record(db, s, "board", user.id, body, now)
-        res.events.append((other, "board", body))
-    elif isinstance(msg, ShareImage):
-        img = await db.get(Image, msg.image_id)
-        if img is None or img.owner_id != user.id:
-            raise ProtocolError("InvalidMessage", "share your own uploaded image (POST /api/images)", msg.ref)
-        body = {"session_id": s.id, "from": user.id, "image_id": img.id, "url": f"/api/images/{img.id}",
-                "width": img.width, "height": img.height}
-        body["seq"] = await _record(db, s, "image", user.id, body, now)
-        res.events += _both(s, "image", body)
     elif isinstance(msg, Hangup):
         ended = await end(db, s, f"hangup_{role}", now)
         res.events, res.ended_tutors = ended.events, ended.ended_tutors

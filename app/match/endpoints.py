@@ -52,7 +52,12 @@ async def duty(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep) -> D
 @router.post("/duty", response_model=DutyOut)
 async def go_on_duty(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep) -> DutyOut:
     """Go on duty. Keep presence alive with `POST /api/duty/heartbeat` (or the live connection)
-    at least every `match_presence_ttl_s` (45 s); a silent tutor goes off duty on their own."""
+    at least every `match_presence_ttl_s` (45 s); a silent tutor goes off duty on their own.
+    Outside the service window: 409 `OutsideServiceWindow` with `next_opening` (no student can ask then)."""
+    window = await _window(request, db, matcher)
+    if not window.open:
+        when = window.next_opening.isoformat() if window.next_opening else None
+        raise flows.OutsideServiceWindow(f"live tutoring is closed now; next opening {when}", next_opening=when)
     await flows.go_on_duty(db, matcher, tutor)
     return await _duty(request, db, matcher, tutor)
 

@@ -5,6 +5,7 @@ from .lessons import Lesson, LessonKnowledgePoint, LessonPlay, LessonView
 from .org import City, District, School, SchoolClass
 from .records import (ActivityBlock, ActivityHour, Answer, CalendarDay, ClassAttendance, LiveClass, PointsEntry, Question, SessionEvent,
                       SchoolDay, SessionReport, SignInBlock, SignInHour, TutoringSession)
+from .rollups import ClassMonth, KnowledgePointDay, PointsMonth, SchoolDayStudents, SchoolMonth, StudentDay, StudentMonth, StudentRegistration, TutorDay, TutorMonth
 from .requests import HelpRequest, HelpRequestKnowledgePoint, Image
 from .subjects import KnowledgePoint, Subject
 from .tutors import StudentBlock, TutorExpertise, TutorProfile, TutorReview, TutorSubject
@@ -15,4 +16,5 @@ __all__ = [
     "HelpRequestKnowledgePoint", "Image", "Lesson", "LessonKnowledgePoint", "LessonPlay", "LessonView", "KnowledgePoint", "PointsEntry", "Question", "School",
     "SchoolClass", "SessionEvent", "SessionReport", "SignIn", "StudentBlock", "Subject", "TutorExpertise", "TutorProfile",
     "TutorReview", "TutorSubject", "TutoringSession", "User", "utcnow",
+    "ClassMonth", "KnowledgePointDay", "PointsMonth", "SchoolDayStudents", "SchoolMonth", "StudentDay", "StudentMonth", "StudentRegistration", "TutorDay", "TutorMonth",
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, UTCDateTime, utcnow
@@ -31,7 +31,12 @@ class Image(Base):
 
 class HelpRequest(Base):
     __tablename__ = "help_requests"
-    __table_args__ = (Index("ix_help_requests_student_created", "student_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_help_requests_student_created", "student_id", "created_at"),
+        # One open request per student, even under concurrent requests (migration 0010).
+        Index("uq_help_requests_one_open", "student_id", unique=True,
+              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     subject_code: Mapped[str] = mapped_column(ForeignKey("subjects.code"))

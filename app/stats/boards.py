@@ -19,14 +19,17 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from decimal import Decimal
+
+from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import ActivityHour, District, School, SchoolClass, TutoringSession, User
+from app.models import (ActivityHour, ClassMonth, District, School, SchoolClass, SchoolDay, SchoolDayStudents, StudentDay,
+                        StudentMonth, StudentRegistration, TutorDay, TutorMonth, TutoringSession, User)
 from app.schools.names import class_label
 
 from .participation import bounds, ratio, shared_ranks, two_places
-from .rollups import hour_bounds
+from .rollups import day_bounds, hour_bounds, single_month, split_months
 
 
 def _ranked(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -45,8 +48,12 @@ def _schools(city_id: int, district_id: int | None):  # type: ignore[no-untyped-
 
 
 def _in_scope(school_col, city_id: int, district_id: int | None, school_id: int | None):  # type: ignore[no-untyped-def]
-    """The condition on a school id column for the admin's scope."""
-    return school_col == school_id if school_id is not None else school_col.in_(_schools(city_id, district_id))
+    """The condition on a school id column for the admin's scope. A school narrows the district and
+    city, never replaces them: `app.stats.scope.scoped` has already refused a school outside the
+    caller's scope, and this keeps every level in the query too (the school is one primary-key
+    probe into the city's schools)."""
+    schools = _schools(city_id, district_id)
+    return school_col.in_(schools.where(School.id == school_id) if school_id is not None else schools)
 
 
 async def _people(db: AsyncSession, ids: list[int]) -> dict[int, tuple[str, str | None]]:
@@ -56,66 +63,132 @@ async def _people(db: AsyncSession, ids: list[int]) -> dict[int, tuple[str, str 
     return {uid: (name, school) for uid, name, school in rows.all()}
 
 
+def _service_days(start: date, end: date, tz: str) -> tuple[int, int] | None:
+    """[first, last) service day of a period, or None if it does not fall on whole service days
+    (a service configured for a time zone other than UTC+8: the hourly rollup answers then)."""
+    return day_bounds(*hour_bounds(start, end, tz))
+
+
+def _months_and_days(d0: int, d1: int, month_rows, day_rows) -> list[Select]:  # type: ignore[no-untyped-def, type-arg]
+    """The period as queries over a month rollup (its whole months) and a day rollup (the days at its edges)."""
+    m0, m1, edges = split_months(d0, d1)
+    return ([month_rows(m0, m1)] if m1 > m0 else []) + [day_rows(a, b) for a, b in edges]
+
+
+def _one(parts: list[Select]):  # type: ignore[no-untyped-def, type-arg]
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+
+
 async def students(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
                    start: date, end: date, tz: str, limit: int, minimum: int = 1) -> list[dict[str, Any]]:
-    h0, h1 = hour_bounds(start, end, tz)
-    q = select(ActivityHour.student_id, PARTICIPATIONS).where(
-        ActivityHour.hour >= h0, ActivityHour.hour < h1, _in_scope(ActivityHour.school_id, city_id, district_id, school_id))
-    top = (await db.execute(q.group_by(ActivityHour.student_id).having(PARTICIPATIONS >= minimum)
-                            .order_by(PARTICIPATIONS.desc(), ActivityHour.student_id).limit(limit))).all()
+    days = _service_days(start, end, tz)
+    if days is None:
+        h0, h1 = hour_bounds(start, end, tz)
+        rows = select(ActivityHour.student_id.label("sid"), (ActivityHour.one_to_one + ActivityHour.questions + ActivityHour.attendances)
+                      .label("n")).where(ActivityHour.hour >= h0, ActivityHour.hour < h1,
+                                         _in_scope(ActivityHour.school_id, city_id, district_id, school_id))
+        per = rows.subquery()
+    else:
+        # Whole months from student_months, the days at the edges from student_days.
+        def of(t):  # type: ignore[no-untyped-def]
+            return select(t.student_id.label("sid"), (t.one_to_one + t.questions + t.attendances).label("n"))
+        per = _one(_months_and_days(*days, lambda m0, m1: of(StudentMonth).where(
+            StudentMonth.month >= m0, StudentMonth.month < m1, _in_scope(StudentMonth.school_id, city_id, district_id, school_id)),
+            lambda a, b: of(StudentDay).where(StudentDay.day >= a, StudentDay.day < b,
+                                              _in_scope(StudentDay.school_id, city_id, district_id, school_id))))
+    total = func.sum(per.c.n)
+    top = (await db.execute(select(per.c.sid, total).group_by(per.c.sid).having(total >= minimum)
+                            .order_by(total.desc(), per.c.sid).limit(limit))).all()
     people = await _people(db, [sid for sid, _ in top]) if top else {}
     return _ranked([{"id": sid, "name": people[sid][0], "school": people[sid][1], "participations": int(n)}
                     for sid, n in top], "participations")
 
 
+def _enrolled_per_class(city_id: int, district_id: int | None, school_id: int | None, start: date, end: date, tz: str):  # type: ignore[no-untyped-def]
+    """Per class in scope, the students registered before the period's end (class_id, enrolled)."""
+    days = _service_days(start, end, tz)
+    if days is None:
+        t = bounds(start, end, tz)[1]
+        return select(User.class_id.label("class_id"), func.count().label("enrolled")).where(
+            User.role == "student", User.created_at < t, User.class_id.is_not(None),
+            _in_scope(User.school_id, city_id, district_id, school_id)).group_by(User.class_id)
+    r = StudentRegistration
+    return select(r.class_id.label("class_id"), func.sum(r.students).label("enrolled")).where(
+        r.day < days[1], r.class_id != 0, _in_scope(r.school_id, city_id, district_id, school_id)).group_by(r.class_id)
+
+
 async def classes(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
                   start: date, end: date, tz: str, limit: int, min_students: int = 1) -> list[dict[str, Any]]:
-    h0, h1 = hour_bounds(start, end, tz)
-    # Per (class, student) first, then per class: a hash aggregation in two steps instead of a
-    # sort for count(DISTINCT) (1.46 s → 0.64 s on a month of the benchmark city).
-    per_student = select(ActivityHour.class_id.label("class_id"), PARTICIPATIONS.label("n")).where(
-        ActivityHour.hour >= h0, ActivityHour.hour < h1, ActivityHour.class_id.is_not(None),
-        _in_scope(ActivityHour.school_id, city_id, district_id, school_id)).group_by(
-        ActivityHour.class_id, ActivityHour.student_id).subquery()
-    q = select(per_student.c.class_id, func.count(), func.sum(per_student.c.n)).group_by(per_student.c.class_id)
-    active = {cid: (int(p), int(n)) for cid, p, n in (await db.execute(q)).all()}
-    _, t = bounds(start, end, tz)
-    cq = (select(SchoolClass.id, SchoolClass.grade, SchoolClass.name, School.name, func.count(User.id))
-          .join(School, School.id == SchoolClass.school_id).join(User, User.class_id == SchoolClass.id)
-          .where(User.role == "student", User.created_at < t, _in_scope(SchoolClass.school_id, city_id, district_id, school_id)))
-    rows = []
-    for cid, grade, name, school, enrolled in (await db.execute(cq.group_by(SchoolClass.id, SchoolClass.grade, SchoolClass.name, School.name))).all():
-        if enrolled < min_students:
-            continue
-        p, n = active.get(cid, (0, 0))
-        rows.append({"id": cid, "name": class_label(grade, name), "school": school, "participants": p, "participations": n,
-                     "enrolled": enrolled, "rate": ratio(p, enrolled, 100)})
-    rows.sort(key=lambda r: (-r["rate"], -r["participations"], r["id"]))
-    return _ranked(rows[:limit], "rate")
+    days = _service_days(start, end, tz)
+    month = single_month(*days) if days else None
+    if month is not None:  # one calendar month: class_months has each class's distinct students
+        active = select(ClassMonth.class_id.label("class_id"), ClassMonth.participants.label("p"), ClassMonth.participations.label("n")).where(
+            ClassMonth.month == month, _in_scope(ClassMonth.school_id, city_id, district_id, school_id))
+    else:
+        # Per (class, student) first, then per class: a hash aggregation in two steps.
+        if days is not None:
+            t = StudentDay
+            per_student = select(t.class_id.label("class_id"), func.sum(t.one_to_one + t.questions + t.attendances).label("n")).where(
+                t.day >= days[0], t.day < days[1], t.class_id.is_not(None), _in_scope(t.school_id, city_id, district_id, school_id)
+            ).group_by(t.class_id, t.student_id).subquery()
+        else:
+            h0, h1 = hour_bounds(start, end, tz)
+            per_student = select(ActivityHour.class_id.label("class_id"), PARTICIPATIONS.label("n")).where(
+                ActivityHour.hour >= h0, ActivityHour.hour < h1, ActivityHour.class_id.is_not(None),
+                _in_scope(ActivityHour.school_id, city_id, district_id, school_id)).group_by(
+                ActivityHour.class_id, ActivityHour.student_id).subquery()
+        active = select(per_student.c.class_id, func.count().label("p"), func.sum(per_student.c.n).label("n")).group_by(per_student.c.class_id)
+    a, e = active.subquery(), _enrolled_per_class(city_id, district_id, school_id, start, end, tz).subquery()
+    p, n = func.coalesce(a.c.p, 0), func.coalesce(a.c.n, 0)
+    # Ordered in the database by the rate as shown (hundredths of a percent, rounded half up, in
+    # integers so both databases agree), then participations, then id; only the top rows come back.
+    shown = (2 * p * 10000 + e.c.enrolled) // (2 * e.c.enrolled)
+    top = (await db.execute(
+        select(e.c.class_id, p, n, e.c.enrolled, SchoolClass.grade, SchoolClass.name, School.name)
+        .outerjoin(a, a.c.class_id == e.c.class_id).join(SchoolClass, SchoolClass.id == e.c.class_id)
+        .join(School, School.id == SchoolClass.school_id).where(e.c.enrolled >= max(min_students, 1))
+        .order_by(shown.desc(), n.desc(), e.c.class_id).limit(limit))).all()
+    return _ranked([{"id": cid, "name": class_label(grade, name), "school": school, "participants": int(pp), "participations": int(nn),
+                     "enrolled": int(enrolled), "rate": ratio(int(pp), int(enrolled), 100)}
+                    for cid, pp, nn, enrolled, grade, name, school in top], "rate")
 
 
-async def tutors(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
-                 start: date, end: date, tz: str, limit: int, min_rated: int = 0, min_rating: float = 0) -> list[dict[str, Any]]:
-    f, t = bounds(start, end, tz)
-    seconds = func.coalesce(func.sum(TutoringSession.duration_s), 0)
-    q = (select(TutoringSession.tutor_id, func.count(), seconds,
-                func.avg(TutoringSession.rating), func.count(TutoringSession.rating))
-         .join(User, User.id == TutoringSession.tutor_id)
-         .where(TutoringSession.live_at >= f, TutoringSession.live_at < t, User.city_id == city_id))
+def _tutor_scope(q: Select, city_id: int, district_id: int | None, school_id: int | None) -> Select:  # type: ignore[type-arg]
+    """Tutors employed in the scope (their user row's city, district, school)."""
+    q = q.where(User.city_id == city_id)
     if district_id is not None:
         q = q.where(User.district_id == district_id)
     if school_id is not None:
         q = q.where(User.school_id == school_id)
-    q = q.group_by(TutoringSession.tutor_id)
+    return q
+
+
+async def tutors(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
+                 start: date, end: date, tz: str, limit: int, min_rated: int = 0, min_rating: float = 0) -> list[dict[str, Any]]:
+    days = _service_days(start, end, tz)
+    if days is None:
+        f, t = bounds(start, end, tz)
+        s = TutoringSession
+        per = select(s.tutor_id.label("tid"), func.count().label("sessions"), func.coalesce(func.sum(s.duration_s), 0).label("seconds"),
+                     func.count(s.rating).label("rated"), func.coalesce(func.sum(s.rating), 0).label("rating_sum")).where(
+            s.live_at >= f, s.live_at < t).group_by(s.tutor_id).subquery()
+    else:
+        def of(t):  # type: ignore[no-untyped-def]
+            return select(t.tutor_id.label("tid"), t.sessions, t.seconds, t.rated, t.rating_sum)
+        per = _one(_months_and_days(*days, lambda m0, m1: of(TutorMonth).where(TutorMonth.month >= m0, TutorMonth.month < m1),
+                                    lambda a, b: of(TutorDay).where(TutorDay.day >= a, TutorDay.day < b)))
+    n, seconds, rated, rating_sum = (func.sum(per.c.sessions), func.sum(per.c.seconds), func.sum(per.c.rated), func.sum(per.c.rating_sum))
+    q = _tutor_scope(select(per.c.tid, n, seconds, rated, rating_sum).join(User, User.id == per.c.tid), city_id, district_id, school_id)
+    q = q.group_by(per.c.tid)
     if min_rated:
-        q = q.having(func.count(TutoringSession.rating) >= min_rated, func.avg(TutoringSession.rating) >= min_rating)
-    order = [seconds.desc(), TutoringSession.tutor_id] if min_rated else [func.count().desc(), seconds.desc(), TutoringSession.tutor_id]
+        q = q.having(rated >= min_rated, rating_sum >= rated * min_rating)
+    order = [seconds.desc(), per.c.tid] if min_rated else [n.desc(), seconds.desc(), per.c.tid]
     top = (await db.execute(q.order_by(*order).limit(limit))).all()
     people = await _people(db, [r[0] for r in top]) if top else {}
-    rows = [{"id": tid, "name": people[tid][0], "school": people[tid][1], "sessions": n,
-             "live_minutes": ratio(int(secs), 60), "ratings": rated,
-             "average_rating": two_places(avg)}
-            for tid, n, secs, avg, rated in top]
+    rows = [{"id": tid, "name": people[tid][0], "school": people[tid][1], "sessions": int(sessions),
+             "live_minutes": ratio(int(secs), 60), "ratings": int(r),
+             "average_rating": two_places(Decimal(int(total)) / Decimal(int(r))) if r else None}
+            for tid, sessions, secs, r, total in top]
     return _ranked(rows, "live_minutes" if min_rated else "sessions")
 
 
@@ -136,16 +209,32 @@ async def stars(db: AsyncSession, city_id: int, district_id: int | None, school_
 
 async def trend(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
                 start: date, end: date, tz: str) -> list[dict[str, Any]]:
-    """Participations and participants per day of the period (days in `tz`), from the rollup."""
-    h0, h1 = hour_bounds(start, end, tz)
-    offset = int(datetime.combine(start, time(0), ZoneInfo(tz)).utcoffset().total_seconds() // 3600)  # type: ignore[union-attr]
-    day = (ActivityHour.hour + offset) // 24  # integer division (SQLAlchemy 2 makes `/` true division)
-    per_student = select(day.label("d"), PARTICIPATIONS.label("n")).where(
-        ActivityHour.hour >= h0, ActivityHour.hour < h1, _in_scope(ActivityHour.school_id, city_id, district_id, school_id)
-    ).group_by(day, ActivityHour.student_id).subquery()
-    q = select(per_student.c.d, func.sum(per_student.c.n), func.count()).group_by(per_student.c.d)
-    got = {int(d): (int(n), int(p)) for d, n, p in (await db.execute(q)).all()}
-    first = (h0 + offset) // 24
+    """Participations and participants per day of the period (days in `tz`): from school_days and
+    school_day_students (a row per school and day), or from the hourly rollup for a time zone
+    other than UTC+8. (A student who changed school during a day counts once per school.)"""
+    days = _service_days(start, end, tz)
+    if days is not None:
+        d0, d1 = days
+        counts = dict((await db.execute(select(SchoolDay.day, func.sum(SchoolDay.one_to_one + SchoolDay.questions + SchoolDay.attendances))
+                                        .where(SchoolDay.day >= d0, SchoolDay.day < d1,
+                                               _in_scope(SchoolDay.school_id, city_id, district_id, school_id))
+                                        .group_by(SchoolDay.day))).all())
+        people = dict((await db.execute(select(SchoolDayStudents.day, func.sum(SchoolDayStudents.participants))
+                                        .where(SchoolDayStudents.day >= d0, SchoolDayStudents.day < d1,
+                                               _in_scope(SchoolDayStudents.school_id, city_id, district_id, school_id))
+                                        .group_by(SchoolDayStudents.day))).all())
+        got = {d: (int(n), int(people.get(d) or 0)) for d, n in counts.items()}
+        first = d0
+    else:
+        h0, h1 = hour_bounds(start, end, tz)
+        offset = int(datetime.combine(start, time(0), ZoneInfo(tz)).utcoffset().total_seconds() // 3600)  # type: ignore[union-attr]
+        day = (ActivityHour.hour + offset) // 24  # integer division (SQLAlchemy 2 makes `/` true division)
+        per_student = select(day.label("d"), PARTICIPATIONS.label("n")).where(
+            ActivityHour.hour >= h0, ActivityHour.hour < h1, _in_scope(ActivityHour.school_id, city_id, district_id, school_id)
+        ).group_by(day, ActivityHour.student_id).subquery()
+        q = select(per_student.c.d, func.sum(per_student.c.n), func.count()).group_by(per_student.c.d)
+        got = {int(d): (int(n), int(p)) for d, n, p in (await db.execute(q)).all()}
+        first = (h0 + offset) // 24
     out = []
     for i in range((end - start).days):
         n, p = got.get(first + i, (0, 0))

@@ -9,28 +9,22 @@ from fastapi import APIRouter, Query, Request
 from app.accounts.deps import Admin, Tutor, require
 from app.kit.db import DB
 from app.kit.errors import Forbidden, InvalidInput, NotFound
-from app.accounts.scope import require_school, user_in_scope
-from app.models import District, SchoolClass, TutorProfile, User
+from app.accounts.scope import user_in_scope
+from app.models import District, TutorProfile, User
 
 from .other import archive, class_weekly, hot_spots, online_rate, payroll, tutor_workload, workload_totals
 from . import boards
 from .export import ARCHIVE, BOARD, HOT, ONLINE, PAYROLL, STARS, TREND, WEEKLY, WORKLOAD, WORKLOAD_TOTALS, Format, table
 from .participation import COLUMNS, city_table
+from .scope import scoped
 
 router = APIRouter(prefix="/api/stats", tags=["statistics"])
 
 
-def _scope(admin, district_id: int | None, school_id: int | None) -> tuple[int | None, int | None]:  # type: ignore[no-untyped-def]
-    """Narrow a request to the admin's scope; asking for something outside it is refused."""
-    if admin.role == "school_admin":
-        if school_id not in (None, admin.school_id) or district_id not in (None, admin.district_id):
-            raise Forbidden("this school is outside your scope")
-        return admin.district_id, admin.school_id
-    if admin.role == "district_admin":
-        if district_id not in (None, admin.district_id):
-            raise Forbidden("this district is outside your scope")
-        return admin.district_id, school_id
-    return district_id, school_id
+async def _scope(db: DB, admin: User, district_id: int | None, school_id: int | None) -> tuple[int | None, int | None]:
+    """The request's district and school intersected with the admin's scope (app/stats/scope.py)."""
+    s = await scoped(db, admin, district_id, school_id)
+    return s.district_id, s.school_id
 
 
 def _period(from_: date, to: date) -> None:
@@ -43,7 +37,7 @@ async def online(request: Request, admin: Admin, db: DB, from_: date = Query(ali
                  district_id: int | None = None, school_id: int | None = None, format: Format = "json") -> object:
     """上线率 by role and stage: users who signed in during the period / users registered."""
     _period(from_, to)
-    district_id, school_id = _scope(admin, district_id, school_id)
+    district_id, school_id = await _scope(db, admin, district_id, school_id)
     rows = await online_rate(db, admin.city_id or 0, district_id, school_id, from_, to, request.app.state.settings.timezone)
     return table("online_rate", format, ONLINE, rows, from_, to)
 
@@ -55,12 +49,10 @@ async def district_payroll(request: Request, admin: Admin, db: DB, from_: date =
     _period(from_, to)
     if admin.role == "school_admin":
         raise Forbidden("payroll is for district and city admins")
-    district_id, _ = _scope(admin, district_id, None)
+    district_id, _ = await _scope(db, admin, district_id, None)
     district = await db.get(District, district_id) if district_id is not None else None
     if district is None:
         raise InvalidInput("give the district_id of a district", field="district_id")
-    if district.city_id != admin.city_id:
-        raise Forbidden("this district is outside your scope")
     s = request.app.state.settings
     pay = await payroll(db, district_id, from_, to, s.timezone, s.point_value_cny)
     if format == "json":
@@ -75,7 +67,7 @@ async def workload(request: Request, admin: Admin, db: DB, from_: date = Query(a
                    district_id: int | None = None, school_id: int | None = None, format: Format = "json") -> object:
     """Tutor workload (the tutoring archive in figures) for tutors employed in the admin's scope."""
     _period(from_, to)
-    district_id, school_id = _scope(admin, district_id, school_id)
+    district_id, school_id = await _scope(db, admin, district_id, school_id)
     rows = await tutor_workload(db, admin.city_id or 0, district_id, school_id, None, from_, to,
                                 request.app.state.settings.timezone)
     return table("tutor_workload", format, WORKLOAD, rows, from_, to)
@@ -87,7 +79,7 @@ async def workload_by(request: Request, admin: Admin, db: DB, by: Literal["subje
                       school_id: int | None = None, format: Format = "json") -> object:
     """Tutor workload per subject or per district, over the tutors employed in the admin's scope."""
     _period(from_, to)
-    district_id, school_id = _scope(admin, district_id, school_id)
+    district_id, school_id = await _scope(db, admin, district_id, school_id)
     rows = await workload_totals(db, admin.city_id or 0, district_id, school_id, by, from_, to,
                                  request.app.state.settings.timezone)
     key = ("subject", "学科") if by == "subject" else ("district", "区ID")
@@ -134,10 +126,9 @@ async def weekly(request: Request, admin: Admin, db: DB, from_: date = Query(ali
                  school_id: int | None = None, format: Format = "json") -> object:
     """Each class's participants, sessions and questions per week: the weekly class feedback."""
     _period(from_, to)
-    _, school_id = _scope(admin, None, school_id)
+    _, school_id = await _scope(db, admin, None, school_id)
     if school_id is None:
         raise InvalidInput("give the school_id", field="school_id")
-    await require_school(db, admin, school_id)
     rows = await class_weekly(db, school_id, from_, to, request.app.state.settings.timezone)
     return table("class_weekly", format, WEEKLY, rows, from_, to)
 
@@ -149,12 +140,8 @@ async def hot(request: Request, admin: Admin, db: DB, from_: date = Query(alias=
               limit: int = Query(20, ge=1, le=100), format: Format = "json") -> object:
     """The most-asked knowledge points per class, school, district or the city, optionally by subject."""
     _period(from_, to)
-    district_id, school_id = _scope(admin, district_id, school_id)
-    if class_id is not None:
-        klass = await db.get(SchoolClass, class_id)
-        if klass is None:
-            raise InvalidInput(f"no class {class_id}", field="class_id")
-        await require_school(db, admin, klass.school_id)
+    s = await scoped(db, admin, district_id, school_id, class_id)
+    district_id, school_id, class_id = s.district_id, s.school_id, s.class_id
     rows = await hot_spots(db, admin.city_id or 0, from_, to, request.app.state.settings.timezone, subject=subject,
                            district_id=district_id, school_id=school_id, class_id=class_id, limit=limit)
     return table("hot_spots", format, HOT, rows, from_, to)
@@ -167,7 +154,7 @@ async def participation(request: Request, admin: Admin, db: DB, from_: date = Qu
     """The thirteen columns of DOMAIN.md per school for [from, to), ranked across the city.
     A school admin sees their school, a district admin their district, a city admin any."""
     _period(from_, to)
-    district_id, school_id = _scope(admin, district_id, school_id)
+    district_id, school_id = await _scope(db, admin, district_id, school_id)
     rows = await city_table(db, admin.city_id or 0, from_, to, request.app.state.settings.timezone)
     rows = [r for r in rows if (district_id is None or r.district_id == district_id)
             and (school_id is None or r.school_id == school_id)]
@@ -181,7 +168,7 @@ async def leaderboard(kind: Literal["students", "tutors", "classes"], request: R
     """Students by participations, tutors by sessions then minutes, classes by participation rate
     (ties share a rank), within the admin's scope."""
     _period(from_, to)
-    district_id, school_id = _scope(admin, district_id, school_id)
+    district_id, school_id = await _scope(db, admin, district_id, school_id)
     make = {"students": boards.students, "tutors": boards.tutors, "classes": boards.classes}[kind]
     rows = await make(db, admin.city_id or 0, district_id, school_id, from_, to, request.app.state.settings.timezone, limit)
     return table(f"leaderboard_{kind}", format, BOARD, rows, from_, to)
@@ -192,18 +179,18 @@ async def participation_trend(request: Request, admin: Admin, db: DB, from_: dat
                               district_id: int | None = None, school_id: int | None = None, format: Format = "json") -> object:
     """Participations and participants per day in the admin's scope (the dashboard's line chart)."""
     _period(from_, to)
-    district_id, school_id = _scope(admin, district_id, school_id)
+    district_id, school_id = await _scope(db, admin, district_id, school_id)
     rows = await boards.trend(db, admin.city_id or 0, district_id, school_id, from_, to, request.app.state.settings.timezone)
     return table("trend", format, TREND, rows, from_, to)
 
 
 @router.get("/stars")
 async def month_stars(request: Request, admin: Admin, db: DB,
-                      month: str = Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM"),
+                      month: str = Query(pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM"),
                       district_id: int | None = None, school_id: int | None = None, format: Format = "json") -> object:
     """The month's stars (学习之星, 辅导之星, 活跃班级) by the rule in app/stats/boards.py and README."""
     year, mon = map(int, month.split("-"))
     from_, to = date(year, mon, 1), date(year + mon // 12, mon % 12 + 1, 1)
-    district_id, school_id = _scope(admin, district_id, school_id)
+    district_id, school_id = await _scope(db, admin, district_id, school_id)
     rows = await boards.stars(db, admin.city_id or 0, district_id, school_id, from_, to, request.app.state.settings.timezone)
     return table(f"stars_{month}", format, STARS, rows, from_, to)

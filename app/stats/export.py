@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -16,11 +17,25 @@ Format = Literal["json", "csv", "xlsx"]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+# A text cell starting with one of these is read as a formula by Excel, LibreOffice and Sheets
+# (OWASP "CSV Injection"): `=HYPERLINK(…)`, `=cmd|' /C calc'!A0`, `@SUM(…)`, `+1+1`, `-1+1`, and a
+# leading tab or carriage return that hides one. Names, school names and application text come
+# from anonymous applicants, so every text cell is neutralised.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutral(text: str) -> str:
+    """Text that no spreadsheet reads as a formula: a leading quote makes it plain text (OWASP)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def _cell(v: Any, csv_text: bool = False) -> Any:
     if isinstance(v, Decimal):  # CSV keeps the figure as shown (84.50); XLSX gets a number shown so
         return str(v) if csv_text else float(v)
     if isinstance(v, (list, dict)):
-        return str(v)
+        v = str(v)
+    if isinstance(v, str):
+        return neutral(v)
     return v
 
 
@@ -30,7 +45,7 @@ def table(name: str, fmt: Format, columns: list[tuple[str, str]], rows: list[dic
     if fmt == "json":
         return {"from": from_, "to": to, **extra, "rows": rows}
     filename = f"{name}_{from_}_{to}.{fmt}"
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", filename)  # names are user text: nothing that ends the header value
     headers = {"Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"}
     if fmt == "csv":
         out = io.StringIO()
@@ -41,7 +56,7 @@ def table(name: str, fmt: Format, columns: list[tuple[str, str]], rows: list[dic
         return Response(("\ufeff" + out.getvalue()).encode(), media_type="text/csv; charset=utf-8", headers=headers)
     wb = Workbook()
     ws = wb.active
-    ws.title = name[:31]
+    ws.title = re.sub(r"[\\/*?:\[\]]", "_", name)[:31]  # Excel forbids these in a sheet name (names are user text)
     ws.append([h for _, h in columns])
     for c in ws[1]:
         c.font = Font(bold=True)
@@ -50,6 +65,8 @@ def table(name: str, fmt: Format, columns: list[tuple[str, str]], rows: list[dic
         for (k, _), c in zip(columns, ws[ws.max_row]):
             if isinstance(r.get(k), Decimal):
                 c.number_format = "0.00"
+            elif isinstance(c.value, str):
+                c.data_type = "s"  # openpyxl stores any text starting with "=" as a formula otherwise
     ws.freeze_panes = "A2"
     buf = io.BytesIO()
     wb.save(buf)

@@ -5,8 +5,9 @@ belongs to the period in which it went live (`live_at`); one that never went liv
 count. A question belongs to the period it was posted in, a class attendance to the period the
 student joined the class in. `enrolled` is the students registered at the school before the
 period's end. Counts come from the rollups (see rollups.py) that triggers keep equal to the raw
-records — `school_days` and `activity_blocks` for whole service days, `activity_hours` otherwise;
-a participation counts for the school the student was in when it happened.
+records — `school_days` and `activity_blocks` for whole service days (`school_months` for the
+distinct students of exactly one calendar month), `activity_hours` otherwise; `enrolled` from
+`student_registrations`. A participation counts for the school the student was in when it happened.
 
 Ranking rule: schools of the city are ranked by participation rate as shown (two decimals),
 highest first; equal rates share a rank and the next rank is skipped (1, 2, 2, 4); a school
@@ -22,9 +23,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import ActivityBlock, ActivityHour, District, School, SchoolDay, User
+from app.models import ActivityBlock, ActivityHour, District, School, SchoolDay, SchoolMonth, StudentRegistration, User
 
-from .rollups import block_masks, day_bounds, hits, hour_bounds
+from .rollups import block_masks, day_bounds, hits, hour_bounds, single_month
 
 # Per school: students with a one-to-one session / a question / an attendance / any of them, then
 # the sessions, questions and attendances themselves.
@@ -95,9 +96,16 @@ async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz:
     if not rows:
         return []
     in_city = list(rows)
-    counted = await school_counts(db, in_city, *hour_bounds(start, end, tz))
-    enrolled = dict((await db.execute(select(User.school_id, func.count()).where(
-        User.role == "student", User.school_id.in_(in_city), User.created_at < t).group_by(User.school_id))).all())
+    h0, h1 = hour_bounds(start, end, tz)
+    counted = await school_counts(db, in_city, h0, h1)
+    days = day_bounds(h0, h1)
+    if days is not None:  # registrations per day (student_registrations), summed up to the period's end
+        r = StudentRegistration
+        enrolled = {sid: int(n) for sid, n in (await db.execute(select(r.school_id, func.sum(r.students)).where(
+            r.school_id.in_(in_city), r.day < days[1]).group_by(r.school_id))).all()}
+    else:
+        enrolled = dict((await db.execute(select(User.school_id, func.count()).where(
+            User.role == "student", User.school_id.in_(in_city), User.created_at < t).group_by(User.school_id))).all())
     for sid, (o_students, q_students, a_students, anyone, o, q, a) in counted.items():
         r = rows[sid]
         r.one_to_one_students, r.question_students, r.one_to_many_students, r.participants = o_students, q_students, a_students, anyone
@@ -124,6 +132,7 @@ async def school_counts(db: AsyncSession, schools: list[int], h0: int, h1: int) 
     masks = block_masks(d0, d1)
     if not masks:
         return {}
+    month = single_month(d0, d1)
     def took_part(col):  # type: ignore[no-untyped-def]
         return func.max(case((hits(col, ActivityBlock.block, masks), 1), else_=0))
     # Per student: did they take part in the period (any of their block rows hits its days)?
@@ -132,8 +141,13 @@ async def school_counts(db: AsyncSession, schools: list[int], h0: int, h1: int) 
                    .where(ActivityBlock.block.between(min(masks), max(masks)), ActivityBlock.school_id.in_(schools))
                    .group_by(ActivityBlock.school_id, ActivityBlock.student_id)).subquery()
     p = per_student.c
-    students = (await db.execute(select(p.school_id, func.sum(p.o), func.sum(p.q), func.sum(p.a),
-                                        func.count().filter((p.o + p.q + p.a) > 0)).group_by(p.school_id))).all()
+    if month is not None:  # one calendar month: its distinct students per school are kept in school_months
+        m = SchoolMonth
+        students = (await db.execute(select(m.school_id, m.o_students, m.q_students, m.a_students, m.participants).where(
+            m.month == month, m.school_id.in_(schools)))).all()
+    else:
+        students = (await db.execute(select(p.school_id, func.sum(p.o), func.sum(p.q), func.sum(p.a),
+                                            func.count().filter((p.o + p.q + p.a) > 0)).group_by(p.school_id))).all()
     totals = {sid: (int(o), int(q), int(a)) for sid, o, q, a in (await db.execute(
         select(SchoolDay.school_id, func.sum(SchoolDay.one_to_one), func.sum(SchoolDay.questions), func.sum(SchoolDay.attendances))
         .where(SchoolDay.day >= d0, SchoolDay.day < d1, SchoolDay.school_id.in_(schools))

@@ -27,7 +27,7 @@ is answered from the hourly rollups instead; both paths give the same figures.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, ColumnElement, case, literal, text
@@ -169,7 +169,7 @@ def derived_rebuild_sql(dialect: str) -> list[str]:
 
 
 def rebuild_sql(dialect: str) -> list[str]:
-    return hour_rebuild_sql(dialect) + derived_rebuild_sql(dialect)
+    return hour_rebuild_sql(dialect) + derived_rebuild_sql(dialect) + dashboard_rebuild_sql(dialect)
 
 
 def hour_rebuild_sql(dialect: str) -> list[str]:
@@ -194,3 +194,360 @@ async def rebuild(conn: AsyncConnection) -> None:
     """Recompute every rollup from the raw records (in the caller's transaction)."""
     for stmt in rebuild_sql(conn.dialect.name):
         await conn.execute(text(stmt))
+
+
+# --- Rollups of migration 0008: what the dashboard and the exports read ---------------------------
+#
+# Every one is kept by triggers (in the same transaction as the write, the same SQL on both
+# databases) and recomputed by rebuild(). Days are service days (UTC+8) since the epoch, months
+# are calendar months of those days counted from 1970-01 (month = 12·(year − 1970) + month − 1).
+#
+# activity_hours ─► student_days (school, day, student: the day's counts and the student's class)
+#   student_days ─► school_day_students (per school and day, the students with a student_days row)
+#                ─► student_months (school, month, student: the month's counts)
+#   student_months ─► school_months (distinct students of the month: any / one-to-one / question / class)
+#                  ─► class_months (distinct students of the month and their participations, per class)
+# tutoring_sessions ─► tutor_days, tutor_months (sessions gone live, live seconds, ratings: count and sum)
+# points_ledger ─► points_months (per district, tutor and month: entries and points in cents)
+# users ─► student_registrations (students per school, class (0: none) and day of registration)
+# help_request_knowledge_points ─► knowledge_point_days (tags per school, class (0: none), day and knowledge point)
+#
+# A count of distinct students cannot be added up over days or months, so school_months and
+# class_months answer a period of exactly one calendar month; other periods read student_days.
+
+def day_of_ts(dialect: str, col: str) -> str:
+    """The service day (UTC+8) of a timestamp column, as days since the epoch."""
+    if dialect == "postgresql":
+        return f"CAST(floor((extract(epoch FROM {col}) + {DAY_OFFSET_H * 3600}) / 86400) AS INTEGER)"
+    return f"((CAST(strftime('%s', {col}) AS INTEGER) + {DAY_OFFSET_H * 3600}) / 86400)"
+
+
+def month_of_day(dialect: str, day: str) -> str:
+    if dialect == "postgresql":
+        return (f"CAST((extract(year FROM date '1970-01-01' + {day}) - 1970) * 12 "
+                f"+ extract(month FROM date '1970-01-01' + {day}) - 1 AS INTEGER)")
+    return (f"((CAST(strftime('%Y', {day} * 86400, 'unixepoch') AS INTEGER) - 1970) * 12 "
+            f"+ CAST(strftime('%m', {day} * 86400, 'unixepoch') AS INTEGER) - 1)")
+
+
+EPOCH_DAY = date(1970, 1, 1)
+
+
+def day_number(d: date) -> int:
+    return (d - EPOCH_DAY).days
+
+
+def month_number(d: date) -> int:
+    return (d.year - 1970) * 12 + d.month - 1
+
+
+def month_start(m: int) -> date:
+    return date(1970 + m // 12, m % 12 + 1, 1)
+
+
+def split_months(d0: int, d1: int) -> tuple[int, int, list[tuple[int, int]]]:
+    """Days [d0, d1) as the whole months [m0, m1) inside them and the day ranges left at the edges."""
+    first, last = EPOCH_DAY + timedelta(days=d0), EPOCH_DAY + timedelta(days=d1)
+    m0 = month_number(first) + (first.day != 1)
+    m1 = month_number(last)
+    if m1 <= m0:
+        return m0, m0, [(d0, d1)] if d1 > d0 else []
+    edges = [(d0, day_number(month_start(m0))), (day_number(month_start(m1)), d1)]
+    return m0, m1, [(a, b) for a, b in edges if b > a]
+
+
+def single_month(d0: int, d1: int) -> int | None:
+    """The month if days [d0, d1) are exactly one calendar month."""
+    m0, m1, edges = split_months(d0, d1)
+    return m0 if m1 == m0 + 1 and not edges else None
+
+
+def _ind(cond: str) -> str:
+    return f"(CASE WHEN {cond} THEN 1 ELSE 0 END)"
+
+
+def _upsert(table: str, key: list[str], values: dict[str, str], add: list[str], where: str = "true") -> str:
+    """INSERT one row (key + values) or add the `add` columns of it to the existing row."""
+    cols = list(values)
+    sets = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in add)
+    return (f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(values.values())} WHERE {where} "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}")
+
+
+def _sub(table: str, match: str, values: dict[str, str]) -> str:
+    sets = ", ".join(f"{c} = {c} - {v}" for c, v in values.items())
+    return f"UPDATE {table} SET {sets} WHERE {match}"
+
+
+def _drop_empty(table: str, match: str, cols: list[str]) -> str:
+    return f"DELETE FROM {table} WHERE {match} AND " + " AND ".join(f"{c} = 0" for c in cols)
+
+
+COUNTS = ["one_to_one", "questions", "attendances"]
+
+
+def student_day_sql(op: str) -> list[str]:
+    """An activity_hours row inserted, updated (its counts: the key and school never change) or
+    deleted, carried into student_days. Nothing is written for a change of zero, so a row of
+    student_days exists exactly while the student has a participation that day."""
+    ref = "OLD" if op == "DELETE" else "NEW"
+    day = _day(ref)
+    key = f"school_id = {ref}.school_id AND day = {day} AND student_id = {ref}.student_id"
+    if op == "DELETE":
+        return [_sub("student_days", key, {c: f"OLD.{c}" for c in COUNTS}), _drop_empty("student_days", key, COUNTS)]
+    delta = {c: f"NEW.{c}" if op == "INSERT" else f"NEW.{c} - OLD.{c}" for c in COUNTS}
+    out = [_upsert("student_days", ["school_id", "day", "student_id"],
+                   {"school_id": "NEW.school_id", "day": day, "student_id": "NEW.student_id", "class_id": "NEW.class_id", **delta},
+                   COUNTS, where=" OR ".join(f"{v} <> 0" for v in delta.values()))]
+    return out + [_drop_empty("student_days", key, COUNTS)] if op == "UPDATE" else out
+
+
+def _month_key(dialect: str, ref: str) -> str:
+    return f"school_id = {ref}.school_id AND month = {month_of_day(dialect, ref + '.day')} AND student_id = {ref}.student_id"
+
+
+def student_days_insert_sql(dialect: str) -> list[str]:
+    return [
+        _upsert("school_day_students", ["school_id", "day"], {"school_id": "NEW.school_id", "day": "NEW.day", "participants": "1"},
+                ["participants"]),
+        _upsert("student_months", ["school_id", "month", "student_id"],
+                {"school_id": "NEW.school_id", "month": month_of_day(dialect, "NEW.day"), "student_id": "NEW.student_id",
+                 "class_id": "NEW.class_id", **{c: f"NEW.{c}" for c in COUNTS}}, COUNTS),
+    ]
+
+
+def student_days_update_sql(dialect: str) -> list[str]:
+    return [
+        _upsert("student_months", ["school_id", "month", "student_id"],
+                {"school_id": "NEW.school_id", "month": month_of_day(dialect, "NEW.day"), "student_id": "NEW.student_id",
+                 "class_id": "NEW.class_id", **{c: f"NEW.{c} - OLD.{c}" for c in COUNTS}}, COUNTS),
+        _drop_empty("student_months", _month_key(dialect, "NEW"), COUNTS),
+    ]
+
+
+def student_days_delete_sql(dialect: str) -> list[str]:
+    day = "school_id = OLD.school_id AND day = OLD.day"
+    return [
+        _sub("school_day_students", day, {"participants": "1"}),
+        _drop_empty("school_day_students", day, ["participants"]),
+        _sub("student_months", _month_key(dialect, "OLD"), {c: f"OLD.{c}" for c in COUNTS}),
+        _drop_empty("student_months", _month_key(dialect, "OLD"), COUNTS),
+    ]
+
+
+def _month_flags(ref: str) -> dict[str, str]:
+    """What one student_months row adds to its school_months row."""
+    return {"participants": _ind(" OR ".join(f"{ref}.{c} > 0" for c in COUNTS)), "o_students": _ind(f"{ref}.one_to_one > 0"),
+            "q_students": _ind(f"{ref}.questions > 0"), "a_students": _ind(f"{ref}.attendances > 0")}
+
+
+SCHOOL_MONTH = ["participants", "o_students", "q_students", "a_students"]
+CLASS_MONTH = ["participants", "participations"]
+
+
+def _class_month(ref: str) -> dict[str, str]:
+    return {"participants": _month_flags(ref)["participants"], "participations": "(" + " + ".join(f"{ref}.{c}" for c in COUNTS) + ")"}
+
+
+def student_months_sql(op: str) -> list[str]:
+    """The statements of student_months' trigger for `op` (INSERT, UPDATE or DELETE): its row's
+    flags and counts carried into school_months and class_months (UPDATE: new minus old; the key
+    and the class of a row never change)."""
+    def delta(fn) -> dict[str, str]:  # type: ignore[no-untyped-def]
+        new, old = fn("NEW"), fn("OLD")
+        if op == "INSERT":
+            return new
+        if op == "UPDATE":
+            return {c: f"{new[c]} - {old[c]}" for c in new}  # every term is parenthesised
+        return {c: f"-{old[c]}" for c in old}
+    ref = "OLD" if op == "DELETE" else "NEW"
+    school, klass = delta(_month_flags), delta(_class_month)
+    school_key, class_key = f"school_id = {ref}.school_id AND month = {ref}.month", f"class_id = {ref}.class_id AND month = {ref}.month"
+    if op == "DELETE":
+        return [_sub("school_months", school_key, {c: _month_flags("OLD")[c] for c in SCHOOL_MONTH}),
+                _drop_empty("school_months", school_key, SCHOOL_MONTH),
+                _sub("class_months", class_key, {c: _class_month("OLD")[c] for c in CLASS_MONTH}),
+                _drop_empty("class_months", class_key, CLASS_MONTH)]
+    out = [_upsert("school_months", ["school_id", "month"], {"school_id": f"{ref}.school_id", "month": f"{ref}.month", **school},
+                   SCHOOL_MONTH),
+           _upsert("class_months", ["class_id", "month"], {"class_id": f"{ref}.class_id", "month": f"{ref}.month",
+                                                            "school_id": f"{ref}.school_id", **klass}, CLASS_MONTH,
+                   where=f"{ref}.class_id IS NOT NULL")]
+    if op == "UPDATE":
+        out += [_drop_empty("school_months", school_key, SCHOOL_MONTH), _drop_empty("class_months", class_key, CLASS_MONTH)]
+    return out
+
+
+TUTOR = ["sessions", "seconds", "rated", "rating_sum"]
+
+
+def tutor_sql(dialect: str, ref: str, sign: int) -> list[str]:
+    """A tutoring_sessions row (`ref`) that went live, added or taken away, into tutor_days and tutor_months."""
+    day = day_of_ts(dialect, f"{ref}.live_at")
+    values = {"sessions": f"{sign}", "seconds": f"{sign} * coalesce({ref}.duration_s, 0)",
+              "rated": f"{sign} * {_ind(f'{ref}.rating IS NOT NULL')}", "rating_sum": f"{sign} * coalesce({ref}.rating, 0)"}
+    live = f"{ref}.live_at IS NOT NULL"
+    out = []
+    for table, col, key in (("tutor_days", "day", day), ("tutor_months", "month", month_of_day(dialect, day))):
+        out.append(_upsert(table, ["tutor_id", col], {"tutor_id": f"{ref}.tutor_id", col: key, **values}, TUTOR, where=live))
+        out.append(_drop_empty(table, f"{live} AND tutor_id = {ref}.tutor_id AND {col} = {key}", TUTOR))
+    return out
+
+
+def points_sql(dialect: str, ref: str, sign: int) -> list[str]:
+    month = month_of_day(dialect, day_of_ts(dialect, f"{ref}.created_at"))
+    cents = f"CAST(round({ref}.points * 100) AS {'BIGINT' if dialect == 'postgresql' else 'INTEGER'})"
+    return [_upsert("points_months", ["district_id", "month", "tutor_id"],
+                    {"district_id": f"{ref}.district_id", "month": month, "tutor_id": f"{ref}.tutor_id",
+                     "entries": f"{sign}", "cents": f"{sign} * {cents}"}, ["entries", "cents"]),
+            _drop_empty("points_months", f"district_id = {ref}.district_id AND month = {month} AND tutor_id = {ref}.tutor_id",
+                        ["entries", "cents"])]
+
+
+def registration_sql(dialect: str, ref: str, sign: int) -> list[str]:
+    day = day_of_ts(dialect, f"{ref}.created_at")
+    cond = f"{ref}.role = 'student' AND {ref}.school_id IS NOT NULL"
+    return [_upsert("student_registrations", ["school_id", "class_id", "day"],
+                    {"school_id": f"{ref}.school_id", "class_id": f"coalesce({ref}.class_id, 0)", "day": day,
+                     "students": f"{sign}"}, ["students"], where=cond),
+            _drop_empty("student_registrations", f"{cond} AND school_id = {ref}.school_id "
+                        f"AND class_id = coalesce({ref}.class_id, 0) AND day = {day}", ["students"])]
+
+
+def hot_spot_sql(dialect: str, ref: str, sign: int) -> list[str]:
+    """A help request's knowledge-point tag (`ref`), added or taken away, into knowledge_point_days
+    under the request's day and the student's school and class (0: none) at that moment."""
+    src = (f"FROM help_requests h JOIN users u ON u.id = h.student_id WHERE h.id = {ref}.request_id AND u.school_id IS NOT NULL")
+    key = f"u.school_id, {day_of_ts(dialect, 'h.created_at')}, {ref}.knowledge_point_id, coalesce(u.class_id, 0)"
+    cols = "school_id, day, knowledge_point_id, class_id"
+    if sign > 0:
+        return [f"INSERT INTO knowledge_point_days ({cols}, asked) SELECT {key}, 1 {src} "
+                "ON CONFLICT (school_id, day, knowledge_point_id, class_id) DO UPDATE SET asked = knowledge_point_days.asked + 1"]
+    return [f"UPDATE knowledge_point_days SET asked = asked - 1 WHERE ({cols}) IN (SELECT {key} {src})",
+            f"DELETE FROM knowledge_point_days WHERE asked = 0 AND ({cols}) IN (SELECT {key} {src})"]
+
+
+# (table, events, statements per event as (condition on OLD/NEW or None, statements)); one
+# trigger per table and event on SQLite, one function per table on PostgreSQL.
+def dashboard_triggers(dialect: str) -> list[tuple[str, str, list[tuple[str, str | None, list[str]]]]]:
+    return [
+        ("activity_hours", "student_days", [
+            ("INSERT", "NEW.school_id IS NOT NULL", student_day_sql("INSERT")),
+            ("UPDATE", "NEW.school_id IS NOT NULL", student_day_sql("UPDATE")),
+            ("DELETE", "OLD.school_id IS NOT NULL", student_day_sql("DELETE"))]),
+        ("student_days", "months", [("INSERT", None, student_days_insert_sql(dialect)),
+                                    ("UPDATE", None, student_days_update_sql(dialect)),
+                                    ("DELETE", None, student_days_delete_sql(dialect))]),
+        ("student_months", "months", [(op, None, student_months_sql(op)) for op in ("INSERT", "UPDATE", "DELETE")]),
+        ("tutoring_sessions", "tutors", [("INSERT", None, tutor_sql(dialect, "NEW", 1)), ("DELETE", None, tutor_sql(dialect, "OLD", -1)),
+                                         ("UPDATE", None, tutor_sql(dialect, "OLD", -1) + tutor_sql(dialect, "NEW", 1))]),
+        ("points_ledger", "months", [("INSERT", None, points_sql(dialect, "NEW", 1)), ("DELETE", None, points_sql(dialect, "OLD", -1)),
+                                     ("UPDATE", None, points_sql(dialect, "OLD", -1) + points_sql(dialect, "NEW", 1))]),
+        ("help_request_knowledge_points", "hot_spots", [("INSERT", None, hot_spot_sql(dialect, "NEW", 1)),
+                                                       ("DELETE", None, hot_spot_sql(dialect, "OLD", -1))]),
+        ("users", "registrations", [("INSERT", None, registration_sql(dialect, "NEW", 1)),
+                                    ("DELETE", None, registration_sql(dialect, "OLD", -1)),
+                                    ("UPDATE", None, registration_sql(dialect, "OLD", -1) + registration_sql(dialect, "NEW", 1))]),
+    ]
+
+
+# Updates that change nothing a rollup counts skip the trigger (the columns it reads).
+WATCHED = {"tutoring_sessions": ["live_at", "tutor_id", "duration_s", "rating"],
+           "points_ledger": ["district_id", "tutor_id", "created_at", "points"],
+           "users": ["role", "school_id", "class_id", "created_at"]}
+
+
+def dashboard_trigger_sql(dialect: str) -> list[str]:
+    out = []
+    for table, name, events in dashboard_triggers(dialect):
+        watched = WATCHED.get(table)
+        changed = " OR ".join(f"OLD.{c} IS {'DISTINCT FROM' if dialect == 'postgresql' else 'NOT'} NEW.{c}" for c in watched or [])
+        if dialect == "postgresql":
+            body = []
+            for op, cond, stmts in events:
+                guard = f"TG_OP = '{op}'" + (f" AND {cond}" if cond else "")
+                body.append(f"  IF {guard} THEN" + "".join(f"\n    {s};" for s in stmts) + "\n  END IF;")
+            skip = f"  IF TG_OP = 'UPDATE' AND NOT ({changed}) THEN RETURN NULL; END IF;\n" if watched else ""
+            out.append(f"CREATE OR REPLACE FUNCTION rollup_{table}_{name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+                       f"{skip}" + "\n".join(body) + "\n  RETURN NULL;\nEND $$")
+            of = f" OF {', '.join(watched)}" if watched else ""
+            out.append(f"CREATE TRIGGER trg_{table}_{name} AFTER INSERT OR DELETE OR UPDATE{of} ON {table} "
+                       f"FOR EACH ROW EXECUTE FUNCTION rollup_{table}_{name}()")
+        else:
+            by_op: dict[str, list[str]] = {}
+            for op, cond, stmts in events:
+                # SQLite has no IF: a condition goes into each statement's WHEN, so conditional
+                # parts get a trigger of their own.
+                key = op if cond is None else f"{op}:{cond}"
+                by_op.setdefault(key, []).extend(stmts)
+            for i, (key, stmts) in enumerate(by_op.items()):
+                op, _, cond = key.partition(":")
+                conds = [c for c in (cond, changed if op == "UPDATE" and watched else "") if c]
+                when = f" WHEN {' AND '.join(f'({c})' for c in conds)}" if conds else ""
+                of = f" OF {', '.join(watched)}" if op == "UPDATE" and watched else ""
+                out.append(f"CREATE TRIGGER trg_{table}_{name}_{op.lower()}{i} AFTER {op}{of} ON {table}{when} BEGIN"
+                           + "".join(f"\n  {s};" for s in stmts) + "\nEND")
+    return out
+
+
+def dashboard_drop_sql(dialect: str) -> list[str]:
+    out = []
+    for table, name, events in dashboard_triggers(dialect):
+        if dialect == "postgresql":
+            out += [f"DROP TRIGGER IF EXISTS trg_{table}_{name} ON {table}", f"DROP FUNCTION IF EXISTS rollup_{table}_{name}()"]
+        else:
+            keys = dict.fromkeys(op if cond is None else f"{op}:{cond}" for op, cond, _ in events)
+            out += [f"DROP TRIGGER IF EXISTS trg_{table}_{name}_{k.partition(':')[0].lower()}{i}" for i, k in enumerate(keys)]
+    return out
+
+
+def dashboard_rebuild_sql(dialect: str) -> list[str]:
+    """Recompute the rollups of migration 0008 from activity_hours and the raw records, in the order
+    they feed each other (with triggers enabled, each table is recomputed after the last write into it)."""
+    month = month_of_day(dialect, "x.day")
+    tday = day_of_ts(dialect, "x.live_at")
+    return [
+        "DELETE FROM student_days",
+        "INSERT INTO student_days (school_id, day, student_id, class_id, one_to_one, questions, attendances) "
+        f"SELECT x.school_id, {_day('x')}, x.student_id, min(x.class_id), sum(x.one_to_one), sum(x.questions), sum(x.attendances) "
+        f"FROM activity_hours x WHERE x.school_id IS NOT NULL GROUP BY x.school_id, {_day('x')}, x.student_id",
+        "DELETE FROM student_months",
+        "INSERT INTO student_months (school_id, month, student_id, class_id, one_to_one, questions, attendances) "
+        f"SELECT x.school_id, {month}, x.student_id, min(x.class_id), sum(x.one_to_one), sum(x.questions), sum(x.attendances) "
+        f"FROM student_days x GROUP BY x.school_id, {month}, x.student_id",
+        "DELETE FROM school_months",
+        "INSERT INTO school_months (school_id, month, participants, o_students, q_students, a_students) "
+        "SELECT x.school_id, x.month, count(*), sum(" + _ind("x.one_to_one > 0") + "), sum(" + _ind("x.questions > 0") + "), sum("
+        + _ind("x.attendances > 0") + ") FROM student_months x GROUP BY x.school_id, x.month",
+        "DELETE FROM class_months",
+        "INSERT INTO class_months (class_id, month, school_id, participants, participations) "
+        "SELECT x.class_id, x.month, min(x.school_id), count(*), sum(x.one_to_one + x.questions + x.attendances) "
+        "FROM student_months x WHERE x.class_id IS NOT NULL GROUP BY x.class_id, x.month",
+        "DELETE FROM school_day_students",
+        "INSERT INTO school_day_students (school_id, day, participants) "
+        "SELECT x.school_id, x.day, count(*) FROM student_days x GROUP BY x.school_id, x.day",
+        "DELETE FROM tutor_days",
+        "INSERT INTO tutor_days (tutor_id, day, sessions, seconds, rated, rating_sum) "
+        f"SELECT x.tutor_id, {tday}, count(*), coalesce(sum(x.duration_s), 0), count(x.rating), coalesce(sum(x.rating), 0) "
+        f"FROM tutoring_sessions x WHERE x.live_at IS NOT NULL GROUP BY x.tutor_id, {tday}",
+        "DELETE FROM tutor_months",
+        "INSERT INTO tutor_months (tutor_id, month, sessions, seconds, rated, rating_sum) "
+        f"SELECT x.tutor_id, {month}, sum(x.sessions), sum(x.seconds), sum(x.rated), sum(x.rating_sum) "
+        f"FROM tutor_days x GROUP BY x.tutor_id, {month}",
+        "DELETE FROM points_months",
+        "INSERT INTO points_months (district_id, month, tutor_id, entries, cents) "
+        f"SELECT x.district_id, {month_of_day(dialect, day_of_ts(dialect, 'x.created_at'))}, x.tutor_id, count(*), "
+        f"sum(CAST(round(x.points * 100) AS {'BIGINT' if dialect == 'postgresql' else 'INTEGER'})) FROM points_ledger x "
+        f"GROUP BY x.district_id, {month_of_day(dialect, day_of_ts(dialect, 'x.created_at'))}, x.tutor_id",
+        "DELETE FROM knowledge_point_days",
+        "INSERT INTO knowledge_point_days (school_id, day, knowledge_point_id, class_id, asked) "
+        f"SELECT u.school_id, {day_of_ts(dialect, 'h.created_at')}, x.knowledge_point_id, coalesce(u.class_id, 0), count(*) "
+        "FROM help_request_knowledge_points x JOIN help_requests h ON h.id = x.request_id JOIN users u ON u.id = h.student_id "
+        f"WHERE u.school_id IS NOT NULL GROUP BY u.school_id, {day_of_ts(dialect, 'h.created_at')}, x.knowledge_point_id, "
+        "coalesce(u.class_id, 0)",
+        "DELETE FROM student_registrations",
+        "INSERT INTO student_registrations (school_id, class_id, day, students) "
+        f"SELECT x.school_id, coalesce(x.class_id, 0), {day_of_ts(dialect, 'x.created_at')}, count(*) FROM users x "
+        f"WHERE x.role = 'student' AND x.school_id IS NOT NULL GROUP BY x.school_id, coalesce(x.class_id, 0), "
+        f"{day_of_ts(dialect, 'x.created_at')}",
+    ]

@@ -4,16 +4,24 @@ from fastapi import APIRouter, Request
 
 from app.accounts.deps import Admin, CurrentUser, Tutor
 from app.kit.db import DB
+from app.kit.throttle import APPLY_ADDRESS, Throttled, too_many
 
 from . import service
-from .schemas import ApplicationCreate, ApplicationOut, ApplicationUpdate, RejectBody, ReviewDecision
+from .schemas import ApplicationCreate, ApplicationOut, ApplicationUpdate, ProfileEdit, RejectBody, ReviewDecision
 
 router = APIRouter(prefix="/api/tutors", tags=["tutors"])
 
 
 @router.post("/applications", response_model=ApplicationOut, status_code=201)
 async def apply(body: ApplicationCreate, request: Request, db: DB) -> ApplicationOut:
-    """A teacher applies: creates the tutor account, waiting for review by their school."""
+    """A teacher applies: creates the tutor account, waiting for review by their school.
+    Anonymous, so throttled per address (a taken username answers 409, so it is also the one
+    place that tells whether a username exists: the throttle keeps that from being an index)."""
+    client = request.client.host if request.client else "unknown"
+    try:
+        await request.app.state.throttle.hit(APPLY_ADDRESS, f"apply@{client}")
+    except Throttled as exc:
+        raise too_many(exc, "tutor applications") from None
     return await service.apply(db, body, request.app.state.settings.tutor_min_title)
 
 
@@ -47,3 +55,9 @@ async def my_application(tutor: Tutor, db: DB) -> ApplicationOut:
 async def amend(body: ApplicationUpdate, request: Request, tutor: Tutor, db: DB) -> ApplicationOut:
     """Amend a rejected application and resubmit it (review starts again at the school)."""
     return await service.amend(db, tutor, body, request.app.state.settings.tutor_min_title)
+
+
+@router.put("/me/profile", response_model=ApplicationOut)
+async def edit_profile(body: ProfileEdit, tutor: Tutor, db: DB) -> ApplicationOut:
+    """Fields, bio and best knowledge points, changed without a new review (contact details masked)."""
+    return await service.edit_profile(db, tutor, body)

@@ -67,3 +67,12 @@ class ApplicationOut(BaseModel):
     submitted_at: datetime
     approved_at: datetime | None
     history: list[ReviewOut] = []
+
+
+class ProfileEdit(BaseModel):
+    """What an approved tutor changes without a new review: how they describe themselves and the
+    knowledge points they know best (within their approved subjects). Title, subjects and stages
+    go through the review again (PUT /api/tutors/me/application)."""
+    fields: str = Field(default="", max_length=500)
+    bio: str = Field(default="", max_length=2000)
+    expertise: list[int] = Field(default_factory=list, max_length=30)

@@ -8,11 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.scope import school_in_scope, schools_in_scope
 from app.kit.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
+from app.kit.safety import screen
 from app.kit.security import hash_password
 from app.models import District, School, TutorExpertise, TutorProfile, TutorReview, TutorSubject, User, utcnow
 from app.subjects.service import check_knowledge_points, check_subjects
 
-from .schemas import ApplicationCreate, ApplicationOut, ApplicationUpdate, ProfileFields, ReviewOut
+from .schemas import ApplicationCreate, ApplicationOut, ApplicationUpdate, ProfileEdit, ProfileFields, ReviewOut
 
 LEVEL_OF_ROLE = {"school_admin": "school", "district_admin": "district", "city_admin": "city"}
 PENDING_AT = {"school": "pending_school", "district": "pending_district", "city": "pending_city"}
@@ -32,7 +33,7 @@ async def _write_profile(db: AsyncSession, user_id: int, body: ProfileFields, mi
     profile.title = body.title
     profile.teaches_junior = "junior" in body.grade_bands
     profile.teaches_senior = "senior" in body.grade_bands
-    profile.fields, profile.bio = body.fields, body.bio
+    profile.fields, profile.bio = screen(body.fields).text, screen(body.bio).text  # students read them
     profile.status = "pending_school"
     profile.rejected_level = profile.rejected_reason = None
     profile.submitted_at = utcnow()
@@ -53,7 +54,7 @@ async def apply(db: AsyncSession, body: ApplicationCreate, min_title: str) -> Ap
         raise Conflict(f"username {body.username!r} is taken", field="username")
     district = await db.get(District, school.district_id)
     user = User(username=body.username, password_hash=await asyncio.to_thread(hash_password, body.password),
-                role="tutor", real_name=body.real_name, school_id=school.id, district_id=school.district_id,
+                role="tutor", real_name=screen(body.real_name).text, school_id=school.id, district_id=school.district_id,
                 city_id=district.city_id if district else None)
     db.add(user)
     await db.flush()
@@ -73,7 +74,7 @@ async def amend(db: AsyncSession, tutor: User, body: ApplicationUpdate, min_titl
                            "or still waiting for the school", status=profile.status)
     action = "resubmitted" if profile.status == "rejected" else "amended"
     if body.real_name:
-        tutor.real_name = body.real_name
+        tutor.real_name = screen(body.real_name).text  # a display name students see
     await _write_profile(db, tutor.id, body, min_title)
     db.add(TutorReview(tutor_id=tutor.id, action=action, actor_id=tutor.id))
     await db.flush()
@@ -155,3 +156,17 @@ async def read(db: AsyncSession, tutor_id: int, history: bool = True) -> Applica
         expertise=sorted(expertise), fields=profile.fields, bio=profile.bio, rejected_level=profile.rejected_level,
         rejected_reason=profile.rejected_reason, submitted_at=profile.submitted_at,
         approved_at=profile.approved_at, history=reviews)
+
+
+async def edit_profile(db: AsyncSession, tutor: User, body: ProfileEdit) -> ApplicationOut:
+    """Students read a tutor's fields and bio in the 择师 list: contact details are masked there too."""
+    profile = await db.get(TutorProfile, tutor.id)
+    if profile is None:
+        raise NotFound("you have no tutor profile")
+    subjects = list((await db.execute(select(TutorSubject.subject_code).where(TutorSubject.user_id == tutor.id))).scalars())
+    await check_knowledge_points(db, body.expertise, subjects)
+    profile.fields, profile.bio = screen(body.fields).text, screen(body.bio).text
+    await db.execute(delete(TutorExpertise).where(TutorExpertise.user_id == tutor.id))
+    db.add_all([TutorExpertise(user_id=tutor.id, knowledge_point_id=k) for k in dict.fromkeys(body.expertise)])
+    await db.flush()
+    return await read(db, tutor.id)

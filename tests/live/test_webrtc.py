@@ -117,6 +117,7 @@ async def full_session(student: Client, tutor: Client, factory, clock, tutor_use
         await s_peer.pc.close()
         await t_peer.pc.close()
 
+    await factory.app.state.transcript.flush()  # the relay's rows reach the database in batches
     async with factory.session() as db:
         s = await db.get(TutoringSession, sid)
         transcript = (await db.execute(select(SessionEvent.kind).where(SessionEvent.session_id == sid)

@@ -34,6 +34,7 @@ async def test_chat_is_masked_stored_and_flagged(matched, factory):
     assert "abc_12345" not in got["text"] and got["masked"] is True
     mine = await student.event("chat", session_id=sid)
     assert mine["text"] == got["text"]  # the sender sees the masked text too
+    await factory.app.state.transcript.flush()  # the relay's rows reach the database in batches
     async with factory.session() as db:
         s = await db.get(TutoringSession, sid)
         row = (await db.execute(select(SessionEvent).where(SessionEvent.session_id == sid))).scalar_one()
@@ -71,6 +72,7 @@ async def test_malformed_and_oversized_frames_get_errors_and_store_nothing(match
     # The connection is still usable, and nothing reached the transcript.
     await student.send(type="ping", ref="still-there")
     assert (await student.wait_for(lambda f: f.get("ref") == "still-there"))["type"] == "pong"
+    await factory.app.state.transcript.flush()
     async with factory.session() as db:
         assert (await db.execute(select(func.count()).select_from(SessionEvent))).scalar() == 0
 

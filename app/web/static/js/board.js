@@ -3,7 +3,7 @@
 const SIZE = 10000;
 
 export class Board extends EventTarget {
-  constructor(canvas, { onStroke, onAction } = {}) {
+  constructor(canvas, { onStroke, onAction, readOnly = false } = {}) {
     super();
     this.canvas = canvas;
     this.ctx = canvas.getContext('2d');
@@ -16,6 +16,7 @@ export class Board extends EventTarget {
     this.counter = 0;
     this.onStroke = onStroke;
     this.onAction = onAction;
+    this.readOnly = readOnly;   // a past session's board: shown, not drawn on
     this.resize = new ResizeObserver(() => this.fit());
     this.resize.observe(canvas);
     canvas.addEventListener('pointerdown', (e) => this.down(e));
@@ -38,6 +39,7 @@ export class Board extends EventTarget {
   }
 
   down(e) {
+    if (this.readOnly) return;
     e.preventDefault();
     this.canvas.setPointerCapture(e.pointerId);
     const tool = e.button === 5 || (e.buttons & 32) ? 'eraser' : this.tool;  // a pen's eraser end

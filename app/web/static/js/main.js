@@ -2,7 +2,7 @@
 import { api, signOut, signedIn, syncClock } from './api.js';
 import { h, clear } from './dom.js';
 import { t, lang, setLang } from './i18n.js';
-import { Live } from './live.js';
+import { app, home, go, fadeFlash, flash, paintConn, startSession, endSession } from './nav.js';
 
 const routes = [
   [/^#\/sign-in$/, () => import('./views/signin.js')],
@@ -14,63 +14,30 @@ const routes = [
   [/^#\/tutor$/, () => import('./views/tutor.js')],
   [/^#\/admin$/, () => import('./views/admin.js')],
   [/^#\/dashboard$/, () => import('./views/dashboard.js')],
+  [/^#\/apply$/, () => import('./views/apply.js')],
+  [/^#\/account$/, () => import('./views/account.js')],
+  [/^#\/record\/(\d+)$/, () => import('./views/record.js')],
+  [/^#\/reports$/, () => import('./views/reports.js')],
+  [/^#\/calendar$/, () => import('./views/calendar.js')],
+  [/^#\/tables$/, () => import('./views/tables.js')],
+  [/^#\/people$/, () => import('./views/people.js')],
   [/^#\/lessons\/mine$/, () => import('./views/lessons.js'), 'mine'],
   [/^#\/lessons\/review$/, () => import('./views/lessons.js'), 'review'],
   [/^#\/lessons(?:\?(.*))?$/, () => import('./views/lessons.js'), 'catalogue'],
   [/^#\/lesson\/(\d+)$/, () => import('./views/lessons.js'), 'player'],
 ];
+// Pages a visitor reaches without signing in.
+const PUBLIC = new Set(['#/sign-in', '#/apply']);
+const ADMIN_NAV = [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard'], ['#/tables', 'nav.tables'],
+  ['#/people', 'nav.people'], ['#/reports', 'nav.reports'], ['#/calendar', 'nav.calendar'], ['#/lessons/review', 'nav.lesson_review'], ['#/account', 'nav.account']];
 
 const NAV = {
-  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history'], ['#/lessons', 'nav.lessons']],
-  tutor: [['#/tutor', 'nav.tutor'], ['#/lessons/mine', 'nav.my_lessons']],
-  school_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard'], ['#/lessons/review', 'nav.lesson_review']],
-  district_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard'], ['#/lessons/review', 'nav.lesson_review']],
-  city_admin: [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard'], ['#/lessons/review', 'nav.lesson_review']],
+  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history'], ['#/lessons', 'nav.lessons'], ['#/account', 'nav.account']],
+  tutor: [['#/tutor', 'nav.tutor'], ['#/lessons/mine', 'nav.my_lessons'], ['#/account', 'nav.account']],
+  school_admin: ADMIN_NAV,
+  district_admin: ADMIN_NAV,
+  city_admin: ADMIN_NAV,
 };
-
-export const app = { me: null, live: null, cleanup: [] };
-window.__tutoring = app;  // what the page is doing, for the browser tests and for support
-
-export function home() {
-  const r = app.me && app.me.role;
-  return r === 'student' ? '#/ask' : r === 'tutor' ? '#/tutor' : r ? '#/admin' : '#/sign-in';
-}
-
-export function go(hash) { if (location.hash === hash) render(); else location.hash = hash; }
-
-let keepFlash = false;
-/** Show a message above the view; `keep` lets it survive the navigation that follows. */
-export function flash(msg, kind = 'error', keep = false) {
-  keepFlash = keep;
-  const el = document.getElementById('flash');
-  el.className = kind;
-  el.textContent = msg || '';
-}
-
-/** Run fn when the current view goes away (timers, listeners, calls). */
-export function onLeave(fn) { app.cleanup.push(fn); }
-
-export async function startSession(me) {
-  app.me = me;
-  app.live = new Live();
-  app.live.on('state', (s) => paintConn(s));
-  app.live.on('signed_out', () => endSession());
-  await app.live.start();
-}
-
-async function endSession() {
-  if (app.live) app.live.stop();
-  app.live = null;
-  app.me = null;
-  await signOut();
-  go('#/sign-in');
-}
-
-function paintConn(state) {
-  const el = document.getElementById('conn');
-  el.textContent = app.me ? t(`conn.${state}`) : '';
-  el.classList.toggle('offline', state === 'offline');
-}
 
 function paintShell() {
   document.title = t('app.title');
@@ -89,7 +56,7 @@ function paintShell() {
 }
 
 let rendering = 0;
-export async function render() {
+async function render() {
   const ticket = ++rendering;
   app.cleanup.splice(0).forEach((fn) => { try { fn(); } catch { /* view already gone */ } });
   const view = document.getElementById('view');
@@ -97,8 +64,8 @@ export async function render() {
     try { await startSession(await api('/api/auth/me')); } catch { await signOut(); }
   }
   let hash = location.hash || home();
-  if (!app.me && hash !== '#/sign-in') hash = '#/sign-in';
-  if (app.me && (hash === '#/sign-in' || hash === '#/')) hash = home();
+  if (!app.me && !PUBLIC.has(hash)) hash = '#/sign-in';
+  if (app.me && (PUBLIC.has(hash) || hash === '#/')) hash = home();
   if (hash !== location.hash) { history.replaceState(null, '', hash); }
   paintShell();
   const found = routes.find(([re]) => re.test(hash));
@@ -117,7 +84,8 @@ export async function render() {
 
 document.getElementById('lang-switch').addEventListener('click', () => { setLang(lang() === 'en' ? 'zh-CN' : 'en'); render(); });
 document.getElementById('sign-out').addEventListener('click', () => endSession());
-window.addEventListener('hashchange', () => { if (!keepFlash) flash(''); keepFlash = false; render(); });
+window.addEventListener('hashchange', () => { fadeFlash(); render(); });
+window.addEventListener('tutoring:render', () => render());
 setLang(lang());
 syncClock().catch(() => {});
 render();

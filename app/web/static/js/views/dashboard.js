@@ -3,7 +3,7 @@
 import { api } from '../api.js';
 import { h, clear } from '../dom.js';
 import { t, errorText } from '../i18n.js';
-import { onLeave } from '../main.js';
+import { onLeave } from '../nav.js';
 import { exportButtons } from '../exports.js';
 import { hotLessonLinks } from '../lessonlinks.js';
 import { serviceDay, addDays, monthStart } from '../dates.js';
@@ -30,6 +30,12 @@ export default async function dashboard(view) {
   const today = serviceDay();
   const fromInput = h('input', { type: 'date', id: 'dash-from', value: monthStart(today) });
   const toInput = h('input', { type: 'date', id: 'dash-to', value: today });
+  // Narrow every figure to one district or school (the admin's own scope is the widest choice).
+  const schools = await api('/api/schools');
+  const districts = [...new Map(schools.map((s) => [s.district_id, s.district_name])).entries()];
+  const scope = h('select', { id: 'dash-scope' }, h('option', { value: '' }, t('dash.scope_all')),
+    districts.length > 1 ? districts.map(([id, name]) => h('option', { value: `district_id=${id}` }, name)) : null,
+    schools.map((s) => h('option', { value: `school_id=${s.id}` }, s.name)));
   const body = h('div', { id: 'dashboard' });
   const charts = [];
   onLeave(() => charts.forEach((c) => c.destroy()));
@@ -37,12 +43,14 @@ export default async function dashboard(view) {
     charts.splice(0).forEach((c) => c.destroy());
     clear(body, h('p.muted', {}, t('common.loading')));
     const params = { from: fromInput.value, to: addDays(toInput.value, 1) };
+    if (scope.value) { const [k, v] = scope.value.split('='); params[k] = v; }
+    const { from: _f, to: _t, ...where } = params;  // the stars are per month, in the same scope
     const qs = new URLSearchParams(params);
     try {
       const [Chart, trend, table, hot, students, classes, stars] = await Promise.all([
         loadChartJs(), api(`/api/stats/trend?${qs}`), api(`/api/stats/participation?${qs}`), api(`/api/stats/hot-spots?${qs}&limit=10`),
         api(`/api/stats/leaderboards/students?${qs}&limit=10`), api(`/api/stats/leaderboards/classes?${qs}&limit=10`),
-        api(`/api/stats/stars?month=${params.from.slice(0, 7)}`)]);
+        api(`/api/stats/stars?${new URLSearchParams({ month: params.from.slice(0, 7), ...where })}`)]);
       const rows = table.rows;
       const sum = (k) => rows.reduce((a, r) => a + Number(r[k]), 0);
       const canvas = (id) => h('canvas', { id, role: 'img' });
@@ -86,6 +94,7 @@ export default async function dashboard(view) {
   view.append(h('h1', {}, t('dash.title')),
     h('form.card.row', { onsubmit: (e) => { e.preventDefault(); load(); } },
       h('label', { for: 'dash-from' }, t('dash.from')), fromInput, h('label', { for: 'dash-to' }, t('dash.to')), toInput,
+      h('label', { for: 'dash-scope' }, t('dash.scope')), scope,
       h('button.primary', { type: 'submit' }, t('dash.show'))), body);
   await load();
 }

@@ -3,7 +3,7 @@
 import { api, putFileWithProgress } from '../api.js';
 import { h, clear } from '../dom.js';
 import { t, errorText, formatDuration, subjectName } from '../i18n.js';
-import { onLeave } from '../main.js';
+import { onLeave } from '../nav.js';
 import { exportButtons } from '../exports.js';
 import { serviceDay, addDays } from '../dates.js';
 

@@ -4,7 +4,7 @@ import { api, imageUrl, uploadImage, serverNow } from '../api.js';
 import { Board } from '../board.js';
 import { h, clear } from '../dom.js';
 import { t, errorText, formatDuration } from '../i18n.js';
-import { go, onLeave, flash } from '../main.js';
+import { go, onLeave, flash } from '../nav.js';
 import { Call } from '../rtc.js';
 
 const COLORS = ['#1d2330', '#c0262d', '#1f6feb', '#17803d'];

@@ -1,7 +1,7 @@
 import { signIn } from '../api.js';
 import { h } from '../dom.js';
 import { t, errorText } from '../i18n.js';
-import { startSession, go, home } from '../main.js';
+import { startSession, go, home } from '../nav.js';
 
 export default function signin(view) {
   const error = h('p.error', { role: 'alert' });
@@ -24,6 +24,8 @@ export default function signin(view) {
   h('label', { for: 'username' }, t('signin.username')), user,
   h('label', { for: 'password' }, t('signin.password')), pass,
   error, h('div.row', {}, button));
-  view.append(h('h1', {}, t('signin.title')), h('p.muted', {}, t('signin.intro')), form);
+  view.append(h('h1', {}, t('signin.title')), h('p.muted', {}, t('signin.intro')), form,
+    h('p', { id: 'apply-link' }, t('signin.teacher'), ' ', h('a', { href: '#/apply' }, t('signin.apply'))),
+    h('p.muted', {}, t('signin.forgot')));
   user.focus();
 }

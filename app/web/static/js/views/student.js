@@ -2,7 +2,8 @@
 import { api, imageUrl, uploadImage } from '../api.js';
 import { h, clear } from '../dom.js';
 import { t, errorText, formatTime, formatDuration, subjectName } from '../i18n.js';
-import { go, flash, onLeave } from '../main.js';
+import { go, flash, onLeave } from '../nav.js';
+import { sessionsTable, when } from '../sessions.js';
 
 export default async function student(view, ctx) {
   if (ctx.name === 'ask') return ask(view, ctx);
@@ -209,21 +210,6 @@ async function rate(view, ctx, sessionId) {
   const body = !s.live_at ? h('p.notice', {}, t('rate.never_live'), ' ', h('a', { href: '#/ask' }, t('wait.ask_again')))
     : s.rating ? h('p.notice', {}, t('rate.already', { n: s.rating })) : form;
   view.append(h('h1', {}, t('rate.title')), body);
-}
-
-const when = (s) => s.live_at || s.matched_at;
-/** Newest first by when the session happened (ids follow the request, not the session's time). */
-export const byNewest = (sessions) => [...sessions].sort((a, b) => (when(a) < when(b) ? 1 : when(a) > when(b) ? -1 : b.id - a.id));
-
-export function sessionsTable(sessions, subjects) {
-  if (!sessions.length) return h('p.muted', { id: 'no-sessions' }, t('history.none'));
-  return h('div.table-wrap', {}, h('table', { id: 'sessions' },
-    h('thead', {}, h('tr', {}, ['history.when', 'history.subject', 'history.duration', 'history.end', 'history.rating'].map((k) => h('th', {}, t(k))))),
-    h('tbody', {}, byNewest(sessions).map((s) => h('tr', { dataset: { session: s.id } },
-      h('td', {}, formatTime(s.live_at || s.matched_at)), h('td', {}, subjects[s.subject] || s.subject),
-      h('td', {}, s.duration_s != null ? formatDuration(s.duration_s) : '—'),
-      h('td', {}, s.end_reason ? t(`end.${s.end_reason}`) : t(`state.${s.state}`)),
-      h('td', {}, s.rating ? '★'.repeat(s.rating) : '—'))))));
 }
 
 async function historyView(view, { app }) {

@@ -2,8 +2,8 @@
 import { api, imageUrl } from '../api.js';
 import { h, clear } from '../dom.js';
 import { t, errorText, formatTime, subjectName } from '../i18n.js';
-import { go, onLeave } from '../main.js';
-import { sessionsTable } from './student.js';
+import { go, onLeave } from '../nav.js';
+import { sessionsTable } from '../sessions.js';
 import { exportButtons } from '../exports.js';
 import { serviceDay, addDays } from '../dates.js';
 
@@ -45,6 +45,21 @@ export default async function tutor(view, { app }) {
     h('p.muted', {}, t('tutor.profile_line', { title: t(`title.${application.title}`), subjects: application.subjects.map((c) => names[c] || c).join('、'),
       bands: application.grade_bands.map((b) => t(`band.${b}`)).join('、') })));
   if (application.status !== 'approved') { view.append(appCard); return; }
+  // What students read in the 择师 list, changed without a new review.
+  const fieldsInput = h('input', { type: 'text', id: 'profile-fields', maxlength: 500, value: application.fields });
+  const bioInput = h('textarea', { id: 'profile-bio', maxlength: 2000 }, application.bio);
+  const profileNote = h('p', { id: 'profile-note', role: 'status' });
+  appCard.append(h('details', { id: 'profile-edit' }, h('summary', {}, t('profile.edit')),
+    h('form', { onsubmit: async (e) => {
+      e.preventDefault();
+      try {
+        const saved = await api('/api/tutors/me/profile', { method: 'PUT', json: { fields: fieldsInput.value.trim(), bio: bioInput.value.trim(), expertise: application.expertise } });
+        fieldsInput.value = saved.fields;
+        bioInput.value = saved.bio;
+        profileNote.textContent = t('profile.saved');
+      } catch (err) { profileNote.textContent = errorText(err); }
+    } }, h('label', { for: 'profile-fields' }, t('apply.fields')), fieldsInput, h('label', { for: 'profile-bio' }, t('apply.bio')), bioInput,
+    profileNote, h('div.row', {}, h('button.primary', { type: 'submit', id: 'profile-save' }, t('profile.save'))))));
 
   // --- duty
   const dutyState = h('p', { id: 'duty-state', role: 'status' });
@@ -55,6 +70,8 @@ export default async function tutor(view, { app }) {
     dutyState.textContent = t(`duty.${duty.state}`) + (duty.window_open ? '' : ` · ${t('duty.window_closed', { next: duty.next_opening ? formatTime(duty.next_opening) : t('common.unknown') })}`);
     dutyButton.textContent = duty.on_duty ? t('duty.go_off') : t('duty.go_on');
     dutyButton.className = duty.on_duty ? '' : 'primary';
+    // Outside the window nobody can ask: going on duty is refused, so the button says why up front.
+    dutyButton.disabled = !duty.on_duty && !duty.window_open;
   };
   dutyButton.addEventListener('click', async () => {
     dutyError.textContent = '';

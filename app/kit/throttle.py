@@ -1,0 +1,114 @@
+"""Throttles shared by every instance: the `limits` library's moving windows, kept in Redis on
+the production setup and in memory on the embedded one.
+
+A throttle refuses with `429 TooManyRequests` and `Retry-After` (header and `retry_after` in the
+error envelope); on the websocket the caller turns `Throttled` into an error frame. The numbers
+are in README ("Security") and here, one place:
+"""
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from app.config import Settings
+from app.kit.errors import TooManyRequests
+from signaling.protocol import ProtocolError
+
+# Sign-in failures. Layered windows are the back-off: five wrong passwords lock the account for
+# the rest of the minute, 20 in an hour for the rest of the hour, 50 in a day for the day.
+SIGN_IN_ACCOUNT = parse_many("5/minute;20/hour;50/day")
+SIGN_IN_ADDRESS = parse_many("30/minute;200/hour")
+# The public tutor application (anonymous: per address).
+APPLY_ADDRESS = parse_many("10/minute;50/day")
+# Image uploads per user.
+UPLOADS = parse_many("20/minute;200/day")
+# Websocket messages per socket: a stroke stream sends many small frames (a pen moving at 60 Hz
+# in short batches), chat is typed by hand.
+SOCKET_ANY = parse_many("60/second;1200/minute")
+SOCKET_CHAT = parse_many("20/10 seconds;60/minute")  # a burst (messages queued while offline) passes
+
+
+class SocketRate:
+    """Per-socket message rates. In memory even with Redis: a socket lives on one instance, and
+    a Redis round trip per message would double the cost of the hot path for nothing."""
+
+    def __init__(self, any_: list[RateLimitItem] = SOCKET_ANY, chat: list[RateLimitItem] = SOCKET_CHAT) -> None:
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+        self.any, self.chat = any_, chat
+
+    def for_socket(self) -> Callable[[str | None], Awaitable[None]]:
+        key = uuid.uuid4().hex
+
+        async def rate(kind: str | None) -> None:
+            items = self.chat if kind == "chat" else self.any
+            for item in items:
+                if not await self.limiter.hit(item, kind or "any", key):
+                    stats = await self.limiter.get_window_stats(item, kind or "any", key)
+                    wait = max(math.ceil(stats.reset_time - time.time()), 1)
+                    raise ProtocolError("TooManyMessages", f"this socket sends too fast ({item}); slow down",
+                                        retry_after=wait)
+
+        return rate
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many requests; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+class Throttle:
+    def __init__(self, settings: Settings) -> None:
+        self.storage: Storage
+        if settings.redis_url:
+            self.storage = RedisStorage("async+" + settings.redis_url, implementation="redispy",
+                                        key_prefix=settings.redis_prefix + "limits")
+        else:
+            self.storage = MemoryStorage()
+        self.limiter = MovingWindowRateLimiter(self.storage)
+
+    async def _retry_after(self, items: list[RateLimitItem], key: str) -> int | None:
+        """Seconds until every window of `items` has room again; None when it has room now."""
+        wait = 0.0
+        for item in items:
+            if not await self.limiter.test(item, key):
+                stats = await self.limiter.get_window_stats(item, key)
+                # The library keeps its windows in wall-clock seconds; Retry-After is relative.
+                wait = max(wait, stats.reset_time - time.time(), 1.0)
+        return math.ceil(wait) if wait else None
+
+    async def check(self, items: list[RateLimitItem], key: str) -> None:
+        """Raise Throttled when any window is full, without counting this attempt."""
+        wait = await self._retry_after(items, key)
+        if wait is not None:
+            raise Throttled(wait)
+
+    async def hit(self, items: list[RateLimitItem], key: str) -> None:
+        """Count one attempt; raise Throttled (and count nothing) when a window is full."""
+        await self.check(items, key)
+        for item in items:
+            await self.limiter.hit(item, key)
+
+    async def count(self, items: list[RateLimitItem], key: str) -> None:
+        """Count one attempt that has already happened (a failed sign-in)."""
+        for item in items:
+            await self.limiter.hit(item, key)
+
+    async def clear(self, items: list[RateLimitItem], key: str) -> None:
+        for item in items:
+            await self.limiter.clear(item, key)
+
+    async def aclose(self) -> None:
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)  # the Redis client limits made
+        if client is not None:
+            await client.aclose()
+
+
+def too_many(exc: Throttled, what: str) -> TooManyRequests:
+    return TooManyRequests(f"{what}: too many attempts; try again in {exc.retry_after} s", retry_after=exc.retry_after)

@@ -1,0 +1,102 @@
+"""The transcript writer: rows queued by the relay (signaling/relay.py) go into `session_events`
+in batches, one transaction per batch, instead of one transaction per message.
+
+Cost: one INSERT … ON CONFLICT DO NOTHING of up to `batch` rows, one UPDATE of the sessions'
+`transcript_seq` (and `flagged` when a chat was masked), one commit, then the ack to the relay.
+A row is acked only after its commit; a writer that dies in between leaves it pending and
+another instance's writer claims it (Redis), so the same row may be written twice: the unique
+(session_id, seq) key turns the second write into nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timezone
+
+from sqlalchemy import bindparam, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.models import SessionEvent, TutoringSession
+from signaling.relay import InProcessRelay, Relay, Row
+
+log = logging.getLogger(__name__)
+_sessions = TutoringSession.__table__
+
+
+class TranscriptWriter:
+    def __init__(self, relay: Relay, sessionmaker: async_sessionmaker[AsyncSession], batch: int = 500,
+                 wait_s: float = 0.05) -> None:
+        self.relay, self.sessionmaker, self.batch, self.wait_s = relay, sessionmaker, batch, wait_s
+        self._lock = asyncio.Lock()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                async with self._lock:
+                    await self._pass(self.wait_s)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the rows stay queued (pending in Redis); try again
+                log.exception("transcript batch failed; retrying")
+                await asyncio.sleep(1)
+
+    async def flush(self) -> None:
+        """Write everything queued now (a reader of the transcript calls this first)."""
+        async with self._lock:
+            while await self._pass(0):
+                pass
+
+    async def _pass(self, wait_s: float) -> int:
+        taken = await self.relay.take(self.batch, wait_s)
+        if not taken:
+            return 0
+        rows = [row for _, row in taken]
+        try:
+            await self._write(rows)
+        except BaseException:
+            if isinstance(self.relay, InProcessRelay):
+                self.relay.unack(rows)
+            raise
+        await self.relay.ack([token for token, _ in taken])
+        return len(rows)
+
+    async def _write(self, rows: list[Row]) -> None:
+        async with self.sessionmaker() as db:
+            insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+            await db.execute(insert(SessionEvent).on_conflict_do_nothing(index_elements=["session_id", "seq"]), [
+                {"session_id": r.session_id, "seq": r.seq, "kind": r.kind, "sender_id": r.sender_id, "body": r.body,
+                 "raw": r.raw, "flagged": r.flagged, "created_at": datetime.fromtimestamp(r.at, timezone.utc)}
+                for r in rows])
+            last: dict[int, int] = {}
+            for r in rows:
+                last[r.session_id] = max(last.get(r.session_id, 0), r.seq)
+            await db.execute(update(_sessions).where(_sessions.c.id == bindparam("sid"),
+                                                     _sessions.c.transcript_seq < bindparam("last"))
+                             .values(transcript_seq=bindparam("last")),
+                             [{"sid": sid, "last": seq} for sid, seq in last.items()])
+            flagged = {r.session_id for r in rows if r.flagged}
+            if flagged:
+                await db.execute(update(_sessions).where(_sessions.c.id.in_(flagged)).values(flagged=True))
+            await db.commit()
+
+    async def aclose(self) -> None:
+        """Stop, then write what is still queued (in-process rows would be lost otherwise)."""
+        self._stopping = True
+        if self._task is not None:
+            _, pending = await asyncio.wait([self._task], timeout=5)
+            for task in pending:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        try:
+            await self.flush()
+        except Exception:  # noqa: BLE001 - on Redis the rows stay pending for another instance
+            log.exception("final transcript flush failed")

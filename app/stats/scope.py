@@ -1,0 +1,71 @@
+"""The one scope rule of every statistics table and export.
+
+An admin's scope is where they work: a school admin their school, a district admin their
+district, a city admin their city. A request may narrow it (`district_id`, `school_id`,
+`class_id`); what it asks for is intersected with the caller's scope, and asking for anything
+outside it — another district's school, another city's district, a class of another school — is
+`403 Forbidden`, never an empty or (worse) a foreign table. An id that does not exist is refused
+the same way, so the answer does not tell whether another city's school exists.
+
+Every statistics endpoint resolves its filters through `scoped()` before running a query, and
+the queries then filter on all of the returned levels (see `boards._in_scope`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kit.errors import Forbidden
+from app.models import District, School, SchoolClass, User
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The part of a city a statistics request covers; `None` at a level means "all of it"."""
+
+    city_id: int
+    district_id: int | None = None
+    school_id: int | None = None
+    class_id: int | None = None
+
+
+def own_scope(admin: User) -> Scope:
+    """Where the admin works (the widest they may see)."""
+    if admin.role == "school_admin":
+        return Scope(admin.city_id or 0, admin.district_id, admin.school_id)
+    if admin.role == "district_admin":
+        return Scope(admin.city_id or 0, admin.district_id)
+    if admin.role == "city_admin":
+        return Scope(admin.city_id or 0)
+    raise Forbidden("statistics are for school, district and city admins")
+
+
+def _outside(what: str) -> Forbidden:
+    return Forbidden(f"this {what} is outside your scope")
+
+
+async def scoped(db: AsyncSession, admin: User, district_id: int | None = None, school_id: int | None = None,
+                 class_id: int | None = None) -> Scope:
+    """The caller's scope narrowed to what the request asks for; 403 for anything outside it.
+
+    Costs at most three primary-key reads (class, school, district), each in the session's
+    identity map after the first request of a page."""
+    own = own_scope(admin)
+    if class_id is not None:
+        klass = await db.get(SchoolClass, class_id)
+        if klass is None or school_id not in (None, klass.school_id):
+            raise _outside("class")
+        school_id = klass.school_id
+    if school_id is not None:
+        school = await db.get(School, school_id)
+        if school is None or own.school_id not in (None, school.id) or own.district_id not in (None, school.district_id) \
+                or district_id not in (None, school.district_id):
+            raise _outside("class" if class_id is not None else "school")
+        district_id = school.district_id
+    if district_id is not None:
+        district = await db.get(District, district_id)
+        if district is None or district.city_id != own.city_id or own.district_id not in (None, district.id):
+            raise _outside("district")
+    return Scope(own.city_id, district_id if district_id is not None else own.district_id,
+                 school_id if school_id is not None else own.school_id, class_id)

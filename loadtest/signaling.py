@@ -1,0 +1,504 @@
+"""The live relay under an evening's load: N live pairs chatting and drawing, against the floor.
+
+For each setup it starts real uvicorn processes on free ports of 127.0.0.1:
+- embedded: one service process on SQLite, in-process events;
+- production: two service processes sharing PostgreSQL and Redis, each pair's student on one
+  instance and its tutor on the other.
+N pairs are set up through the real API and protocol (accounts imported as rosters and approved
+at three levels, see loadtest/accounts.py; sign in, 择师 request, the tutor accepts the offer,
+both sides report `media connected`, the session goes live). Then each side sends `--rate`
+messages per second (chat, every fourth a whiteboard stroke); latency is send → receipt of the
+event on the other side. In the same run, at the same N and rate, the same clients drive a bare
+FastAPI websocket relay (the floor, loadtest/relayfloor.py; across two processes through Redis
+for production) and a bare echo.
+
+After the run: `lost` = messages sent but never received by the other side; `transcript_missing`
+= messages sent to the service with no transcript row (read from the database once the writer
+has drained, up to 30 s), `transcript_out_of_order` = rows of one sender out of send order.
+
+    python -m loadtest.signaling --quick                  # CI size, both setups, < 2 minutes
+    python -m loadtest.signaling --pairs 1000 --setup embedded
+    python -m loadtest.signaling --pairs 3000 --setup production
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+from sqlalchemy import text
+
+from .accounts import ensure
+from .common import percentile, report
+
+ROOT = Path(__file__).resolve().parent
+DATA = ROOT / ".data" / "signaling"
+PG_ADMIN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+TICK = os.sysconf("SC_CLK_TCK")
+STROKE_EVERY = 4
+
+
+# ---------------------------------------------------------------- server processes
+
+def _serve(kind: str) -> None:
+    """Child process: bind a free port, tell the parent, serve the app (service or floor)."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    print(sock.getsockname()[1], flush=True)
+    target = "app.main:app" if kind == "service" else "loadtest.relayfloor:create_app"
+    config = uvicorn.Config(target, factory=kind != "service", log_level="warning", backlog=4096,
+                            ws_ping_interval=None, lifespan="on")
+    server = uvicorn.Server(config)
+    import uvloop
+
+    uvloop.run(server.serve(sockets=[sock]))
+
+
+class Proc:
+    def __init__(self, kind: str, env: dict[str, str]) -> None:
+        self.p = subprocess.Popen([sys.executable, "-m", "loadtest.signaling", "--serve", kind], cwd=ROOT.parent,
+                                  env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
+        assert self.p.stdout is not None
+        self.port = int(self.p.stdout.readline())
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    async def ready(self) -> None:
+        async with httpx.AsyncClient(base_url=self.base) as http:
+            for _ in range(600):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get("/healthz")).status_code == 200:
+                        return
+                await asyncio.sleep(0.1)
+        raise RuntimeError(f"{self.base} did not come up")
+
+    def cpu_s(self) -> float:
+        fields = Path(f"/proc/{self.p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK
+
+    def rss(self) -> int:
+        for line in Path(f"/proc/{self.p.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def stop(self) -> None:
+        self.p.terminate()
+        try:
+            self.p.wait(20)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+
+
+# ---------------------------------------------------------------- clients
+
+@dataclass
+class Meter:
+    sent: dict[tuple[int, str], float] = field(default_factory=dict)  # (sender, tag) → send time
+    lat: list[float] = field(default_factory=list)
+    measuring: bool = False
+    received: int = 0
+
+    def got(self, sender: int, tag: str) -> None:
+        t = self.sent.pop((sender, tag), None)
+        if t is not None:
+            self.received += 1
+            if self.measuring:
+                self.lat.append((time.perf_counter() - t) * 1000)
+
+
+class Side:
+    """One websocket of a pair: a student or a tutor (service), or a bare socket (floor, echo)."""
+
+    def __init__(self, uid: int, meter: Meter) -> None:
+        self.uid, self.meter = uid, meter
+        self.ws: Any = None
+        self.frames: list[dict[str, Any]] = []
+        self.new = asyncio.Event()
+        self.setup = True
+        self.reader: asyncio.Task[None] | None = None
+        self.order: list[str] = []  # tags in send order (service transcript check)
+
+    async def open(self, url: str) -> "Side":
+        self.ws = await websockets.connect(url, max_size=2**22, ping_interval=None, open_timeout=60)
+        self.reader = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for raw in self.ws:
+                f = json.loads(raw)
+                if f.get("type") == "event":
+                    d = f["data"]
+                    if f["kind"] in ("chat", "stroke"):
+                        if d["from"] != self.uid:
+                            self.meter.got(d["from"], d.get("text") or d.get("id"))
+                        continue
+                elif f.get("type") in ("chat", "stroke"):  # the floor forwards the client's frame verbatim
+                    self.meter.got(f["from"], f.get("text") or f.get("id"))
+                    continue
+                elif f.get("type") == "ping":
+                    await self.ws.send('{"type":"pong"}')
+                if self.setup:
+                    self.frames.append(f)
+                    self.new.set()
+
+    async def wait(self, pred, timeout: float = 60) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+        async def scan() -> dict[str, Any]:
+            seen = 0
+            while True:
+                for f in self.frames[seen:]:
+                    if pred(f):
+                        return f
+                    if f.get("type") == "error":
+                        raise RuntimeError(f"user {self.uid} got an error frame: {f}")
+                seen = len(self.frames)
+                self.new.clear()
+                await self.new.wait()
+        return await asyncio.wait_for(scan(), timeout)
+
+    async def event(self, kind: str, timeout: float = 60, **match: Any) -> dict[str, Any]:
+        return (await self.wait(lambda f: f.get("type") == "event" and f["kind"] == kind
+                                and all(f["data"].get(k) == v for k, v in match.items()), timeout))["data"]
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            with contextlib.suppress(Exception):
+                await self.ws.close()
+        if self.reader is not None:
+            self.reader.cancel()
+            await asyncio.gather(self.reader, return_exceptions=True)
+
+
+def message(k: int, session_id: int | None, uid: int, floor: bool) -> tuple[str, str]:
+    """The k-th message of a side: (tag, frame). Chat mostly, every fourth a stroke of 24 points."""
+    if k % STROKE_EVERY == STROKE_EVERY - 1:
+        tag = f"s{uid}-{k}"
+        msg: dict[str, Any] = {"type": "stroke", "id": tag, "color": "#1f6feb", "width": 4,
+                               "points": [[1000 + 40 * i, 2000 + (k * 7 + i * 13) % 500] for i in range(24)]}
+    else:
+        tag = f"第{k}步 u{uid}: 先把方程两边同时乘以二, 再移项"
+        msg = {"type": "chat", "text": tag}
+    if floor:
+        msg["from"] = uid
+    else:
+        msg["session_id"] = session_id
+    return tag, json.dumps(msg, ensure_ascii=False)
+
+
+async def drive(sides: list[tuple[Side, int | None]], meter: Meter, rate: float, warm: float, seconds: float,
+                procs: list[Proc], floor: bool) -> dict[str, float]:
+    """Every side sends at `rate`/s (random phase); returns what the measured window saw."""
+    stop_at = time.perf_counter() + warm + seconds
+    counts = {"sent": 0}
+
+    async def sender(side: Side, session_id: int | None) -> None:
+        await asyncio.sleep(random.uniform(0, 1 / rate))
+        k, next_at = 0, time.perf_counter()
+        with contextlib.suppress(websockets.ConnectionClosed):
+            while (now := time.perf_counter()) < stop_at:
+                if now < next_at:
+                    await asyncio.sleep(next_at - now)
+                tag, frame = message(k, session_id, side.uid, floor)
+                meter.sent[(side.uid, tag)] = time.perf_counter()
+                side.order.append(tag)
+                await side.ws.send(frame)
+                counts["sent"] += 1
+                k += 1
+                next_at += 1 / rate
+
+    for side, _ in sides:
+        side.setup = False
+    tasks = [asyncio.create_task(sender(s, sid)) for s, sid in sides]
+    await asyncio.sleep(warm)
+    meter.measuring, meter.lat = True, []
+    cpu0, sent0, t0 = sum(p.cpu_s() for p in procs), counts["sent"], time.perf_counter()
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - t0
+    cpu = sum(p.cpu_s() for p in procs) - cpu0
+    sent = counts["sent"] - sent0
+    for _ in range(100):  # drain: wait up to 10 s for what is still in flight
+        if not meter.sent:
+            break
+        await asyncio.sleep(0.1)
+    meter.measuring = False
+    return {"p50": round(percentile(meter.lat, 50), 2), "p99": round(percentile(meter.lat, 99), 2),
+            "msgs_per_s": round(sent / elapsed, 1), "cpu_ms_per_message": round(cpu * 1000 / max(sent, 1), 3),
+            "lost": len(meter.sent), "sent": sent}
+
+
+# ---------------------------------------------------------------- floor and echo
+
+async def floor_run(pairs: int, rate: float, warm: float, seconds: float, redis_url: str | None, procs_n: int) -> dict[str, Any]:
+    env = {"FLOOR_PREFIX": f"bench:floor:{os.getpid()}:{secrets.token_hex(3)}:"}
+    if redis_url:
+        env["FLOOR_REDIS_URL"] = redis_url
+    procs = [Proc("floor", env) for _ in range(procs_n)]
+    try:
+        await asyncio.gather(*(p.ready() for p in procs))
+        out: dict[str, Any] = {}
+        meter = Meter()
+        sides: list[tuple[Side, int | None]] = []
+        gate = asyncio.Semaphore(50)
+
+        async def pair(i: int) -> None:
+            async with gate:
+                for j, side in enumerate("ab"):
+                    base = procs[(i + j) % len(procs)].base.replace("http", "ws", 1)
+                    sides.append((await Side(2 * i + j + 1, meter).open(f"{base}/relay?pair={i}&side={side}"), None))
+
+        await asyncio.gather(*(pair(i) for i in range(pairs)))
+        r = await drive(sides, meter, rate, warm, seconds, procs, floor=True)
+        out.update(floor_relay_p50_ms=r["p50"], floor_relay_p99_ms=r["p99"], floor_lost=r["lost"],
+                   floor_cpu_ms_per_message=r["cpu_ms_per_message"], floor_msgs_per_s=r["msgs_per_s"])
+        await asyncio.gather(*(s.close() for s, _ in sides))
+
+        meter, sides = Meter(), []
+
+        async def echo(i: int) -> None:
+            async with gate:
+                base = procs[i % len(procs)].base.replace("http", "ws", 1)
+                sides.append((await Side(i + 1, meter).open(f"{base}/echo"), None))
+
+        await asyncio.gather(*(echo(i) for i in range(2 * pairs)))
+        r = await drive(sides, meter, rate, warm, seconds, procs, floor=True)
+        out.update(echo_p50_ms=r["p50"], echo_p99_ms=r["p99"], echo_lost=r["lost"])
+        await asyncio.gather(*(s.close() for s, _ in sides))
+        return out
+    finally:
+        for p in procs:
+            p.stop()
+
+
+# ---------------------------------------------------------------- the service
+
+async def _create_pg(db: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", db):
+            await conn.execute(f'CREATE DATABASE "{db}"')
+    finally:
+        await conn.close()
+
+
+async def prepare(setup: str, data: Path, pg_db: str, prefix: str) -> tuple[dict[str, str], str]:
+    """The instances' environment and the database URL; migrates and seeds the demo city once."""
+    from app.config import Settings
+    from app.prestart import prestart
+
+    data.mkdir(parents=True, exist_ok=True)
+    secret_file = data / "jwt-secret"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(48))
+    env = {"TUTORING_JWT_SECRET": secret_file.read_text().strip(), "TUTORING_SERVICE_WINDOW": "always",
+           "TUTORING_ACCESS_TOKEN_MINUTES": "720", "TUTORING_REST_AFTER_S": "86400", "TUTORING_SEED_DEMO": "false",
+           "TUTORING_REDIS_PREFIX": prefix, "TUTORING_DATA_DIR": str(data / setup)}
+    if setup == "embedded":
+        (data / setup).mkdir(exist_ok=True)
+        url = f"sqlite:///{(data / setup / 'tutoring.db').resolve()}"
+        env |= {"DATABASE_URL": url, "REDIS_URL": ""}
+        settings = Settings(DATABASE_URL=url, REDIS_URL=None, data_dir=data / setup, seed_demo=True,
+                            jwt_secret=env["TUTORING_JWT_SECRET"])
+    else:
+        await _create_pg(pg_db)
+        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{pg_db}"
+        env |= {"DATABASE_URL": url, "REDIS_URL": REDIS_URL}
+        settings = Settings(DATABASE_URL=url, REDIS_URL=REDIS_URL, data_dir=data / setup, seed_demo=True,
+                            jwt_secret=env["TUTORING_JWT_SECRET"], redis_prefix=prefix)
+    await asyncio.to_thread(prestart, settings)
+    return env, settings.sqlalchemy_url
+
+
+async def live_pairs(procs: list[Proc], accounts: dict[str, Any], meter: Meter) -> list[tuple[Side, int | None]]:
+    """Every pair through the real flow: on duty, both sockets, 择师 request, offer, accept, both
+    sides' `media connected`, the session live. The student on one instance, the tutor on the other."""
+    http = [httpx.AsyncClient(base_url=p.base, timeout=120, limits=httpx.Limits(max_connections=40)) for p in procs]
+    sides: list[tuple[Side, int | None]] = []
+    gate = asyncio.Semaphore(24)
+
+    async def connect(side: Side, i: int, headers: dict[str, str]) -> Side:
+        r = await http[i].post("/api/live/ticket", headers=headers)
+        r.raise_for_status()
+        await side.open(f"{procs[i].base.replace('http', 'ws', 1)}/ws?ticket={r.json()['ticket']}")
+        await side.wait(lambda f: f.get("type") == "hello")
+        return side
+
+    async def pair(k: int) -> None:
+        s, t = accounts["students"][k], accounts["tutors"][k]
+        si, ti = k % len(procs), (k + 1) % len(procs)
+        async with gate:
+            (await http[ti].post("/api/duty", headers=t["headers"])).raise_for_status()
+            tutor = await connect(Side(t["id"], meter), ti, t["headers"])
+            student = await connect(Side(s["id"], meter), si, s["headers"])
+            r = await http[si].post("/api/help-requests", headers=s["headers"], json={
+                "subject": "math", "text": "压测：一元二次方程怎么配方", "mode": "chosen", "tutor_id": t["id"]})
+            if r.status_code != 201:
+                raise RuntimeError(f"help request of {s['username']}: {r.status_code} {r.text}")
+            rid = r.json()["id"]
+            await tutor.event("offer", request_id=rid)
+            r = await http[ti].post(f"/api/offers/{rid}/accept", headers=t["headers"])
+            r.raise_for_status()
+            sid = r.json()["session_id"]
+            for side in (student, tutor):
+                await side.ws.send(json.dumps({"type": "media", "session_id": sid, "state": "connected"}))
+            for side in (student, tutor):
+                await side.event("session_live", session_id=sid)
+            sides.extend([(student, sid), (tutor, sid)])
+
+    try:
+        await asyncio.gather(*(pair(k) for k in range(len(accounts["students"]))))
+    finally:
+        for h in http:
+            await h.aclose()
+    return sides
+
+
+async def transcript_check(url: str, sides: list[tuple[Side, int | None]], wait_s: float = 30) -> tuple[int, int]:
+    """(missing, out_of_order): every message a side sent must have its row, in the side's send order."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    expected = {(sid, s.uid, tag) for s, sid in sides for tag in s.order}
+    ids = sorted({sid for _, sid in sides if sid is not None})
+    engine = create_async_engine(url)
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            async with engine.connect() as conn:
+                rows = (await conn.execute(text(
+                    "SELECT session_id, seq, sender_id, body FROM session_events WHERE kind IN ('chat', 'stroke') "
+                    f"AND session_id IN ({','.join(map(str, ids)) or '0'}) ORDER BY session_id, seq"))).all()
+            if len(rows) >= len(expected) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        await engine.dispose()
+    found, last = set(), {}
+    position = {(s.uid, tag): n for s, _ in sides for n, tag in enumerate(s.order)}
+    disorder = 0
+    for session_id, _seq, sender, body in rows:
+        b = json.loads(body)
+        tag = b.get("text") if "text" in b else b.get("id")
+        found.add((session_id, sender, tag))
+        n = position.get((sender, tag), -1)
+        if n < last.get(sender, -1):
+            disorder += 1
+        last[sender] = n
+    return len(expected - found), disorder
+
+
+async def service_run(setup: str, pairs: int, rate: float, warm: float, seconds: float, data: Path,
+                      pg_db: str) -> dict[str, Any]:
+    prefix = f"bench:sig:{os.getpid()}:{secrets.token_hex(3)}:"
+    env, url = await prepare(setup, data, pg_db, prefix)
+    procs = [Proc("service", env) for _ in range(1 if setup == "embedded" else 2)]
+    sides: list[tuple[Side, int | None]] = []
+    try:
+        await asyncio.gather(*(p.ready() for p in procs))
+        async with httpx.AsyncClient(base_url=procs[0].base, timeout=120) as http:
+            accounts = await ensure(http, pairs, data / f"{setup}-accounts.json", database=url)
+        meter = Meter()
+        rss0 = sum(p.rss() for p in procs)
+        t = time.perf_counter()
+        sides = await live_pairs(procs, accounts, meter)
+        print(f"  {pairs} pairs live in {time.perf_counter() - t:.1f} s", flush=True)
+        per_conn = (sum(p.rss() for p in procs) - rss0) / max(len(sides), 1)
+        r = await drive(sides, meter, rate, warm, seconds, procs, floor=False)
+        held = sum(1 for s, _ in sides if s.ws.state == websockets.protocol.State.OPEN)
+        missing, disorder = await transcript_check(url, sides)
+        for s, sid in sides[::2]:  # the students hang up
+            with contextlib.suppress(Exception):
+                await s.ws.send(json.dumps({"type": "hangup", "session_id": sid}))
+        await asyncio.sleep(0.5)
+        return {"relay_p50_ms": r["p50"], "relay_p99_ms": r["p99"], "msgs_per_s": r["msgs_per_s"], "lost": r["lost"],
+                "cpu_ms_per_message": r["cpu_ms_per_message"], "connections": held,
+                "bytes_per_connection": int(per_conn), "transcript_missing": missing,
+                "transcript_out_of_order": disorder, "instances": len(procs)}
+    finally:
+        await asyncio.gather(*(s.close() for s, _ in sides))
+        for p in procs:
+            p.stop()
+        if setup == "production":
+            from redis.asyncio import Redis
+
+            redis = Redis.from_url(REDIS_URL)
+            keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=5000)]
+            for i in range(0, len(keys), 1000):
+                await redis.delete(*keys[i:i + 1000])
+            await redis.aclose()
+
+
+REQUIRED = ("pairs", "rate_per_side", "relay_p50_ms", "relay_p99_ms", "floor_relay_p99_ms", "echo_p99_ms", "lost",
+            "transcript_missing", "bytes_per_connection", "cpu_ms_per_message", "setup")
+
+
+async def run_setup(setup: str, args: argparse.Namespace) -> dict[str, Any]:
+    pairs = args.pairs or (args.quick_pairs if args.quick else (1000 if setup == "embedded" else 3000))
+    print(f"{setup}: {pairs} pairs, {args.rate}/s per side, {args.warm}+{args.seconds} s; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    figures: dict[str, Any] = {"setup": setup, "pairs": pairs, "rate_per_side": args.rate, "seconds": args.seconds,
+                               "load_average_at_start": round(os.getloadavg()[0], 2)}
+    figures |= await floor_run(pairs, args.rate, args.warm, args.seconds, REDIS_URL if setup == "production" else None,
+                               1 if setup == "embedded" else 2)
+    figures |= await service_run(setup, pairs, args.rate, args.warm, args.seconds, args.data_dir, args.pg_db)
+    figures["relay_p99_over_floor"] = round(figures["relay_p99_ms"] / max(figures["floor_relay_p99_ms"], 0.001), 2)
+    for k, v in figures.items():
+        print(f"  {k:28s} {v}", flush=True)
+    return figures
+
+
+async def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m loadtest.signaling")
+    parser.add_argument("--quick", action="store_true", help="CI size: 20 pairs, 6 s per phase")
+    parser.add_argument("--setup", choices=["embedded", "production", "both"], default="both")
+    parser.add_argument("--pairs", type=int, default=0, help="default: 1,000 embedded, 3,000 production")
+    parser.add_argument("--rate", type=float, default=1.0, help="messages per second per side")
+    parser.add_argument("--seconds", type=float, default=0.0, help="measured window per phase")
+    parser.add_argument("--warm", type=float, default=2.0, help="unmeasured sending before the window")
+    parser.add_argument("--data-dir", type=Path, default=DATA, help="databases and cached tokens (reused)")
+    parser.add_argument("--pg-db", help="default: tutoring_bench_signaling_<hash of the data dir>")
+    parser.add_argument("--name", default="signaling", help="results file loadtest/results/NAME.json")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.quick_pairs = 20
+    # One PostgreSQL database per data dir: other checkouts on this machine run their own.
+    args.pg_db = args.pg_db or "tutoring_bench_signaling_" + hashlib.sha1(str(args.data_dir.resolve()).encode()).hexdigest()[:8]
+    args.seconds = args.seconds or (6.0 if args.quick else 20.0)
+    runs = [await run_setup(s, args) for s in (["embedded", "production"] if args.setup == "both" else [args.setup])]
+    # Top level: every required field, the worst of the setups (sums for what was lost).
+    figures: dict[str, Any] = {"setup": ",".join(r["setup"] for r in runs), "runs": runs}
+    for k in REQUIRED:
+        if k == "setup":
+            continue
+        values = [r[k] for r in runs]
+        figures[k] = sum(values) if k in ("lost", "transcript_missing") else max(values)
+    report(args.name, figures)
+    return figures
+
+
+if __name__ == "__main__":
+    if "--serve" in sys.argv:
+        _serve(sys.argv[sys.argv.index("--serve") + 1])
+    else:
+        import uvloop
+
+        uvloop.run(main())

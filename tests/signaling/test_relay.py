@@ -1,0 +1,70 @@
+"""One contract for both relays (in-process and Redis): delivery with the transcript seq, rows
+queued in order, an ended session refused; and on Redis, rows a dead writer left are claimed."""
+import secrets
+
+import pytest
+from redis.asyncio import Redis
+
+from signaling import InProcessEventLog, RedisEventLog
+from signaling.relay import InProcessRelay, RedisRelay, SessionClosed
+
+from .. import infra
+
+
+@pytest.fixture(params=["inproc", "redis"])
+async def relay(request):  # type: ignore[no-untyped-def]
+    if request.param == "inproc":
+        yield InProcessRelay(InProcessEventLog())
+        return
+    client = Redis.from_url(infra.REDIS_URL, decode_responses=True)
+    prefix = f"{infra.REDIS_PREFIX}rl{secrets.token_hex(4)}:"
+    r = RedisRelay(client, prefix, RedisEventLog(client, prefix), claim_idle_ms=60_000, consumer="first")
+    await r.start()
+    yield r
+    await infra.clear_redis(prefix)
+    await client.aclose()
+
+
+async def test_items_reach_their_recipients_with_the_seq_and_queue_their_rows_in_order(relay):
+    assert await relay.send(5, "chat", 1, {"session_id": 5, "from": 1, "text": "先看电路图"}, [1, 2], 100.0) == 1
+    assert await relay.send(5, "stroke", 2, {"session_id": 5, "from": 2, "id": "s-1"}, [1], 101.0) == 2
+    assert await relay.send(6, "chat", 3, {"session_id": 6, "from": 3, "text": "hi"}, [3, 4], 102.0,
+                            raw="hi there", flagged=True) == 1  # each session numbers its own
+    to_1 = await relay.events.read(1, 0)
+    assert [(e.kind, e.data) for e in to_1] == [
+        ("chat", {"session_id": 5, "from": 1, "text": "先看电路图", "seq": 1}),
+        ("stroke", {"session_id": 5, "from": 2, "id": "s-1", "seq": 2})]
+    assert [e.kind for e in await relay.events.read(2, 0)] == ["chat"]  # strokes go to the other side only
+    rows = [row for _, row in await relay.take(10, 0)]
+    assert [(r.session_id, r.seq, r.kind, r.sender_id) for r in rows] == [(5, 1, "chat", 1), (5, 2, "stroke", 2), (6, 1, "chat", 3)]
+    assert rows[0].body == '{"session_id":5,"from":1,"text":"先看电路图","seq":1}'
+    assert (rows[2].raw, rows[2].flagged, rows[0].raw, rows[0].flagged) == ("hi there", True, None, False)
+
+
+async def test_an_ended_session_is_refused_and_numbering_continues_from_the_database(relay):
+    await relay.start_seq(9, 41)  # the database had 41 rows; the relay's own counter was lost
+    assert await relay.send(9, "board", 1, {"session_id": 9, "from": 1, "action": "clear"}, [2], 1.0) == 42
+    await relay.close_session(9)
+    with pytest.raises(SessionClosed):
+        await relay.send(9, "chat", 1, {"session_id": 9, "from": 1, "text": "还在吗"}, [1, 2], 2.0)
+    assert [row.seq for _, row in await relay.take(10, 0)] == [42]  # nothing of the refused one
+
+
+async def test_rows_a_dead_writer_took_are_claimed_by_another_instance() -> None:
+    client = Redis.from_url(infra.REDIS_URL, decode_responses=True)
+    prefix = f"{infra.REDIS_PREFIX}rl{secrets.token_hex(4)}:"
+    try:
+        events = RedisEventLog(client, prefix)
+        first = RedisRelay(client, prefix, events, consumer="dies")
+        await first.start()
+        for n in range(3):
+            await first.send(5, "chat", 1, {"session_id": 5, "from": 1, "text": f"第{n}句"}, [1, 2], float(n))
+        assert len(await first.take(10, 0)) == 3  # taken, never acked: the instance died before its commit
+        other = RedisRelay(client, prefix, events, claim_idle_ms=0, consumer="survives")
+        claimed = await other.take(10, 0)
+        assert [row.seq for _, row in claimed] == [1, 2, 3]
+        await other.ack([token for token, _ in claimed])
+        assert await other.take(10, 0) == [] and await first.take(10, 0) == []
+    finally:
+        await infra.clear_redis(prefix)
+        await client.aclose()
