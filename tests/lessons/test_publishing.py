@@ -112,6 +112,9 @@ async def test_bad_files_get_a_clear_error_and_leave_nothing(factory, client, ap
     r = await client.put(f"/api/lessons/{lid}/video", headers=th, content=chunks())  # no length announced
     assert r.status_code == 413 and r.json()["error"] == "VideoTooLarge"
     app_settings.lesson_max_bytes = 600 * 1024 * 1024
+    # A body far past the JSON and picture caps still reaches the lesson's own streaming check.
+    r = await client.put(f"/api/lessons/{lid}/video", headers={**th, "content-type": "video/mp4"}, content=b"\0" * (7 * 1024 * 1024))
+    assert r.status_code == 422 and r.json()["error"] == "VideoRejected", r.text
     app_settings.lesson_max_duration_s = 5
     r = await client.put(f"/api/lessons/{lid}/video", headers=th, content=videos["mp4"].read_bytes())
     assert r.status_code == 422 and r.json()["error"] == "VideoTooLong", r.text
