@@ -12,7 +12,7 @@ RUN python -m venv /venv
 WORKDIR /src
 # Dependencies first, so that a code change does not reinstall them.
 COPY pyproject.toml ./
-RUN mkdir -p app matching signaling loadtest && touch app/__init__.py matching/__init__.py \
+RUN mkdir -p app matching signaling classroom loadtest && touch app/__init__.py matching/__init__.py classroom/__init__.py \
         signaling/__init__.py loadtest/__init__.py \
     && /venv/bin/pip install --upgrade pip && /venv/bin/pip install . && /venv/bin/pip uninstall -y tutoring
 COPY . .

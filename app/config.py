@@ -74,6 +74,24 @@ class Settings(BaseSettings):
     turn_secret: str | None = None
     turn_ttl_s: int = 3600
     tutor_min_title: str = "intermediate"  # 中级及以上职称
+    # Q&A centre (app/qa).
+    qa_points_per_answer: float = 0.5  # an accepted answer; × points_rating_factors when rated on acceptance
+    qa_claim_s: int = 900  # "I'm answering" holds this long
+    qa_escalate_after_s: int = 7200  # an unanswered question is announced to more tutors after this
+    qa_escalate_fanout: int = 50  # tutors notified on escalation (knowledge-point experts first)
+    qa_notify_fanout: int = 20  # free on-duty tutors told of a new question at once
+
+    # One-to-many classes (see app/classes). Times in seconds.
+    class_cap_s: int = 1800  # the longest class a tutor may schedule
+    class_capacity_max: int = 200
+    class_weekly_cap_s: int = 5 * 3600  # a student's classes per week (Monday to Sunday, `timezone`)
+    class_open_before_s: int = 600  # the room opens this long before the start
+    class_remind_before_s: int = 900  # enrolled students are reminded this long before the start
+    class_points_per_minute: float = 0.2  # tutor's points: minutes held × this …
+    class_points_per_attendee: float = 0.05  # … + attendees × this …
+    class_points_min_minutes: float = 5.0  # … (nothing for a class shorter than this) …
+    class_points_max: float = 20.0  # … at most this per class
+    class_media: str = "aiortc"  # the media backend of the live room (classroom/), "none" for signaling only
 
     # Micro-lessons (app/lessons). Files live in `lessons_dir` (default: data_dir/lessons); several
     # instances point it at one shared folder (see README, "Micro-lessons").

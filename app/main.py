@@ -20,10 +20,13 @@ from app.kit.runtime import tune_gc
 from app.kit.throttle import SocketRate, Throttle
 from app.helprequests.service import collect_unattached_images
 from app.match.flows import ExpiryHooks
+from app.classes.dispatch import ClassDispatch
+from app.classes.dispatch import run_tick as class_tick
 from app.lessons.worker import make_worker as make_lesson_worker
 from app.models import utcnow
 from app.live.socket import EventLogSink, LiveHandler, run_tick
 from app.live.transcript import TranscriptWriter
+from app.qa.endpoints import run_escalation
 from matching import Clock, EventSink, InProcessPool, MatchConfig, Matcher, RedisPool, SystemClock, Weights
 from signaling import InProcessEventLog, RedisEventLog
 from signaling.relay import InProcessRelay, RedisRelay
@@ -79,12 +82,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                                           getattr(app.state, "clock", None) or SystemClock(),
                                           EventLogSink(app.state.events))
         app.state.live = LiveHandler(app)
+        app.state.classes = ClassDispatch(app)
+        await app.state.classes.start()
         app.state.lesson_worker = make_lesson_worker(app)
         app.state.lesson_worker.start()
         app.state.throttle = Throttle(settings)
         app.state.socket_rate = SocketRate()
         timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app)),
-                  asyncio.create_task(_every(3600.0, collect_images, app))] \
+                  asyncio.create_task(_every(1.0, class_tick, app)), asyncio.create_task(_every(3600.0, collect_images, app)),
+                  asyncio.create_task(_every(60.0, run_escalation, app))] \
             if settings.match_reaper else []
         if settings.tune_gc:
             tune_gc()
@@ -94,6 +100,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             for task in timers:
                 task.cancel()
             await asyncio.gather(*timers, return_exceptions=True)
+            await app.state.classes.media.aclose()
             await app.state.lesson_worker.aclose()
             await app.state.transcript.aclose()
             await app.state.events.aclose()
@@ -116,6 +123,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from app.accounts.endpoints import manage_router as accounts
     from app.accounts.endpoints import router as auth
     from app.calendar.endpoints import router as calendar
+    from app.classes.endpoints import router as classes
     from app.match.endpoints import router as match
     from app.health import router as health
     from app.lessons.endpoints import router as lessons
@@ -126,8 +134,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from app.schools.endpoints import router as schools
     from app.subjects.endpoints import router as subjects
     from app.tutors.endpoints import router as tutors
+    from app.qa.endpoints import router as qa
 
-    for router in (health, auth, accounts, subjects, schools, tutors, helprequests, match, calendar, live, safety, stats, lessons):
+    for router in (health, auth, accounts, subjects, schools, tutors, helprequests, match, calendar, live, classes, safety, stats,
+                   qa, lessons):
         app.include_router(router)
 
     from app import web

@@ -47,6 +47,23 @@ def registered_tutors(n: int, rng: random.Random) -> list[TutorCard]:
     return cards
 
 
+ROUND_TRIPS = [0]
+
+
+def count_round_trips() -> None:
+    """Count every command and pipeline sent to Redis by this process."""
+    from redis.asyncio.client import Pipeline, Redis
+
+    def counted(method):  # type: ignore[no-untyped-def]
+        async def wrapper(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            ROUND_TRIPS[0] += 1
+            return await method(self, *args, **kwargs)
+        return wrapper
+
+    Redis.execute_command = counted(Redis.execute_command)  # type: ignore[method-assign]
+    Pipeline.execute = counted(Pipeline.execute)  # type: ignore[method-assign]
+
+
 class TimingSink:
     def __init__(self) -> None:
         self.submitted: dict[int, float] = {}
@@ -121,16 +138,16 @@ async def drive(pool, rate: float, seconds: float, rng: random.Random, id_base: 
     await arrivals(2.0)
     sink.first_offer.clear()
     sink.matches = errors = 0
-    cpu = time.process_time()
+    cpu, trips = time.process_time(), ROUND_TRIPS[0]
     first, elapsed = await arrivals(seconds)
-    cpu = time.process_time() - cpu
+    cpu, trips = time.process_time() - cpu, ROUND_TRIPS[0] - trips
     sink.first_offer = {k: v for k, v in sink.first_offer.items() if k >= first}
     total = rid - first + 1
     await asyncio.sleep(0.5)
     responder.cancel()
     reaper.cancel()
     return {"lat": [v * 1000 for v in sink.first_offer.values()], "requests": total, "elapsed": elapsed,
-            "matches": sink.matches, "cpu": cpu, "errors": errors}
+            "matches": sink.matches, "cpu": cpu, "errors": errors, "round_trips": trips}
 
 
 def summarise(label: str, runs: list[dict[str, Any]]) -> dict[str, float]:
@@ -146,6 +163,8 @@ def summarise(label: str, runs: list[dict[str, Any]]) -> dict[str, float]:
         # the same without the machine's other load: CPU per request × the target rate
         f"{label}_cpu_ms_per_request": round(sum(r["cpu"] for r in runs) / total * 1000, 3),
         f"{label}_errors": sum(r["errors"] for r in runs),
+        # what the machine's load cannot blur: Redis round trips per request (0 in-process)
+        f"{label}_round_trips_per_request": round(sum(r["round_trips"] for r in runs) / total, 2),
     }
     for k, v in figures.items():
         print(f"  {k:32s} {v}")
@@ -157,6 +176,7 @@ def _instance(redis_url: str, prefix: str, rate: float, seconds: float, seed: in
     import uvloop
 
     tune_gc()
+    count_round_trips()
 
     async def run() -> dict[str, Any]:
         redis = make_redis(redis_url)
@@ -207,6 +227,7 @@ async def main() -> None:
                         help="comma-separated parts to run (e.g. `--only single` while profiling)")
     args = parser.parse_args()
     parts = set(args.only.split(","))
+    count_round_trips()
     seconds = 8.0 if args.quick else 30.0
     rng = random.Random(7)
     cards = registered_tutors(args.registered, rng)

@@ -18,6 +18,7 @@ from .scoring import Weights, eligible, score
 from .types import ClaimResult, RequestSpec, RequestState, RequestStatus, TutorState, TutorStatus, Withdrawal
 
 log = logging.getLogger(__name__)
+_SERVE_LIMIT = 10  # waiting requests looked at per subject and band when a tutor comes free
 
 
 @dataclass
@@ -69,8 +70,9 @@ class Matcher:
         return await self.pool.heartbeat(tutor_id, self.clock.now())
 
     async def session_ended(self, tutor_id: int) -> None:
-        if await self.pool.end_session(tutor_id, self.clock.now()):
-            await self._serve_tutor(tutor_id)
+        ended, t, waiting = await self.pool.end_session_and_waiting(tutor_id, self.clock.now(), _SERVE_LIMIT)
+        if ended:
+            await self._serve_tutor(tutor_id, (t, waiting))
 
     # --- requests -------------------------------------------------------------------------
     async def submit(self, spec: RequestSpec, tried: tuple[int, ...] = ()) -> None:
@@ -217,9 +219,10 @@ class Matcher:
         await self._emit(spec.student_id, "offer_declined", request_id=spec.id, tutor_id=spec.chosen_tutor,
                          reason=why, suggestions=[r.status.card.id for r in others])
 
-    async def _serve_tutor(self, tutor_id: int) -> None:
+    async def _serve_tutor(self, tutor_id: int,
+                           known: tuple[TutorStatus | None, list[RequestStatus]] | None = None) -> None:
         """A tutor came free: ring them for the oldest waiting request they can take."""
-        t, waiting = await self.pool.free_tutor_and_waiting(tutor_id, 10)
+        t, waiting = known or await self.pool.free_tutor_and_waiting(tutor_id, _SERVE_LIMIT)
         if t is None:
             return
         best: tuple[float, RequestSpec] | None = None

@@ -43,6 +43,14 @@ class Pool(ABC):
     async def end_session(self, tutor_id: int, now: float) -> bool:
         """A session ended: the tutor is available again (one more served tonight)."""
 
+    async def end_session_and_waiting(self, tutor_id: int, now: float, limit: int
+                                      ) -> tuple[bool, TutorStatus | None, list[RequestStatus]]:
+        """`end_session`, then (when it ended one) `free_tutor_and_waiting`: one step, so that a
+        backend across a network can make it one round trip."""
+        if not await self.end_session(tutor_id, now):
+            return False, None, []
+        return (True, *await self.free_tutor_and_waiting(tutor_id, limit))
+
     @abstractmethod
     async def stale_tutors(self, before: float, limit: int) -> list[int]:
         """Tutors on duty whose last heartbeat is older than `before`."""

@@ -63,6 +63,21 @@ local function free_rows(key, limit)
   end
   return out
 end
+local function serve_rows(tid, limit)
+  local v = redis.call('HMGET', P..'t:'..tid, 'state', 'cv', 'since', 'seen', 'served', 'keys')
+  if v[1] ~= 'available' then return {} end
+  local out = {v[2], v[3], v[4], v[5]}
+  for key in string.gmatch(v[6], '%S+') do
+    for _, rid in ipairs(redis.call('ZRANGE', P..'q:'..key, 0, limit - 1)) do
+      local r = redis.call('HMGET', P..'r:'..rid, 'spec', 'state')
+      if r[1] then
+        table.insert(out, rid); table.insert(out, r[1]); table.insert(out, r[2])
+        table.insert(out, table.concat(redis.call('SMEMBERS', P..'rt:'..rid), ' '))
+      end
+    end
+  end
+  return out
+end
 local function finish(rid)
   redis.call('EXPIRE', P..'r:'..rid, KEEP)
   redis.call('DEL', P..'ro:'..rid)
@@ -117,15 +132,19 @@ redis.call('ZADD', P..'presence', now, tid)
 return 1
 """
 
-# ARGV: P, tid, now
+# ARGV: P, tid, now, limit -> {} when not in a session; else {1, FREE_TUTOR_AND_WAITING's answer...}
+# with `limit` > 0 (the tutor come free and what waits for them, in the same round trip), {1} without.
 END_SESSION = HELPERS + r"""
 local tid, now = ARGV[2], ARGV[3]
 local tk = P..'t:'..tid
-if redis.call('HGET', tk, 'state') ~= 'in_session' then return 0 end
+if redis.call('HGET', tk, 'state') ~= 'in_session' then return {} end
 redis.call('HSET', tk, 'sreq', '')
 redis.call('HINCRBY', tk, 'served', 1)
 if redis.call('HGET', tk, 'offafter') == '1' then take_off(tid, now) else make_free(tid, now) end
-return 1
+local limit = tonumber(ARGV[4])
+local out = limit > 0 and serve_rows(tid, limit) or {}
+table.insert(out, 1, 1)
+return out
 """
 
 # ARGV: P, tid, before, now
@@ -265,20 +284,7 @@ return rank + 1
 # ARGV: P, tid, limit -> {} unless the tutor is available; else [card version, since, seen, served,
 # then WAITING's rows for every key the tutor teaches]: a tutor come free and what they may take.
 FREE_TUTOR_AND_WAITING = HELPERS + r"""
-local v = redis.call('HMGET', P..'t:'..ARGV[2], 'state', 'cv', 'since', 'seen', 'served', 'keys')
-if v[1] ~= 'available' then return {} end
-local out = {v[2], v[3], v[4], v[5]}
-local limit = tonumber(ARGV[3])
-for key in string.gmatch(v[6], '%S+') do
-  for _, rid in ipairs(redis.call('ZRANGE', P..'q:'..key, 0, limit - 1)) do
-    local r = redis.call('HMGET', P..'r:'..rid, 'spec', 'state')
-    if r[1] then
-      table.insert(out, rid); table.insert(out, r[1]); table.insert(out, r[2])
-      table.insert(out, table.concat(redis.call('SMEMBERS', P..'rt:'..rid), ' '))
-    end
-  end
-end
-return out
+return serve_rows(ARGV[2], tonumber(ARGV[3]))
 """
 
 # ARGV: P, limit, key... -> flat [rid, spec, state, tried (space-separated), ...] oldest first per key

@@ -84,7 +84,14 @@ class RedisPool(Pool):
         return int(await self.r.scard(f"{self.p}duty:{key}"))
 
     async def end_session(self, tutor_id: int, now: float) -> bool:
-        return bool(await self._run("END_SESSION", tutor_id, now))
+        return bool(await self._run("END_SESSION", tutor_id, now, 0))
+
+    async def end_session_and_waiting(self, tutor_id: int, now: float, limit: int
+                                      ) -> tuple[bool, TutorStatus | None, list[RequestStatus]]:
+        flat: list = await self._run("END_SESSION", tutor_id, now, limit)  # type: ignore[assignment]
+        if not flat:
+            return False, None, []
+        return (True, *await self._serving(tutor_id, flat[1:]))
 
     async def stale_tutors(self, before: float, limit: int) -> list[int]:
         return self._ints(await self.r.zrangebyscore(f"{self.p}presence", "-inf", f"({before}", start=0, num=limit))
@@ -127,7 +134,10 @@ class RedisPool(Pool):
                 for _, spec, state, tried in (flat[i:i + 4] for i in range(0, len(flat), 4))]
 
     async def free_tutor_and_waiting(self, tutor_id: int, limit: int) -> tuple[TutorStatus | None, list[RequestStatus]]:
-        flat: list = await self._run("FREE_TUTOR_AND_WAITING", tutor_id, limit)  # type: ignore[assignment]
+        return await self._serving(tutor_id, await self._run("FREE_TUTOR_AND_WAITING", tutor_id, limit))  # type: ignore[arg-type]
+
+    async def _serving(self, tutor_id: int, flat: list[str]) -> tuple[TutorStatus | None, list[RequestStatus]]:
+        """FREE_TUTOR_AND_WAITING's answer: [card version, since, seen, served, WAITING's rows...]."""
         if not flat:
             return None, []
         cv, since, seen, served = flat[:4]

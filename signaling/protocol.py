@@ -44,10 +44,11 @@ class Signal(_InSession):
 
 
 class Media(_InSession):
-    """The client's own view of its media: both sides `connected` makes the session live."""
+    """The client's own view of its media: both sides `connected` makes the session live;
+    `muted` / `unmuted` (its microphone) are passed to the other side as they are."""
 
     type: Literal["media"]
-    state: Literal["connected", "disconnected"]
+    state: Literal["connected", "disconnected", "muted", "unmuted"]
 
 
 class Chat(_InSession):
@@ -84,7 +85,81 @@ class Hangup(_InSession):
     type: Literal["hangup"]
 
 
-ClientMessage = Annotated[Ping | Pong | Signal | Media | Chat | Stroke | Board | ShareImage | Hangup,
+# --- one-to-many classes (app/classes/live.py handles them; see docs/websocket.md) ---------------
+class _InClass(_Msg):
+    class_id: int
+
+
+class ClassJoin(_InClass):
+    """Enter the class room (the tutor's join opens it); the reply carries the board so far."""
+
+    type: Literal["class_join"]
+
+
+class ClassLeave(_InClass):
+    type: Literal["class_leave"]
+
+
+class ClassSignal(_InClass):
+    """WebRTC negotiation with the service's media room (one connection per participant)."""
+
+    type: Literal["class_signal"]
+    kind: Literal["offer", "candidate"]
+    sdp: str | None = Field(default=None, max_length=32_000)
+    candidate: dict[str, Any] | None = None
+
+
+class ClassChat(_InClass):
+    type: Literal["class_chat"]
+    text: str = Field(min_length=1, max_length=1000)
+
+
+class ClassStroke(_InClass):
+    """A stroke on the class board (the tutor's board; same shape as `stroke`)."""
+
+    type: Literal["class_stroke"]
+    id: str = Field(min_length=1, max_length=40)
+    tool: Literal["pen", "eraser"] = "pen"
+    color: str = Field(default="#000000", pattern=r"^#[0-9a-fA-F]{6}$")
+    width: int = Field(default=4, ge=1, le=60)
+    points: list[Point] = Field(min_length=1, max_length=2000)
+
+
+class ClassBoard(_InClass):
+    type: Literal["class_board"]
+    action: Literal["undo", "clear"]
+    stroke_id: str | None = Field(default=None, max_length=40)
+
+
+class ClassHand(_InClass):
+    type: Literal["class_hand"]
+    up: bool
+
+
+class ClassFloor(_InClass):
+    """The tutor gives the floor to a student (`student_id`) or takes it back (null)."""
+
+    type: Literal["class_floor"]
+    student_id: int | None = None
+
+
+class ClassMute(_InClass):
+    """The tutor mutes (or unmutes) the class chat (`student_id` null) or one student."""
+
+    type: Literal["class_mute"]
+    student_id: int | None = None
+    muted: bool
+
+
+class ClassEnd(_InClass):
+    type: Literal["class_end"]
+
+
+ClassMessage = ClassJoin | ClassLeave | ClassSignal | ClassChat | ClassStroke | ClassBoard | ClassHand | ClassFloor | ClassMute | ClassEnd
+# --- end of one-to-many classes --------------------------------------------------------------------
+
+
+ClientMessage = Annotated[Ping | Pong | Signal | Media | Chat | Stroke | Board | ShareImage | Hangup | ClassMessage,
                           Field(discriminator="type")]
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 

@@ -108,14 +108,10 @@ async def cancel(request_id: int, student: Student, db: DB, matcher: MatcherDep)
 
 
 @router.post("/help-requests/{request_id}/to-question", response_model=HelpRequestOut)
-async def to_question(request_id: int, student: Student, db: DB, matcher: MatcherDep) -> HelpRequestOut:
+async def to_question(request_id: int, request: Request, student: Student, db: DB, matcher: MatcherDep) -> HelpRequestOut:
     """Keep an unanswered request as a Q&A question (refused outside hours, expired, or
-    cancelled while waiting). An open request is cancelled first."""
-    req = await service.get_own(db, student, request_id)
-    if req.status == "open":
-        req = await flows.cancel_request(db, matcher, student, request_id)
-    if req.status not in ("refused", "expired", "cancelled"):
-        raise InvalidState(f"the request is {req.status}", status=req.status)
-    req.wants_question = True
-    await db.flush()
+    cancelled while waiting). An open request is cancelled first. The request becomes
+    `converted`; `question_id` names the question in the Q&A centre (`/api/qa/questions/{id}`)."""
+    req = await flows.request_to_question(db, request.app.state.settings, matcher, request.app.state.events, student,
+                                          request_id)
     return (await service.to_out(db, [req]))[0]

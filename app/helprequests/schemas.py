@@ -39,3 +39,4 @@ class HelpRequestOut(BaseModel):
     wants_question: bool
     created_at: datetime
     closed_at: datetime | None
+    question_id: int | None = None  # the Q&A question it became

@@ -13,7 +13,7 @@ from app.accounts.scope import user_in_scope
 from app.kit.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
 from app.kit.images import CleanImage
 from app.kit.safety import screen
-from app.models import HelpRequest, HelpRequestKnowledgePoint, Image, SessionEvent, TutoringSession, User, utcnow
+from app.models import HelpRequest, HelpRequestKnowledgePoint, Image, QaImage, Question, SessionEvent, TutoringSession, User, utcnow
 from app.subjects.service import check_knowledge_points, check_subjects
 
 from .schemas import HelpRequestCreate, HelpRequestOut, ImageOut
@@ -118,6 +118,7 @@ async def list_own(db: AsyncSession, student: User, status: str | None, limit: i
 async def to_out(db: AsyncSession, reqs: Sequence[HelpRequest]) -> list[HelpRequestOut]:
     ids = [r.id for r in reqs]
     kps: dict[int, list[int]] = {i: [] for i in ids}
+    questions: dict[int, int] = {}
     imgs: dict[int, list[ImageOut]] = {i: [] for i in ids}
     if ids:
         for rid, kp in (await db.execute(select(HelpRequestKnowledgePoint.request_id, HelpRequestKnowledgePoint.knowledge_point_id)
@@ -125,10 +126,13 @@ async def to_out(db: AsyncSession, reqs: Sequence[HelpRequest]) -> list[HelpRequ
             kps[rid].append(kp)
         for img in (await db.execute(select(Image).where(Image.help_request_id.in_(ids)).order_by(Image.created_at))).scalars():
             imgs[img.help_request_id].append(image_out(img))  # type: ignore[index]
+        questions = dict((await db.execute(select(Question.source_request_id, Question.id)
+                                           .where(Question.source_request_id.in_(ids)))).all())
     return [HelpRequestOut(id=r.id, student_id=r.student_id, subject=r.subject_code, text=r.text,
                            knowledge_point_ids=sorted(kps[r.id]), images=imgs[r.id], mode=r.mode,
                            tutor_id=r.chosen_tutor_id, status=r.status, close_reason=r.close_reason,
-                           wants_question=r.wants_question, created_at=r.created_at, closed_at=r.closed_at)
+                           wants_question=r.wants_question, created_at=r.created_at, closed_at=r.closed_at,
+                           question_id=questions.get(r.id))
             for r in reqs]
 
 
@@ -136,6 +140,7 @@ async def collect_unattached_images(db: AsyncSession, before: datetime) -> int:
     """Delete uploads older than `before` that never joined a help request nor were shown in a
     live session (an upload someone abandoned). One DELETE; it runs once an hour."""
     shown = select(SessionEvent.id).where(SessionEvent.kind == "image", SessionEvent.body.contains(Image.id))
+    in_qa = select(QaImage.image_id).where(QaImage.image_id == Image.id)  # a Q&A question's or answer's photo
     result = await db.execute(delete(Image).where(Image.help_request_id.is_(None), Image.created_at < before,
-                                                  ~shown.exists()).execution_options(synchronize_session=False))
+                                                  ~shown.exists(), ~in_qa.exists()).execution_options(synchronize_session=False))
     return result.rowcount or 0

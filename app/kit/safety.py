@@ -24,6 +24,7 @@ import re
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
+from functools import lru_cache
 from dataclasses import dataclass
 
 MASK = "***"
@@ -35,6 +36,7 @@ _SEPS = set(" \t\n\r\u3000-_/\\|,.，。、·・~～—–'\"*()（）[]【】<>
 _SEP = r"[\s\-_/\\|,.，。、·・~～—–'\"*()（）\[\]【】<>《》]"
 
 
+@lru_cache(maxsize=8192)
 def _fold(ch: str) -> str:
     if ch in _CN_DIGITS:
         return _CN_DIGITS[ch]
@@ -80,6 +82,8 @@ def _thousands(sizes: list[int], seps: list[str]) -> bool:
 
 
 def _phones(sk: _Folded) -> list[tuple[int, int, str]]:
+    if sum(c.isdigit() for c in sk.text) < 10:  # every number below has ten digits or more
+        return []
     found = [(m.start(), m.end(), "id_number") for m in _ID_NUMBER.finditer(sk.text)]
     for m in _GROUPS.finditer(sk.text):
         groups = [(g.start() + m.start(), g.end() + m.start()) for g in re.finditer(r"\d+", m.group())]
@@ -183,14 +187,18 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
 
 
 def screen(text: str, recent: Sequence[str] = ()) -> Screened:
-    """Mask the contact details in `text`. `recent`: the sender's previous messages in this
+    """Cost: about 0.1-0.7 ms for a chat line (regular expressions over two folded copies; the
+    upper figure measured with the 2-core machine fully loaded), paid once per message sent.
+
+    Mask the contact details in `text`. `recent`: the sender's previous messages in this
     conversation, oldest first; a detail that only appears when they are read together is
     masked in `text` (the part of it that this message carries)."""
-    spans = _spans(text)
-    if recent:
+    if recent:  # one pass over the sender's last lines and this one; keep what reaches into this one
         head = "\n".join(recent) + "\n"
         offset = len(head)
-        spans += [(max(a - offset, 0), b - offset, kind) for a, b, kind in _spans(head + text) if b > offset]
+        spans = [(max(a - offset, 0), b - offset, kind) for a, b, kind in _spans(head + text) if b > offset]
+    else:
+        spans = _spans(text)
     if not spans:
         return Screened(text, ())
     spans.sort()

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, WebSocket
 from pydantic import BaseModel, Field
 from sqlalchemy import bindparam, or_, select
+from sqlalchemy.orm import aliased
 
 from app.accounts.deps import CurrentUser, Student
 from app.accounts.scope import user_in_scope
@@ -46,6 +47,7 @@ class SessionOut(BaseModel):
     rating: int | None
     rating_comment: str | None
     flagged: bool
+    tutor_name: str | None = None  # tutors are adults and named; students (minors) are not
 
 
 class RatingIn(BaseModel):
@@ -67,11 +69,13 @@ class TranscriptItem(BaseModel):
     at: datetime
 
 
-def session_out(s: TutoringSession) -> SessionOut:
+async def session_out(db: DB, s: TutoringSession) -> SessionOut:
+    tutor = await db.get(User, s.tutor_id)
     return SessionOut(id=s.id, request_id=s.request_id, student_id=s.student_id, tutor_id=s.tutor_id,
                       subject=s.subject_code, state=s.state, matched_at=s.matched_at, live_at=s.live_at,
                       ended_at=s.ended_at, duration_s=s.duration_s, end_reason=s.end_reason, cap_s=s.cap_s,
-                      rating=s.rating, rating_comment=s.rating_comment, flagged=s.flagged)
+                      rating=s.rating, rating_comment=s.rating_comment, flagged=s.flagged,
+                      tutor_name=tutor.real_name if tutor else None)
 
 
 async def _readable(db: DB, user: User, session_id: int) -> TutoringSession:
@@ -101,13 +105,15 @@ async def ice(request: Request, user: CurrentUser) -> dict[str, Any]:
     return ice_servers(s.stun_urls, s.turn_urls, s.turn_secret, user.id, request.app.state.matcher.clock.now(), s.turn_ttl_s)
 
 
+_TUTOR = aliased(User)
 # The listing reads only what SessionOut shows, as plain rows (no ORM identity map), with the
 # statement built once: per request this is one round trip and no statement construction.
 _LISTED = (TutoringSession.id, TutoringSession.request_id, TutoringSession.student_id, TutoringSession.tutor_id,
            TutoringSession.subject_code.label("subject"), TutoringSession.state, TutoringSession.matched_at,
            TutoringSession.live_at, TutoringSession.ended_at, TutoringSession.duration_s, TutoringSession.end_reason,
-           TutoringSession.cap_s, TutoringSession.rating, TutoringSession.rating_comment, TutoringSession.flagged)
-_MINE = (select(*_LISTED)
+           TutoringSession.cap_s, TutoringSession.rating, TutoringSession.rating_comment, TutoringSession.flagged,
+           _TUTOR.real_name.label("tutor_name"))
+_MINE = (select(*_LISTED).join(_TUTOR, _TUTOR.id == TutoringSession.tutor_id)
          .where(or_(TutoringSession.student_id == bindparam("uid"), TutoringSession.tutor_id == bindparam("uid")))
          .order_by(TutoringSession.id.desc()).limit(bindparam("limit")))
 _MINE_BEFORE = _MINE.where(TutoringSession.id < bindparam("before"))
@@ -123,7 +129,7 @@ async def my_sessions(user: CurrentUser, db: DB, limit: int = Query(50, ge=1, le
 
 @router.get("/api/sessions/{session_id}", response_model=SessionOut)
 async def read_session(session_id: int, user: CurrentUser, db: DB) -> SessionOut:
-    return session_out(await _readable(db, user, session_id))
+    return await session_out(db, await _readable(db, user, session_id))
 
 
 @router.get("/api/sessions/{session_id}/transcript", response_model=list[TranscriptItem])
@@ -144,7 +150,7 @@ async def rate(session_id: int, body: RatingIn, request: Request, student: Stude
     """The student rates the ended session (1–5, a comment); its points are booked then."""
     s = await service.rate(db, request.app.state.settings, student, session_id, body.rating, body.comment,
                            request.app.state.matcher.clock.now())
-    return session_out(s)
+    return await session_out(db, s)
 
 
 @router.post("/api/sessions/{session_id}/hangup", response_model=SessionOut)
@@ -157,7 +163,7 @@ async def hangup(session_id: int, request: Request, user: CurrentUser, db: DB) -
     if s.state != "ended":
         result = await service.end(db, s, f"hangup_{role}", request.app.state.matcher.clock.now())
         after_commit(db, lambda: request.app.state.live.deliver(result))
-    return session_out(s)
+    return await session_out(db, s)
 
 
 @router.post("/api/sessions/{session_id}/report", status_code=201)

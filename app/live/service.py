@@ -152,8 +152,8 @@ async def _connecting(db: AsyncSession, s: TutoringSession, now: float) -> None:
 
 async def _media(db: AsyncSession, settings: Settings, s: TutoringSession, role: str, other: int, msg: Media,
                  now: float, res: Result) -> None:
-    if msg.state == "disconnected":
-        res.events.append((other, "peer_media", {"session_id": s.id, "state": "disconnected"}))
+    if msg.state in ("disconnected", "muted", "unmuted"):  # told to the other side, nothing stored
+        res.events.append((other, "peer_media", {"session_id": s.id, "state": msg.state}))
         return
     # Both sides report at nearly the same moment, each in its own transaction: the switch to
     # live is one conditional update, which only the second report can satisfy.

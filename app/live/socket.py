@@ -11,6 +11,7 @@ statements and a commit per message; see the README for the figures after.
 Messages that change the session (signal, media, hangup) still take one transaction each."""
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections import Counter
 from datetime import timedelta
@@ -19,6 +20,7 @@ from typing import Any
 import jwt
 from fastapi import FastAPI
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.kit.errors import AppError
 from app.models import AuthSession, Image, TutoringSession, User, utcnow
@@ -51,6 +53,7 @@ class LiveHandler:
         self.local = Counter[int]()  # open sockets per user on this instance
         self.pairs: dict[int, tuple[int, int]] = {}  # session → (student, tutor): they never change
         self.beats: dict[int, float] = {}  # tutor → when the last message renewed their duty presence
+        self.loading: dict[int, asyncio.Future[tuple[int, int] | str | None]] = {}
 
     @property
     def now(self) -> float:
@@ -100,6 +103,7 @@ class LiveHandler:
         if self.local[user.id] <= 0:
             del self.local[user.id]
             await self._presence(user, False)
+            await self.app.state.classes.disconnected(user)
 
     async def _presence(self, user: User, connected: bool) -> None:
         async with self.app.state.sessionmaker() as db:
@@ -112,6 +116,8 @@ class LiveHandler:
             await self._keep_on_duty(user.id)
         if isinstance(msg, (Ping, Pong)):
             return None
+        if hasattr(msg, "class_id"):  # one-to-many classes: app/classes/dispatch.py
+            return await self.app.state.classes.message(user, msg)  # type: ignore[no-any-return]
         if isinstance(msg, (Chat, Stroke, Board, ShareImage)):
             return await self._share(user, msg)
         async with self.app.state.sessionmaker() as db:
@@ -155,19 +161,36 @@ class LiveHandler:
     async def _pair(self, session_id: int, user_id: int, ref: str | None) -> tuple[int, int]:
         pair = self.pairs.get(session_id)
         if pair is None:
-            async with self.app.state.sessionmaker() as db:
-                s = await db.get(TutoringSession, session_id)
-            if s is not None and s.state == "ended":
-                await self.app.state.relay.close_session(session_id)
+            # One read per session however many of its messages arrive before it is cached (at
+            # the start of an evening every socket's first message misses at once).
+            loading = self.loading.get(session_id)
+            if loading is None:
+                loading = self.loading[session_id] = asyncio.ensure_future(self._load(session_id))
+                loading.add_done_callback(lambda _: self.loading.pop(session_id, None))
+            try:
+                pair = await asyncio.shield(loading)
+            except SQLAlchemyError:
+                raise ProtocolError("Unavailable", "the session could not be read just now; send again", ref) from None
+            if pair == "ended":
                 raise ProtocolError("SessionEnded", "this session has ended", ref)
-            if s is not None:
-                await self.app.state.relay.start_seq(session_id, s.transcript_seq)
-                if len(self.pairs) >= 100_000:  # sessions end; a long-running instance forgets old ones
-                    self.pairs.clear()
-                pair = self.pairs[session_id] = (s.student_id, s.tutor_id)
         if pair is None or user_id not in pair:
             raise ProtocolError("NotYourSession", "you are not a participant of this session", ref)
-        return pair
+        return pair  # type: ignore[return-value]
+
+    async def _load(self, session_id: int) -> tuple[int, int] | str | None:
+        async with self.app.state.sessionmaker() as db:
+            row = (await db.execute(select(TutoringSession.student_id, TutoringSession.tutor_id, TutoringSession.state,
+                                           TutoringSession.transcript_seq).where(TutoringSession.id == session_id))).first()
+        if row is None:
+            return None
+        if row.state == "ended":
+            await self.app.state.relay.close_session(session_id)
+            return "ended"
+        await self.app.state.relay.start_seq(session_id, row.transcript_seq)
+        if len(self.pairs) >= 100_000:  # sessions end; a long-running instance forgets old ones
+            self.pairs.clear()
+        self.pairs[session_id] = (row.student_id, row.tutor_id)
+        return self.pairs[session_id]
 
 
 PURGE_EVERY_S = 3600.0

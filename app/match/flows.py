@@ -13,6 +13,7 @@ from app.helprequests.schemas import HelpRequestCreate
 from app.kit.db import after_commit, on_rollback
 from app.kit.errors import AppError, InvalidState, NotFound, error_type
 from app.live.service import rest_until, ts
+from app.qa import service as qa
 from app.models import HelpRequest, TutoringSession, TutorProfile, User, utcnow
 from matching import Event, Matcher, RequestSpec, TutorState
 
@@ -55,6 +56,8 @@ async def file_request(db: AsyncSession, settings: Any, matcher: Matcher, studen
         req.status, req.close_reason, req.closed_at = "refused", "outside_service_window", utcnow()
         req.wants_question = body.fallback_to_question
         await db.flush()
+        if body.fallback_to_question:
+            await qa.from_request(db, settings, student, req, ts(now))
         when = opening.strftime("%Y-%m-%d %H:%M") if opening else "—"
         return req, OutsideServiceWindow(
             f"live tutoring is open {settings.service_window} ({settings.timezone}); next opening {when}. "
@@ -132,6 +135,19 @@ async def go_on_duty(db: AsyncSession, matcher: Matcher, tutor: User) -> None:
     if not card.bands or not card.subjects:
         raise InvalidState("your profile has no subjects or grade bands")
     await matcher.go_on_duty(card)
+
+
+async def request_to_question(db: AsyncSession, settings: Any, matcher: Matcher, events: Any, student: User,
+                              request_id: int) -> HelpRequest:
+    """Keep an unanswered request as a Q&A question (refused outside hours, expired, or
+    cancelled while waiting; an open request is cancelled first). Tutors on duty hear of it."""
+    req = await requests.get_own(db, student, request_id)
+    if req.status == "open":
+        req = await cancel_request(db, matcher, student, request_id)
+    if req.status not in ("refused", "expired", "cancelled", "converted"):
+        raise InvalidState(f"the request is {req.status}", status=req.status)
+    await qa.from_request(db, settings, student, req, ts(matcher.clock.now()), events, matcher.pool)
+    return req
 
 
 class ExpiryHooks:

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import false as sa_false
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, UTCDateTime, utcnow
@@ -74,8 +75,15 @@ class SessionReport(Base):
 
 
 class Question(Base):
+    """A Q&A centre question (app/qa): open → accepted | closed. The statistics' triggers count
+    it by created_at and student_id (migration 0003); the Q&A columns come with migration 0005."""
+
     __tablename__ = "questions"
-    __table_args__ = (Index("ix_questions_student_created", "student_id", "created_at"),)
+    __table_args__ = (Index("ix_questions_student_created", "student_id", "created_at"),
+                      # the tutors' feed: open questions of a subject and band, fewest answers and oldest
+                      # first; partial and holding the id, so a page of the feed is an index-only range
+                      Index("ix_questions_feed", "status", "subject_code", "band", "answer_count", "created_at", "id",
+                            postgresql_where=text("hidden_at IS NULL"), sqlite_where=text("hidden_at IS NULL")))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     subject_code: Mapped[str] = mapped_column(ForeignKey("subjects.code"))
@@ -84,15 +92,37 @@ class Question(Base):
     source_request_id: Mapped[int | None] = mapped_column(ForeignKey("help_requests.id"))
     accepted_answer_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    band: Mapped[str] = mapped_column(String(8), default="junior", server_default="junior")  # junior | senior
+    raw: Mapped[str | None] = mapped_column(Text)  # the text as typed, when masking changed it (admins only)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    answer_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    claimed_by: Mapped[int | None] = mapped_column(Integer)  # "I'm answering" (until claimed_until)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden_by: Mapped[int | None] = mapped_column(Integer)
+    hidden_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class Answer(Base):
+    """One tutor's answer to a question (one per tutor; edited until accepted)."""
+
     __tablename__ = "answers"
+    __table_args__ = (Index("uq_answers_question_tutor", "question_id", "tutor_id", unique=True),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
     tutor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    raw: Mapped[str | None] = mapped_column(Text)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden_by: Mapped[int | None] = mapped_column(Integer)
+    hidden_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class PointsEntry(Base):
@@ -121,20 +151,41 @@ class CalendarDay(Base):
     note: Mapped[str] = mapped_column(String(100), default="")
 
 
+CLASS_STATES = ("scheduled", "live", "ended", "cancelled", "lapsed")  # lapsed: the tutor never started it
+NOT_HELD_CLASS_STATES = ("cancelled", "lapsed")  # what the archive and workload leave out
+
+
 class LiveClass(Base):
-    """A one-to-many live class (互动课堂) given by a tutor; students' attendances are recorded."""
+    """A one-to-many live class (互动课堂) given by a tutor; students' attendances are recorded.
+    See app/classes for its rules (scheduling, enrolment, the live room)."""
 
     __tablename__ = "live_classes"
+    __table_args__ = (Index("ix_live_classes_state_starts", "state", "starts_at"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tutor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     subject_code: Mapped[str] = mapped_column(ForeignKey("subjects.code"))
     title: Mapped[str] = mapped_column(String(200))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    band: Mapped[str] = mapped_column(String(8), default="junior", server_default="junior")
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    length_s: Mapped[int] = mapped_column(Integer, default=1800, server_default="1800")
+    capacity: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
+    state: Mapped[str] = mapped_column(String(16), default="scheduled", server_default="scheduled")
+    recording: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    live_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    chat_muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    floor_id: Mapped[int | None] = mapped_column(BigId)  # the student holding the floor, if any
+    reminded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    points_booked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    transcript_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ClassAttendance(Base):
-    """One student's attendance of a live class: one of DOMAIN.md's one-to-many attendances."""
+    """One student's attendance of a live class: one of DOMAIN.md's one-to-many attendances.
+    One row per student and class (the statistics count rows, keyed on `joined_at`, the first
+    join); leaving and rejoining adds to `seconds`."""
 
     __tablename__ = "class_attendances"
     __table_args__ = (UniqueConstraint("live_class_id", "student_id"),)
@@ -143,6 +194,8 @@ class ClassAttendance(Base):
     student_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
     seconds: Mapped[int] = mapped_column(Integer, default=0)
+    present_since: Mapped[datetime | None] = mapped_column(UTCDateTime)  # in the room now, since then
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ActivityHour(Base):

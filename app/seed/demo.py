@@ -16,8 +16,10 @@ from app.config import Settings
 from app.kit.security import hash_password
 from app.live.service import points_for
 from app.models import (Answer, City, ClassAttendance, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint,
-                        LiveClass, PointsEntry, Question, School, SchoolClass, SignIn, TutorExpertise, TutoringSession,
+                        LiveClass, PointsEntry, Question, QuestionKnowledgePoint, School, SchoolClass, SignIn, TutorExpertise, TutoringSession,
                         TutorProfile, TutorReview, TutorSubject, User, utcnow)
+
+from app.qa.search import reindex
 
 from .knowledge import SUBJECTS
 
@@ -156,20 +158,31 @@ async def _history(db: AsyncSession, rng: random.Random, settings: Settings, kps
         student = rng.choice(active)
         subject = rng.choice(askable)
         at = evening(rng.choice(days))
-        q = Question(student_id=student.id, subject_code=subject, text="请问这个知识点怎么理解？", created_at=at)
+        kp = rng.choice(kps[subject])
+        q = Question(student_id=student.id, subject_code=subject, text="请问这个知识点怎么理解？", created_at=at,
+                     band="senior" if (student.grade or 0) >= 10 else "junior")
         db.add(q)
         await db.flush()
+        db.add(QuestionKnowledgePoint(question_id=q.id, knowledge_point_id=kp))
         sign_in(student.id, at)
         if rng.random() < 0.7:
             tutor_id, _ = rng.choice(by_subject[subject])
-            db.add(Answer(question_id=q.id, tutor_id=tutor_id, text="先回到定义，再看例题的每一步。",
-                          created_at=at + timedelta(minutes=rng.randint(5, 90))))
+            answer = Answer(question_id=q.id, tutor_id=tutor_id, text="先回到定义，再看例题的每一步。",
+                            created_at=at + timedelta(minutes=rng.randint(5, 90)))
+            db.add(answer)
+            await db.flush()
+            q.answer_count = 1
+            if rng.random() < 0.5:  # accepted (the Q&A centre books no points for the demo's history)
+                q.status, q.accepted_answer_id, q.closed_at = "accepted", answer.id, answer.created_at
+                answer.accepted_at = answer.created_at
+        await db.flush()
+        await reindex(db, q.id)
     for n in range(8):
         subject = rng.choice(list(by_subject))
         tutor_id, _ = rng.choice(by_subject[subject])
         at = evening(rng.choice(days)).replace(minute=0)
         klass = LiveClass(tutor_id=tutor_id, subject_code=subject, title=f"专题课堂 {n + 1}", starts_at=at,
-                          ended_at=at + timedelta(minutes=40))
+                          ended_at=at + timedelta(minutes=40), state="ended", live_at=at)
         db.add(klass)
         await db.flush()
         for student in rng.sample(students, rng.randint(10, 25)):

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.models.records import NOT_HELD_CLASS_STATES
 from app.models import (Answer, ClassAttendance, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, KnowledgePointDay, LiveClass,
                         PointsEntry, PointsMonth, Question, StudentDay, School, SchoolClass, SignInBlock, SignInHour, Subject, TutoringSession,
                         TutorProfile, User)
@@ -129,7 +130,8 @@ async def tutor_workload(db: AsyncSession, city_id: int, district_id: int | None
         PointsEntry.tutor_id.in_(ids), PointsEntry.created_at >= f, PointsEntry.created_at < t)
         .group_by(PointsEntry.tutor_id))).all())
     classes = dict((await db.execute(select(LiveClass.tutor_id, func.count()).where(
-        LiveClass.tutor_id.in_(ids), LiveClass.starts_at >= f, LiveClass.starts_at < t).group_by(LiveClass.tutor_id))).all())
+        LiveClass.tutor_id.in_(ids), LiveClass.starts_at >= f, LiveClass.starts_at < t,
+        LiveClass.state.not_in(NOT_HELD_CLASS_STATES)).group_by(LiveClass.tutor_id))).all())
     out = []
     for p in people:
         n, seconds, avg, rated = sessions.get(p.id, (0, 0, None, 0))
@@ -160,7 +162,8 @@ async def workload_totals(db: AsyncSession, city_id: int, district_id: int | Non
     sessions = scoped(select(s_key.label("k"), TutoringSession.tutor_id.label("tid"), TutoringSession.duration_s.label("secs"),
                              TutoringSession.rating.label("rating")).where(TutoringSession.live_at >= f, TutoringSession.live_at < t),
                       TutoringSession.tutor_id).subquery()
-    classes = scoped(select(c_key.label("k"), LiveClass.tutor_id.label("tid")).where(LiveClass.starts_at >= f, LiveClass.starts_at < t),
+    classes = scoped(select(c_key.label("k"), LiveClass.tutor_id.label("tid")).where(LiveClass.starts_at >= f, LiveClass.starts_at < t,
+                                                                                     LiveClass.state.not_in(NOT_HELD_CLASS_STATES)),
                      LiveClass.tutor_id).subquery()
     answers = scoped(select(a_key.label("k"), Answer.tutor_id.label("tid")).join(Question, Question.id == Answer.question_id)
                      .where(Answer.created_at >= f, Answer.created_at < t), Answer.tutor_id).subquery()
@@ -307,8 +310,9 @@ async def archive(db: AsyncSession, tutor_id: int, start: date, end: date, tz: s
             f"{school or ''} {grade_name(grade)}学生".strip(), s.duration_s, s.rating)
     for c, attended in (await db.execute(
             select(LiveClass, func.count(ClassAttendance.id)).outerjoin(ClassAttendance, ClassAttendance.live_class_id == LiveClass.id)
-            .where(LiveClass.tutor_id == tutor_id, LiveClass.starts_at >= f, LiveClass.starts_at < t).group_by(LiveClass.id))).all():
-        seconds = int((c.ended_at - c.starts_at).total_seconds()) if c.ended_at else None
+            .where(LiveClass.tutor_id == tutor_id, LiveClass.starts_at >= f, LiveClass.starts_at < t,
+                   LiveClass.state.not_in(NOT_HELD_CLASS_STATES)).group_by(LiveClass.id))).all():
+        seconds = int((c.ended_at - (c.live_at or c.starts_at)).total_seconds()) if c.ended_at else None
         add(c.starts_at, "一对多课堂", ("class", c.id), c.subject_code, f"{c.title}（{attended} 人参加）", seconds)
     for a, subject in (await db.execute(select(Answer, Question.subject_code).join(Question, Question.id == Answer.question_id)
                                         .where(Answer.tutor_id == tutor_id, Answer.created_at >= f, Answer.created_at < t))).all():

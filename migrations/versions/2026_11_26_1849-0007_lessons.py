@@ -1,7 +1,7 @@
 """micro-lessons: lessons, their knowledge points, plays (clicks) and views (frozen: imports nothing from app)
 
 Revision ID: 0007
-Revises: 0010
+Revises: 0006
 Create Date: 2026-11-26 18:49:40.291131
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = '0007'
-down_revision: str | None = '0010'
+down_revision: str | None = '0006'  # re-chained after main (written against 0004)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

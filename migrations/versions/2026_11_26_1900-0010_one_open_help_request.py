@@ -1,7 +1,7 @@
 """one open help request per student
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0008
 Create Date: 2026-11-26 19:00:00
 
 A student has at most one open help request (issue 15: one student filed 20 at once and every

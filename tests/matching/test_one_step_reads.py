@@ -39,3 +39,23 @@ async def test_a_tutor_come_free_comes_back_with_what_waits_for_them(pool, clock
     assert (await pool.claim(1, 5, clock.now())).ok
     assert await pool.free_tutor_and_waiting(5, 10) == (None, [])
     assert await pool.free_tutor_and_waiting(404, 10) == (None, [])
+
+
+async def test_a_session_ends_and_the_tutor_comes_back_with_what_waits(pool, clock):
+    await pool.put_tutor(card(6), clock.now())
+    await pool.add_request(spec(1), clock.now() + 600, clock.now())
+    assert await pool.offer(1, 6, clock.now(), clock.now() + 20, chosen=False) == "ok"
+    assert (await pool.claim(1, 6, clock.now())).ok
+    await pool.add_request(spec(2), clock.now() + 600, clock.now())
+    clock.advance(60)
+    ended, t, waiting = await pool.end_session_and_waiting(6, clock.now(), 10)
+    assert ended and t is not None and t.state == TutorState.AVAILABLE and t.served == 1
+    assert t.available_since == clock.now()
+    assert [st.spec.id for st in waiting] == [2]
+    assert await pool.end_session_and_waiting(6, clock.now(), 10) == (False, None, [])  # not in a session
+    # A tutor who asked to go off duty during the session leaves when it ends: nothing to serve.
+    assert await pool.offer(2, 6, clock.now(), clock.now() + 20, chosen=False) == "ok"
+    assert (await pool.claim(2, 6, clock.now())).ok
+    assert await pool.remove_tutor(6, clock.now()) is None
+    assert await pool.end_session_and_waiting(6, clock.now(), 10) == (True, None, [])
+    assert await pool.tutor(6) is None

@@ -88,6 +88,15 @@ async def test_a_whole_session_in_two_browsers(factory, pages: Pages, app, clock
     await say(tutor, "先看电流表接在哪里，加我微信 abc12345")
     await expect(student.locator("#chat-log")).to_contain_text("先看电流表接在哪里")
     await expect(student.locator("#chat-log")).not_to_contain_text("abc12345")
+    # Each line says who wrote it and when: the student reads the tutor's name, the tutor "学生".
+    await expect(student.locator("#chat-log li.them").last).to_contain_text(f"{tutor_user.real_name} · ")
+    await expect(tutor.locator("#chat-log li.them").last).to_contain_text("学生 · ")
+    await expect(student.locator("#chat-log li.me").last).to_contain_text("我 · ")
+    # Muting is shown on the other side.
+    await tutor.click("#mute")
+    await expect(student.locator("#peer-muted")).to_have_text("对方已静音")
+    await tutor.click("#mute")
+    await expect(student.locator("#peer-muted")).to_have_text("")
     await shot(student, "student-session")
     await shot(tutor, "tutor-session")
 
@@ -98,6 +107,7 @@ async def test_a_whole_session_in_two_browsers(factory, pages: Pages, app, clock
     await tutor.wait_for_url("**#/tutor")
 
     await expect(student.locator("form")).to_contain_text("07:00")
+    await expect(student.locator("#rate-tutor")).to_have_text(f"辅导老师：{tutor_user.real_name}")  # whom they rate
     await student.locator("#stars label").nth(4).click()
     await student.fill("#comment", "讲得很清楚")
     await shot(student, "student-rate")

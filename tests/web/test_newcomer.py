@@ -86,3 +86,22 @@ async def test_the_dashboard_at_phone_width_after_a_resize(factory, app_settings
     names = await page.locator("section:has(h2:text('班级排行')) tbody tr td:nth-child(2)").all_inner_texts()
     assert names and all("年级" not in n and n.endswith("班") for n in names), names
     await shot(page, "admin-dashboard-phone")
+
+
+async def test_api_docs_render_with_the_network_cut(pages: Pages) -> None:
+    page = await pages.browser.new_page(viewport=DESKTOP)
+    outside: list[str] = []
+
+    async def only_local(route) -> None:  # type: ignore[no-untyped-def]
+        if route.request.url.startswith(pages.base):
+            await route.continue_()
+        else:  # no CDN, no internet: every other request fails, as it would offline
+            outside.append(route.request.url)
+            await route.abort()
+
+    await page.route("**/*", only_local)
+    await page.goto(pages.base + "/docs")
+    await expect(page.locator(".swagger-ui .info .title")).to_contain_text("Open online tutoring", timeout=30_000)
+    await expect(page.locator(".opblock-tag-section").first).to_be_visible()  # the operations, from /openapi.json
+    assert outside == []
+    await page.close()

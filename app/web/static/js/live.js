@@ -78,6 +78,8 @@ export class Live extends EventTarget {
       if (frame.kind === 'signal') this.pending.push(frame.data);
       this.dispatchEvent(new CustomEvent(frame.kind, { detail: frame.data }));
       this.dispatchEvent(new CustomEvent('any', { detail: frame }));
+    } else if (frame.type === 'class_state') {  // the reply to class_join (views/classes.js)
+      this.dispatchEvent(new CustomEvent('class_state', { detail: frame }));
     } else if (frame.type === 'error') {
       if (frame.error === 'ResumeGap') {
         this.lastId = frame.latest;

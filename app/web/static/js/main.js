@@ -12,6 +12,8 @@ const routes = [
   [/^#\/history$/, () => import('./views/student.js'), 'history'],
   [/^#\/session\/(\d+)$/, () => import('./views/session.js')],
   [/^#\/tutor$/, () => import('./views/tutor.js')],
+  [/^#\/classes$/, () => import('./views/classes.js'), 'list'],
+  [/^#\/class\/(\d+)$/, () => import('./views/classes.js'), 'room'],
   [/^#\/admin$/, () => import('./views/admin.js')],
   [/^#\/dashboard$/, () => import('./views/dashboard.js')],
   [/^#\/apply$/, () => import('./views/apply.js')],
@@ -21,6 +23,10 @@ const routes = [
   [/^#\/calendar$/, () => import('./views/calendar.js')],
   [/^#\/tables$/, () => import('./views/tables.js')],
   [/^#\/people$/, () => import('./views/people.js')],
+  [/^#\/qa$/, () => import('./views/qa.js'), 'student'],
+  [/^#\/qa\/(\d+)$/, () => import('./views/qa.js'), 'question'],
+  [/^#\/qa-feed$/, () => import('./views/qa.js'), 'feed'],
+  [/^#\/qa-admin$/, () => import('./views/qa.js'), 'admin'],
   [/^#\/lessons\/mine$/, () => import('./views/lessons.js'), 'mine'],
   [/^#\/lessons\/review$/, () => import('./views/lessons.js'), 'review'],
   [/^#\/lessons(?:\?(.*))?$/, () => import('./views/lessons.js'), 'catalogue'],
@@ -29,11 +35,11 @@ const routes = [
 // Pages a visitor reaches without signing in.
 const PUBLIC = new Set(['#/sign-in', '#/apply']);
 const ADMIN_NAV = [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard'], ['#/tables', 'nav.tables'],
-  ['#/people', 'nav.people'], ['#/reports', 'nav.reports'], ['#/calendar', 'nav.calendar'], ['#/lessons/review', 'nav.lesson_review'], ['#/account', 'nav.account']];
+  ['#/people', 'nav.people'], ['#/reports', 'nav.reports'], ['#/qa-admin', 'nav.qa_admin'], ['#/calendar', 'nav.calendar'], ['#/lessons/review', 'nav.lesson_review'], ['#/account', 'nav.account']];
 
 const NAV = {
-  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history'], ['#/lessons', 'nav.lessons'], ['#/account', 'nav.account']],
-  tutor: [['#/tutor', 'nav.tutor'], ['#/lessons/mine', 'nav.my_lessons'], ['#/account', 'nav.account']],
+  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history'], ['#/qa', 'nav.qa'], ['#/classes', 'nav.classes'], ['#/lessons', 'nav.lessons'], ['#/account', 'nav.account']],
+  tutor: [['#/tutor', 'nav.tutor'], ['#/qa-feed', 'nav.qa_feed'], ['#/classes', 'nav.classes'], ['#/lessons/mine', 'nav.my_lessons'], ['#/account', 'nav.account']],
   school_admin: ADMIN_NAV,
   district_admin: ADMIN_NAV,
   city_admin: ADMIN_NAV,

@@ -21,11 +21,13 @@ export default async function session(view, { params, app }) {
   const countdown = h('span.countdown', { id: 'countdown', role: 'timer', 'aria-live': 'off' }, '--:--');
   const peer = h('span', { id: 'peer-status', role: 'status', 'aria-live': 'polite' }, t('session.waiting_peer'));
   const mediaState = h('span.muted', { id: 'media-status' }, t('media.new'));
+  const peerMute = h('span.warn', { id: 'peer-muted', role: 'status', 'aria-live': 'polite' });
   const warning = h('div', { id: 'session-warning', role: 'alert' });
   let muted = false;
   const mute = h('button', { type: 'button', id: 'mute', 'aria-pressed': 'false', onclick: () => {
     muted = !muted;
     call.setMuted(muted);
+    live.send({ type: 'media', session_id: sessionId, state: muted ? 'muted' : 'unmuted' });  // shown on the other side
     mute.setAttribute('aria-pressed', String(muted));
     mute.textContent = muted ? t('session.unmute') : t('session.mute');
   } }, t('session.mute'));
@@ -76,6 +78,13 @@ export default async function session(view, { params, app }) {
   // --- chat
   const log = h('ul.chat-log', { id: 'chat-log', 'aria-live': 'polite', 'aria-label': t('chat.label') });
   const say = (cls, text) => { log.append(h(`li.${cls}`, {}, text)); log.scrollTop = log.scrollHeight; };
+  // A chat line says who and when: 我, or the tutor by name (a student's view) / 学生 (a tutor's view).
+  const speaker = (from) => (from === me.id ? t('record.me') : role === 'student' ? (s.tutor_name || t('record.tutor')) : t('record.student'));
+  const hhmm = (at) => new Date(at).toLocaleTimeString('zh-CN', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit' });
+  const sayChat = (from, text, at) => {
+    log.append(h(`li.${from === me.id ? 'me' : 'them'}`, {}, h('span.meta', {}, `${speaker(from)} · ${hhmm(at)}`), h('br'), text));
+    log.scrollTop = log.scrollHeight;
+  };
   const input = h('input', { type: 'text', id: 'chat-input', maxlength: 1000, placeholder: t('chat.hint'), 'aria-label': t('chat.hint'), autocomplete: 'off' });
   const chatForm = h('form.row', { onsubmit: (e) => {
     e.preventDefault();
@@ -87,7 +96,7 @@ export default async function session(view, { params, app }) {
 
   view.append(
     h('h1', {}, t('session.title')),
-    h('div.card.session-bar', {}, countdown, peer, mediaState, mute, hangup),
+    h('div.card.session-bar', {}, countdown, peer, peerMute, mediaState, mute, hangup),
     warning,
     h('div.session', {},
       h('section', { 'aria-label': t('board.label') }, tools, h('div.board-wrap', {}, canvas)),
@@ -115,7 +124,7 @@ export default async function session(view, { params, app }) {
   try {
     for (const item of await api(`/api/sessions/${sessionId}/transcript`)) {
       const b = item.body || {};
-      if (item.kind === 'chat') say(item.sender_id === me.id ? 'me' : 'them', b.text);
+      if (item.kind === 'chat') sayChat(item.sender_id, b.text, item.at);
       else if (item.kind === 'stroke') board.replay(b, item.sender_id === me.id ? 'me' : item.sender_id);
       else if (item.kind === 'board') board.remoteAction({ ...b, from: item.sender_id === me.id ? 'me' : item.sender_id });
     }
@@ -143,8 +152,13 @@ export default async function session(view, { params, app }) {
     live.on('session_live', (d) => { if (mine(d)) { setLive(d.ends_at * 1000); say('sys', t('session.live')); } }),
     live.on('session_warning', (d) => { if (mine(d)) { const m = t('session.warning', { min: Math.round(d.seconds_left / 60) }); clear(warning, h('p.notice.warn', {}, m)); say('sys', m); } }),
     live.on('peer_connection', (d) => { if (mine(d)) { peer.textContent = t(`peer.${d.state}`); peer.className = d.state === 'lost' ? 'bad' : 'ok'; say('sys', t(`peer.${d.state}`)); } }),
-    live.on('peer_media', (d) => { if (mine(d)) { peer.textContent = t(`peer.media_${d.state}`); peer.className = d.state === 'connected' ? 'ok' : 'bad'; } }),
-    live.on('chat', (d) => { if (mine(d)) say(d.from === me.id ? 'me' : 'them', d.text + (d.masked ? ` ${t('chat.masked')}` : '')); }),
+    live.on('peer_media', (d) => {
+      if (!mine(d)) return;
+      if (d.state === 'muted' || d.state === 'unmuted') { peerMute.textContent = d.state === 'muted' ? t('peer.muted') : ''; return; }
+      peer.textContent = t(`peer.media_${d.state}`);
+      peer.className = d.state === 'connected' ? 'ok' : 'bad';
+    }),
+    live.on('chat', (d) => { if (mine(d)) sayChat(d.from, d.text + (d.masked ? ` ${t('chat.masked')}` : ''), serverNow()); }),
     live.on('stroke', (d) => { if (mine(d) && d.from !== me.id) board.addRemote(d); }),
     live.on('board', (d) => { if (mine(d) && d.from !== me.id) board.remoteAction(d); }),
     live.on('image', (d) => { if (mine(d)) showImage(d.url); }),

@@ -110,8 +110,9 @@ function toQuestionButton(requestId, box, onDone = () => {}) {
   const b = h('button', { type: 'button', id: 'to-question', onclick: async () => {
     b.disabled = true;
     try {
-      await api(`/api/help-requests/${requestId}/to-question`, { method: 'POST' });
-      clear(box, h('p.notice', { id: 'question-saved' }, t('wait.question_saved')));
+      const req = await api(`/api/help-requests/${requestId}/to-question`, { method: 'POST' });
+      clear(box, h('p.notice', { id: 'question-saved' }, t('wait.question_saved')),
+        req.question_id ? h('a', { href: `#/qa/${req.question_id}`, id: 'question-link' }, t('qa.open_question')) : null);
       onDone();
     } catch (e) { clear(box, h('p.error', {}, errorText(e))); }
   } }, t('wait.to_question'));
@@ -204,7 +205,8 @@ async function rate(view, ctx, sessionId) {
         go('#/history');
       } catch (err) { error.textContent = errorText(err); }
     },
-  }, h('p', {}, t('rate.summary', { minutes: formatDuration(s.duration_s), reason: t(`end.${s.end_reason}`) })),
+  }, h('p', { id: 'rate-tutor' }, t('rate.with', { name: s.tutor_name || t('record.tutor') })),
+  h('p', {}, t('rate.summary', { minutes: formatDuration(s.duration_s), reason: t(`end.${s.end_reason}`) })),
   stars, h('label', { for: 'comment' }, t('rate.comment')), comment, error,
   h('div.row', {}, h('button.primary', { type: 'submit', id: 'rate-submit' }, t('rate.submit')), h('a.button', { href: '#/history' }, t('rate.later'))));
   const body = !s.live_at ? h('p.notice', {}, t('rate.never_live'), ' ', h('a', { href: '#/ask' }, t('wait.ask_again')))
@@ -217,6 +219,6 @@ async function historyView(view, { app }) {
   const names = Object.fromEntries(subjects.map((s) => [s.code, subjectName(s)]));
   const unrated = sessions.filter((s) => s.state === 'ended' && s.live_at && !s.rating);
   view.append(h('h1', {}, t('history.title')),
-    ...(unrated.length ? [h('p.notice', {}, t('history.unrated'), ' ', unrated.map((s) => h('a.unrated', { href: `#/rate/${s.id}` }, `${formatTime(when(s))} ${names[s.subject] || s.subject}`)))] : []),
-    h('div.card', {}, sessionsTable(sessions, names)));
+    ...(unrated.length ? [h('p.notice', {}, t('history.unrated'), ' ', unrated.map((s) => h('a.unrated', { href: `#/rate/${s.id}` }, `${formatTime(when(s))} ${names[s.subject] || s.subject} · ${s.tutor_name || ''}`)))] : []),
+    h('div.card', {}, sessionsTable(sessions, names, { tutor: true })));
 }

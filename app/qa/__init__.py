@@ -1,0 +1,1 @@
+"""The Q&A centre (问答中心): see app/qa/service.py."""

@@ -1,0 +1,315 @@
+"""The class media room in this process, with aiortc.
+
+Every participant's single RTCPeerConnection carries one audio track each way. A 20 ms clock
+per room takes the latest frame of the two voices that may be heard — the tutor and the floor
+holder — mixes them and encodes each *mix* once: everything for the listeners, the floor for
+the tutor, the tutor for the floor holder (nobody hears themselves). The encoded packets are
+handed to every listener's sender as they are, so a listener costs packetising and SRTP, not an
+Opus encode (aiortc's RTCRtpSender packs an `av.Packet` without re-encoding). Students' audio is
+decoded only while they hold the floor: their page attaches the microphone only then.
+"""
+from __future__ import annotations
+
+import asyncio
+import audioop  # stdlib until 3.13; one C call mixes two frames (no numpy dependency for this)
+import contextlib
+import logging
+from collections import deque
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.codecs.opus import OpusEncoder
+from aiortc.jitterbuffer import JitterBuffer
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av import AudioFrame, Packet
+
+log = logging.getLogger(__name__)
+
+RATE, SAMPLES, PTIME = 48_000, 960, 0.020
+TIME_BASE = Fraction(1, RATE)
+MAX_BACKLOG = 3  # frames kept per voice: more means the speaker's clock runs ahead; drop the oldest
+CATCH_UP_AFTER = 10  # ticks (200 ms) of a standing backlog before a frame is dropped to cut the delay
+
+
+class PacketTrack(MediaStreamTrack):
+    """An outgoing audio track fed with already-encoded packets."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue: asyncio.Queue[Packet] = asyncio.Queue(maxsize=8)
+        self.sent = 0
+
+    def push(self, packet: Packet) -> None:
+        if self.queue.full():  # a slow connection loses the oldest packet, never the room's clock
+            self.queue.get_nowait()
+        self.queue.put_nowait(packet)
+
+    async def recv(self) -> Packet:  # type: ignore[override]
+        if self.readyState != "live":
+            raise MediaStreamError
+        packet = await self.queue.get()
+        self.sent += 1
+        return packet
+
+
+class _Mix:
+    """One mix encoded once per 20 ms."""
+
+    def __init__(self) -> None:
+        self.encoder = OpusEncoder()
+        self.pts = 0
+
+    def encode(self, samples: bytes) -> Packet | None:
+        frame = _frame(samples, self.pts)
+        self.pts += SAMPLES
+        payloads, timestamp = self.encoder.encode(frame)
+        if not payloads:
+            return None
+        packet = Packet(payloads[0])
+        packet.pts, packet.time_base = timestamp, TIME_BASE
+        return packet
+
+
+class _Participant:
+    def __init__(self, user_id: int) -> None:
+        self.user_id = user_id
+        self.pc = RTCPeerConnection()
+        self.out = PacketTrack()
+        self.reader: asyncio.Task[None] | None = None
+        self.frames_in = 0
+
+
+class Room:
+    def __init__(self, room_id: int, record_to: Path | None) -> None:
+        self.id = room_id
+        self.tutor_id: int | None = None
+        self.floor_id: int | None = None
+        self.people: dict[int, _Participant] = {}
+        self.voices: dict[int, deque[bytes]] = {}
+        self.behind: dict[int, int] = {}  # consecutive ticks with more than one frame waiting, per voice
+        self.mixes = {"all": _Mix(), "tutor": _Mix(), "floor": _Mix()}
+        self.silence = bytes(SAMPLES * 4)
+        self.ticks = 0
+        self.recorder = _Recorder(record_to) if record_to else None
+        self.clock = asyncio.create_task(self._run())
+
+    async def connect(self, user_id: int, offer_sdp: str, tutor: bool) -> str:
+        if tutor:
+            self.tutor_id = user_id
+        await self.drop(user_id)
+        p = _Participant(user_id)
+        self.people[user_id] = p
+        p.pc.on("track", lambda track: self._inbound(p, track))
+
+        @p.pc.on("connectionstatechange")
+        async def _state() -> None:
+            if p.pc.connectionState in ("failed", "closed") and self.people.get(user_id) is p:
+                await self.drop(user_id)
+
+        try:
+            await p.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+        except Exception as exc:  # aiortc raises several kinds for a malformed offer
+            await self.drop(user_id)
+            raise ValueError(str(exc) or type(exc).__name__) from None
+        p.pc.addTrack(p.out)
+        await p.pc.setLocalDescription(await p.pc.createAnswer())
+        return str(p.pc.localDescription.sdp)
+
+    def _inbound(self, p: _Participant, track: MediaStreamTrack) -> None:
+        if track.kind != "audio":
+            return
+        shorten_jitter_buffer(p.pc)
+
+        async def read() -> None:
+            with contextlib.suppress(MediaStreamError):
+                while True:
+                    frame = await track.recv()
+                    p.frames_in += 1
+                    if p.user_id in (self.tutor_id, self.floor_id):
+                        q = self.voices.setdefault(p.user_id, deque(maxlen=MAX_BACKLOG))
+                        q.append(_samples(frame))
+
+        p.reader = asyncio.create_task(read())
+
+    async def drop(self, user_id: int) -> None:
+        p = self.people.pop(user_id, None)
+        self.voices.pop(user_id, None)
+        if p is not None:
+            p.out.stop()
+            if p.reader:
+                p.reader.cancel()
+            await p.pc.close()
+
+    def floor(self, user_id: int | None) -> None:
+        if self.floor_id is not None:
+            self.voices.pop(self.floor_id, None)
+        self.floor_id = user_id
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        start, n = loop.time(), 0
+        while True:
+            n += 1
+            delay = start + n * PTIME - loop.time()
+            if delay < -0.2:  # the process stalled: restart the clock rather than burst
+                start, n = loop.time(), 0
+            await asyncio.sleep(max(0.0, delay))
+            try:
+                self.step()
+            except Exception:  # noqa: BLE001 - one bad frame must not stop the room
+                log.exception("class room %s: mixing failed", self.id)
+
+    def _take(self, user_id: int | None) -> bytes | None:
+        """The voice's next frame. A backlog absorbs a burst; one that lasts (the speaker's clock
+        runs ahead of the room's, or a burst never drains) is pure delay: drop a frame to catch up."""
+        q = self.voices.get(user_id) if user_id is not None else None
+        if not q:
+            return None
+        if len(q) > 1:
+            self.behind[user_id] = self.behind.get(user_id, 0) + 1  # type: ignore[index]
+            if self.behind[user_id] >= CATCH_UP_AFTER:  # type: ignore[index]
+                q.popleft()
+                self.behind[user_id] = 0  # type: ignore[index]
+        else:
+            self.behind[user_id] = 0  # type: ignore[index]
+        return q.popleft()
+
+    def step(self) -> None:
+        """One 20 ms frame for everybody (a listener costs one queue push here)."""
+        self.ticks += 1
+        tutor, floor = self._take(self.tutor_id), self._take(self.floor_id)
+        if tutor is not None and floor is not None:
+            both = audioop.add(tutor, floor, 2)
+        else:
+            both = tutor if tutor is not None else floor if floor is not None else self.silence
+        if self.recorder:
+            self.recorder.write(both)
+        everyone = self.mixes["all"].encode(both)
+        for uid, p in self.people.items():
+            if uid == self.tutor_id:
+                packet = self.mixes["tutor"].encode(floor if floor is not None else self.silence)
+            elif uid == self.floor_id:
+                packet = self.mixes["floor"].encode(tutor if tutor is not None else self.silence)
+            else:
+                packet = everyone
+            if packet is not None:
+                p.out.push(packet)
+
+    async def close(self) -> None:
+        self.clock.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.clock
+        try:
+            for uid in list(self.people):
+                await self.drop(uid)
+        finally:
+            if self.recorder:
+                self.recorder.close()
+
+    def stats(self) -> dict[str, Any]:
+        return {"participants": len(self.people), "ticks": self.ticks, "floor": self.floor_id,
+                "sent": {u: p.out.sent for u, p in self.people.items()},
+                "received": {u: p.frames_in for u, p in self.people.items()}}
+
+
+def shorten_jitter_buffer(pc: RTCPeerConnection) -> None:
+    """aiortc holds 4 audio packets (80 ms) before decoding; on 127.0.0.1 or a LAN that is pure
+    delay, added once per hop. Keep one. (A private attribute: checked by the class tests.)"""
+    for receiver in pc.getReceivers():
+        if receiver.track is not None and receiver.track.kind == "audio":
+            receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=16, prefetch=1)  # type: ignore[attr-defined]
+
+
+def _samples(frame: AudioFrame) -> bytes:
+    """Interleaved s16 stereo, 960 samples (what aiortc's Opus decoder produces)."""
+    data = bytes(frame.planes[0])
+    if frame.format.name != "s16":
+        return bytes(SAMPLES * 4)
+    if frame.layout.name == "mono":
+        data = audioop.tostereo(data[:frame.samples * 2], 2, 1, 1)
+    data = data[:SAMPLES * 4]
+    return data + bytes(SAMPLES * 4 - len(data))
+
+
+def _frame(samples: bytes, pts: int) -> AudioFrame:
+    frame = AudioFrame(format="s16", layout="stereo", samples=SAMPLES)
+    frame.planes[0].update(samples)
+    frame.sample_rate, frame.pts, frame.time_base = RATE, pts, TIME_BASE
+    return frame
+
+
+class _Recorder:
+    """The class's audio (what the listeners hear) as Ogg/Opus next to the board's transcript."""
+
+    def __init__(self, path: Path) -> None:
+        import av
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path.with_suffix(".ogg")
+        self.container = av.open(str(self.path), "w", format="ogg")
+        self.stream = self.container.add_stream("libopus", rate=RATE, layout="stereo")  # type: ignore[call-overload]
+        self.pts = 0
+
+    def write(self, samples: bytes) -> None:
+        frame = _frame(samples, self.pts)
+        self.pts += SAMPLES
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            for packet in self.stream.encode(None):
+                self.container.mux(packet)
+        self.container.close()
+
+
+class AiortcBackend:
+    name = "aiortc"
+
+    def __init__(self) -> None:
+        self.rooms: dict[int, Room] = {}
+
+    async def create_room(self, room_id: int, *, record_to: Path | None = None) -> None:
+        if room_id not in self.rooms:
+            self.rooms[room_id] = Room(room_id, record_to)
+
+    def _room(self, room_id: int) -> Room:
+        room = self.rooms.get(room_id)
+        if room is None:
+            raise KeyError(f"no media room {room_id} here")
+        return room
+
+    async def publish(self, room_id: int, user_id: int, offer_sdp: str) -> str:
+        return await self._room(room_id).connect(user_id, offer_sdp, tutor=True)
+
+    async def subscribe(self, room_id: int, user_id: int, offer_sdp: str) -> str:
+        return await self._room(room_id).connect(user_id, offer_sdp, tutor=False)
+
+    async def give_floor(self, room_id: int, user_id: int) -> None:
+        if room_id in self.rooms:
+            self.rooms[room_id].floor(user_id)
+
+    async def take_floor(self, room_id: int) -> None:
+        if room_id in self.rooms:
+            self.rooms[room_id].floor(None)
+
+    async def leave(self, room_id: int, user_id: int) -> None:
+        if room_id in self.rooms:
+            await self.rooms[room_id].drop(user_id)
+
+    async def close_room(self, room_id: int) -> None:
+        room = self.rooms.pop(room_id, None)
+        if room is not None:
+            await room.close()
+
+    def stats(self, room_id: int) -> dict[str, Any]:
+        room = self.rooms.get(room_id)
+        return room.stats() if room else {}
+
+    async def aclose(self) -> None:
+        for room_id in list(self.rooms):
+            await self.close_room(room_id)
