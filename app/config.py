@@ -97,6 +97,24 @@ class Settings(BaseSettings):
     class_points_max: float = 20.0  # … at most this per class
     class_media: str = "aiortc"  # the media backend of the live room (classroom/), "none" for signaling only
 
+    # Micro-lessons (app/lessons). Files live in `lessons_dir` (default: data_dir/lessons); several
+    # instances point it at one shared folder (see README, "Micro-lessons").
+    lessons_dir: Path | None = None
+    lesson_max_bytes: int = 600 * 1024 * 1024  # 15 minutes of a phone's 1080p recording, with room
+    lesson_max_duration_s: float = 15 * 60 + 5
+    lesson_complete_ratio: float = 0.9  # share of the lesson seen at a plausible pace = a complete view
+    lesson_max_rate: float = 2.0  # fastest playback speed the player offers; faster progress is not watching
+    lesson_click_gap_s: int = 600  # a student's plays of one lesson within this gap are one click
+    lesson_stream_ttl_s: int = 4 * 3600  # lifetime of a player's streaming link
+    lesson_processing_lease_s: int = 1800  # a worker that died mid-processing is replaced after this
+    lesson_points_publish: float = 1.0  # points when a lesson is first approved
+    lesson_points_per_view: float = 0.05  # points per complete view …
+    lesson_points_views_cap: int = 200  # … for at most this many complete views of one lesson
+
+    @property
+    def lessons_path(self) -> Path:
+        return self.lessons_dir if self.lessons_dir is not None else self.data_dir / "lessons"
+
     @property
     def embedded(self) -> bool:
         """SQLite (the default file, or a sqlite:// DATABASE_URL) and no shared state."""

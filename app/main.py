@@ -25,6 +25,7 @@ from app.match.flows import ExpiryHooks
 from app.match.reconcile import reconcile
 from app.classes.dispatch import ClassDispatch
 from app.classes.dispatch import run_tick as class_tick
+from app.lessons.worker import make_worker as make_lesson_worker
 from app.models import utcnow
 from app.live.socket import EventLogSink, LiveHandler, run_tick
 from app.live.transcript import TranscriptWriter
@@ -91,6 +92,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.account_closed = partial(account_closed, app)
         app.state.classes = ClassDispatch(app)
         await app.state.classes.start()
+        app.state.lesson_worker = make_lesson_worker(app)
+        app.state.lesson_worker.start()
         app.state.throttle = Throttle(settings)
         app.state.socket_rate = SocketRate()
         timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app)),
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 task.cancel()
             await asyncio.gather(*timers, return_exceptions=True)
             await app.state.classes.media.aclose()
+            await app.state.lesson_worker.aclose()
             await app.state.transcript.aclose()
             await app.state.events.aclose()
             await app.state.presence.aclose()
@@ -133,6 +137,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from app.classes.endpoints import router as classes
     from app.match.endpoints import router as match
     from app.health import router as health
+    from app.lessons.endpoints import router as lessons
     from app.live.endpoints import router as live
     from app.safety.endpoints import router as safety
     from app.stats.endpoints import router as stats
@@ -143,7 +148,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from app.qa.endpoints import router as qa
 
     for router in (health, auth, accounts, subjects, schools, tutors, helprequests, match, calendar, live, classes, safety, stats,
-                   qa):
+                   qa, lessons):
         app.include_router(router)
 
     from app import web

@@ -6,6 +6,7 @@ JSON document is never read, let alone parsed."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,6 +14,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.config import Settings
 
 _UPLOAD_TYPES = (b"multipart/form-data", b"text/csv", b"application/octet-stream")
+# Bodies that their endpoint streams to storage under its own cap (a lesson video, up to
+# TUTORING_LESSON_MAX_BYTES): passed through unread, never held in memory here.
+_STREAMED = re.compile(r"^/api/lessons/\d+/video$")
 
 
 class BodyLimit:
@@ -22,7 +26,8 @@ class BodyLimit:
         self.upload_cap = max(settings.max_image_bytes, settings.max_csv_bytes) + 64 * 1024
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS") \
+                or (scope["method"] == "PUT" and _STREAMED.match(scope["path"])):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])

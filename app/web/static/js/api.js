@@ -84,3 +84,24 @@ export async function syncClock() {
   return w;
 }
 export function serverNow() { return Date.now() + clockOffset; }
+
+/** PUT a file as the raw request body, reporting upload progress (0..1) — fetch cannot. */
+export function putFileWithProgress(path, file, onProgress, retry = true) {
+  return new Promise((resolve, reject) => {
+    const x = new XMLHttpRequest();
+    x.open('PUT', path);
+    if (tokens) x.setRequestHeader('Authorization', `Bearer ${tokens.access_token}`);
+    x.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
+    x.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
+    x.onload = async () => {
+      let body = null;
+      try { body = JSON.parse(x.responseText); } catch { /* not JSON */ }
+      if (x.status === 401 && retry && body && body.error === 'TokenExpired' && await refresh()) {
+        resolve(putFileWithProgress(path, file, onProgress, false));
+      } else if (x.status >= 200 && x.status < 300) resolve(body);
+      else reject(new ApiError(x.status, body || { error: `HTTP${x.status}` }));
+    };
+    x.onerror = () => reject(new ApiError(0, { error: 'Network', detail: 'upload failed' }));
+    x.send(file);
+  });
+}

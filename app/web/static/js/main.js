@@ -27,15 +27,19 @@ const routes = [
   [/^#\/qa\/(\d+)$/, () => import('./views/qa.js'), 'question'],
   [/^#\/qa-feed$/, () => import('./views/qa.js'), 'feed'],
   [/^#\/qa-admin$/, () => import('./views/qa.js'), 'admin'],
+  [/^#\/lessons\/mine$/, () => import('./views/lessons.js'), 'mine'],
+  [/^#\/lessons\/review$/, () => import('./views/lessons.js'), 'review'],
+  [/^#\/lessons(?:\?(.*))?$/, () => import('./views/lessons.js'), 'catalogue'],
+  [/^#\/lesson\/(\d+)$/, () => import('./views/lessons.js'), 'player'],
 ];
 // Pages a visitor reaches without signing in.
 const PUBLIC = new Set(['#/sign-in', '#/apply']);
 const ADMIN_NAV = [['#/admin', 'nav.admin'], ['#/dashboard', 'nav.dashboard'], ['#/tables', 'nav.tables'],
-  ['#/people', 'nav.people'], ['#/reports', 'nav.reports'], ['#/qa-admin', 'nav.qa_admin'], ['#/calendar', 'nav.calendar'], ['#/account', 'nav.account']];
+  ['#/people', 'nav.people'], ['#/reports', 'nav.reports'], ['#/qa-admin', 'nav.qa_admin'], ['#/calendar', 'nav.calendar'], ['#/lessons/review', 'nav.lesson_review'], ['#/account', 'nav.account']];
 
 const NAV = {
-  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history'], ['#/qa', 'nav.qa'], ['#/classes', 'nav.classes'], ['#/account', 'nav.account']],
-  tutor: [['#/tutor', 'nav.tutor'], ['#/qa-feed', 'nav.qa_feed'], ['#/classes', 'nav.classes'], ['#/account', 'nav.account']],
+  student: [['#/ask', 'nav.ask'], ['#/history', 'nav.history'], ['#/qa', 'nav.qa'], ['#/classes', 'nav.classes'], ['#/lessons', 'nav.lessons'], ['#/account', 'nav.account']],
+  tutor: [['#/tutor', 'nav.tutor'], ['#/qa-feed', 'nav.qa_feed'], ['#/classes', 'nav.classes'], ['#/lessons/mine', 'nav.my_lessons'], ['#/account', 'nav.account']],
   school_admin: ADMIN_NAV,
   district_admin: ADMIN_NAV,
   city_admin: ADMIN_NAV,

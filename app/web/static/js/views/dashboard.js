@@ -5,6 +5,7 @@ import { h, clear } from '../dom.js';
 import { t, errorText } from '../i18n.js';
 import { onLeave } from '../nav.js';
 import { exportButtons } from '../exports.js';
+import { hotLessonLinks } from '../lessonlinks.js';
 import { serviceDay, addDays, monthStart } from '../dates.js';
 
 let chartLib = null;
@@ -65,7 +66,7 @@ export default async function dashboard(view) {
         h('div.charts', {},
           h('section.card', {}, h('h2', {}, t('dash.trend')), h('div.chart-box', {}, trendCanvas), exportButtons('/api/stats/trend', params)),
           h('section.card', {}, h('h2', {}, t('dash.ranking')), h('div.chart-box', {}, rankCanvas)),
-          h('section.card', {}, h('h2', {}, t('dash.hot')), h('div.chart-box', {}, hotCanvas), exportButtons('/api/stats/hot-spots', params)),
+          h('section.card', {}, h('h2', {}, t('dash.hot')), h('div.chart-box', {}, hotCanvas), exportButtons('/api/stats/hot-spots', params), hotLessonLinks(hot.rows)),
           h('section.card', {}, h('h2', {}, t('dash.stars')), tableOf(stars.rows, [['award', 'dash.award'], ['name', 'dash.name'], ['school', 'dash.school'], ['figure', 'dash.figure']]))),
         h('section.card', { id: 'participation-table' }, h('h2', {}, t('dash.table')), exportButtons('/api/stats/participation', params),
           tableOf(rows, [['city_rank', 'dash.rank'], ['school', 'dash.school'], ['participants', 'dash.participants'], ['participations', 'dash.participations'],
