@@ -45,3 +45,33 @@ def test_classes_and_grades_are_named_as_schools_name_them():
     assert class_label(7, "3") == "初一(3)班"
     assert class_label(10, "实验班") == "高一 实验班"
     assert grade_name(9) == "初三" and grade_name(None) == ""
+
+
+def test_make_run_prints_the_url_before_preparing_and_each_step(tmp_path):
+    # A newcomer sees where to look at once, then what is happening (not silence until the end).
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "TUTORING_DATA_DIR": str(tmp_path), "TUTORING_SEED_DEMO": "false", "TUTORING_PORT": str(port)}
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "run"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line.strip())
+            if line.startswith("Ready:"):
+                break
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert f"http://127.0.0.1:{port}/" in lines[0]
+    assert lines[1] == "waiting for the database…" and lines[2] == "migrating the database…"
+    assert any("Live tutoring is" in line for line in lines) and lines[-1].startswith("Ready:")

@@ -185,6 +185,9 @@ async def test_waiting_cancel_and_a_request_outside_the_window(factory, pages: P
     await student.goto(student.url.split("#")[0] + "#/ask")
     await expect(student.locator("#window-status")).to_contain_text("现在不是在线辅导时间。下次开放：")
     await expect(student.locator("#window-status")).to_contain_text("18:00")
+    # Before filling anything in, the student is offered the forms that work now.
+    await expect(student.locator("#closed-qa")).to_have_text("到问答中心提问")
+    await expect(student.locator("#closed-lessons")).to_have_text("看微课")
     await ask(student, "二次函数的顶点怎么求", photo=False)
     error = student.locator("#ask-error")
     await expect(error).to_contain_text("现在不是在线辅导时间。下次开放：")

@@ -31,6 +31,8 @@ export default {
   'ask.window_open': 'Live tutoring is open until {until}.',
   'ask.window_open_always': 'Live tutoring is open now.',
   'ask.window_closed': 'Live tutoring is closed now. Next opening: {next}. You can still post the question to the Q&A centre.',
+  'ask.closed_qa': 'Ask in the Q&A centre',
+  'ask.closed_lessons': 'Watch micro-lessons',
   'ask.subject': 'Subject',
   'ask.knowledge_points': 'Knowledge points (any number)',
   'ask.question': 'Your question',

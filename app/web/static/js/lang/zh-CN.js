@@ -31,6 +31,8 @@ export default {
   'ask.window_open': '现在是在线辅导时间，开放到 {until}。',
   'ask.window_open_always': '现在可以在线求助。',
   'ask.window_closed': '现在不是在线辅导时间。下次开放：{next}。你仍可以把问题发到问答中心。',
+  'ask.closed_qa': '到问答中心提问',
+  'ask.closed_lessons': '看微课',
   'ask.subject': '学科',
   'ask.knowledge_points': '知识点（可多选）',
   'ask.question': '你的问题',

@@ -102,7 +102,11 @@ async function ask(view, { app }) {
     h('label', { style: 'font-weight:400' }, modeAuto, ' ', t('ask.mode_auto')),
     h('label', { style: 'font-weight:400' }, modeChosen, ' ', t('ask.mode_chosen'))),
   tutorsBox, error, h('div.row', {}, submit));
-  view.append(h('h1', {}, t('ask.title')), banner, form);
+  // Outside the window the other forms are offered first, before anyone fills in the form.
+  const elsewhere = win.open ? null : h('div.row', { id: 'closed-options' },
+    h('a.button.primary', { href: '#/qa', id: 'closed-qa' }, t('ask.closed_qa')),
+    h('a.button', { href: '#/lessons', id: 'closed-lessons' }, t('ask.closed_lessons')));
+  view.append(h('h1', {}, t('ask.title')), banner, ...(elsewhere ? [elsewhere] : []), form);
   await loadTree();
 }
 
