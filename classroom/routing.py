@@ -10,12 +10,13 @@ per connection or floor change, never per packet.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import secrets
 from pathlib import Path
 from typing import Any
+
+from signaling.subscriber import Subscriber
 
 from . import MediaBackend, MediaUnavailable
 
@@ -31,14 +32,17 @@ class RoutedMedia:
         self.name = local.name
         self.instance = secrets.token_hex(6)
         self.channel = f"{prefix}classroom:instance:{self.instance}"
-        self._closing = False
-        self._listener: asyncio.Task[None] | None = None
+        self._listener: Subscriber | None = None
 
     def _owner_key(self, room_id: int) -> str:
         return f"{self.prefix}classroom:owner:{room_id}"
 
     async def start(self) -> None:
-        self._listener = asyncio.create_task(self._listen())
+        async def serve(data: str) -> None:
+            asyncio.create_task(self._serve(json.loads(data)))  # a slow request does not hold the channel
+
+        self._listener = Subscriber(self.r, self.channel, serve, "classroom")
+        self._listener.start()
 
     async def _owner(self, room_id: int) -> str | None:
         return await self.r.get(self._owner_key(room_id))  # type: ignore[no-any-return]
@@ -103,31 +107,9 @@ class RoutedMedia:
         await self.r.rpush(reply, json.dumps(out))
         await self.r.expire(reply, 60)
 
-    async def _listen(self) -> None:
-        # Polls with a timeout and stops on a flag, like the event log's bell (signaling/eventlog.py).
-        while not self._closing:
-            pubsub = self.r.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(self.channel)
-                while not self._closing:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
-                    if message and message.get("type") == "message":
-                        asyncio.create_task(self._serve(json.loads(message["data"])))
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - resubscribe
-                log.warning("classroom channel lost; resubscribing", exc_info=True)
-                await asyncio.sleep(1)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
-
     async def aclose(self) -> None:
-        self._closing = True
         if self._listener is not None:
-            _, pending = await asyncio.wait([self._listener], timeout=3)
-            for task in pending:
-                task.cancel()
+            await self._listener.aclose()
         for room_id in list(getattr(self.local, "rooms", {})):
             if await self._owner(room_id) == self.instance:
                 await self.r.delete(self._owner_key(room_id))

@@ -15,7 +15,6 @@ stream was not asked for a second, `read` goes to the stream, so a missed bell l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -25,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+
+from .subscriber import Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +125,7 @@ class RedisEventLog(EventLog):
         self.r, self.p, self.keep, self.ttl = redis, prefix + "ev:", keep, ttl_s
         self.channel = self.p + "bell"
         self._append = redis.register_script(_APPEND)
-        self._listener: asyncio.Task[None] | None = None
-        self._closing = False
+        self._listener: Subscriber | None = None
         # Events that arrived with their bell, per user with a local socket; and when the
         # user's stream itself was last read (an empty answer from `_fresh` is trusted for 1 s).
         self._fresh: dict[int, deque[StoredEvent]] = {}
@@ -178,32 +178,13 @@ class RedisEventLog(EventLog):
         return [StoredEvent(int(i.split("-")[0]), f["k"], json.loads(f["d"])) for i, f in rows]
 
     async def start(self) -> None:
-        self._listener = asyncio.create_task(self._listen())
+        async def ring(data: str) -> None:
+            user, event_id, kind, body = data.split("|", 3)
+            self.heard(int(user), int(event_id), kind, body)
 
-    async def _listen(self) -> None:
-        # Polls with a timeout and stops on a flag: redis-py's blocking read can swallow a task
-        # cancellation, which would leave shutdown waiting forever.
-        while not self._closing:
-            pubsub = self.r.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(self.channel)
-                while not self._closing:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
-                    if message and message.get("type") == "message":
-                        user, event_id, kind, body = message["data"].split("|", 3)
-                        self.heard(int(user), int(event_id), kind, body)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - reconnect; the streams keep every event meanwhile
-                log.warning("event bell lost; resubscribing", exc_info=True)
-                await asyncio.sleep(1)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+        self._listener = Subscriber(self.r, self.channel, ring, "event bell")
+        self._listener.start()
 
     async def aclose(self) -> None:
-        self._closing = True
         if self._listener is not None:
-            _, pending = await asyncio.wait([self._listener], timeout=3)
-            for task in pending:
-                task.cancel()
+            await self._listener.aclose()

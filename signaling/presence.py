@@ -12,8 +12,6 @@ the same contract against both.
 """
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import math
@@ -23,6 +21,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+
+from .subscriber import Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +128,7 @@ class RedisPresence(Presence):
         # Keys outlive their members' expiry by a margin, only so that abandoned ones vanish;
         # what counts is each member's score.
         self._key_ttl = max(60, math.ceil(ttl_s * 6))
-        self._listener: asyncio.Task[None] | None = None
-        self._closing = False
+        self._listener: Subscriber | None = None
 
     def _key(self, user_id: int) -> str:
         return f"{self.p}u:{user_id}"
@@ -168,31 +167,13 @@ class RedisPresence(Presence):
         await self.r.publish(self.channel, json.dumps({"u": kick.user_id, "s": kick.sid, "r": kick.reason}))
 
     async def start(self) -> None:
-        self._listener = asyncio.create_task(self._listen())
+        async def kicked(data: str) -> None:
+            d = json.loads(data)
+            await self._deliver(Kick(int(d["u"]), d.get("s"), d["r"]))
 
-    async def _listen(self) -> None:
-        # The same shape as the event log's bell: poll with a timeout, stop on a flag.
-        while not self._closing:
-            pubsub = self.r.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(self.channel)
-                while not self._closing:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
-                    if message and message.get("type") == "message":
-                        d = json.loads(message["data"])
-                        await self._deliver(Kick(int(d["u"]), d.get("s"), d["r"]))
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - resubscribe; the periodic check catches a missed kick
-                log.warning("kick channel lost; resubscribing", exc_info=True)
-                await asyncio.sleep(1)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+        self._listener = Subscriber(self.r, self.channel, kicked, "kick")  # a missed kick: the periodic check
+        self._listener.start()
 
     async def aclose(self) -> None:
-        self._closing = True
         if self._listener is not None:
-            _, pending = await asyncio.wait([self._listener], timeout=3)
-            for task in pending:
-                task.cancel()
+            await self._listener.aclose()
