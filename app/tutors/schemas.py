@@ -24,7 +24,8 @@ class ProfileFields(BaseModel):
 
 
 class ApplicationCreate(ProfileFields):
-    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    """The applicant does not choose a username: one is assigned and returned (`username` in the
+    answer), so this anonymous endpoint cannot be asked whether an account exists."""
     password: str = Field(min_length=8, max_length=128)
     real_name: str = Field(min_length=2, max_length=64)
     school_code: str = Field(min_length=1, max_length=32, description="the employer school")

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.scope import school_in_scope, schools_in_scope
-from app.kit.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
+from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from app.kit.safety import screen
 from app.kit.security import hash_password
 from app.models import District, School, TutorExpertise, TutorProfile, TutorReview, TutorSubject, User, utcnow
@@ -46,14 +47,21 @@ async def _write_profile(db: AsyncSession, user_id: int, body: ProfileFields, mi
     return profile
 
 
+async def _free_username(db: AsyncSession) -> str:
+    """A random "t" + 7 digits nobody has (random, not sequential: it tells nothing about how many
+    tutors there are). A collision is 1 in 10^7 per existing account; try again then."""
+    while True:
+        name = f"t{secrets.randbelow(10**7):07d}"
+        if not (await db.execute(select(User.id).where(User.username == name))).first():
+            return name
+
+
 async def apply(db: AsyncSession, body: ApplicationCreate, min_title: str) -> ApplicationOut:
     school = (await db.execute(select(School).where(School.code == body.school_code))).scalar_one_or_none()
     if school is None:
         raise InvalidInput(f"no school with code {body.school_code!r}", field="school_code")
-    if (await db.execute(select(User.id).where(User.username == body.username))).first():
-        raise Conflict(f"username {body.username!r} is taken", field="username")
     district = await db.get(District, school.district_id)
-    user = User(username=body.username, password_hash=await asyncio.to_thread(hash_password, body.password),
+    user = User(username=await _free_username(db), password_hash=await asyncio.to_thread(hash_password, body.password),
                 role="tutor", real_name=screen(body.real_name).text, school_id=school.id, district_id=school.district_id,
                 city_id=district.city_id if district else None)
     db.add(user)

@@ -38,7 +38,6 @@ async def test_a_teacher_applies_from_the_sign_in_page(factory, pages: Pages) ->
     page = await pages.browser.new_page(viewport=PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
     await page.goto(pages.base + "/")
     await page.click("#apply-link a")
-    await page.fill("#apply-username", "teacher_wang")
     await page.fill("#apply-password", "a-long-password")
     await page.fill("#apply-name", "王建国")
     await page.fill("#apply-school", org.schools[0].code)
@@ -48,6 +47,9 @@ async def test_a_teacher_applies_from_the_sign_in_page(factory, pages: Pages) ->
     await page.check("input[name=bands][value=junior]")
     await page.click("#apply-submit")
     await expect(page.locator("#apply-done")).to_be_visible()
+    username = await page.locator("#apply-assigned").inner_text()
+    r = await factory.client.post("/api/auth/sign-in", json={"username": username, "password": "a-long-password"})
+    assert r.status_code == 200  # the applicant signs in with the assigned name to follow the review
     await page.close()
     admin = await factory.user("school_admin", org)
     desk = await pages.open(admin.username, DESKTOP)

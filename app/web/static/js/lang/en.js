@@ -285,7 +285,7 @@ export default {
   'account.changed': 'Password changed. Other devices have been signed out.',
   'apply.heading': 'Apply to tutor',
   'apply.intro': 'Give your real details. The application is reviewed by your school, your district and the city; once all three approve, you can go on duty.',
-  'apply.username': 'Username (letters, digits, _ . -)',
+  'apply.your_username': 'Your username (write it down):',
   'apply.password': 'Password (at least 8 characters)',
   'apply.real_name': 'Real name',
   'apply.school_code': 'Code of the school you teach at',

@@ -285,7 +285,7 @@ export default {
   'account.changed': '密码已修改。其他设备上的登录已退出。',
   'apply.heading': '申请成为辅导教师',
   'apply.intro': '填写真实信息。申请依次由学校、区、市三级审核，全部通过后即可上线辅导。',
-  'apply.username': '用户名（字母、数字、_ . -）',
+  'apply.your_username': '你的登录用户名（请记下）：',
   'apply.password': '密码（至少 8 位）',
   'apply.real_name': '真实姓名',
   'apply.school_code': '任职学校代码',

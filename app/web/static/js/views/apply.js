@@ -10,7 +10,6 @@ export default async function apply(view) {
     const input = h('input', { id, name: id, ...attrs });
     return [h('label', { for: id }, t(label)), input];
   };
-  const [uLabel, username] = field('apply-username', 'apply.username', { type: 'text', required: true, minlength: 3, maxlength: 64, autocomplete: 'username', pattern: '[A-Za-z0-9_.\\-]+' });
   const [pLabel, password] = field('apply-password', 'apply.password', { type: 'password', required: true, minlength: 8, maxlength: 128, autocomplete: 'new-password' });
   const [nLabel, realName] = field('apply-name', 'apply.real_name', { type: 'text', required: true, minlength: 2, maxlength: 64 });
   const [sLabel, school] = field('apply-school', 'apply.school_code', { type: 'text', required: true, maxlength: 32 });
@@ -25,16 +24,19 @@ export default async function apply(view) {
   const form = h('form.card', { id: 'apply-form', onsubmit: async (e) => {
     e.preventDefault();
     clear(result);
-    const body = { username: username.value.trim(), password: password.value, real_name: realName.value.trim(), school_code: school.value.trim(),
+    const body = { password: password.value, real_name: realName.value.trim(), school_code: school.value.trim(),
                    title: title.value, subjects: checked('subjects'), grade_bands: checked('bands'), fields: fields.value.trim(), bio: bio.value.trim() };
     if (!body.subjects.length) { clear(result, h('p.error', {}, t('apply.need_subject'))); return; }
     if (!body.grade_bands.length) { clear(result, h('p.error', {}, t('apply.need_band'))); return; }
     try {
-      await api('/api/tutors/applications', { method: 'POST', json: body });
-      clear(form, h('p.notice', { id: 'apply-done' }, t('apply.done')), h('a.button.primary', { href: '#/sign-in' }, t('apply.sign_in')));
+      const made = await api('/api/tutors/applications', { method: 'POST', json: body });
+      // The username is assigned (choosing one would let anyone test whether an account exists).
+      clear(form, h('p.notice', { id: 'apply-done' }, t('apply.done')),
+        h('p', {}, t('apply.your_username'), ' ', h('b', { id: 'apply-assigned' }, made.username)),
+        h('a.button.primary', { href: '#/sign-in' }, t('apply.sign_in')));
     } catch (err) { clear(result, h('p.error', {}, errorText(err))); }
   } },
-  uLabel, username, pLabel, password, nLabel, realName, sLabel, school,
+  pLabel, password, nLabel, realName, sLabel, school,
   h('label', { for: 'apply-title' }, t('apply.title_label')), title,
   h('fieldset.choices', {}, h('legend', {}, t('apply.subjects')), subjectBoxes),
   h('fieldset.choices', {}, h('legend', {}, t('apply.bands')), bandBoxes),
