@@ -108,9 +108,13 @@ async def serve(websocket: WebSocket, handler: Handler, events: EventLog, *, all
         await send({"type": "error", "error": error, "detail": detail})
         await websocket.close(code=code, reason=error)
 
-    tasks = [asyncio.create_task(pump()), asyncio.create_task(heartbeat())]
+    tasks: list[asyncio.Task[None]] = []
     try:
+        # Registered before `hello` goes out: a client that resumes here and then closes its old
+        # socket on another instance must already count as present, or that instance, finding no
+        # socket of the user anywhere, announces `lost` to the other participant.
         await handler.connected(user, close)
+        tasks = [asyncio.create_task(pump()), asyncio.create_task(heartbeat())]
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
@@ -148,7 +152,8 @@ async def serve(websocket: WebSocket, handler: Handler, events: EventLog, *, all
     finally:
         for task in tasks:
             task.cancel()
-        await asyncio.wait(tasks, timeout=5)
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
         try:
             await handler.disconnected(user)
         except Exception:  # noqa: BLE001 - a failed presence update must not leak the socket
