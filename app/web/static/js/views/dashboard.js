@@ -5,6 +5,7 @@ import { h, clear } from '../dom.js';
 import { t, errorText } from '../i18n.js';
 import { onLeave } from '../nav.js';
 import { exportButtons } from '../exports.js';
+import { dataTable } from '../datatable.js';
 import { hotLessonLinks } from '../lessonlinks.js';
 import { serviceDay, addDays, monthStart } from '../dates.js';
 
@@ -20,10 +21,6 @@ function loadChartJs() {
   return chartLib;
 }
 
-function tableOf(rows, cols) {
-  return h('div.table-wrap', {}, h('table', {}, h('thead', {}, h('tr', {}, cols.map(([, label]) => h('th', {}, t(label))))),
-    h('tbody', {}, rows.map((r) => h('tr', {}, cols.map(([k]) => h('td', {}, r[k] ?? '—')))))));
-}
 
 export default async function dashboard(view) {
   // The inputs show whole days, both included (this month so far); the API's `to` is exclusive.
@@ -67,15 +64,15 @@ export default async function dashboard(view) {
           h('section.card', {}, h('h2', {}, t('dash.trend')), h('div.chart-box', {}, trendCanvas), exportButtons('/api/stats/trend', params)),
           h('section.card', {}, h('h2', {}, t('dash.ranking')), h('div.chart-box', {}, rankCanvas)),
           h('section.card', {}, h('h2', {}, t('dash.hot')), h('div.chart-box', {}, hotCanvas), exportButtons('/api/stats/hot-spots', params), hotLessonLinks(hot.rows)),
-          h('section.card', {}, h('h2', {}, t('dash.stars')), tableOf(stars.rows, [['award', 'dash.award'], ['name', 'dash.name'], ['school', 'dash.school'], ['figure', 'dash.figure']]))),
+          h('section.card', {}, h('h2', {}, t('dash.stars')), dataTable(stars.rows, [['award', 'dash.award'], ['name', 'dash.name'], ['school', 'dash.school'], ['figure', 'dash.figure']]))),
         h('section.card', { id: 'participation-table' }, h('h2', {}, t('dash.table')), exportButtons('/api/stats/participation', params),
-          tableOf(rows, [['city_rank', 'dash.rank'], ['school', 'dash.school'], ['participants', 'dash.participants'], ['participations', 'dash.participations'],
+          dataTable(rows, [['city_rank', 'dash.rank'], ['school', 'dash.school'], ['participants', 'dash.participants'], ['participations', 'dash.participations'],
             ['enrolled', 'dash.enrolled'], ['participation_rate', 'dash.rate'], ['per_participant', 'dash.per_participant']])),
         h('div.two', {},
           h('section.card', {}, h('h2', {}, t('dash.top_students')), exportButtons('/api/stats/leaderboards/students', params),
-            tableOf(students.rows, [['rank', 'dash.rank'], ['name', 'dash.name'], ['school', 'dash.school'], ['participations', 'dash.participations']])),
+            dataTable(students.rows, [['rank', 'dash.rank'], ['name', 'dash.name'], ['school', 'dash.school'], ['participations', 'dash.participations']])),
           h('section.card', {}, h('h2', {}, t('dash.top_classes')), exportButtons('/api/stats/leaderboards/classes', params),
-            tableOf(classes.rows, [['rank', 'dash.rank'], ['name', 'dash.name'], ['school', 'dash.school'], ['rate', 'dash.rate']]))));
+            dataTable(classes.rows, [['rank', 'dash.rank'], ['name', 'dash.name'], ['school', 'dash.school'], ['rate', 'dash.rate']]))));
       // A fresh options object per chart: Chart.js writes its resolved scales into the object it is given,
       // and a shared one made the ranking chart inherit the line chart's axes (and draw no bars).
       const opts = (extra = {}) => ({ responsive: true, maintainAspectRatio: false, animation: false, ...extra });

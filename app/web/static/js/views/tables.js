@@ -4,12 +4,11 @@ import { api } from '../api.js';
 import { h, clear } from '../dom.js';
 import { t, errorText } from '../i18n.js';
 import { exportButtons } from '../exports.js';
+import { dataTable } from '../datatable.js';
 import { serviceDay, addDays, monthStart } from '../dates.js';
 
 function table(id, rows, cols) {
-  if (!rows.length) return h('p.muted', {}, t('tables.empty'));
-  return h('div.table-wrap', {}, h('table', { id }, h('thead', {}, h('tr', {}, cols.map(([, label]) => h('th', {}, t(label))))),
-    h('tbody', {}, rows.map((r) => h('tr', {}, cols.map(([k]) => h('td', {}, r[k] ?? '—')))))));
+  return rows.length ? dataTable(rows, cols, { id }) : h('p.muted', {}, t('tables.empty'));
 }
 
 export default async function tables(view, { app }) {
