@@ -62,7 +62,7 @@ def build_matcher(settings: Settings, redis, sessionmaker, clock: Clock, sink: E
     config = MatchConfig(ring_seconds=settings.match_ring_seconds, fanout=settings.match_fanout,
                          candidates=settings.match_candidates, max_wait_s=settings.match_max_wait_s,
                          presence_ttl_s=settings.match_presence_ttl_s, weights=weights)
-    return Matcher(pool, clock, sink, config, ExpiryHooks(sessionmaker))
+    return Matcher(pool, clock, sink, config, ExpiryHooks(sessionmaker, clock))
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.transcript = TranscriptWriter(app.state.relay, app.state.sessionmaker)
         app.state.transcript.start()
         app.state.matcher = build_matcher(settings, app.state.redis, app.state.sessionmaker,
-                                          getattr(app.state, "clock", None) or SystemClock(),
+                                          app.state.clock,
                                           EventLogSink(app.state.events))
         app.state.live = LiveHandler(app)
         app.state.account_closed = partial(account_closed, app)
@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                   description="Live one-to-one tutoring, classes, Q&A and participation statistics. "
                               "Errors: `{\"error\": \"Code\", \"detail\": \"...\"}`.")
     app.state.settings = settings
-    app.state.clock = clock
+    app.state.clock = clock or SystemClock()  # the one clock (app/kit/clock.py)
     errors.install(app)
     logs.install()
     app.add_middleware(BodyLimit, settings=settings)

@@ -5,17 +5,16 @@ from fastapi.responses import JSONResponse
 
 from app.accounts.deps import CurrentUser, Student
 from app.kit.db import DB
-from app.kit.errors import Forbidden, InvalidState
+from app.kit.errors import Forbidden
 from app.kit.images import clean_image, read_upload
 from app.kit.redis import ensure_reachable
 from app.kit.throttle import UPLOADS, Throttled, too_many
-from app.match import flows
+from app.kit.clock import ClockDep
 from app.match.deps import MatcherDep
-from app.match.schemas import ChooseBody, RequestStatusOut
 from app.match.service import session_for_request
 
-from . import service
-from .schemas import HelpRequestCreate, HelpRequestOut, ImageOut
+from . import flows, service
+from .schemas import ChooseBody, HelpRequestCreate, HelpRequestOut, ImageOut, RequestStatusOut
 
 router = APIRouter(prefix="/api", tags=["help requests"])
 
@@ -54,12 +53,12 @@ async def get_image(image_id: str, request: Request, user: CurrentUser, db: DB, 
              responses={409: {"description": "OutsideServiceWindow (the request is kept as `refused`, see "
                                              "`request_id`, `next_opening`), TutorBusy or TutorUnavailable (择师)"}})
 async def create(body: HelpRequestCreate, request: Request, student: Student, db: DB,
-                 matcher: MatcherDep) -> HelpRequestOut | JSONResponse:
+                 matcher: MatcherDep, clock: ClockDep) -> HelpRequestOut | JSONResponse:
     """Ask for live help. `mode: auto` lets the service ring the best free tutors; `mode:
     chosen` with `tutor_id` rings that tutor (择师). Matching starts once the request is stored;
     follow it with `GET /api/help-requests/{id}/status` or the live events."""
     await ensure_reachable(request.app.state.redis)
-    req, refusal = await flows.file_request(db, request.app.state.settings, matcher, student, body)
+    req, refusal = await flows.file_request(db, request.app.state.settings, matcher, clock, student, body)
     if refusal is not None:
         # Not raised: the refused request is committed so the student's words and photos are kept.
         return JSONResponse(refusal.envelope(), status_code=refusal.status_code)
@@ -96,31 +95,21 @@ async def status(request_id: int, student: Student, db: DB, matcher: MatcherDep)
 @router.post("/help-requests/{request_id}/choose", response_model=RequestStatusOut)
 async def choose(request_id: int, body: ChooseBody, student: Student, db: DB, matcher: MatcherDep) -> RequestStatusOut:
     """Re-target a waiting request: ring another tutor (择师) or switch to automatic matching."""
-    req = await service.get_own(db, student, request_id)
-    if req.status != "open":
-        raise InvalidState(f"the request is {req.status}", status=req.status)
-    outcome = await matcher.choose(request_id, body.tutor_id)
-    if outcome == "busy":
-        raise flows.TutorBusy("that tutor is tutoring someone else now")
-    if outcome in ("off_duty", "tried"):
-        raise flows.TutorUnavailable("that tutor is not on duty" if outcome == "off_duty"
-                                     else "that tutor already declined this request")
-    if outcome == "gone":
-        raise InvalidState("the request is not waiting any more (ringing, matched or closed)")
-    req.mode, req.chosen_tutor_id = ("chosen", body.tutor_id) if body.tutor_id else ("auto", None)
+    await flows.choose(db, matcher, student, request_id, body.tutor_id)
     return await status(request_id, student, db, matcher)
 
 
 @router.post("/help-requests/{request_id}/cancel", response_model=HelpRequestOut)
-async def cancel(request_id: int, student: Student, db: DB, matcher: MatcherDep) -> HelpRequestOut:
-    return (await service.to_out(db, [await flows.cancel_request(db, matcher, student, request_id)]))[0]
+async def cancel(request_id: int, student: Student, db: DB, matcher: MatcherDep, clock: ClockDep) -> HelpRequestOut:
+    return (await service.to_out(db, [await flows.cancel(db, matcher, clock, student, request_id)]))[0]
 
 
 @router.post("/help-requests/{request_id}/to-question", response_model=HelpRequestOut)
-async def to_question(request_id: int, request: Request, student: Student, db: DB, matcher: MatcherDep) -> HelpRequestOut:
+async def to_question(request_id: int, request: Request, student: Student, db: DB, matcher: MatcherDep,
+                      clock: ClockDep) -> HelpRequestOut:
     """Keep an unanswered request as a Q&A question (refused outside hours, expired, or
     cancelled while waiting). An open request is cancelled first. The request becomes
     `converted`; `question_id` names the question in the Q&A centre (`/api/qa/questions/{id}`)."""
-    req = await flows.request_to_question(db, request.app.state.settings, matcher, request.app.state.events, student,
-                                          request_id)
+    req = await flows.to_question(db, request.app.state.settings, matcher, clock, request.app.state.events, student,
+                                  request_id)
     return (await service.to_out(db, [req]))[0]

@@ -40,3 +40,19 @@ class HelpRequestOut(BaseModel):
     created_at: datetime
     closed_at: datetime | None
     question_id: int | None = None  # the Q&A question it became
+
+
+class ChooseBody(BaseModel):
+    tutor_id: int | None = Field(default=None, description="a tutor to ring (择师), or null for automatic matching")
+
+
+class RequestStatusOut(BaseModel):
+    request_id: int
+    status: str  # the stored status: open | matched | cancelled | expired | refused | converted
+    matching: str | None  # waiting | ringing | matched | cancelled | expired
+    position: int | None = None
+    eta_s: float | None = None
+    arrivals_per_min: float | None = None
+    matches_per_min: float | None = None
+    tutors_on_duty: int | None = None  # of the subject and band; 0: nobody can take it now (offer Q&A)
+    session_id: int | None = None

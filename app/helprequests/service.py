@@ -5,15 +5,15 @@ import secrets
 from datetime import datetime
 from collections.abc import Sequence
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.scope import user_in_scope
-from app.kit.errors import Conflict, Forbidden, InvalidInput, InvalidState, NotFound
+from app.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.kit.images import CleanImage
 from app.kit.safety import screen
-from app.models import HelpRequest, HelpRequestKnowledgePoint, Image, QaImage, Question, SessionEvent, TutoringSession, User, utcnow
+from app.models import HelpRequest, HelpRequestKnowledgePoint, Image, QaImage, Question, RequestStatus, SessionEvent, TutoringSession, User
 from app.subjects.service import check_knowledge_points, check_subjects
 
 from .schemas import HelpRequestCreate, HelpRequestOut, ImageOut
@@ -95,9 +95,9 @@ async def create(db: AsyncSession, student: User, body: HelpRequestCreate, max_i
             raise InvalidInput(f"image(s) {missing} are not your unused uploads", field="image_ids")
     # The text rings on tutors' desks with the offer: contact details are masked before it is stored.
     req = HelpRequest(student_id=student.id, subject_code=body.subject, text=screen(body.text.strip()).text, mode=body.mode,
-                      chosen_tutor_id=body.tutor_id if body.mode == "chosen" else None, status="open")
+                      chosen_tutor_id=body.tutor_id if body.mode == "chosen" else None, status=RequestStatus.OPEN)
     open_ = (await db.execute(select(HelpRequest.id).where(HelpRequest.student_id == student.id,
-                                                           HelpRequest.status == "open").limit(1))).scalar()
+                                                           HelpRequest.status == RequestStatus.OPEN).limit(1))).scalar()
     if open_ is not None:
         raise Conflict("you already have an open help request; cancel it or wait for it first", request_id=open_)
     db.add(req)
@@ -118,18 +118,6 @@ async def get_own(db: AsyncSession, student: User, request_id: int) -> HelpReque
         raise NotFound(f"no help request {request_id}")
     if req.student_id != student.id:
         raise Forbidden("this is not your help request")
-    return req
-
-
-async def cancel(db: AsyncSession, student: User, request_id: int) -> HelpRequest:
-    req = await get_own(db, student, request_id)
-    # Conditional update: a cancel racing a tutor's accept loses cleanly instead of undoing a match.
-    result = await db.execute(update(HelpRequest).where(HelpRequest.id == req.id, HelpRequest.status == "open")
-                              .values(status="cancelled", close_reason="cancelled_by_student", closed_at=utcnow()))
-    if result.rowcount != 1:
-        await db.refresh(req)
-        raise InvalidState(f"the request is already {req.status}", status=req.status)
-    await db.refresh(req)
     return req
 
 

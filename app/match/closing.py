@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
 from app.live import service as live
-from app.models import HelpRequest, TutoringSession, utcnow
+from app.kit.clock import ts
+from app.models import HelpRequest, RequestStatus, TutoringSession, request_transition
 
-from .flows import _cancel_in_pool
+from .flows import withdraw_from_pool
 
 
 async def account_closed(app: Any, user_id: int, sid: str | None, reason: str) -> None:
@@ -23,15 +24,15 @@ async def account_closed(app: Any, user_id: int, sid: str | None, reason: str) -
     matcher = app.state.matcher
     await app.state.live.kick(user_id, sid, reason)
     await matcher.go_off_duty(user_id)  # in a session: off duty when it ends
-    now = matcher.clock.now()
+    now = app.state.clock.now()
     result = live.Result()
     async with app.state.sessionmaker() as db:
         open_ids = list((await db.execute(select(HelpRequest.id).where(
-            HelpRequest.student_id == user_id, HelpRequest.status == "open"))).scalars())
+            HelpRequest.student_id == user_id, HelpRequest.status == RequestStatus.OPEN))).scalars())
         cancelled = []
         for rid in open_ids:
-            done = await db.execute(update(HelpRequest).where(HelpRequest.id == rid, HelpRequest.status == "open")
-                                    .values(status="cancelled", close_reason="account_closed", closed_at=utcnow()))
+            done = await db.execute(request_transition(rid, RequestStatus.CANCELLED, close_reason="account_closed",
+                                                       closed_at=ts(now)))
             if done.rowcount == 1:
                 cancelled.append(rid)
         if reason == "AccountSuspended":
@@ -43,5 +44,5 @@ async def account_closed(app: Any, user_id: int, sid: str | None, reason: str) -
                 result.ended_tutors += ended.ended_tutors
         await db.commit()
     for rid in cancelled:
-        await _cancel_in_pool(matcher, rid)
+        await withdraw_from_pool(matcher, rid)
     await app.state.live.deliver(result)

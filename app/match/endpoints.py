@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app.accounts.deps import Student, Tutor
 from app.kit.db import DB
 from app.kit.errors import InvalidState
-from app.live.service import ts
+from app.kit.clock import ClockDep, ts
 from app.models import KnowledgePoint, User
 from app.subjects.service import check_knowledge_points, check_subjects
 from matching import RequestSpec, TutorState
@@ -21,8 +21,8 @@ from .service import band_of, service_window, student_preferences, with_chapters
 router = APIRouter(prefix="/api", tags=["matching"])
 
 
-async def _window(request: Request, db: DB, matcher: MatcherDep) -> WindowOut:
-    now = matcher.clock.now()
+async def _window(request: Request, db: DB, clock: ClockDep) -> WindowOut:
+    now = clock.now()
     w = await service_window(db, request.app.state.settings, now)
     is_open, closes = w.is_open(now), w.closes_at(now)
     return WindowOut(open=is_open, now=ts(now), closes_at=ts(closes) if closes else None,
@@ -30,12 +30,12 @@ async def _window(request: Request, db: DB, matcher: MatcherDep) -> WindowOut:
 
 
 @router.get("/service-window", response_model=WindowOut)
-async def window(request: Request, db: DB, matcher: MatcherDep) -> WindowOut:
-    return await _window(request, db, matcher)
+async def window(request: Request, db: DB, clock: ClockDep) -> WindowOut:
+    return await _window(request, db, clock)
 
 
-async def _duty(request: Request, db: DB, matcher: MatcherDep, tutor: User) -> DutyOut:
-    w = await _window(request, db, matcher)
+async def _duty(request: Request, db: DB, matcher: MatcherDep, clock: ClockDep, tutor: User) -> DutyOut:
+    w = await _window(request, db, clock)
     st = await matcher.pool.tutor(tutor.id)
     common = dict(window_open=w.open, next_opening=w.next_opening)
     if st is None:
@@ -45,35 +45,35 @@ async def _duty(request: Request, db: DB, matcher: MatcherDep, tutor: User) -> D
 
 
 @router.get("/duty", response_model=DutyOut)
-async def duty(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep) -> DutyOut:
-    return await _duty(request, db, matcher, tutor)
+async def duty(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep, clock: ClockDep) -> DutyOut:
+    return await _duty(request, db, matcher, clock, tutor)
 
 
 @router.post("/duty", response_model=DutyOut)
-async def go_on_duty(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep) -> DutyOut:
+async def go_on_duty(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep, clock: ClockDep) -> DutyOut:
     """Go on duty. Keep presence alive with `POST /api/duty/heartbeat` (or the live connection)
     at least every `match_presence_ttl_s` (45 s); a silent tutor goes off duty on their own.
     Outside the service window: 409 `OutsideServiceWindow` with `next_opening` (no student can ask then)."""
-    window = await _window(request, db, matcher)
+    window = await _window(request, db, clock)
     if not window.open:
         when = window.next_opening.isoformat() if window.next_opening else None
         raise flows.OutsideServiceWindow(f"live tutoring is closed now; next opening {when}", next_opening=when)
-    await flows.go_on_duty(db, request.app.state.settings, matcher, tutor)
-    return await _duty(request, db, matcher, tutor)
+    await flows.go_on_duty(db, request.app.state.settings, matcher, clock, tutor)
+    return await _duty(request, db, matcher, clock, tutor)
 
 
 @router.post("/duty/heartbeat", response_model=DutyOut)
-async def heartbeat(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep) -> DutyOut:
+async def heartbeat(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep, clock: ClockDep) -> DutyOut:
     if not await matcher.heartbeat(tutor.id):
         raise InvalidState("you are not on duty (presence expired?); go on duty again", state="off_duty")
-    return await _duty(request, db, matcher, tutor)
+    return await _duty(request, db, matcher, clock, tutor)
 
 
 @router.delete("/duty", response_model=DutyOut)
-async def go_off_duty(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep) -> DutyOut:
+async def go_off_duty(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep, clock: ClockDep) -> DutyOut:
     """Go off duty. During a session the tutor goes off duty when it ends."""
     await matcher.go_off_duty(tutor.id)
-    return await _duty(request, db, matcher, tutor)
+    return await _duty(request, db, matcher, clock, tutor)
 
 
 @router.get("/offers", response_model=list[OfferOut])
@@ -93,9 +93,9 @@ async def offers(tutor: Tutor, matcher: MatcherDep) -> list[OfferOut]:
 
 
 @router.post("/offers/{request_id}/accept", response_model=AcceptOut)
-async def accept(request_id: int, tutor: Tutor, db: DB, matcher: MatcherDep) -> AcceptOut:
+async def accept(request_id: int, tutor: Tutor, db: DB, matcher: MatcherDep, clock: ClockDep) -> AcceptOut:
     """Claim the request. Exactly one tutor wins; the others get 409 `AlreadyTaken`."""
-    s = await flows.accept_offer(db, matcher, tutor, request_id)
+    s = await flows.accept_offer(db, matcher, clock, tutor, request_id)
     return AcceptOut(session_id=s.id, request_id=request_id, student_id=s.student_id, state=s.state)
 
 

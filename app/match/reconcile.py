@@ -15,9 +15,10 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from app.models import HelpRequest, User, utcnow
+from app.kit.clock import ts
+from app.models import HelpRequest, RequestStatus, User, request_transition
 from matching import Event, RequestState
 
 from .service import request_spec, session_for_request
@@ -29,15 +30,15 @@ OPEN = (RequestState.WAITING, RequestState.RINGING)
 
 async def reconcile(app: Any) -> dict[str, int]:
     matcher, settings = app.state.matcher, app.state.settings
-    now = matcher.clock.now()
+    now = app.state.clock.now()
     suspects: dict[int, float] = app.state.__dict__.setdefault("reconcile_suspects", {})
     counts = {"resubmitted": 0, "expired": 0, "released": 0, "closed_in_pool": 0}
     async with app.state.sessionmaker() as db:
-        open_reqs = (await db.execute(select(HelpRequest).where(HelpRequest.status == "open")
+        open_reqs = (await db.execute(select(HelpRequest).where(HelpRequest.status == RequestStatus.OPEN)
                                       .order_by(HelpRequest.id).limit(5000))).scalars().all()
         closed = (await db.execute(select(HelpRequest.id).where(
-            HelpRequest.status.in_(("cancelled", "expired")),
-            HelpRequest.closed_at >= utcnow() - timedelta(seconds=settings.match_max_wait_s * 2)))).scalars().all()
+            HelpRequest.status.in_((RequestStatus.CANCELLED, RequestStatus.EXPIRED)),
+            HelpRequest.closed_at >= ts(now) - timedelta(seconds=settings.match_max_wait_s * 2)))).scalars().all()
         seen: set[int] = set()
         for req in open_reqs:
             st = await matcher.pool.request(req.id)
@@ -59,8 +60,8 @@ async def reconcile(app: Any) -> dict[str, int]:
                     await matcher.submit(await request_spec(db, student, req))
                     counts["resubmitted"] += 1
                     continue
-            done = await db.execute(update(HelpRequest).where(HelpRequest.id == req.id, HelpRequest.status == "open")
-                                    .values(status="expired", close_reason="no_tutor_in_time", closed_at=utcnow()))
+            done = await db.execute(request_transition(req.id, RequestStatus.EXPIRED, close_reason="no_tutor_in_time",
+                                                       closed_at=ts(now)))
             await db.commit()
             if done.rowcount == 1:
                 counts["expired"] += 1

@@ -8,7 +8,7 @@ from .qa import QaImage, QaNotification, QaReply, QaReport, QaSearchDoc, Questio
 from .records import (ActivityBlock, ActivityHour, Answer, CalendarDay, ClassAttendance, LiveClass, PointsEntry, Question, SessionEvent,
                       SchoolDay, SessionReport, SignInBlock, SignInHour, TutoringSession)
 from .rollups import ClassMonth, KnowledgePointDay, PointsMonth, SchoolDayStudents, SchoolMonth, StudentDay, StudentMonth, StudentRegistration, TutorDay, TutorMonth
-from .requests import HelpRequest, HelpRequestKnowledgePoint, Image
+from .requests import HelpRequest, HelpRequestKnowledgePoint, Image, RequestStatus, request_transition
 from .subjects import KnowledgePoint, Subject
 from .tutors import StudentBlock, TutorExpertise, TutorProfile, TutorReview, TutorSubject
 
@@ -16,7 +16,7 @@ __all__ = [
     "ClassEnrolment", "ClassEvent", "ClassKnowledgePoint",
     "ActivityBlock", "ActivityHour", "ClassAttendance", "LiveClass", "SchoolDay", "SignInBlock", "SignInHour",
     "ROLES", "Answer", "AuthSession", "Base", "CalendarDay", "City", "District", "HelpRequest",
-    "HelpRequestKnowledgePoint", "Image", "Lesson", "LessonKnowledgePoint", "LessonPlay", "LessonView", "KnowledgePoint", "PointsEntry", "Question", "School",
+    "HelpRequestKnowledgePoint", "Image", "RequestStatus", "request_transition", "Lesson", "LessonKnowledgePoint", "LessonPlay", "LessonView", "KnowledgePoint", "PointsEntry", "Question", "School",
     "SchoolClass", "SessionEvent", "SessionReport", "SignIn", "StudentBlock", "Subject", "TutorExpertise", "TutorProfile",
     "TutorReview", "TutorSubject", "TutoringSession", "User", "utcnow",
     "QaImage", "QaNotification", "QaReply", "QaReport", "QaSearchDoc", "QuestionKnowledgePoint",

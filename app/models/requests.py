@@ -2,15 +2,35 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, Update, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, UTCDateTime, utcnow
 
-# open → matched | cancelled | expired | refused; a refused/expired request may carry the
-# student's wish to turn it into a Q&A question (converted once the question exists).
-REQUEST_STATES = ("open", "matched", "cancelled", "expired", "refused", "converted")
+
+class RequestStatus(StrEnum):
+    """The stored values of `help_requests.status` (unchanged strings: the API shows them)."""
+
+    OPEN = "open"
+    MATCHED = "matched"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REFUSED = "refused"  # asked outside the service window
+    CONVERTED = "converted"  # kept as a Q&A question
+
+
+# open → matched | cancelled | expired | refused; a refused, expired or cancelled request may
+# become a Q&A question (converted, once).
+_FROM: dict[RequestStatus, tuple[RequestStatus, ...]] = {
+    RequestStatus.MATCHED: (RequestStatus.OPEN,),
+    RequestStatus.CANCELLED: (RequestStatus.OPEN,),
+    RequestStatus.EXPIRED: (RequestStatus.OPEN,),
+    RequestStatus.REFUSED: (RequestStatus.OPEN,),
+    RequestStatus.CONVERTED: (RequestStatus.REFUSED, RequestStatus.EXPIRED, RequestStatus.CANCELLED),
+}
 
 
 class Image(Base):
@@ -54,3 +74,14 @@ class HelpRequestKnowledgePoint(Base):
     __tablename__ = "help_request_knowledge_points"
     request_id: Mapped[int] = mapped_column(ForeignKey("help_requests.id"), primary_key=True)
     knowledge_point_id: Mapped[int] = mapped_column(ForeignKey("knowledge_points.id"), primary_key=True, index=True)
+
+
+def request_transition(request_id: int, to: RequestStatus, **values: Any) -> Update:
+    """The one guarded change of a help request's status: a conditional UPDATE that matches
+    only from a state the change is allowed from, so two racing writers (a cancel and a tutor's
+    accept, an accept and the expiry timer) cannot both win. Callers execute it and check
+    `rowcount == 1`. Here, beside the model, because three domains close requests (helprequests
+    files and cancels, match accepts and expires, qa converts) and none may import the others
+    the wrong way."""
+    return (update(HelpRequest).where(HelpRequest.id == request_id, HelpRequest.status.in_(_FROM[to]))
+            .values(status=to, **values))

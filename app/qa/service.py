@@ -18,7 +18,7 @@ from app.config import Settings
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound, error_type
 from app.kit.safety import screen
 from app.models import (Answer, HelpRequest, HelpRequestKnowledgePoint, Image, PointsEntry, QaImage, QaReply, Question,
-                        QuestionKnowledgePoint, School, TutorProfile, TutorSubject, User)
+                        QuestionKnowledgePoint, RequestStatus, School, TutorProfile, TutorSubject, User, request_transition)
 from app.subjects.service import check_knowledge_points, check_subjects
 
 from . import search
@@ -147,8 +147,8 @@ async def from_request(db: AsyncSession, settings: Settings, student: User, req:
     db.add_all([QuestionKnowledgePoint(question_id=q.id, knowledge_point_id=k) for k in kps])
     photos = (await db.execute(select(Image.id).where(Image.help_request_id == req.id))).scalars().all()
     db.add_all([QaImage(image_id=i, question_id=q.id) for i in photos])
-    req.status, req.wants_question = "converted", True
-    await db.flush()
+    await db.execute(request_transition(req.id, RequestStatus.CONVERTED, wants_question=True))
+    await db.refresh(req)
     await search.reindex(db, q.id)
     await announce(db, settings, q, now, events, pool)
     return q
