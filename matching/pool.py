@@ -3,7 +3,7 @@
 Two backends keep exactly these semantics: `InProcessPool` (one process, the embedded default)
 and `RedisPool` (several instances). Every state change that two parties may race for — an
 offer, a claim, a withdrawal, a cancel — is one atomic step, so that a request is matched at
-most once and a tutor is in at most one session. `tests/matching/test_pool_contract.py` runs the
+most once and a tutor is in at most one session. `tests/matching/test_contract.py` runs the
 same suite against both.
 """
 from __future__ import annotations

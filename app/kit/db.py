@@ -89,7 +89,7 @@ def reader_for(maker: async_sessionmaker[AsyncSession]) -> async_sessionmaker[As
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request. The boundary commits; any exception rolls everything back, so
     a failed request leaves no half-written records. Events gathered during the request are
-    handed out only after the commit succeeded (see app.kit.events). GET and HEAD only read
+    handed out only after the commit succeeded (`after_commit` below). GET and HEAD only read
     (see reader_for)."""
     state = request.app.state
     maker: async_sessionmaker[AsyncSession] = state.sessionmaker
