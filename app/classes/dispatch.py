@@ -37,7 +37,7 @@ class ClassDispatch:
 
     @property
     def now(self) -> float:
-        return float(self.app.state.matcher.clock.now())
+        return float(self.app.state.clock.now())
 
     async def deliver(self, result: live.Result) -> None:
         for user_id, kind, data in result.events:

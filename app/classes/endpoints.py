@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/classes", tags=["classes"])
 
 
 def _now(request: Request) -> float:
-    return float(request.app.state.matcher.clock.now())
+    return float(request.app.state.clock.now())
 
 
 def _publish(request: Request, db: DB, outbox: Outbox) -> None:

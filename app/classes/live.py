@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.kit.errors import Forbidden, error_type
 from app.kit.safety import screen
-from app.live.service import Outbox, ts
+from app.kit.clock import ts
+from app.live.service import Outbox
 from app.match.service import service_window
 from app.models import ClassAttendance, ClassEnrolment, ClassEvent, LiveClass, User
 from signaling.protocol import ClassBoard, ClassChat, ClassEnd, ClassFloor, ClassHand, ClassJoin, ClassLeave, ClassMute, ClassStroke

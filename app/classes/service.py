@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound, error_type
-from app.live.service import Outbox, ts
+from app.kit.clock import ts
+from app.live.service import Outbox
 from app.match.service import band_of, service_window
 from app.models import (ClassAttendance, ClassEnrolment, ClassKnowledgePoint, KnowledgePoint, LiveClass, PointsEntry,
                         TutorProfile, TutorSubject, User)

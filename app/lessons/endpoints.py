@@ -29,7 +29,7 @@ router = APIRouter(prefix="/api/lessons", tags=["lessons"])
 
 
 def _now(request: Request) -> float:
-    return float(request.app.state.matcher.clock.now())
+    return float(request.app.state.clock.now())
 
 
 def _link(request: Request, key: str | None) -> str | None:
@@ -100,7 +100,7 @@ async def file(request: StarletteRequest) -> Response:
     except ValueError:
         expires, path = 0, None
     if path is None or not links.valid(settings.secret(), key, expires, request.query_params.get("s", ""),
-                                       request.app.state.matcher.clock.now()):
+                                       request.app.state.clock.now()):
         return JSONResponse({"error": "NotFound", "detail": "this link is not valid (any more): open the lesson again"}, 404)
     if not path.is_file():
         return JSONResponse({"error": "NotFound", "detail": "no such file"}, 404)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.scope import school_in_scope
 from app.config import Settings
+from app.kit.clock import ts
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound, error_type
 from app.models import (District, KnowledgePoint, Lesson, LessonKnowledgePoint, LessonPlay, LessonView, PointsEntry, School,
                         TutorProfile, User)
@@ -34,10 +35,6 @@ VideoTooLarge = error_type("VideoTooLarge", 413)
 VideoTooLong = error_type("VideoTooLong", 422)
 
 JITTER = 1.25  # reports may arrive unevenly; this much faster than the top speed still counts
-
-
-def ts(now: float) -> datetime:
-    return datetime.fromtimestamp(now, timezone.utc)
 
 
 def visible() -> Any:

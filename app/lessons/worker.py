@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.models import Lesson
 
 from . import media
-from .service import lease_expired, ts
+from app.kit.clock import ts
+
+from .service import lease_expired
 from .storage import FolderStorage, LessonStorage
 
 log = logging.getLogger(__name__)
@@ -126,4 +128,4 @@ def make_worker(app: Any) -> LessonWorker:
     settings = app.state.settings
     storage = FolderStorage(settings.lessons_path)
     app.state.lesson_storage = storage
-    return LessonWorker(app.state.sessionmaker, storage, app.state.matcher.clock, settings.lesson_processing_lease_s)
+    return LessonWorker(app.state.sessionmaker, storage, app.state.clock, settings.lesson_processing_lease_s)

@@ -102,7 +102,7 @@ async def ticket(request: Request, user: CurrentUser) -> TicketOut:
 async def ice(request: Request, user: CurrentUser) -> dict[str, Any]:
     """STUN and TURN servers for RTCPeerConnection; TURN credentials expire after `ttl_s`."""
     s = request.app.state.settings
-    return ice_servers(s.stun_urls, s.turn_urls, s.turn_secret, user.id, request.app.state.matcher.clock.now(), s.turn_ttl_s)
+    return ice_servers(s.stun_urls, s.turn_urls, s.turn_secret, user.id, request.app.state.clock.now(), s.turn_ttl_s)
 
 
 _TUTOR = aliased(User)
@@ -149,7 +149,7 @@ async def transcript(session_id: int, request: Request, user: CurrentUser, db: D
 async def rate(session_id: int, body: RatingIn, request: Request, student: Student, db: DB) -> SessionOut:
     """The student rates the ended session (1–5, a comment); its points are booked then."""
     s = await service.rate(db, request.app.state.settings, student, session_id, body.rating, body.comment,
-                           request.app.state.matcher.clock.now())
+                           request.app.state.clock.now())
     return await session_out(db, s)
 
 
@@ -161,7 +161,7 @@ async def hangup(session_id: int, request: Request, user: CurrentUser, db: DB) -
         raise Forbidden("only a participant hangs up a session")
     role = "student" if user.id == s.student_id else "tutor"
     if s.state != "ended":
-        result = await service.end(db, s, f"hangup_{role}", request.app.state.matcher.clock.now())
+        result = await service.end(db, s, f"hangup_{role}", request.app.state.clock.now())
         after_commit(db, lambda: request.app.state.live.deliver(result))
     return await session_out(db, s)
 

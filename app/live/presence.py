@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import TutoringSession
 
-from .service import Outbox, ts
+from app.kit.clock import ts
+
+from .service import Outbox
 
 WATCHED = ("connecting", "live")  # before that nobody is waiting for anyone; after, it is over
 

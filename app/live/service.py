@@ -18,6 +18,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.kit.clock import ts
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from app.kit.safety import Recent, screen
 from app.models import Image, PointsEntry, SessionEvent, TutoringSession, User
@@ -28,10 +29,6 @@ Outbox = list[tuple[int, str, dict[str, Any]]]  # (user, kind, data), published 
 
 # The last few chat lines of each sender in each session (contact details typed over several messages).
 RECENT_CHAT = Recent()
-
-
-def ts(now: float) -> datetime:
-    return datetime.fromtimestamp(now, timezone.utc)
 
 
 @dataclass

@@ -83,7 +83,7 @@ class LiveHandler:
 
     @property
     def now(self) -> float:
-        return self.app.state.matcher.clock.now()
+        return self.app.state.clock.now()
 
     async def publish(self, outbox: service.Outbox) -> None:
         for user_id, kind, data in outbox:
@@ -284,7 +284,7 @@ async def run_tick(app: FastAPI) -> None:
     handler: LiveHandler = app.state.live
     await handler.keep_alive()
     await handler.sweep()
-    now = app.state.matcher.clock.now()
+    now = app.state.clock.now()
     async with app.state.sessionmaker() as db:
         result = await service.tick(db, app.state.settings, now)
         if now - getattr(app.state, "last_purge", 0.0) >= PURGE_EVERY_S:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.accounts.deps import Admin, CurrentUser, Student, Tutor
 from app.kit.db import DB
 from app.kit.errors import Forbidden
-from app.live.service import ts
+from app.kit.clock import ts
 from app.models import User
 
 from . import moderation, notices, service, views
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/qa", tags=["Q&A centre"])
 
 
 def _now(request: Request) -> datetime:
-    return ts(request.app.state.matcher.clock.now())
+    return ts(request.app.state.clock.now())
 
 
 async def _one(db: DB, viewer: User, question_id: int, request: Request) -> QuestionOut:
@@ -193,7 +193,7 @@ async def backlog(request: Request, admin: Admin, db: DB, limit: int = Query(100
 async def run_escalation(app) -> None:  # type: ignore[no-untyped-def]
     """The periodic pass (app.main's timers)."""
     async with app.state.sessionmaker() as db:
-        await moderation.escalate(db, app.state.settings, ts(app.state.matcher.clock.now()), app.state.events)
+        await moderation.escalate(db, app.state.settings, ts(app.state.clock.now()), app.state.events)
         after = db.info.pop("after_commit", [])
         await db.commit()
     for callback in after:
