@@ -19,7 +19,7 @@ from app.kit.errors import Forbidden, error_type
 from app.kit.safety import screen
 from app.kit.clock import ts
 from app.live.service import Outbox
-from app.match.service import service_window
+from app.calendar.service import service_window
 from app.models import ClassAttendance, ClassEnrolment, ClassEvent, LiveClass, User
 from signaling.protocol import ClassBoard, ClassChat, ClassEnd, ClassFloor, ClassHand, ClassJoin, ClassLeave, ClassMute, ClassStroke
 

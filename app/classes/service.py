@@ -17,7 +17,8 @@ from app.config import Settings
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound, error_type
 from app.kit.clock import ts
 from app.live.service import Outbox
-from app.match.service import band_of, service_window
+from app.calendar.service import service_window
+from app.match.service import band_of
 from app.models import (ClassAttendance, ClassEnrolment, ClassKnowledgePoint, KnowledgePoint, LiveClass, PointsEntry,
                         TutorProfile, TutorSubject, User)
 from app.subjects.service import check_knowledge_points, check_subjects

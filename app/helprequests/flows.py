@@ -15,7 +15,8 @@ from app.kit.db import after_commit
 from app.kit.errors import InvalidState, NotFound, error_type
 from app.live.service import rest_until
 from app.match.flows import OutsideServiceWindow, TutorBusy, suggestions, withdraw_from_pool
-from app.match.service import band_of, request_spec, service_window
+from app.calendar.service import service_window
+from app.match.service import band_of, request_spec
 from app.models import HelpRequest, RequestStatus, TutorProfile, User, request_transition
 from app.qa import service as qa
 from matching import Matcher, RequestSpec, TutorState

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
 
 from app.accounts.deps import Student, Tutor
 from app.kit.db import DB
@@ -16,7 +15,9 @@ from matching.scoring import smoothed_rating
 from . import flows
 from .deps import MatcherDep
 from .schemas import AcceptOut, DutyOut, OfferOut, TutorListItem, WindowOut
-from .service import band_of, service_window, student_preferences, with_chapters
+from app.calendar.service import service_window
+
+from .service import tutor_list
 
 router = APIRouter(prefix="/api", tags=["matching"])
 
@@ -110,18 +111,4 @@ async def tutors(student: Student, db: DB, matcher: MatcherDep, subject: str = Q
                  knowledge_point_ids: list[int] = Query(default_factory=list, max_length=10),
                  limit: int = Query(20, ge=1, le=100)) -> list[TutorListItem]:
     """The 择师 list: tutors free now for this subject and the student's grade, best first."""
-    await check_subjects(db, [subject])
-    kps = await check_knowledge_points(db, knowledge_point_ids, [subject])
-    prefs, blocked = await student_preferences(db, student)
-    spec = RequestSpec(id=0, student_id=student.id, subject=subject, band=band_of(student.grade),
-                       knowledge_points=await with_chapters(db, kps), preferences=prefs, excluded=blocked)
-    ranked = await matcher.recommend(spec, limit)
-    kp_ids = {k for r in ranked for k in r.status.card.expertise}
-    names = dict((await db.execute(select(KnowledgePoint.id, KnowledgePoint.name)
-                                   .where(KnowledgePoint.id.in_(kp_ids), KnowledgePoint.depth == 2))).all()) if kp_ids else {}
-    return [TutorListItem(id=r.status.card.id, name=r.status.card.name, school=r.status.card.school,
-                          subjects=r.status.card.subjects, rating=round(smoothed_rating(r.status.card, matcher.config.weights), 2),
-                          ratings=r.status.card.rating_count, sessions_given=r.status.card.sessions_given,
-                          specialities=[names[k] for k in r.status.card.expertise if k in names],
-                          favourite=r.favourite, score=round(r.score, 3))
-            for r in ranked]
+    return await tutor_list(db, matcher, student, subject, knowledge_point_ids, limit)

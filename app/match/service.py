@@ -1,4 +1,5 @@
-"""Reading what matching needs from the database: tutor cards, request specs, the window."""
+"""Reading what matching needs from the database: tutor cards, request specs, the evening's
+count (the service window is the calendar's: app/calendar/service.py)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -8,9 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.models import (CalendarDay, HelpRequest, HelpRequestKnowledgePoint, Image, KnowledgePoint, School, SessionReport,
+from app.models import (HelpRequest, HelpRequestKnowledgePoint, Image, KnowledgePoint, School, SessionReport,
                         StudentBlock, TutoringSession, TutorExpertise, TutorProfile, TutorSubject, User)
-from matching import RequestSpec, ServiceWindow, TutorCard
+from app.subjects.service import check_knowledge_points, check_subjects
+from matching import Matcher, RequestSpec, TutorCard
+from matching.scoring import smoothed_rating
+
+from .schemas import TutorListItem
 
 
 def band_of(grade: int | None) -> str:
@@ -70,15 +75,6 @@ async def request_spec(db: AsyncSession, student: User, req: HelpRequest) -> Req
                  "images": [f"/api/images/{i}" for i in images]})
 
 
-async def service_window(db: AsyncSession, settings: Settings, around: float) -> ServiceWindow:
-    """The configured weekly window with the admins' calendar exceptions for the coming year."""
-    today = datetime.fromtimestamp(around, timezone.utc).date()
-    rows = (await db.execute(select(CalendarDay).where(
-        CalendarDay.day >= today - timedelta(days=1), CalendarDay.day <= today + timedelta(days=400)))).scalars()
-    overrides: dict[date, bool] = {r.day: r.is_service_day for r in rows}
-    return ServiceWindow.parse(settings.service_window, settings.timezone, overrides)
-
-
 async def served_tonight(db: AsyncSession, settings: Settings, tutor_id: int, now: float) -> int:
     """Sessions the tutor has finished since the local midnight: the fairness penalty is for the
     evening, so going off and back on duty must not reset it (the pool forgets an off-duty
@@ -92,3 +88,24 @@ async def served_tonight(db: AsyncSession, settings: Settings, tutor_id: int, no
 
 async def session_for_request(db: AsyncSession, request_id: int) -> TutoringSession | None:
     return (await db.execute(select(TutoringSession).where(TutoringSession.request_id == request_id))).scalar_one_or_none()
+
+
+async def tutor_list(db: AsyncSession, matcher: Matcher, student: User, subject: str, knowledge_point_ids: list[int],
+                     limit: int) -> list[TutorListItem]:
+    """The 择师 list: tutors free now for this subject and the student's grade, best first, with
+    the knowledge points they are experts in (sections only) as their specialities."""
+    await check_subjects(db, [subject])
+    kps = await check_knowledge_points(db, knowledge_point_ids, [subject])
+    prefs, blocked = await student_preferences(db, student)
+    spec = RequestSpec(id=0, student_id=student.id, subject=subject, band=band_of(student.grade),
+                       knowledge_points=await with_chapters(db, kps), preferences=prefs, excluded=blocked)
+    ranked = await matcher.recommend(spec, limit)
+    kp_ids = {k for r in ranked for k in r.status.card.expertise}
+    names = dict((await db.execute(select(KnowledgePoint.id, KnowledgePoint.name)
+                                   .where(KnowledgePoint.id.in_(kp_ids), KnowledgePoint.depth == 2))).all()) if kp_ids else {}
+    return [TutorListItem(id=r.status.card.id, name=r.status.card.name, school=r.status.card.school,
+                          subjects=r.status.card.subjects, rating=round(smoothed_rating(r.status.card, matcher.config.weights), 2),
+                          ratings=r.status.card.rating_count, sessions_given=r.status.card.sessions_given,
+                          specialities=[names[k] for k in r.status.card.expertise if k in names],
+                          favourite=r.favourite, score=round(r.score, 3))
+            for r in ranked]

@@ -1,4 +1,5 @@
-"""Checks other domains use when something is tagged with a subject and knowledge points."""
+"""The subjects and their knowledge-point trees, and the checks other domains use when
+something is tagged with a subject and knowledge points."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -6,8 +7,10 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.errors import InvalidInput
+from app.kit.errors import InvalidInput, NotFound
 from app.models import KnowledgePoint, Subject
+
+from .schemas import KnowledgeNode, SubjectOut
 
 
 async def check_subjects(db: AsyncSession, codes: Iterable[str]) -> list[str]:
@@ -33,3 +36,20 @@ async def check_knowledge_points(db: AsyncSession, ids: Iterable[int], subjects:
         raise InvalidInput(f"knowledge point(s) {bad} do not exist in {', '.join(sorted(allowed))}",
                            field="knowledge_point_ids")
     return wanted
+
+
+async def list_subjects(db: AsyncSession) -> list[SubjectOut]:
+    rows = (await db.execute(select(Subject).order_by(Subject.position))).scalars()
+    return [SubjectOut(code=s.code, name_zh=s.name_zh, name_en=s.name_en) for s in rows]
+
+
+async def knowledge_tree(db: AsyncSession, code: str) -> list[KnowledgeNode]:
+    if await db.get(Subject, code) is None:
+        raise NotFound(f"no subject {code!r}")
+    rows = (await db.execute(select(KnowledgePoint).where(KnowledgePoint.subject_code == code)
+                             .order_by(KnowledgePoint.depth, KnowledgePoint.position))).scalars().all()
+    nodes = {k.id: KnowledgeNode(id=k.id, name=k.name, depth=k.depth) for k in rows}
+    roots: list[KnowledgeNode] = []
+    for k in rows:
+        (nodes[k.parent_id].children if k.parent_id in nodes else roots).append(nodes[k.id])
+    return roots
