@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from app.kit.db import DB
 from app.kit.errors import AccountSuspended, Forbidden, NotAuthenticated, TokenRevoked
 from app.kit.security import read_access_token
-from app.models import AuthSession, User
+from app.models import AuthSession, User, UserStatus
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -34,7 +34,7 @@ async def current_user(
     user, revoked_at = row
     if revoked_at is not None:
         raise TokenRevoked("signed out; sign in again")
-    if user.status == "suspended":
+    if user.status == UserStatus.SUSPENDED:
         raise AccountSuspended("this account is suspended", reason=user.suspended_reason)
     request.state.sid = claims["sid"]
     return user

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import Forbidden, InvalidState, NotFound
 from app.kit.security import hash_password_off_loop
-from app.models import School, User
+from app.models import School, User, UserStatus
 
 from .scope import schools_in_scope, user_in_scope
 from .service import sign_out_everywhere
@@ -56,9 +56,9 @@ async def reset_password(db: AsyncSession, admin: User, user_id: int) -> tuple[U
 
 async def suspend(db: AsyncSession, admin: User, user_id: int, reason: str) -> User:
     user = await managed(db, admin, user_id)
-    if user.status == "suspended":
+    if user.status == UserStatus.SUSPENDED:
         raise InvalidState("the account is already suspended", status=user.status)
-    user.status, user.suspended_reason = "suspended", reason
+    user.status, user.suspended_reason = UserStatus.SUSPENDED, reason
     await sign_out_everywhere(db, user.id)
     await db.flush()
     return user
@@ -66,8 +66,8 @@ async def suspend(db: AsyncSession, admin: User, user_id: int, reason: str) -> U
 
 async def reinstate(db: AsyncSession, admin: User, user_id: int) -> User:
     user = await managed(db, admin, user_id)
-    if user.status != "suspended":
+    if user.status != UserStatus.SUSPENDED:
         raise InvalidState("the account is not suspended", status=user.status)
-    user.status, user.suspended_reason = "active", None
+    user.status, user.suspended_reason = UserStatus.ACTIVE, None
     await db.flush()
     return user

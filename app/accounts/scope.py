@@ -10,24 +10,24 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import Forbidden, NotFound
-from app.models import District, School, User
+from app.models import District, School, User, Role
 
 
 async def school_in_scope(db: AsyncSession, admin: User, school: School) -> bool:
-    if admin.role == "school_admin":
+    if admin.role == Role.SCHOOL_ADMIN:
         return admin.school_id == school.id
-    if admin.role == "district_admin":
+    if admin.role == Role.DISTRICT_ADMIN:
         return admin.district_id == school.district_id
-    if admin.role == "city_admin":
+    if admin.role == Role.CITY_ADMIN:
         district = await db.get(District, school.district_id)
         return district is not None and district.city_id == admin.city_id
     return False
 
 
 async def district_in_scope(admin: User, district: District) -> bool:
-    if admin.role == "district_admin":
+    if admin.role == Role.DISTRICT_ADMIN:
         return admin.district_id == district.id
-    if admin.role == "city_admin":
+    if admin.role == Role.CITY_ADMIN:
         return admin.city_id == district.city_id
     return False
 
@@ -43,11 +43,11 @@ async def require_school(db: AsyncSession, admin: User, school_id: int) -> Schoo
 
 def schools_in_scope(admin: User) -> Select[tuple[School]]:
     query = select(School)
-    if admin.role == "school_admin":
+    if admin.role == Role.SCHOOL_ADMIN:
         return query.where(School.id == admin.school_id)
-    if admin.role == "district_admin":
+    if admin.role == Role.DISTRICT_ADMIN:
         return query.where(School.district_id == admin.district_id)
-    if admin.role == "city_admin":
+    if admin.role == Role.CITY_ADMIN:
         return query.join(District, District.id == School.district_id).where(District.city_id == admin.city_id)
     return query.where(False)
 
@@ -57,6 +57,6 @@ async def user_in_scope(db: AsyncSession, viewer: User, target: User) -> bool:
     if viewer.id == target.id:
         return True
     if target.school_id is None:
-        return viewer.role == "city_admin" and viewer.city_id == target.city_id
+        return viewer.role == Role.CITY_ADMIN and viewer.city_id == target.city_id
     school = await db.get(School, target.school_id)
     return school is not None and await school_in_scope(db, viewer, school)

@@ -10,7 +10,7 @@ from app.config import Settings
 from app.kit.errors import AccountSuspended, InvalidCredentials, TokenRevoked
 from app.kit.security import (digest, hash_password_off_loop, make_access_token, new_refresh_token,
                               verify_password_off_loop)
-from app.models import AuthSession, SignIn, User, utcnow
+from app.models import AuthSession, SignIn, User, utcnow, UserStatus
 
 from .schemas import Tokens
 
@@ -25,7 +25,7 @@ async def sign_in(db: AsyncSession, settings: Settings, username: str, password:
     user = (await db.execute(select(User).where(User.username == username))).scalar_one_or_none()
     if not await verify_password_off_loop(user.password_hash if user else None, password) or user is None:
         raise InvalidCredentials("wrong username or password")
-    if user.status == "suspended":
+    if user.status == UserStatus.SUSPENDED:
         raise AccountSuspended("this account is suspended", reason=user.suspended_reason)
     refresh = new_refresh_token()
     sid = secrets.token_hex(16)
@@ -44,7 +44,7 @@ async def refresh(db: AsyncSession, settings: Settings, token: str, ip: str | No
         raise TokenRevoked("refresh token is not valid any more; sign in again")
     user = await db.get(User, auth.user_id)
     assert user is not None
-    if user.status == "suspended":
+    if user.status == UserStatus.SUSPENDED:
         raise AccountSuspended("this account is suspended", reason=user.suspended_reason)
     new = new_refresh_token()
     # Conditional update: two concurrent refreshes with the same token cannot both win.

@@ -11,6 +11,7 @@ from app.kit.redis import ensure_reachable
 from app.kit.throttle import UPLOADS, Throttled, too_many
 from app.kit.clock import ClockDep
 from app.match.deps import MatcherDep
+from app.models import Role
 from app.match.service import session_for_request
 
 from . import flows, service
@@ -35,7 +36,7 @@ async def upload_image(request: Request, user: CurrentUser, db: DB,
 @router.get("/images/{image_id}", response_class=Response)
 async def get_image(image_id: str, request: Request, user: CurrentUser, db: DB, matcher: MatcherDep) -> Response:
     ringing: set[int] = set()
-    if user.role == "tutor":  # a tutor whose phone is ringing for the request may see its photo
+    if user.role == Role.TUTOR:  # a tutor whose phone is ringing for the request may see its photo
         st = await matcher.pool.tutor(user.id)
         ringing = set(st.offers) if st else set()
     try:

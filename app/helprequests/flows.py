@@ -17,7 +17,7 @@ from app.live.service import rest_until
 from app.match.flows import OutsideServiceWindow, TutorBusy, suggestions, withdraw_from_pool
 from app.calendar.service import service_window
 from app.match.service import band_of, request_spec
-from app.models import HelpRequest, RequestStatus, TutorProfile, User, request_transition
+from app.models import HelpRequest, RequestStatus, TutorProfile, User, request_transition, Role
 from app.qa import service as qa
 from matching import Matcher, RequestSpec, TutorState
 
@@ -61,7 +61,7 @@ async def file_request(db: AsyncSession, settings: Settings, matcher: Matcher, c
 async def _check_chosen(db: AsyncSession, matcher: Matcher, student: User, tutor_id: int, subject: str) -> None:
     tutor = await db.get(User, tutor_id)
     profile = await db.get(TutorProfile, tutor_id)
-    if tutor is None or tutor.role != "tutor" or profile is None or profile.status != "approved":
+    if tutor is None or tutor.role != Role.TUTOR or profile is None or profile.status != "approved":
         raise NotFound(f"no approved tutor {tutor_id}")
     preview = RequestSpec(id=0, student_id=student.id, subject=subject, band=band_of(student.grade))
     state = await matcher.pool.tutor(tutor.id)

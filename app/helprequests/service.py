@@ -13,7 +13,7 @@ from app.accounts.scope import user_in_scope
 from app.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.kit.images import CleanImage
 from app.kit.safety import screen
-from app.models import HelpRequest, HelpRequestKnowledgePoint, Image, QaImage, Question, RequestStatus, SessionEvent, TutoringSession, User
+from app.models import HelpRequest, HelpRequestKnowledgePoint, Image, QaImage, Question, RequestStatus, SessionEvent, TutoringSession, User, Role
 from app.subjects.service import check_knowledge_points, check_subjects
 
 from .schemas import HelpRequestCreate, HelpRequestOut, ImageOut
@@ -40,7 +40,7 @@ async def readable_image(db: AsyncSession, viewer: User, image_id: str, ringing:
         raise NotFound("no such image")
     if img.owner_id == viewer.id or (img.help_request_id is not None and img.help_request_id in ringing):
         return img
-    if viewer.role == "tutor" and img.help_request_id is not None:
+    if viewer.role == Role.TUTOR and img.help_request_id is not None:
         # The tutor of the session that the request became may see its photos.
         if (await db.execute(select(TutoringSession.id).where(
                 TutoringSession.request_id == img.help_request_id, TutoringSession.tutor_id == viewer.id))).first():
@@ -48,7 +48,7 @@ async def readable_image(db: AsyncSession, viewer: User, image_id: str, ringing:
     if await _shared_with(db, viewer, img):
         return img
     owner = await db.get(User, img.owner_id)
-    if viewer.role.endswith("_admin") and owner is not None and await user_in_scope(db, viewer, owner):
+    if viewer.is_admin and owner is not None and await user_in_scope(db, viewer, owner):
         return img
     raise Forbidden("you may not see this image")
 
@@ -72,7 +72,7 @@ async def readable(db: AsyncSession, viewer: User, request_id: int) -> HelpReque
         raise NotFound(f"no help request {request_id}")
     if req.student_id == viewer.id:
         return req
-    if viewer.role == "tutor" and (await db.execute(select(TutoringSession.id).where(
+    if viewer.role == Role.TUTOR and (await db.execute(select(TutoringSession.id).where(
             TutoringSession.request_id == req.id, TutoringSession.tutor_id == viewer.id))).first():
         return req
     raise Forbidden("this is not your help request")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, WebSocket
 from app.accounts.deps import CurrentUser, Student
 from app.kit.clock import ClockDep
 from app.kit.db import DB, after_commit
+from app.models import SessionState
 from signaling.turn import ice_servers
 from signaling.ws import serve
 
@@ -65,7 +66,7 @@ async def hangup(session_id: int, request: Request, user: CurrentUser, db: DB, c
     """Hang up over HTTP (the same as the websocket `hangup`); only a participant may."""
     s = await records.participant(db, user, session_id, "hangs up")
     role = "student" if user.id == s.student_id else "tutor"
-    if s.state != "ended":
+    if s.state != SessionState.ENDED:
         result = await service.end(db, s, f"hangup_{role}", clock.now())
         after_commit(db, lambda: request.app.state.live.deliver(result))
     return await records.session_out(db, s)

@@ -13,13 +13,13 @@ from collections.abc import Awaitable, Callable, Iterable
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import TutoringSession
+from app.models import SessionState, TutoringSession
 
 from app.kit.clock import ts
 
 from .service import Outbox
 
-WATCHED = ("connecting", "live")  # before that nobody is waiting for anyone; after, it is over
+WATCHED = (SessionState.CONNECTING, SessionState.LIVE)  # before that nobody is waiting for anyone; after, it is over
 
 Present = Callable[[Iterable[int]], Awaitable[set[int]]]
 

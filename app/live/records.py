@@ -33,7 +33,7 @@ async def readable(db: AsyncSession, user: User, session_id: int) -> TutoringSes
     if user.id in (s.student_id, s.tutor_id):
         return s
     student = await db.get(User, s.student_id)
-    if user.role.endswith("_admin") and student is not None and await user_in_scope(db, user, student):
+    if user.is_admin and student is not None and await user_in_scope(db, user, student):
         return s
     raise Forbidden("this session is not yours")
 

@@ -21,10 +21,10 @@ from app.config import Settings
 from app.kit.clock import ts
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from app.kit.safety import Recent, screen
-from app.models import Image, PointsEntry, SessionEvent, TutoringSession, User
+from app.models import Image, PointsEntry, SessionEvent, TutoringSession, User, SessionState
 from signaling.protocol import Board, Chat, Hangup, Media, ProtocolError, ShareImage, Signal, Stroke
 
-ACTIVE = ("matched", "connecting", "live")
+ACTIVE = (SessionState.MATCHED, SessionState.CONNECTING, SessionState.LIVE)
 Outbox = list[tuple[int, str, dict[str, Any]]]  # (user, kind, data), published after commit
 
 # The last few chat lines of each sender in each session (contact details typed over several messages).
@@ -53,8 +53,8 @@ async def participant(db: AsyncSession, session_id: int, user_id: int, ref: str 
 async def end(db: AsyncSession, s: TutoringSession, reason: str, now: float) -> Result:
     """End once (a conditional update: two instances' timers cannot both end it)."""
     live_s = int(now - s.live_at.timestamp()) if s.live_at else 0
-    done = await db.execute(update(TutoringSession).where(TutoringSession.id == s.id, TutoringSession.state != "ended")
-                            .values(state="ended", ended_at=ts(now), duration_s=max(live_s, 0), end_reason=reason))
+    done = await db.execute(update(TutoringSession).where(TutoringSession.id == s.id, TutoringSession.state != SessionState.ENDED)
+                            .values(state=SessionState.ENDED, ended_at=ts(now), duration_s=max(live_s, 0), end_reason=reason))
     if done.rowcount != 1:
         return Result()
     await db.refresh(s)
@@ -127,7 +127,7 @@ async def handle(db: AsyncSession, settings: Settings, user: User, msg: Signal |
     """The messages that change the session's state (one transaction each); shared items take
     the relay instead (see `shared` and app/live/socket.py)."""
     s, role, other = await participant(db, msg.session_id, user.id, msg.ref)
-    if s.state == "ended":
+    if s.state == SessionState.ENDED:
         raise ProtocolError("SessionEnded", "this session has ended", msg.ref)
     res = Result(reply={"type": "ack", "ref": msg.ref, "session_id": s.id})
     if isinstance(msg, Signal):
@@ -143,8 +143,8 @@ async def handle(db: AsyncSession, settings: Settings, user: User, msg: Signal |
 
 
 async def _connecting(db: AsyncSession, s: TutoringSession, now: float) -> None:
-    await db.execute(update(TutoringSession).where(TutoringSession.id == s.id, TutoringSession.state == "matched")
-                     .values(state="connecting", connecting_at=ts(now)))
+    await db.execute(update(TutoringSession).where(TutoringSession.id == s.id, TutoringSession.state == SessionState.MATCHED)
+                     .values(state=SessionState.CONNECTING, connecting_at=ts(now)))
 
 
 async def _media(db: AsyncSession, settings: Settings, s: TutoringSession, role: str, other: int, msg: Media,
@@ -161,9 +161,9 @@ async def _media(db: AsyncSession, settings: Settings, s: TutoringSession, role:
     await _connecting(db, s, now)
     res.events.append((other, "peer_media", {"session_id": s.id, "state": "connected"}))
     went_live = await db.execute(update(TutoringSession).where(
-        TutoringSession.id == s.id, TutoringSession.state.in_(("matched", "connecting")),
+        TutoringSession.id == s.id, TutoringSession.state.in_((SessionState.MATCHED, SessionState.CONNECTING)),
         TutoringSession.student_media_at.is_not(None), TutoringSession.tutor_media_at.is_not(None),
-    ).values(state="live", live_at=ts(now), cap_s=cap))
+    ).values(state=SessionState.LIVE, live_at=ts(now), cap_s=cap))
     if went_live.rowcount == 1:
         res.events += _both(s, "session_live", {"session_id": s.id, "live_at": now, "cap_s": cap, "ends_at": now + cap})
 
@@ -175,7 +175,7 @@ async def tick(db: AsyncSession, settings: Settings, now: float) -> Result:
     first, second = settings.session_warnings_s
     for s in rows:
         reason = None
-        if s.state == "live" and s.live_at is not None:
+        if s.state == SessionState.LIVE and s.live_at is not None:
             ends = s.live_at.timestamp() + (s.cap_s or settings.session_cap_s)
             if now >= ends:
                 reason = "time_cap"
@@ -227,7 +227,7 @@ async def book(db: AsyncSession, settings: Settings, s: TutoringSession) -> None
 
 async def book_unrated(db: AsyncSession, settings: Settings, now: float) -> None:
     rows = (await db.execute(select(TutoringSession).where(
-        TutoringSession.state == "ended", TutoringSession.points_booked.is_(False), TutoringSession.rating.is_(None),
+        TutoringSession.state == SessionState.ENDED, TutoringSession.points_booked.is_(False), TutoringSession.rating.is_(None),
         TutoringSession.ended_at <= ts(now - settings.unrated_booking_after_s)).limit(200))).scalars().all()
     for s in rows:
         await book(db, settings, s)
@@ -240,7 +240,7 @@ async def rate(db: AsyncSession, settings: Settings, student: User, session_id: 
         raise NotFound(f"no session {session_id}")
     if s.student_id != student.id:
         raise Forbidden("only the student of the session rates it")
-    if s.state != "ended":
+    if s.state != SessionState.ENDED:
         raise InvalidState("rate the session after it has ended", state=s.state)
     if not 1 <= rating <= 5:
         raise InvalidInput("rating is 1 to 5")

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.kit.errors import AppError
-from app.models import AuthSession, Image, TutoringSession, User, utcnow
+from app.models import AuthSession, Image, TutoringSession, User, utcnow, Role, SessionState, UserStatus
 from matching import Event
 from signaling.presence import Kick, Presence
 from signaling.protocol import Board, Chat, Ping, Pong, ProtocolError, ShareImage, Stroke
@@ -118,7 +118,7 @@ class LiveHandler:
                                     .where(User.id == int(claims["sub"]), AuthSession.id == claims["sid"]))).first()
         if row is None or row[1] is not None:
             raise ProtocolError("TokenRevoked", "signed out; sign in again")
-        if row[0].status == "suspended":
+        if row[0].status == UserStatus.SUSPENDED:
             raise ProtocolError("AccountSuspended", "this account is suspended")
         self._sid_of[row[0]] = claims["sid"]
         return row[0]
@@ -128,7 +128,7 @@ class LiveHandler:
         self.conns[conn] = Conn(user.id, self._sid_of.get(user, ""), close)
         self._conn_of[user] = conn
         await self.presence.register(user.id, conn, self.now)
-        if user.role == "tutor":
+        if user.role == Role.TUTOR:
             await self.app.state.matcher.heartbeat(user.id)
         await self._settle({user.id})
 
@@ -186,14 +186,14 @@ class LiveHandler:
             rows = (await db.execute(select(AuthSession.id, AuthSession.user_id, AuthSession.revoked_at, User.status)
                                      .join(User, User.id == AuthSession.user_id).where(AuthSession.id.in_(sids)))).all()
         for sid, user_id, revoked_at, status in rows:
-            if status == "suspended":
+            if status == UserStatus.SUSPENDED:
                 await self._on_kick(Kick(user_id, None, "AccountSuspended"))
             elif revoked_at is not None:
                 await self._on_kick(Kick(user_id, sid, "TokenRevoked"))
 
 
     async def message(self, user: User, msg: Any) -> dict[str, Any] | None:
-        if user.role == "tutor":
+        if user.role == Role.TUTOR:
             await self._keep_on_duty(user.id)
         if isinstance(msg, (Ping, Pong)):
             return None
@@ -264,7 +264,7 @@ class LiveHandler:
                                            TutoringSession.transcript_seq).where(TutoringSession.id == session_id))).first()
         if row is None:
             return None
-        if row.state == "ended":
+        if row.state == SessionState.ENDED:
             await self.app.state.relay.close_session(session_id)
             return "ended"
         await self.app.state.relay.start_seq(session_id, row.transcript_seq)

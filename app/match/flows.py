@@ -13,7 +13,7 @@ from app.config import Settings
 from app.kit.clock import Clock, ts
 from app.kit.db import after_commit, on_rollback
 from app.kit.errors import AppError, InvalidState, error_type
-from app.models import HelpRequest, RequestStatus, TutoringSession, TutorProfile, User, request_transition
+from app.models import HelpRequest, RequestStatus, TutoringSession, TutorProfile, User, request_transition, SessionState
 from matching import Event, Matcher, RequestSpec
 
 from .service import served_tonight, tutor_card
@@ -58,7 +58,7 @@ async def accept_offer(db: AsyncSession, matcher: Matcher, clock: Clock, tutor: 
     if req is None or done.rowcount != 1:
         raise RequestGone("the student cancelled this request")
     session = TutoringSession(request_id=request_id, student_id=req.student_id, tutor_id=tutor.id,
-                              subject_code=req.subject_code, state="matched",
+                              subject_code=req.subject_code, state=SessionState.MATCHED,
                               matched_at=now)
     db.add(session)
     await db.flush()

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.models import (HelpRequest, HelpRequestKnowledgePoint, Image, KnowledgePoint, School, SessionReport,
+from app.models import (SessionState, HelpRequest, HelpRequestKnowledgePoint, Image, KnowledgePoint, School, SessionReport,
                         StudentBlock, TutoringSession, TutorExpertise, TutorProfile, TutorSubject, User)
 from app.subjects.service import check_knowledge_points, check_subjects
 from matching import Matcher, RequestSpec, TutorCard
@@ -82,7 +82,7 @@ async def served_tonight(db: AsyncSession, settings: Settings, tutor_id: int, no
     local = datetime.fromtimestamp(now, ZoneInfo(settings.timezone))
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     return int((await db.execute(select(func.count()).select_from(TutoringSession).where(
-        TutoringSession.tutor_id == tutor_id, TutoringSession.state == "ended",
+        TutoringSession.tutor_id == tutor_id, TutoringSession.state == SessionState.ENDED,
         TutoringSession.matched_at >= midnight))).scalar_one())
 
 

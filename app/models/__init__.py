@@ -1,11 +1,11 @@
 """All ORM models, in one package (schemas live apart, in each domain's schemas.py)."""
-from .accounts import ROLES, AuthSession, SignIn, User
+from .accounts import ADMIN_ROLES, ROLES, AuthSession, Role, SignIn, User, UserStatus
 from .base import Base, utcnow
 from .classes import ClassEnrolment, ClassEvent, ClassKnowledgePoint
 from .lessons import Lesson, LessonKnowledgePoint, LessonPlay, LessonView
 from .org import City, District, School, SchoolClass
 from .qa import QaImage, QaNotification, QaReply, QaReport, QaSearchDoc, QuestionKnowledgePoint
-from .records import (ActivityBlock, ActivityHour, Answer, CalendarDay, ClassAttendance, LiveClass, PointsEntry, Question, SessionEvent,
+from .records import (ActivityBlock, ActivityHour, Answer, CalendarDay, ClassAttendance, LiveClass, PointsEntry, Question, ReportStatus, SessionEvent, SessionState,
                       SchoolDay, SessionReport, SignInBlock, SignInHour, TutoringSession)
 from .rollups import ClassMonth, KnowledgePointDay, PointsMonth, SchoolDayStudents, SchoolMonth, StudentDay, StudentMonth, StudentRegistration, TutorDay, TutorMonth
 from .requests import HelpRequest, HelpRequestKnowledgePoint, Image, RequestStatus, request_transition
@@ -15,7 +15,7 @@ from .tutors import StudentBlock, TutorExpertise, TutorProfile, TutorReview, Tut
 __all__ = [
     "ClassEnrolment", "ClassEvent", "ClassKnowledgePoint",
     "ActivityBlock", "ActivityHour", "ClassAttendance", "LiveClass", "SchoolDay", "SignInBlock", "SignInHour",
-    "ROLES", "Answer", "AuthSession", "Base", "CalendarDay", "City", "District", "HelpRequest",
+    "ADMIN_ROLES", "ROLES", "Role", "UserStatus", "ReportStatus", "SessionState", "Answer", "AuthSession", "Base", "CalendarDay", "City", "District", "HelpRequest",
     "HelpRequestKnowledgePoint", "Image", "RequestStatus", "request_transition", "Lesson", "LessonKnowledgePoint", "LessonPlay", "LessonView", "KnowledgePoint", "PointsEntry", "Question", "School",
     "SchoolClass", "SessionEvent", "SessionReport", "SignIn", "StudentBlock", "Subject", "TutorExpertise", "TutorProfile",
     "TutorReview", "TutorSubject", "TutoringSession", "User", "utcnow",

@@ -2,13 +2,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, UTCDateTime, utcnow
 
-ROLES = ("student", "tutor", "school_admin", "district_admin", "city_admin")
+
+
+class Role(StrEnum):
+    """The stored values of `users.role` (the API and the tokens carry the same strings)."""
+
+    STUDENT = "student"
+    TUTOR = "tutor"
+    SCHOOL_ADMIN = "school_admin"
+    DISTRICT_ADMIN = "district_admin"
+    CITY_ADMIN = "city_admin"
+
+
+ROLES = tuple(Role)
+ADMIN_ROLES = (Role.SCHOOL_ADMIN, Role.DISTRICT_ADMIN, Role.CITY_ADMIN)
+
+
+class UserStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
 
 
 class User(Base):
@@ -28,6 +47,11 @@ class User(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | suspended
     suspended_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_admin(self) -> bool:
+        """A school, district or city admin (what they may see is their scope: app/accounts/scope.py)."""
+        return self.role in ADMIN_ROLES
 
 
 class AuthSession(Base):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from decimal import Decimal
 
 from sqlalchemy import false as sa_false
@@ -11,7 +12,23 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, UTCDateTime, utcnow
 
-SESSION_STATES = ("matched", "connecting", "live", "ended")
+
+
+class SessionState(StrEnum):
+    """The stored values of `tutoring_sessions.state`: matched → connecting → live → ended."""
+
+    MATCHED = "matched"
+    CONNECTING = "connecting"
+    LIVE = "live"
+    ENDED = "ended"
+
+
+class ReportStatus(StrEnum):
+    """The stored values of `session_reports.status`."""
+
+    OPEN = "open"
+    DISMISSED = "dismissed"
+    ACTIONED = "actioned"
 
 
 class TutoringSession(Base):

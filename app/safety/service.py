@@ -11,7 +11,7 @@ from app.accounts.scope import user_in_scope
 from app.accounts.service import sign_out_everywhere
 from app.kit.db import after_commit
 from app.kit.errors import Forbidden, InvalidState, NotFound
-from app.models import SessionReport, StudentBlock, TutoringSession, User
+from app.models import ReportStatus, Role, SessionReport, StudentBlock, TutoringSession, User, UserStatus
 
 from .schemas import Decision, ReportOut
 
@@ -26,7 +26,7 @@ def report_out(r: SessionReport, s: TutoringSession) -> ReportOut:
 
 async def block(db: AsyncSession, student: User, tutor_id: int) -> None:
     tutor = await db.get(User, tutor_id)
-    if tutor is None or tutor.role != "tutor":
+    if tutor is None or tutor.role != Role.TUTOR:
         raise NotFound(f"no tutor {tutor_id}")
     if await db.get(StudentBlock, (student.id, tutor_id)) is None:
         db.add(StudentBlock(student_id=student.id, tutor_id=tutor_id))
@@ -59,17 +59,17 @@ async def decide(db: AsyncSession, admin: User, report_id: int, body: Decision, 
     student = await db.get(User, session.student_id)
     if student is None or not await user_in_scope(db, admin, student):
         raise Forbidden("this report is outside your scope")
-    if report.status != "open":
+    if report.status != ReportStatus.OPEN:
         raise InvalidState(f"the report is already {report.status}", status=report.status)
     out = report_out(report, session)
     if body.action == "suspend":
         reported = await db.get(User, out.reported_id)
         assert reported is not None
-        reported.status, reported.suspended_reason = "suspended", body.note
+        reported.status, reported.suspended_reason = UserStatus.SUSPENDED, body.note
         await sign_out_everywhere(db, reported.id)
         after_commit(db, lambda: account_closed(reported.id, None, "AccountSuspended"))
-        report.status = "actioned"
+        report.status = ReportStatus.ACTIONED
     else:
-        report.status = "dismissed"
+        report.status = ReportStatus.DISMISSED
     await db.flush()
     return report_out(report, session)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.scope import district_in_scope, school_in_scope
 from app.kit.errors import Forbidden, RosterRejected
 from app.kit.security import hash_password
-from app.models import District, School, SchoolClass, Subject, TutorProfile, TutorReview, TutorSubject, User
+from app.models import District, School, SchoolClass, Subject, TutorProfile, TutorReview, TutorSubject, User, Role
 
 KINDS = {
     "districts": ["code", "name"],
@@ -131,7 +131,7 @@ class _Importer:
         return self.result
 
     async def _districts(self) -> list[Callable[[], Any]]:
-        if self.admin.role != "city_admin":
+        if self.admin.role != Role.CITY_ADMIN:
             raise Forbidden("only a city admin imports districts")
         existing = set((await self.db.execute(select(District.code))).scalars())
         out, seen = [], set()
@@ -144,7 +144,7 @@ class _Importer:
         return out
 
     async def _schools(self) -> list[Callable[[], Any]]:
-        if self.admin.role not in ("city_admin", "district_admin"):
+        if self.admin.role not in (Role.CITY_ADMIN, Role.DISTRICT_ADMIN):
             raise Forbidden("only a city or district admin imports schools")
         districts = {d.code: d for d in (await self.db.execute(select(District))).scalars()}
         existing = set((await self.db.execute(select(School.code))).scalars())
@@ -214,7 +214,7 @@ class _Importer:
                 continue
             out.append(self._adder(User(
                 # password_hash holds the plain password until _adder hashes it on write.
-                username=row["username"], password_hash=pw, role="student", real_name=row["real_name"],
+                username=row["username"], password_hash=pw, role=Role.STUDENT, real_name=row["real_name"],
                 city_id=None, district_id=school.district_id, school_id=school.id, class_id=klass.id, grade=grade)))
         return out
 
@@ -249,7 +249,7 @@ class _Importer:
     def _tutor_adder(self, row: dict[str, str], school: School, pw: str, title: str,
                      codes: list[str], bands: set[str | None]) -> Callable[[], Any]:
         async def add() -> None:
-            user = User(username=row["username"], password_hash=await asyncio.to_thread(hash_password, pw), role="tutor",
+            user = User(username=row["username"], password_hash=await asyncio.to_thread(hash_password, pw), role=Role.TUTOR,
                         real_name=row["real_name"], district_id=school.district_id, school_id=school.id,
                         city_id=await _city_of(self.db, school.district_id))
             self.db.add(user)

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.scope import require_school, schools_in_scope
-from app.models import District, SchoolClass, User
+from app.models import District, SchoolClass, User, Role
 
 from .schemas import ClassOut, SchoolOut
 
@@ -21,7 +21,7 @@ async def list_schools(db: AsyncSession, admin: User) -> list[SchoolOut]:
 
 async def list_classes(db: AsyncSession, admin: User, school_id: int) -> list[ClassOut]:
     await require_school(db, admin, school_id)
-    counts = (select(User.class_id, func.count().label("n")).where(User.role == "student")
+    counts = (select(User.class_id, func.count().label("n")).where(User.role == Role.STUDENT)
               .group_by(User.class_id).subquery())
     rows = (await db.execute(
         select(SchoolClass, func.coalesce(counts.c.n, 0)).outerjoin(counts, counts.c.class_id == SchoolClass.id)

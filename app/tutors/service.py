@@ -11,7 +11,7 @@ from app.accounts.scope import school_in_scope, schools_in_scope
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from app.kit.safety import screen
 from app.kit.security import hash_password
-from app.models import District, School, TutorExpertise, TutorProfile, TutorReview, TutorSubject, User, utcnow
+from app.models import District, School, TutorExpertise, TutorProfile, TutorReview, TutorSubject, User, utcnow, Role
 from app.subjects.service import check_knowledge_points, check_subjects
 
 from .schemas import ApplicationCreate, ApplicationOut, ApplicationUpdate, ProfileEdit, ProfileFields, ReviewOut
@@ -62,7 +62,7 @@ async def apply(db: AsyncSession, body: ApplicationCreate, min_title: str) -> Ap
         raise InvalidInput(f"no school with code {body.school_code!r}", field="school_code")
     district = await db.get(District, school.district_id)
     user = User(username=await _free_username(db), password_hash=await asyncio.to_thread(hash_password, body.password),
-                role="tutor", real_name=screen(body.real_name).text, school_id=school.id, district_id=school.district_id,
+                role=Role.TUTOR, real_name=screen(body.real_name).text, school_id=school.id, district_id=school.district_id,
                 city_id=district.city_id if district else None)
     db.add(user)
     await db.flush()
@@ -137,7 +137,7 @@ async def read_scoped(db: AsyncSession, viewer: User, tutor_id: int) -> Applicat
     if viewer.id != tutor_id:
         tutor = await db.get(User, tutor_id)
         school = await db.get(School, tutor.school_id) if tutor and tutor.school_id else None
-        if tutor is None or tutor.role != "tutor":
+        if tutor is None or tutor.role != Role.TUTOR:
             raise NotFound(f"no tutor {tutor_id}")
         if viewer.role not in LEVEL_OF_ROLE or school is None or not await school_in_scope(db, viewer, school):
             raise Forbidden("this application is outside your scope")
