@@ -53,7 +53,7 @@ def migrate(url: str) -> None:
 
 async def service_window_now(settings: Settings) -> ServiceWindow:
     """The service window as the service will apply it: the weekly window with the admins' calendar."""
-    from app.match.service import service_window
+    from app.calendar.service import service_window
 
     engine = make_engine(settings.sqlalchemy_url)
     try:
