@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> None:
         print("demo data added" if asyncio.run(seed(settings, demo=True)) else "demo data already there")
     else:
         host, port = args.host or settings.host, args.port or settings.port
-        mode = "embedded (SQLite at %s)" % settings.data_dir if settings.embedded else "production (PostgreSQL%s)" % (
-            " + Redis" if settings.redis_url else "")
+        mode = (f"embedded (SQLite at {settings.data_dir})" if settings.embedded
+                else f"production (PostgreSQL{' + Redis' if settings.redis_url else ''})")
         # The URL comes first: a first start spends a while migrating and seeding, and a newcomer
         # should know at once where to look and that something is happening.
         say(f"Tutoring service, {mode}: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")

@@ -3,32 +3,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import partial
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
+from app.classes.dispatch import ClassDispatch
+from app.classes.dispatch import run_tick as class_tick
 from app.config import Settings, get_settings
+from app.helprequests.service import collect_unattached_images
 from app.kit import errors, logs
 from app.kit.bodylimit import BodyLimit
-from app.kit.headers import SecurityHeaders
 from app.kit.db import make_engine, make_sessionmaker
+from app.kit.headers import SecurityHeaders
 from app.kit.redis import make_redis
 from app.kit.runtime import tune_gc
 from app.kit.throttle import SocketRate, Throttle
-from app.helprequests.service import collect_unattached_images
+from app.lessons.worker import make_worker as make_lesson_worker
+from app.live.socket import EventLogSink, LiveHandler, run_tick
+from app.live.transcript import TranscriptWriter
 from app.match.closing import account_closed
 from app.match.flows import ExpiryHooks
 from app.match.reconcile import reconcile
-from app.classes.dispatch import ClassDispatch
-from app.classes.dispatch import run_tick as class_tick
-from app.lessons.worker import make_worker as make_lesson_worker
 from app.models import utcnow
-from app.live.socket import EventLogSink, LiveHandler, run_tick
-from app.live.transcript import TranscriptWriter
 from app.qa.endpoints import run_escalation
 from matching import Clock, EventSink, InProcessPool, MatchConfig, Matcher, RedisPool, SystemClock, Weights
 from signaling import InProcessEventLog, RedisEventLog
@@ -135,17 +135,17 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     from app.accounts.endpoints import router as auth
     from app.calendar.endpoints import router as calendar
     from app.classes.endpoints import router as classes
-    from app.match.endpoints import router as match
     from app.health import router as health
+    from app.helprequests.endpoints import router as helprequests
     from app.lessons.endpoints import router as lessons
     from app.live.endpoints import router as live
+    from app.match.endpoints import router as match
+    from app.qa.endpoints import router as qa
     from app.safety.endpoints import router as safety
-    from app.stats.endpoints import router as stats
-    from app.helprequests.endpoints import router as helprequests
     from app.schools.endpoints import router as schools
+    from app.stats.endpoints import router as stats
     from app.subjects.endpoints import router as subjects
     from app.tutors.endpoints import router as tutors
-    from app.qa.endpoints import router as qa
 
     for router in (health, auth, accounts, subjects, schools, tutors, helprequests, match, calendar, live, classes, safety, stats,
                    qa, lessons):

@@ -11,8 +11,7 @@ from app.kit.throttle import SIGN_IN_ACCOUNT, SIGN_IN_ADDRESS, Throttled, too_ma
 
 from . import manage, service
 from .deps import Admin, CurrentUser
-from .schemas import (ChangePasswordBody, ManagedAccount, PasswordReset, RefreshBody, SignInBody, SuspendBody, Tokens,
-                      UserOut)
+from .schemas import ChangePasswordBody, ManagedAccount, PasswordReset, RefreshBody, SignInBody, SuspendBody, Tokens, UserOut
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 

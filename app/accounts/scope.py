@@ -7,10 +7,11 @@ same question the same way.
 from __future__ import annotations
 
 from sqlalchemy import Select, select
+from sqlalchemy import false as sa_false
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import Forbidden, NotFound
-from app.models import District, School, User, Role
+from app.models import District, Role, School, User
 
 
 async def school_in_scope(db: AsyncSession, admin: User, school: School) -> bool:
@@ -41,7 +42,7 @@ async def require_school(db: AsyncSession, admin: User, school_id: int) -> Schoo
     return school
 
 
-def schools_in_scope(admin: User) -> Select[tuple[School]]:
+def schools_in_scope(admin: User) -> Select[School]:
     query = select(School)
     if admin.role == Role.SCHOOL_ADMIN:
         return query.where(School.id == admin.school_id)
@@ -49,7 +50,7 @@ def schools_in_scope(admin: User) -> Select[tuple[School]]:
         return query.where(School.district_id == admin.district_id)
     if admin.role == Role.CITY_ADMIN:
         return query.join(District, District.id == School.district_id).where(District.city_id == admin.city_id)
-    return query.where(False)
+    return query.where(sa_false())
 
 
 async def user_in_scope(db: AsyncSession, viewer: User, target: User) -> bool:

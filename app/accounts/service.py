@@ -7,10 +7,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
+from app.kit.db import rowcount
 from app.kit.errors import AccountSuspended, InvalidCredentials, TokenRevoked
-from app.kit.security import (digest, hash_password_off_loop, make_access_token, new_refresh_token,
-                              verify_password_off_loop)
-from app.models import AuthSession, SignIn, User, utcnow, UserStatus
+from app.kit.security import digest, hash_password_off_loop, make_access_token, new_refresh_token, verify_password_off_loop
+from app.models import AuthSession, SignIn, User, UserStatus, utcnow
 
 from .schemas import Tokens
 
@@ -52,7 +52,7 @@ async def refresh(db: AsyncSession, settings: Settings, token: str, ip: str | No
         update(AuthSession).where(AuthSession.id == auth.id, AuthSession.refresh_hash == digest(token))
         .values(refresh_hash=digest(new), expires_at=utcnow() + timedelta(days=settings.refresh_token_days))
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise TokenRevoked("refresh token was already used")
     db.add(SignIn(user_id=user.id, method="refresh", ip=ip))
     await db.flush()

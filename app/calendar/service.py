@@ -3,7 +3,7 @@
 opened). Live tutoring, going on duty and classes all ask `service_window()`."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,7 +44,7 @@ async def clear_day(db: AsyncSession, day: date) -> None:
 
 async def service_window(db: AsyncSession, settings: Settings, around: float) -> ServiceWindow:
     """The configured weekly window with the admins' calendar exceptions for the coming year."""
-    today = datetime.fromtimestamp(around, timezone.utc).date()
+    today = datetime.fromtimestamp(around, UTC).date()
     rows = (await db.execute(select(CalendarDay).where(
         CalendarDay.day >= today - timedelta(days=1), CalendarDay.day <= today + timedelta(days=400)))).scalars()
     overrides: dict[date, bool] = {r.day: r.is_service_day for r in rows}

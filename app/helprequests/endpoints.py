@@ -4,15 +4,15 @@ from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 
 from app.accounts.deps import CurrentUser, Student
+from app.kit.clock import ClockDep
 from app.kit.db import DB
 from app.kit.errors import Forbidden
 from app.kit.images import clean_image, read_upload
 from app.kit.redis import ensure_reachable
 from app.kit.throttle import UPLOADS, Throttled, too_many
-from app.kit.clock import ClockDep
 from app.match.deps import MatcherDep
-from app.models import Role
 from app.match.service import session_for_request
+from app.models import Role
 
 from . import flows, service
 from .schemas import ChooseBody, HelpRequestCreate, HelpRequestOut, ImageOut, RequestStatusOut

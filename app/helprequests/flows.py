@@ -9,15 +9,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.calendar.service import service_window
 from app.config import Settings
 from app.kit.clock import Clock, ts
-from app.kit.db import after_commit
+from app.kit.db import after_commit, rowcount
 from app.kit.errors import InvalidState, NotFound, error_type
 from app.live.service import rest_until
 from app.match.flows import OutsideServiceWindow, TutorBusy, suggestions, withdraw_from_pool
-from app.calendar.service import service_window
 from app.match.service import band_of, request_spec
-from app.models import HelpRequest, RequestStatus, TutorProfile, User, request_transition, Role
+from app.models import HelpRequest, RequestStatus, Role, TutorProfile, User, request_transition
 from app.qa import service as qa
 from matching import Matcher, RequestSpec, TutorState
 
@@ -96,7 +96,7 @@ async def cancel(db: AsyncSession, matcher: Matcher, clock: Clock, student: User
     result = await db.execute(request_transition(req.id, RequestStatus.CANCELLED, close_reason="cancelled_by_student",
                                                  closed_at=ts(clock.now())))
     await db.refresh(req)
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise InvalidState(f"the request is already {req.status}", status=req.status)
     after_commit(db, lambda: withdraw_from_pool(matcher, request_id))
     return req

@@ -2,18 +2,19 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.scope import user_in_scope
+from app.kit.db import rowcount
 from app.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.kit.images import CleanImage
 from app.kit.safety import screen
-from app.models import HelpRequest, HelpRequestKnowledgePoint, Image, QaImage, Question, RequestStatus, SessionEvent, TutoringSession, User, Role
+from app.models import HelpRequest, HelpRequestKnowledgePoint, Image, QaImage, Question, RequestStatus, Role, SessionEvent, TutoringSession, User
 from app.subjects.service import check_knowledge_points, check_subjects
 
 from .schemas import HelpRequestCreate, HelpRequestOut, ImageOut
@@ -32,7 +33,7 @@ async def store_image(db: AsyncSession, owner: User, clean: CleanImage) -> Image
     return img
 
 
-async def readable_image(db: AsyncSession, viewer: User, image_id: str, ringing: set[int] = frozenset()) -> Image:
+async def readable_image(db: AsyncSession, viewer: User, image_id: str, ringing: frozenset[int] | set[int] = frozenset()) -> Image:
     """The owner; a tutor ringing for (`ringing`) or tutoring the image's request; an admin
     whose scope includes the owner."""
     img = await db.get(Image, image_id)
@@ -40,11 +41,10 @@ async def readable_image(db: AsyncSession, viewer: User, image_id: str, ringing:
         raise NotFound("no such image")
     if img.owner_id == viewer.id or (img.help_request_id is not None and img.help_request_id in ringing):
         return img
-    if viewer.role == Role.TUTOR and img.help_request_id is not None:
-        # The tutor of the session that the request became may see its photos.
-        if (await db.execute(select(TutoringSession.id).where(
-                TutoringSession.request_id == img.help_request_id, TutoringSession.tutor_id == viewer.id))).first():
-            return img
+    # The tutor of the session that the request became may see its photos.
+    if viewer.role == Role.TUTOR and img.help_request_id is not None and (await db.execute(select(TutoringSession.id).where(
+            TutoringSession.request_id == img.help_request_id, TutoringSession.tutor_id == viewer.id))).first():
+        return img
     if await _shared_with(db, viewer, img):
         return img
     owner = await db.get(User, img.owner_id)
@@ -141,8 +141,8 @@ async def to_out(db: AsyncSession, reqs: Sequence[HelpRequest]) -> list[HelpRequ
             kps[rid].append(kp)
         for img in (await db.execute(select(Image).where(Image.help_request_id.in_(ids)).order_by(Image.created_at))).scalars():
             imgs[img.help_request_id].append(image_out(img))  # type: ignore[index]
-        questions = dict((await db.execute(select(Question.source_request_id, Question.id)
-                                           .where(Question.source_request_id.in_(ids)))).all())
+        questions = {rid: qid for rid, qid in (await db.execute(select(Question.source_request_id, Question.id)
+                                                                .where(Question.source_request_id.in_(ids)))).all() if rid is not None}
     return [HelpRequestOut(id=r.id, student_id=r.student_id, subject=r.subject_code, text=r.text,
                            knowledge_point_ids=sorted(kps[r.id]), images=imgs[r.id], mode=r.mode,
                            tutor_id=r.chosen_tutor_id, status=r.status, close_reason=r.close_reason,
@@ -158,4 +158,4 @@ async def collect_unattached_images(db: AsyncSession, before: datetime) -> int:
     in_qa = select(QaImage.image_id).where(QaImage.image_id == Image.id)  # a Q&A question's or answer's photo
     result = await db.execute(delete(Image).where(Image.help_request_id.is_(None), Image.created_at < before,
                                                   ~shown.exists(), ~in_qa.exists()).execution_options(synchronize_session=False))
-    return result.rowcount or 0
+    return rowcount(result) or 0

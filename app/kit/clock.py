@@ -9,7 +9,7 @@ no request stamps), JWT expiry (PyJWT checks `exp` against the wall clock) and t
 tokens that must agree with it, rate-limit windows (the `limits` library's own clock)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -21,7 +21,7 @@ __all__ = ["Clock", "ClockDep", "FakeClock", "SystemClock", "get_clock", "now_dt
 
 def ts(now: float) -> datetime:
     """Seconds since the epoch as an aware UTC datetime (what the database columns hold)."""
-    return datetime.fromtimestamp(now, timezone.utc)
+    return datetime.fromtimestamp(now, UTC)
 
 
 def now_dt(clock: Clock) -> datetime:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Result, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -131,3 +131,10 @@ def on_rollback(session: AsyncSession, callback: Callable[[], Awaitable[None]]) 
 
 # scope="function": commit before the response leaves, so a 2xx means the data is stored.
 DB = Annotated[AsyncSession, Depends(get_db, scope="function")]
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched: what a guarded transition checks (`== 1`: this
+    caller won the race). `AsyncSession.execute` is typed as returning `Result`; for DML it is
+    the `CursorResult` that carries the count."""
+    return cast("CursorResult[Any]", result).rowcount

@@ -59,7 +59,7 @@ def clean_image(data: bytes, max_bytes: int, max_pixels: int) -> CleanImage:
         raise ImageRejected("the image is damaged or truncated") from None
 
     # Turn the picture the way the phone held it, then drop every metadata block on re-encode.
-    img = ImageOps.exif_transpose(img)
+    img = ImageOps.exif_transpose(img)  # type: ignore[assignment]  # an Image, no longer the ImageFile it was read as
     # Pillow writes back what it read into `info` (a JPEG comment, EXIF and XMP in WebP, ICC
     # profiles, PNG text): keep only the palette transparency, which is part of the picture.
     img.info = {k: v for k, v in img.info.items() if k == "transparency"}
@@ -68,7 +68,7 @@ def clean_image(data: bytes, max_bytes: int, max_pixels: int) -> CleanImage:
         img.convert("RGB").save(out, "JPEG", quality=88, optimize=True)
     elif fmt == "PNG":
         if img.mode not in ("RGB", "RGBA", "L", "LA", "P"):
-            img = img.convert("RGBA")
+            img = img.convert("RGBA")  # type: ignore[assignment]  # the same: a plain Image from here on
         img.save(out, "PNG", optimize=True)
     else:
         img.save(out, "WEBP", quality=88)

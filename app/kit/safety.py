@@ -24,8 +24,8 @@ import re
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 MASK = "***"
 

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import secrets
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -39,10 +40,8 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 def _lower_priority() -> None:
     # Linux applies a thread id's nice value to that thread only: a burst of sign-ins then takes
     # the CPU the event loop leaves, instead of half of it.
-    try:
+    with contextlib.suppress(AttributeError, OSError):  # another OS: plain priority
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 5)
-    except (AttributeError, OSError):  # pragma: no cover - another OS: plain priority
-        pass
 
 
 # argon2 costs ~40 ms of CPU by design (time_cost × memory_cost); run on the event loop, a
@@ -83,7 +82,7 @@ def digest(token: str) -> str:
 
 
 def make_access_token(secret: str, user_id: int, role: str, sid: str, minutes: int, now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     claims = {"sub": str(user_id), "role": role, "sid": sid, "iat": now, "exp": now + timedelta(minutes=minutes), "typ": "access"}
     return jwt.encode(claims, secret, algorithm="HS256")
 

@@ -17,7 +17,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from app.config import Settings
-from app.kit.errors import TooManyRequests
+from app.kit.errors import AppError, TooManyRequests
 from signaling.protocol import ProtocolError
 
 # Sign-in failures. Layered windows are the back-off: five wrong passwords lock the account for
@@ -110,5 +110,5 @@ class Throttle:
             await client.aclose()
 
 
-def too_many(exc: Throttled, what: str) -> TooManyRequests:
+def too_many(exc: Throttled, what: str) -> AppError:
     return TooManyRequests(f"{what}: too many attempts; try again in {exc.retry_after} s", retry_after=exc.retry_after)

@@ -13,7 +13,7 @@ from signaling.turn import ice_servers
 from signaling.ws import serve
 
 from . import records, service
-from .schemas import RatingIn, ReportIn, SessionReportOut, SessionOut, TicketOut, TranscriptItem
+from .schemas import RatingIn, ReportIn, SessionOut, SessionReportOut, TicketOut, TranscriptItem
 from .socket import make_ticket
 
 router = APIRouter(tags=["live sessions"])

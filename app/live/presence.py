@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import SessionState, TutoringSession
-
 from app.kit.clock import ts
+from app.kit.db import rowcount
+from app.models import SessionState, TutoringSession
 
 from .service import Outbox
 
@@ -51,6 +51,6 @@ async def settle(db: AsyncSession, present: Present, now: float, users: set[int]
             done = await db.execute(update(TutoringSession).where(
                 TutoringSession.id == r.id, TutoringSession.state.in_(WATCHED), cond)
                 .values({column: None if is_here else ts(now)}))
-            if done.rowcount == 1:
+            if rowcount(done) == 1:
                 out.append((other, "peer_connection", {"session_id": r.id, "state": "back" if is_here else "lost"}))
     return out

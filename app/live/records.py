@@ -13,7 +13,7 @@ from app.kit.errors import Forbidden, NotFound
 from app.kit.safety import screen
 from app.models import SessionEvent, SessionReport, TutoringSession, User
 
-from .schemas import SessionReportOut, SessionOut, TranscriptItem
+from .schemas import SessionOut, SessionReportOut, TranscriptItem
 
 
 async def session_out(db: AsyncSession, s: TutoringSession) -> SessionOut:

@@ -10,7 +10,7 @@ injected clock, so caps and timeouts are tested without sleeping.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -19,9 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.kit.clock import ts
+from app.kit.db import rowcount
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from app.kit.safety import Recent, screen
-from app.models import Image, PointsEntry, SessionEvent, TutoringSession, User, SessionState
+from app.models import Image, PointsEntry, SessionEvent, SessionState, TutoringSession, User
 from signaling.protocol import Board, Chat, Hangup, Media, ProtocolError, ShareImage, Signal, Stroke
 
 ACTIVE = (SessionState.MATCHED, SessionState.CONNECTING, SessionState.LIVE)
@@ -55,7 +56,7 @@ async def end(db: AsyncSession, s: TutoringSession, reason: str, now: float) -> 
     live_s = int(now - s.live_at.timestamp()) if s.live_at else 0
     done = await db.execute(update(TutoringSession).where(TutoringSession.id == s.id, TutoringSession.state != SessionState.ENDED)
                             .values(state=SessionState.ENDED, ended_at=ts(now), duration_s=max(live_s, 0), end_reason=reason))
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         return Result()
     await db.refresh(s)
     return Result(events=_both(s, "session_ended", {"session_id": s.id, "reason": reason, "duration_s": s.duration_s}),
@@ -70,12 +71,15 @@ async def continuous_live_s(db: AsyncSession, student_id: int, now: float, gap_s
         TutoringSession.live_at >= ts(now - 86400)).order_by(TutoringSession.live_at.desc()))).all()
     total, edge, last_end = 0.0, now, None
     for live_at, ended_at in rows:
+        if live_at is None:  # filtered out above; says so to the type checker
+            continue
         end_t = ended_at.timestamp() if ended_at else now
         if edge - end_t >= gap_s:
             break
         last_end = max(last_end or 0.0, end_t)
-        total += end_t - live_at.timestamp()
-        edge = live_at.timestamp()
+        started = live_at.timestamp()
+        total += end_t - started
+        edge = started
     return int(total), last_end
 
 
@@ -164,7 +168,7 @@ async def _media(db: AsyncSession, settings: Settings, s: TutoringSession, role:
         TutoringSession.id == s.id, TutoringSession.state.in_((SessionState.MATCHED, SessionState.CONNECTING)),
         TutoringSession.student_media_at.is_not(None), TutoringSession.tutor_media_at.is_not(None),
     ).values(state=SessionState.LIVE, live_at=ts(now), cap_s=cap))
-    if went_live.rowcount == 1:
+    if rowcount(went_live) == 1:
         res.events += _both(s, "session_live", {"session_id": s.id, "live_at": now, "cap_s": cap, "ends_at": now + cap})
 
 
@@ -184,7 +188,7 @@ async def tick(db: AsyncSession, settings: Settings, now: float) -> Result:
                     if now >= ends - before and s.warnings_sent < n:
                         sent = await db.execute(update(TutoringSession).where(
                             TutoringSession.id == s.id, TutoringSession.warnings_sent < n).values(warnings_sent=n))
-                        if sent.rowcount == 1:
+                        if rowcount(sent) == 1:
                             res.events += _both(s, "session_warning", {"session_id": s.id, "seconds_left": int(ends - now)})
         elif now >= s.matched_at.timestamp() + settings.session_no_show_s:
             reason = "no_show"
@@ -215,7 +219,7 @@ async def book(db: AsyncSession, settings: Settings, s: TutoringSession) -> None
     same_rating = TutoringSession.rating.is_(None) if s.rating is None else TutoringSession.rating == s.rating
     done = await db.execute(update(TutoringSession).where(
         TutoringSession.id == s.id, TutoringSession.points_booked.is_(False), same_rating).values(points_booked=True))
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         return
     tutor = await db.get(User, s.tutor_id)
     points = points_for(settings, s.duration_s or 0, s.rating)
@@ -250,7 +254,7 @@ async def rate(db: AsyncSession, settings: Settings, student: User, session_id: 
         TutoringSession.id == s.id, TutoringSession.rating.is_(None), TutoringSession.points_booked.is_(False))
         .values(rating=rating, rated_at=ts(now), rating_comment=screen(comment).text if comment else None))
     await db.refresh(s)
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         if s.rating is None:
             raise InvalidState("the session's points were booked unrated; it can no longer be rated")
         raise InvalidState("this session is rated already", rating=s.rating)
@@ -262,4 +266,4 @@ async def purge_transcripts(db: AsyncSession, settings: Settings, now: float) ->
     """Transcripts are kept for review for `transcript_retention_days`, then deleted."""
     cutoff = ts(now) - timedelta(days=settings.transcript_retention_days)
     done = await db.execute(delete(SessionEvent).where(SessionEvent.created_at < cutoff))
-    return done.rowcount or 0
+    return rowcount(done) or 0

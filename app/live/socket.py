@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.kit.errors import AppError
-from app.models import AuthSession, Image, TutoringSession, User, utcnow, Role, SessionState, UserStatus
+from app.models import AuthSession, Image, Role, SessionState, TutoringSession, User, UserStatus, utcnow
 from matching import Event
 from signaling.presence import Kick, Presence
 from signaling.protocol import Board, Chat, Ping, Pong, ProtocolError, ShareImage, Stroke
@@ -198,7 +198,7 @@ class LiveHandler:
         if isinstance(msg, (Ping, Pong)):
             return None
         if hasattr(msg, "class_id"):  # one-to-many classes: app/classes/dispatch.py
-            return await self.app.state.classes.message(user, msg)  # type: ignore[no-any-return]
+            return await self.app.state.classes.message(user, msg)
         if isinstance(msg, (Chat, Stroke, Board, ShareImage)):
             return await self._share(user, msg)
         async with self.app.state.sessionmaker() as db:
@@ -249,14 +249,15 @@ class LiveHandler:
                 loading = self.loading[session_id] = asyncio.ensure_future(self._load(session_id))
                 loading.add_done_callback(lambda _: self.loading.pop(session_id, None))
             try:
-                pair = await asyncio.shield(loading)
+                got = await asyncio.shield(loading)
             except SQLAlchemyError:
                 raise ProtocolError("Unavailable", "the session could not be read just now; send again", ref) from None
-            if pair == "ended":
+            if got == "ended":
                 raise ProtocolError("SessionEnded", "this session has ended", ref)
+            pair = got if isinstance(got, tuple) else None
         if pair is None or user_id not in pair:
             raise ProtocolError("NotYourSession", "you are not a participant of this session", ref)
-        return pair  # type: ignore[return-value]
+        return pair
 
     async def _load(self, session_id: int) -> tuple[int, int] | str | None:
         async with self.app.state.sessionmaker() as db:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,7 +24,8 @@ from app.models import SessionEvent, TutoringSession
 from signaling.relay import InProcessRelay, Relay, Row
 
 log = logging.getLogger(__name__)
-_sessions = TutoringSession.__table__
+# The Core table (typed as a FromClause on the model): the batched UPDATEs below bind many rows at once.
+_sessions = cast(Table, TutoringSession.__table__)
 
 
 class TranscriptWriter:
@@ -70,10 +72,10 @@ class TranscriptWriter:
 
     async def _write(self, rows: list[Row]) -> None:
         async with self.sessionmaker() as db:
-            insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+            insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
             await db.execute(insert(SessionEvent).on_conflict_do_nothing(index_elements=["session_id", "seq"]), [
                 {"session_id": r.session_id, "seq": r.seq, "kind": r.kind, "sender_id": r.sender_id, "body": r.body,
-                 "raw": r.raw, "flagged": r.flagged, "created_at": datetime.fromtimestamp(r.at, timezone.utc)}
+                 "raw": r.raw, "flagged": r.flagged, "created_at": datetime.fromtimestamp(r.at, UTC)}
                 for r in rows])
             last: dict[int, int] = {}
             for r in rows:

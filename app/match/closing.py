@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from app.live import service as live
 from app.kit.clock import ts
+from app.kit.db import rowcount
+from app.live import service as live
 from app.models import HelpRequest, RequestStatus, TutoringSession, request_transition
 
 from .flows import withdraw_from_pool
@@ -33,7 +34,7 @@ async def account_closed(app: Any, user_id: int, sid: str | None, reason: str) -
         for rid in open_ids:
             done = await db.execute(request_transition(rid, RequestStatus.CANCELLED, close_reason="account_closed",
                                                        closed_at=ts(now)))
-            if done.rowcount == 1:
+            if rowcount(done) == 1:
                 cancelled.append(rid)
         if reason == "AccountSuspended":
             for s in (await db.execute(select(TutoringSession).where(

@@ -4,19 +4,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 
 from app.accounts.deps import Student, Tutor
+from app.calendar.service import service_window
+from app.kit.clock import ClockDep, ts
 from app.kit.db import DB
 from app.kit.errors import InvalidState
-from app.kit.clock import ClockDep, ts
-from app.models import KnowledgePoint, User
-from app.subjects.service import check_knowledge_points, check_subjects
-from matching import RequestSpec, TutorState
-from matching.scoring import smoothed_rating
+from app.models import User
+from matching import TutorState
 
 from . import flows
 from .deps import MatcherDep
 from .schemas import AcceptOut, DutyOut, OfferOut, TutorListItem, WindowOut
-from app.calendar.service import service_window
-
 from .service import tutor_list
 
 router = APIRouter(prefix="/api", tags=["matching"])

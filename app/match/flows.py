@@ -11,13 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.kit.clock import Clock, ts
-from app.kit.db import after_commit, on_rollback
+from app.kit.db import after_commit, on_rollback, rowcount
 from app.kit.errors import AppError, InvalidState, error_type
-from app.models import HelpRequest, RequestStatus, TutoringSession, TutorProfile, User, request_transition, SessionState
+from app.models import HelpRequest, RequestStatus, SessionState, TutoringSession, TutorProfile, User, request_transition
 from matching import Event, Matcher, RequestSpec
 
 from .service import served_tonight, tutor_card
-
 
 TutorBusy = error_type("TutorBusy", 409)
 AlreadyTaken = error_type("AlreadyTaken", 409)
@@ -55,7 +54,7 @@ async def accept_offer(db: AsyncSession, matcher: Matcher, clock: Clock, tutor: 
     req = await db.get(HelpRequest, request_id)
     now = ts(clock.now())
     done = await db.execute(request_transition(request_id, RequestStatus.MATCHED, closed_at=now, close_reason="matched"))
-    if req is None or done.rowcount != 1:
+    if req is None or rowcount(done) != 1:
         raise RequestGone("the student cancelled this request")
     session = TutoringSession(request_id=request_id, student_id=req.student_id, tutor_id=tutor.id,
                               subject_code=req.subject_code, state=SessionState.MATCHED,
@@ -95,4 +94,4 @@ class ExpiryHooks:
             done = await db.execute(request_transition(request_id, RequestStatus.EXPIRED, close_reason="no_tutor_in_time",
                                                        closed_at=ts(self.clock.now())))
             await db.commit()
-        return done.rowcount == 1
+        return rowcount(done) == 1

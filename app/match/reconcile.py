@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.kit.clock import ts
+from app.kit.db import rowcount
 from app.models import HelpRequest, RequestStatus, User, request_transition
 from matching import Event, RequestState
 
@@ -63,7 +64,7 @@ async def reconcile(app: Any) -> dict[str, int]:
             done = await db.execute(request_transition(req.id, RequestStatus.EXPIRED, close_reason="no_tutor_in_time",
                                                        closed_at=ts(now)))
             await db.commit()
-            if done.rowcount == 1:
+            if rowcount(done) == 1:
                 counts["expired"] += 1
                 await matcher.sink.publish(Event(req.student_id, "request_expired",
                                                  {"request_id": req.id, "can_ask_question": True}))

@@ -2,15 +2,28 @@
 count (the service window is the calendar's: app/calendar/service.py)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.models import (SessionState, HelpRequest, HelpRequestKnowledgePoint, Image, KnowledgePoint, School, SessionReport,
-                        StudentBlock, TutoringSession, TutorExpertise, TutorProfile, TutorSubject, User)
+from app.models import (
+    HelpRequest,
+    HelpRequestKnowledgePoint,
+    Image,
+    KnowledgePoint,
+    School,
+    SessionReport,
+    SessionState,
+    StudentBlock,
+    TutorExpertise,
+    TutoringSession,
+    TutorProfile,
+    TutorSubject,
+    User,
+)
 from app.subjects.service import check_knowledge_points, check_subjects
 from matching import Matcher, RequestSpec, TutorCard
 from matching.scoring import smoothed_rating
@@ -28,7 +41,7 @@ async def with_chapters(db: AsyncSession, kp_ids: list[int]) -> list[int]:
         return []
     parents = (await db.execute(select(KnowledgePoint.parent_id).where(
         KnowledgePoint.id.in_(kp_ids), KnowledgePoint.parent_id.is_not(None)))).scalars()
-    return sorted(set(kp_ids) | set(parents))
+    return sorted(set(kp_ids) | {p for p in parents if p is not None})
 
 
 async def tutor_card(db: AsyncSession, tutor: User) -> TutorCard:
@@ -43,7 +56,7 @@ async def tutor_card(db: AsyncSession, tutor: User) -> TutorCard:
         func.count(TutoringSession.live_at)).where(TutoringSession.tutor_id == tutor.id))).one()
     bands = [b for b, on in (("junior", profile.teaches_junior), ("senior", profile.teaches_senior)) if on]
     return TutorCard(id=tutor.id, name=tutor.real_name, school=school.name if school else "", subjects=subjects,
-                     bands=bands, expertise=await with_chapters(db, expertise), rating_sum=float(total),
+                     bands=bands, expertise=await with_chapters(db, expertise), rating_sum=float(total or 0),
                      rating_count=int(n), sessions_given=int(given))
 
 

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base, BigId, UTCDateTime, utcnow
 
 
-
 class Role(StrEnum):
     """The stored values of `users.role` (the API and the tokens carry the same strings)."""
 

@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from decimal import Decimal
+from enum import StrEnum
 
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy import false as sa_false
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, SmallInteger, String, Text, UniqueConstraint
-from sqlalchemy import text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, UTCDateTime, utcnow
-
 
 
 class SessionState(StrEnum):

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.scope import district_in_scope, school_in_scope
 from app.kit.errors import Forbidden, RosterRejected
 from app.kit.security import hash_password
-from app.models import District, School, SchoolClass, Subject, TutorProfile, TutorReview, TutorSubject, User, Role
+from app.models import District, Role, School, SchoolClass, Subject, TutorProfile, TutorReview, TutorSubject, User
 
 KINDS = {
     "districts": ["code", "name"],
@@ -30,7 +30,8 @@ KINDS = {
 }
 OPTIONAL = {"password", "stage"}
 STAGES = {"junior": "junior", "初中": "junior", "senior": "senior", "高中": "senior", "complete": "complete", "完全中学": "complete"}
-TITLES = {"senior": "senior", "高级": "senior", "正高级": "senior", "intermediate": "intermediate", "中级": "intermediate", "junior": "junior", "初级": "junior"}
+TITLES = {"senior": "senior", "高级": "senior", "正高级": "senior", "intermediate": "intermediate", "中级": "intermediate",
+          "junior": "junior", "初级": "junior"}
 BANDS = {"初中": "junior", "junior": "junior", "高中": "senior", "senior": "senior"}
 GRADES = {"初一": 7, "初二": 8, "初三": 9, "高一": 10, "高二": 11, "高三": 12}
 MAX_LEN = {"username": 64, "real_name": 64, "code": 32, "name": 100, "class_name": 32, "district_code": 32, "school_code": 32}
@@ -134,7 +135,7 @@ class _Importer:
         if self.admin.role != Role.CITY_ADMIN:
             raise Forbidden("only a city admin imports districts")
         existing = set((await self.db.execute(select(District.code))).scalars())
-        out, seen = [], set()
+        out, seen = [], set[str]()
         for self.line, row in enumerate(self.rows, start=2):
             code, name = self.text(row, "code"), self.text(row, "name")
             self.unique(seen, "code", code)
@@ -148,7 +149,7 @@ class _Importer:
             raise Forbidden("only a city or district admin imports schools")
         districts = {d.code: d for d in (await self.db.execute(select(District))).scalars()}
         existing = set((await self.db.execute(select(School.code))).scalars())
-        out, seen = [], set()
+        out, seen = [], set[str]()
         for self.line, row in enumerate(self.rows, start=2):
             dcode, code, name = self.text(row, "district_code"), self.text(row, "code"), self.text(row, "name")
             stage = STAGES.get(row.get("stage") or "junior")
@@ -169,7 +170,7 @@ class _Importer:
     async def _classes(self) -> list[Callable[[], Any]]:
         schools = await self.schools_by_code({r.get("school_code", "") for r in self.rows})
         existing = set((await self.db.execute(select(SchoolClass.school_id, SchoolClass.grade, SchoolClass.name))).all())
-        out, seen = [], set()
+        out, seen = [], set[str]()
         for self.line, row in enumerate(self.rows, start=2):
             school = await self.school_for(row, schools)
             grade, name = _grade(row.get("grade", "")), self.text(row, "name")
@@ -187,7 +188,7 @@ class _Importer:
         schools = await self.schools_by_code({r.get("school_code", "") for r in self.rows})
         names = [r.get("username", "") for r in self.rows]
         taken = set((await self.db.execute(select(User.username).where(User.username.in_(names)))).scalars())
-        checked, seen = [], set()
+        checked, seen = [], set[str]()
         for self.line, row in enumerate(self.rows, start=2):
             username = self.text(row, "username")
             self.text(row, "real_name")

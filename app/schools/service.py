@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.scope import require_school, schools_in_scope
-from app.models import District, SchoolClass, User, Role
+from app.models import District, Role, SchoolClass, User
 
 from .schemas import ClassOut, SchoolOut
 

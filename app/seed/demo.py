@@ -15,10 +15,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.kit.security import hash_password
 from app.live.service import points_for
-from app.models import (Answer, City, ClassAttendance, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint,
-                        LiveClass, PointsEntry, Question, QuestionKnowledgePoint, School, SchoolClass, SignIn, TutorExpertise, TutoringSession,
-                        TutorProfile, TutorReview, TutorSubject, User, utcnow)
-
+from app.models import (
+    Answer,
+    City,
+    ClassAttendance,
+    District,
+    HelpRequest,
+    HelpRequestKnowledgePoint,
+    KnowledgePoint,
+    LiveClass,
+    PointsEntry,
+    Question,
+    QuestionKnowledgePoint,
+    School,
+    SchoolClass,
+    SignIn,
+    TutorExpertise,
+    TutoringSession,
+    TutorProfile,
+    TutorReview,
+    TutorSubject,
+    User,
+    utcnow,
+)
 from app.qa.search import reindex
 
 from .knowledge import SUBJECTS
@@ -114,12 +133,12 @@ async def _history(db: AsyncSession, rng: random.Random, settings: Settings, kps
     students = (await db.execute(select(User).where(User.role == "student").order_by(User.id))).scalars().all()
     tutors = (await db.execute(select(User.id, User.district_id, TutorSubject.subject_code).join(
         TutorSubject, TutorSubject.user_id == User.id).where(User.role == "tutor"))).all()
-    by_subject: dict[str, list[tuple[int, int]]] = {}
+    by_subject: dict[str, list[tuple[int, int | None]]] = {}
     for tid, did, code in tutors:
         by_subject.setdefault(code, []).append((tid, did))
     askable = [c for c in by_subject if kps.get(c)]  # subjects with tutors and knowledge points
     # Schools differ: in each, only some students ever ask, and a few ask often.
-    active = [u for u in students if rng.random() < 0.35 + 0.1 * (u.school_id % 4)]
+    active = [u for u in students if rng.random() < 0.35 + 0.1 * ((u.school_id or 0) % 4)]
     rng.shuffle(active)
     weights = [1 / (i + 1) ** 0.4 for i in range(len(active))]  # some ask far more often than others
     signed: set[tuple[int, object]] = set()

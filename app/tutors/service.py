@@ -11,7 +11,7 @@ from app.accounts.scope import school_in_scope, schools_in_scope
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from app.kit.safety import screen
 from app.kit.security import hash_password
-from app.models import District, School, TutorExpertise, TutorProfile, TutorReview, TutorSubject, User, utcnow, Role
+from app.models import District, Role, School, TutorExpertise, TutorProfile, TutorReview, TutorSubject, User, utcnow
 from app.subjects.service import check_knowledge_points, check_subjects
 
 from .schemas import ApplicationCreate, ApplicationOut, ApplicationUpdate, ProfileEdit, ProfileFields, ReviewOut
