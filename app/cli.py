@@ -6,8 +6,8 @@ import time
 
 import uvicorn
 
+from app.calendar.window import ServiceWindow
 from app.config import Settings, get_settings
-from matching import ServiceWindow
 
 
 def main(argv: list[str] | None = None) -> None:

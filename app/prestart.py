@@ -10,11 +10,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
+from app.calendar.window import ServiceWindow
 from app.config import Settings
 from app.kit.db import make_engine, make_sessionmaker
 from app.seed.demo import demo_seeded, seed_demo
 from app.seed.reference import seed_reference
-from matching import ServiceWindow
 
 # From a checkout the migrations sit beside the package; in the image they are in the workdir.
 _SOURCE = Path(__file__).resolve().parent.parent

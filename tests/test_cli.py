@@ -29,7 +29,7 @@ def test_a_holiday_in_the_admins_calendar_closes_the_evening_in_the_hint(tmp_pat
     # open that evening, and names Friday's opening instead.
     from datetime import date
 
-    from matching import ServiceWindow
+    from app.calendar.window import ServiceWindow
 
     settings = Settings(data_dir=tmp_path, DATABASE_URL=None, REDIS_URL=None)
     window = ServiceWindow.parse(settings.service_window, settings.timezone, {date(2026, 11, 26): False})

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.kit.errors import InvalidInput, NotFound
 from app.models import CalendarDay
-from matching import ServiceWindow
 
 from .schemas import DayIn, DayOut
+from .window import ServiceWindow
 
 
 async def list_days(db: AsyncSession, from_: date, to: date) -> list[DayOut]:

@@ -2,7 +2,7 @@
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from matching import ServiceWindow
+from app.calendar.window import ServiceWindow
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -20,7 +20,7 @@ class ServiceWindow:
     always_open: bool = False
 
     @classmethod
-    def parse(cls, spec: str, tz: str, overrides: dict[date, bool] | None = None) -> "ServiceWindow":
+    def parse(cls, spec: str, tz: str, overrides: dict[date, bool] | None = None) -> ServiceWindow:
         """`spec` like "1-5 18:00-21:00" (ISO weekdays, Monday = 1) or "always"."""
         if spec.strip() == "always":
             return cls(tz=tz, always_open=True, overrides=overrides or {})
