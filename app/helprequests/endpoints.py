@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse
 from app.accounts.deps import CurrentUser, Student
 from app.kit.clock import ClockDep
 from app.kit.db import DB
+from app.kit.deps import EventsDep, SettingsDep
 from app.kit.errors import Forbidden
 from app.kit.images import clean_image, read_upload
 from app.kit.redis import ensure_reachable
@@ -21,10 +22,9 @@ router = APIRouter(prefix="/api", tags=["help requests"])
 
 
 @router.post("/images", response_model=ImageOut, status_code=201)
-async def upload_image(request: Request, user: CurrentUser, db: DB,
+async def upload_image(request: Request, user: CurrentUser, db: DB, s: SettingsDep,
                        file: UploadFile = File(..., description="JPEG, PNG or WebP")) -> ImageOut:
     """Upload one picture. The type is read from the content; metadata is stripped."""
-    s = request.app.state.settings
     try:
         await request.app.state.throttle.hit(UPLOADS, f"upload:{user.id}")
     except Throttled as exc:
@@ -54,12 +54,12 @@ async def get_image(image_id: str, request: Request, user: CurrentUser, db: DB, 
              responses={409: {"description": "OutsideServiceWindow (the request is kept as `refused`, see "
                                              "`request_id`, `next_opening`), TutorBusy or TutorUnavailable (择师)"}})
 async def create(body: HelpRequestCreate, request: Request, student: Student, db: DB,
-                 matcher: MatcherDep, clock: ClockDep) -> HelpRequestOut | JSONResponse:
+                 matcher: MatcherDep, clock: ClockDep, settings: SettingsDep) -> HelpRequestOut | JSONResponse:
     """Ask for live help. `mode: auto` lets the service ring the best free tutors; `mode:
     chosen` with `tutor_id` rings that tutor (择师). Matching starts once the request is stored;
     follow it with `GET /api/help-requests/{id}/status` or the live events."""
     await ensure_reachable(request.app.state.redis)
-    req, refusal = await flows.file_request(db, request.app.state.settings, matcher, clock, student, body)
+    req, refusal = await flows.file_request(db, settings, matcher, clock, student, body)
     if refusal is not None:
         # Not raised: the refused request is committed so the student's words and photos are kept.
         return JSONResponse(refusal.envelope(), status_code=refusal.status_code)
@@ -107,10 +107,9 @@ async def cancel(request_id: int, student: Student, db: DB, matcher: MatcherDep,
 
 @router.post("/help-requests/{request_id}/to-question", response_model=HelpRequestOut)
 async def to_question(request_id: int, request: Request, student: Student, db: DB, matcher: MatcherDep,
-                      clock: ClockDep) -> HelpRequestOut:
+                      clock: ClockDep, settings: SettingsDep, events: EventsDep) -> HelpRequestOut:
     """Keep an unanswered request as a Q&A question (refused outside hours, expired, or
     cancelled while waiting). An open request is cancelled first. The request becomes
     `converted`; `question_id` names the question in the Q&A centre (`/api/qa/questions/{id}`)."""
-    req = await flows.to_question(db, request.app.state.settings, matcher, clock, request.app.state.events, student,
-                                  request_id)
+    req = await flows.to_question(db, settings, matcher, clock, events, student, request_id)
     return (await service.to_out(db, [req]))[0]

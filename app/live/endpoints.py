@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, WebSocket
 from app.accounts.deps import CurrentUser, Student
 from app.kit.clock import ClockDep
 from app.kit.db import DB, after_commit
+from app.kit.deps import SettingsDep
 from app.models import SessionState
 from signaling.turn import ice_servers
 from signaling.ws import serve
@@ -20,17 +21,15 @@ router = APIRouter(tags=["live sessions"])
 
 
 @router.post("/api/live/ticket", response_model=TicketOut)
-async def ticket(request: Request, user: CurrentUser) -> TicketOut:
+async def ticket(request: Request, user: CurrentUser, s: SettingsDep) -> TicketOut:
     """A one-minute ticket to open the websocket: `GET /ws?ticket=…[&last_event_id=N]`."""
-    s = request.app.state.settings
     t = make_ticket(s.secret(), user, request.state.sid, s.ws_ticket_ttl_s)
     return TicketOut(ticket=t, expires_in=s.ws_ticket_ttl_s, url=f"/ws?ticket={t}")
 
 
 @router.get("/api/live/ice-servers")
-async def ice(request: Request, user: CurrentUser, clock: ClockDep) -> dict[str, Any]:
+async def ice(user: CurrentUser, clock: ClockDep, s: SettingsDep) -> dict[str, Any]:
     """STUN and TURN servers for RTCPeerConnection; TURN credentials expire after `ttl_s`."""
-    s = request.app.state.settings
     return ice_servers(s.stun_urls, s.turn_urls, s.turn_secret, user.id, clock.now(), s.turn_ttl_s)
 
 
@@ -54,10 +53,10 @@ async def transcript(session_id: int, request: Request, user: CurrentUser, db: D
 
 
 @router.post("/api/sessions/{session_id}/rating", response_model=SessionOut)
-async def rate(session_id: int, body: RatingIn, request: Request, student: Student, db: DB,
-               clock: ClockDep) -> SessionOut:
+async def rate(session_id: int, body: RatingIn, student: Student, db: DB, clock: ClockDep,
+               settings: SettingsDep) -> SessionOut:
     """The student rates the ended session (1–5, a comment); its points are booked then."""
-    s = await service.rate(db, request.app.state.settings, student, session_id, body.rating, body.comment, clock.now())
+    s = await service.rate(db, settings, student, session_id, body.rating, body.comment, clock.now())
     return await records.session_out(db, s)
 
 

@@ -1,12 +1,14 @@
 """Tutors on duty and their offers; students' 择师 list and the state of their request."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from app.accounts.deps import Student, Tutor
 from app.calendar.service import service_window
+from app.config import Settings
 from app.kit.clock import ClockDep, ts
 from app.kit.db import DB
+from app.kit.deps import SettingsDep
 from app.kit.errors import InvalidState
 from app.models import User
 from matching import TutorState
@@ -19,21 +21,21 @@ from .service import tutor_list
 router = APIRouter(prefix="/api", tags=["matching"])
 
 
-async def _window(request: Request, db: DB, clock: ClockDep) -> WindowOut:
+async def _window(settings: Settings, db: DB, clock: ClockDep) -> WindowOut:
     now = clock.now()
-    w = await service_window(db, request.app.state.settings, now)
+    w = await service_window(db, settings, now)
     is_open, closes = w.is_open(now), w.closes_at(now)
     return WindowOut(open=is_open, now=ts(now), closes_at=ts(closes) if closes else None,
                      next_opening=None if is_open else w.next_opening(now))
 
 
 @router.get("/service-window", response_model=WindowOut)
-async def window(request: Request, db: DB, clock: ClockDep) -> WindowOut:
-    return await _window(request, db, clock)
+async def window(settings: SettingsDep, db: DB, clock: ClockDep) -> WindowOut:
+    return await _window(settings, db, clock)
 
 
-async def _duty(request: Request, db: DB, matcher: MatcherDep, clock: ClockDep, tutor: User) -> DutyOut:
-    w = await _window(request, db, clock)
+async def _duty(settings: Settings, db: DB, matcher: MatcherDep, clock: ClockDep, tutor: User) -> DutyOut:
+    w = await _window(settings, db, clock)
     st = await matcher.pool.tutor(tutor.id)
     common = dict(window_open=w.open, next_opening=w.next_opening)
     if st is None:
@@ -43,35 +45,35 @@ async def _duty(request: Request, db: DB, matcher: MatcherDep, clock: ClockDep, 
 
 
 @router.get("/duty", response_model=DutyOut)
-async def duty(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep, clock: ClockDep) -> DutyOut:
-    return await _duty(request, db, matcher, clock, tutor)
+async def duty(settings: SettingsDep, tutor: Tutor, db: DB, matcher: MatcherDep, clock: ClockDep) -> DutyOut:
+    return await _duty(settings, db, matcher, clock, tutor)
 
 
 @router.post("/duty", response_model=DutyOut)
-async def go_on_duty(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep, clock: ClockDep) -> DutyOut:
+async def go_on_duty(settings: SettingsDep, tutor: Tutor, db: DB, matcher: MatcherDep, clock: ClockDep) -> DutyOut:
     """Go on duty. Keep presence alive with `POST /api/duty/heartbeat` (or the live connection)
     at least every `match_presence_ttl_s` (45 s); a silent tutor goes off duty on their own.
     Outside the service window: 409 `OutsideServiceWindow` with `next_opening` (no student can ask then)."""
-    window = await _window(request, db, clock)
+    window = await _window(settings, db, clock)
     if not window.open:
         when = window.next_opening.isoformat() if window.next_opening else None
         raise flows.OutsideServiceWindow(f"live tutoring is closed now; next opening {when}", next_opening=when)
-    await flows.go_on_duty(db, request.app.state.settings, matcher, clock, tutor)
-    return await _duty(request, db, matcher, clock, tutor)
+    await flows.go_on_duty(db, settings, matcher, clock, tutor)
+    return await _duty(settings, db, matcher, clock, tutor)
 
 
 @router.post("/duty/heartbeat", response_model=DutyOut)
-async def heartbeat(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep, clock: ClockDep) -> DutyOut:
+async def heartbeat(settings: SettingsDep, tutor: Tutor, db: DB, matcher: MatcherDep, clock: ClockDep) -> DutyOut:
     if not await matcher.heartbeat(tutor.id):
         raise InvalidState("you are not on duty (presence expired?); go on duty again", state="off_duty")
-    return await _duty(request, db, matcher, clock, tutor)
+    return await _duty(settings, db, matcher, clock, tutor)
 
 
 @router.delete("/duty", response_model=DutyOut)
-async def go_off_duty(request: Request, tutor: Tutor, db: DB, matcher: MatcherDep, clock: ClockDep) -> DutyOut:
+async def go_off_duty(settings: SettingsDep, tutor: Tutor, db: DB, matcher: MatcherDep, clock: ClockDep) -> DutyOut:
     """Go off duty. During a session the tutor goes off duty when it ends."""
     await matcher.go_off_duty(tutor.id)
-    return await _duty(request, db, matcher, clock, tutor)
+    return await _duty(settings, db, matcher, clock, tutor)
 
 
 @router.get("/offers", response_model=list[OfferOut])

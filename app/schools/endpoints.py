@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, File, Query, UploadFile
 
 from app.accounts.deps import Admin
 from app.kit.db import DB
+from app.kit.deps import SettingsDep
 from app.kit.errors import RosterRejected
 
 from . import service
@@ -29,14 +30,14 @@ async def list_classes(school_id: int, admin: Admin, db: DB) -> list[ClassOut]:
 
 @router.post("/rosters/{kind}", response_model=ImportOut, status_code=201)
 async def import_csv(
-    kind: Literal["districts", "schools", "classes", "students", "tutors"], request: Request, admin: Admin, db: DB,
+    kind: Literal["districts", "schools", "classes", "students", "tutors"], settings: SettingsDep, admin: Admin, db: DB,
     file: UploadFile = File(..., description="UTF-8 CSV with a header row"),
     dry_run: bool = Query(False, description="check the file and report errors without importing"),
 ) -> ImportOut:
     """Import a roster. A file with any bad row is rejected whole (422 `RosterRejected` with
     `errors: [{line, column, error}]`) and nothing is written. Students and tutors without a
     password column get a generated initial password, returned once in `credentials`."""
-    limit = request.app.state.settings.max_csv_bytes
+    limit = settings.max_csv_bytes
     raw = await file.read(limit + 1)
     if len(raw) > limit:
         raise RosterRejected(f"the file is larger than {limit} bytes", limit_bytes=limit)

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request
 
 from app.accounts.deps import Admin, CurrentUser, Tutor
 from app.kit.db import DB
+from app.kit.deps import SettingsDep
 from app.kit.throttle import APPLY_ADDRESS, Throttled, too_many
 
 from . import service
@@ -13,7 +14,7 @@ router = APIRouter(prefix="/api/tutors", tags=["tutors"])
 
 
 @router.post("/applications", response_model=ApplicationOut, status_code=201)
-async def apply(body: ApplicationCreate, request: Request, db: DB) -> ApplicationOut:
+async def apply(body: ApplicationCreate, request: Request, db: DB, settings: SettingsDep) -> ApplicationOut:
     """A teacher applies: creates the tutor account, waiting for review by their school.
     Anonymous, so throttled per address (a taken username answers 409, so it is also the one
     place that tells whether a username exists: the throttle keeps that from being an index)."""
@@ -22,7 +23,7 @@ async def apply(body: ApplicationCreate, request: Request, db: DB) -> Applicatio
         await request.app.state.throttle.hit(APPLY_ADDRESS, f"apply@{client}")
     except Throttled as exc:
         raise too_many(exc, "tutor applications") from None
-    return await service.apply(db, body, request.app.state.settings.tutor_min_title)
+    return await service.apply(db, body, settings.tutor_min_title)
 
 
 @router.get("/applications", response_model=list[ApplicationOut])
@@ -52,9 +53,9 @@ async def my_application(tutor: Tutor, db: DB) -> ApplicationOut:
 
 
 @router.put("/me/application", response_model=ApplicationOut)
-async def amend(body: ApplicationUpdate, request: Request, tutor: Tutor, db: DB) -> ApplicationOut:
+async def amend(body: ApplicationUpdate, settings: SettingsDep, tutor: Tutor, db: DB) -> ApplicationOut:
     """Amend a rejected application and resubmit it (review starts again at the school)."""
-    return await service.amend(db, tutor, body, request.app.state.settings.tutor_min_title)
+    return await service.amend(db, tutor, body, settings.tutor_min_title)
 
 
 @router.put("/me/profile", response_model=ApplicationOut)
