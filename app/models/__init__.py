@@ -2,39 +2,39 @@
 from .accounts import ADMIN_ROLES, ROLES, AuthSession, Role, SignIn, User, UserStatus
 from .base import Base, utcnow
 from .classes import ClassEnrolment, ClassEvent, ClassKnowledgePoint
-from .lessons import Lesson, LessonKnowledgePoint, LessonPlay, LessonView
+from .lessons import Lesson, LessonKnowledgePoint, LessonPlay, LessonSearchDoc, LessonView
 from .org import City, District, School, SchoolClass
 from .qa import QaImage, QaNotification, QaReply, QaReport, QaSearchDoc, QuestionKnowledgePoint
 from .records import (
-                      ActivityBlock,
-                      ActivityHour,
-                      Answer,
-                      CalendarDay,
-                      ClassAttendance,
-                      LiveClass,
-                      PointsEntry,
-                      Question,
-                      ReportStatus,
-                      SchoolDay,
-                      SessionEvent,
-                      SessionReport,
-                      SessionState,
-                      SignInBlock,
-                      SignInHour,
-                      TutoringSession,
+    ActivityBlock,
+    ActivityHour,
+    Answer,
+    CalendarDay,
+    ClassAttendance,
+    LiveClass,
+    PointsEntry,
+    Question,
+    ReportStatus,
+    SchoolDay,
+    SessionEvent,
+    SessionReport,
+    SessionState,
+    SignInBlock,
+    SignInHour,
+    TutoringSession,
 )
 from .requests import HelpRequest, HelpRequestKnowledgePoint, Image, RequestStatus, request_transition
 from .rollups import (
-                      ClassMonth,
-                      KnowledgePointDay,
-                      PointsMonth,
-                      SchoolDayStudents,
-                      SchoolMonth,
-                      StudentDay,
-                      StudentMonth,
-                      StudentRegistration,
-                      TutorDay,
-                      TutorMonth,
+    ClassMonth,
+    KnowledgePointDay,
+    PointsMonth,
+    SchoolDayStudents,
+    SchoolMonth,
+    StudentDay,
+    StudentMonth,
+    StudentRegistration,
+    TutorDay,
+    TutorMonth,
 )
 from .subjects import KnowledgePoint, Subject
 from .tutors import StudentBlock, TutorExpertise, TutorProfile, TutorReview, TutorSubject
@@ -44,8 +44,8 @@ __all__ = [
     "LiveClass", "SchoolDay", "SignInBlock", "SignInHour", "ADMIN_ROLES", "ROLES", "Role", "UserStatus",
     "ReportStatus", "SessionState", "Answer", "AuthSession", "Base", "CalendarDay", "City", "District", "HelpRequest",
     "HelpRequestKnowledgePoint", "Image", "RequestStatus", "request_transition", "Lesson", "LessonKnowledgePoint",
-    "LessonPlay", "LessonView", "KnowledgePoint", "PointsEntry", "Question", "School", "SchoolClass", "SessionEvent",
-    "SessionReport", "SignIn", "StudentBlock", "Subject", "TutorExpertise", "TutorProfile", "TutorReview",
+    "LessonPlay", "LessonSearchDoc", "LessonView", "KnowledgePoint", "PointsEntry", "Question", "School", "SchoolClass",
+    "SessionEvent", "SessionReport", "SignIn", "StudentBlock", "Subject", "TutorExpertise", "TutorProfile", "TutorReview",
     "TutorSubject", "TutoringSession", "User", "utcnow", "QaImage", "QaNotification", "QaReply", "QaReport",
     "QaSearchDoc", "QuestionKnowledgePoint", "ClassMonth", "KnowledgePointDay", "PointsMonth", "SchoolDayStudents",
     "SchoolMonth", "StudentDay", "StudentMonth", "StudentRegistration", "TutorDay", "TutorMonth",
