@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install services clean
+.PHONY: run test lint install services clean
 
 $(STAMP): pyproject.toml
 	@echo "Installing the service and its dependencies into $(VENV) (first time: a minute or two)..."
@@ -21,9 +21,14 @@ run: $(STAMP)
 
 ## Run the whole suite: embedded (SQLite) and production (PostgreSQL + Redis) setups.
 test: $(STAMP)
+	BIN=$(BIN) scripts/lint.sh
 	scripts/ensure-services.sh
 	scripts/ensure-browser.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Ruff and mypy alone (the first step of `make test`).
+lint: $(STAMP)
+	BIN=$(BIN) scripts/lint.sh
 
 clean:
 	rm -rf $(VENV) data test-artifacts

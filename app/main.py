@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.classes.dispatch import ClassDispatch
 from app.classes.dispatch import run_tick as class_tick
@@ -44,7 +47,7 @@ async def collect_images(app: FastAPI) -> None:
         await db.commit()
 
 
-async def _every(interval: float, step, app: FastAPI) -> None:  # type: ignore[no-untyped-def]
+async def _every(interval: float, step: Callable[[FastAPI], Awaitable[Any]], app: FastAPI) -> None:
     while True:
         try:
             await step(app)
@@ -55,7 +58,8 @@ async def _every(interval: float, step, app: FastAPI) -> None:  # type: ignore[n
         await asyncio.sleep(interval)
 
 
-def build_matcher(settings: Settings, redis, sessionmaker, clock: Clock, sink: EventSink) -> Matcher:  # type: ignore[no-untyped-def]
+def build_matcher(settings: Settings, redis: Redis | None, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
+                  sink: EventSink) -> Matcher:
     pool = RedisPool(redis, settings.redis_prefix) if redis is not None else InProcessPool()
     weights = Weights(expertise=settings.match_w_expertise, rating=settings.match_w_rating,
                       favourite=settings.match_w_favourite, fairness=settings.match_w_fairness)

@@ -48,7 +48,7 @@ class PacketTrack(MediaStreamTrack):
             self.queue.get_nowait()
         self.queue.put_nowait(packet)
 
-    async def recv(self) -> Packet:  # type: ignore[override]
+    async def recv(self) -> Packet:
         if self.readyState != "live":
             raise MediaStreamError
         packet = await self.queue.get()
@@ -128,6 +128,7 @@ class Room:
             with contextlib.suppress(MediaStreamError):
                 while True:
                     frame = await track.recv()
+                    assert isinstance(frame, AudioFrame)  # an audio track's frames (recv() is typed for any media)
                     p.frames_in += 1
                     if p.user_id in (self.tutor_id, self.floor_id):
                         q = self.voices.setdefault(p.user_id, deque(maxlen=MAX_BACKLOG))
@@ -166,16 +167,18 @@ class Room:
     def _take(self, user_id: int | None) -> bytes | None:
         """The voice's next frame. A backlog absorbs a burst; one that lasts (the speaker's clock
         runs ahead of the room's, or a burst never drains) is pure delay: drop a frame to catch up."""
-        q = self.voices.get(user_id) if user_id is not None else None
+        if user_id is None:
+            return None
+        q = self.voices.get(user_id)
         if not q:
             return None
         if len(q) > 1:
-            self.behind[user_id] = self.behind.get(user_id, 0) + 1  # type: ignore[index]
-            if self.behind[user_id] >= CATCH_UP_AFTER:  # type: ignore[index]
+            self.behind[user_id] = self.behind.get(user_id, 0) + 1
+            if self.behind[user_id] >= CATCH_UP_AFTER:
                 q.popleft()
-                self.behind[user_id] = 0  # type: ignore[index]
+                self.behind[user_id] = 0
         else:
-            self.behind[user_id] = 0  # type: ignore[index]
+            self.behind[user_id] = 0
         return q.popleft()
 
     def step(self) -> None:
@@ -221,7 +224,7 @@ def shorten_jitter_buffer(pc: RTCPeerConnection) -> None:
     delay, added once per hop. Keep one. (A private attribute: checked by the class tests.)"""
     for receiver in pc.getReceivers():
         if receiver.track is not None and receiver.track.kind == "audio":
-            receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=16, prefetch=1)  # type: ignore[attr-defined]
+            receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=16, prefetch=1)  # type: ignore[attr-defined]  # aiortc keeps it private
 
 
 def _samples(frame: AudioFrame) -> bytes:
@@ -251,7 +254,7 @@ class _Recorder:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path.with_suffix(".ogg")
         self.container = av.open(str(self.path), "w", format="ogg")
-        self.stream = self.container.add_stream("libopus", rate=RATE, layout="stereo")  # type: ignore[call-overload]
+        self.stream = self.container.add_stream("libopus", rate=RATE, layout="stereo")
         self.pts = 0
 
     def write(self, samples: bytes) -> None:

@@ -45,7 +45,7 @@ class RoutedMedia:
         self._listener.start()
 
     async def _owner(self, room_id: int) -> str | None:
-        return await self.r.get(self._owner_key(room_id))  # type: ignore[no-any-return]
+        return await self.r.get(self._owner_key(room_id))
 
     async def create_room(self, room_id: int, *, record_to: Path | None = None) -> None:
         owner = await self._owner(room_id)
@@ -75,10 +75,10 @@ class RoutedMedia:
         return out.get("result")
 
     async def publish(self, room_id: int, user_id: int, offer_sdp: str) -> str:
-        return await self._call("publish", room_id, user_id, offer_sdp)  # type: ignore[no-any-return]
+        return await self._call("publish", room_id, user_id, offer_sdp)
 
     async def subscribe(self, room_id: int, user_id: int, offer_sdp: str) -> str:
-        return await self._call("subscribe", room_id, user_id, offer_sdp)  # type: ignore[no-any-return]
+        return await self._call("subscribe", room_id, user_id, offer_sdp)
 
     async def give_floor(self, room_id: int, user_id: int) -> None:
         await self._call("give_floor", room_id, user_id)

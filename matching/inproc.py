@@ -7,8 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .pool import Pool
-from .types import (FINAL_REQUEST_STATES, ClaimResult, RequestSpec, RequestState, RequestStatus, TutorCard,
-                    TutorState, TutorStatus, Withdrawal)
+from .types import FINAL_REQUEST_STATES, ClaimResult, RequestSpec, RequestState, RequestStatus, TutorCard, TutorState, TutorStatus, Withdrawal
 
 
 @dataclass

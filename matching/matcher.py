@@ -15,7 +15,7 @@ from .clock import Clock
 from .events import Event, EventSink
 from .pool import Pool
 from .scoring import Weights, eligible, score
-from .types import ClaimResult, RequestSpec, RequestState, RequestStatus, TutorState, TutorStatus, Withdrawal
+from .types import ClaimResult, RequestSpec, RequestState, RequestStatus, TutorCard, TutorState, TutorStatus, Withdrawal
 
 log = logging.getLogger(__name__)
 _SERVE_LIMIT = 10  # waiting requests looked at per subject and band when a tutor comes free
@@ -58,7 +58,7 @@ class Matcher:
         await self.sink.publish(Event(user_id, kind, data))
 
     # --- tutors ---------------------------------------------------------------------------
-    async def go_on_duty(self, card, served: int = 0) -> None:  # type: ignore[no-untyped-def]
+    async def go_on_duty(self, card: TutorCard, served: int = 0) -> None:
         await self.pool.put_tutor(card, self.clock.now(), served)
         await self._serve_tutor(card.id)
 
@@ -230,9 +230,9 @@ class Matcher:
             return
         best: tuple[float, RequestSpec] | None = None
         for st in waiting:
-            if st.state == RequestState.WAITING and st.spec.mode == "auto" and eligible(st.spec, t.card, set(st.tried)):
-                if best is None or st.spec.created_at < best[0]:
-                    best = (st.spec.created_at, st.spec)
+            if (st.state == RequestState.WAITING and st.spec.mode == "auto" and eligible(st.spec, t.card, set(st.tried))
+                    and (best is None or st.spec.created_at < best[0])):
+                best = (st.spec.created_at, st.spec)
         if best is not None:
             now = self.clock.now()
             deadline = now + self.config.ring_seconds

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from .types import (ClaimResult, RequestSpec, RequestState, RequestStatus, TutorCard, TutorState, TutorStatus,
-                    Withdrawal)
+from .types import ClaimResult, RequestSpec, RequestState, RequestStatus, TutorCard, TutorState, TutorStatus, Withdrawal
 
 
 class Pool(ABC):

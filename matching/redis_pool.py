@@ -6,14 +6,18 @@ that instance's restart; deadlines sit in sorted sets that any live instance rea
 from __future__ import annotations
 
 import zlib
+from typing import Any, cast
 
 from redis.asyncio import Redis
 
 from . import redis_lua as lua
 from .pool import Pool
-from .types import (ClaimResult, RequestSpec, RequestState, RequestStatus, TutorCard, TutorState, TutorStatus,
-                    Withdrawal)
+from .types import ClaimResult, RequestSpec, RequestState, RequestStatus, TutorCard, TutorState, TutorStatus, Withdrawal
 
+
+def _text(value: bytes | str) -> str:
+    """The app's client decodes replies (decode_responses=True); a raw client gives bytes."""
+    return value if isinstance(value, str) else value.decode()
 
 class RedisPool(Pool):
     def __init__(self, redis: Redis, prefix: str) -> None:
@@ -25,12 +29,13 @@ class RedisPool(Pool):
             "PUT_TUTOR", "REMOVE_TUTOR", "HEARTBEAT", "END_SESSION", "DROP_STALE", "AVAILABLE", "ADD_REQUEST",
             "OFFER", "CLAIM", "WITHDRAW", "CLOSE", "RELEASE", "POSITION", "WAITING", "FREE_TUTOR_AND_WAITING")}
 
-    async def _run(self, name: str, *args: object) -> object:
+    async def _run(self, name: str, *args: str | int | float) -> Any:
+        """Any: a Lua script's reply is whatever the script returns (lists, numbers, strings)."""
         return await self._scripts[name](args=[self.p, *args])
 
     @staticmethod
-    def _ints(values: object) -> list[int]:
-        return [int(v) for v in values]  # type: ignore[union-attr]
+    def _ints(values: Any) -> list[int]:
+        return [int(v) for v in values]
 
     # --- tutors ---------------------------------------------------------------------------
     async def put_tutor(self, card: TutorCard, now: float, served: int = 0) -> None:
@@ -39,7 +44,7 @@ class RedisPool(Pool):
 
     async def remove_tutor(self, tutor_id: int, now: float) -> list[int] | None:
         res = await self._run("REMOVE_TUTOR", tutor_id, now)
-        return None if res[0] == "in_session" else self._ints(res[1:])  # type: ignore[index]
+        return None if res[0] == "in_session" else self._ints(res[1:])
 
     async def heartbeat(self, tutor_id: int, now: float) -> bool:
         return bool(await self._run("HEARTBEAT", tutor_id, now))
@@ -59,7 +64,7 @@ class RedisPool(Pool):
                            int(h["sreq"]) if h.get("sreq") else None)
 
     async def available(self, key: str, limit: int) -> list[TutorStatus]:
-        return await self._statuses(await self._run("AVAILABLE", key, limit))  # type: ignore[arg-type]
+        return await self._statuses(await self._run("AVAILABLE", key, limit))
 
     async def _statuses(self, flat: list[str]) -> list[TutorStatus]:
         """AVAILABLE's rows [tid, card version, since, served, seen, ...] as statuses; a card is
@@ -88,7 +93,7 @@ class RedisPool(Pool):
 
     async def end_session_and_waiting(self, tutor_id: int, now: float, limit: int
                                       ) -> tuple[bool, TutorStatus | None, list[RequestStatus]]:
-        flat: list = await self._run("END_SESSION", tutor_id, now, limit)  # type: ignore[assignment]
+        flat: list = await self._run("END_SESSION", tutor_id, now, limit)
         if not flat:
             return False, None, []
         return (True, *await self._serving(tutor_id, flat[1:]))
@@ -98,7 +103,7 @@ class RedisPool(Pool):
 
     async def drop_stale(self, tutor_id: int, before: float) -> list[int] | None:
         res = await self._run("DROP_STALE", tutor_id, before, before)
-        return None if res[0] == "no" else self._ints(res[1:])  # type: ignore[index]
+        return None if res[0] == "no" else self._ints(res[1:])
 
     # --- requests -------------------------------------------------------------------------
     async def add_request(self, spec: RequestSpec, expires_at: float, now: float) -> None:
@@ -109,7 +114,7 @@ class RedisPool(Pool):
                                          limit: int) -> list[TutorStatus]:
         flat = await self._run("ADD_REQUEST", spec.id, spec.to_json(), spec.queue_key, spec.created_at, expires_at,
                                spec.subject, int(now // 60), limit)
-        return await self._statuses(flat)  # type: ignore[arg-type]
+        return await self._statuses(flat)
 
     async def request(self, request_id: int) -> RequestStatus | None:
         async with self.r.pipeline(transaction=False) as pipe:
@@ -124,17 +129,17 @@ class RedisPool(Pool):
 
     async def queue_position(self, request_id: int) -> int | None:
         pos = await self._run("POSITION", request_id)
-        return int(pos) if pos else None  # type: ignore[arg-type]
+        return int(pos) if pos else None
 
     async def waiting(self, keys: list[str], limit: int) -> list[RequestStatus]:
-        return self._waiting_rows(await self._run("WAITING", limit, *keys))  # type: ignore[arg-type]
+        return self._waiting_rows(await self._run("WAITING", limit, *keys))
 
     def _waiting_rows(self, flat: list[str]) -> list[RequestStatus]:
         return [RequestStatus(RequestSpec.from_json(spec), RequestState(state), [], self._ints(tried.split()), None)
                 for _, spec, state, tried in (flat[i:i + 4] for i in range(0, len(flat), 4))]
 
     async def free_tutor_and_waiting(self, tutor_id: int, limit: int) -> tuple[TutorStatus | None, list[RequestStatus]]:
-        return await self._serving(tutor_id, await self._run("FREE_TUTOR_AND_WAITING", tutor_id, limit))  # type: ignore[arg-type]
+        return await self._serving(tutor_id, await self._run("FREE_TUTOR_AND_WAITING", tutor_id, limit))
 
     async def _serving(self, tutor_id: int, flat: list[str]) -> tuple[TutorStatus | None, list[RequestStatus]]:
         """FREE_TUTOR_AND_WAITING's answer: [card version, since, seen, served, WAITING's rows...]."""
@@ -146,7 +151,7 @@ class RedisPool(Pool):
             raw = await self.r.hget(f"{self.p}t:{tutor_id}", "card")
             if raw is None:  # went off duty meanwhile
                 return None, []
-            cached = self._cards[tutor_id] = (cv, TutorCard.from_json(raw))
+            cached = self._cards[tutor_id] = (cv, TutorCard.from_json(_text(raw)))
         status = TutorStatus(cached[1], TutorState.AVAILABLE, float(since), float(seen), int(served), [], None)
         return status, self._waiting_rows(flat[4:])
 
@@ -154,18 +159,18 @@ class RedisPool(Pool):
         return str(await self._run("OFFER", request_id, tutor_id, now, deadline, "1" if chosen else "0"))
 
     async def claim(self, request_id: int, tutor_id: int, now: float) -> ClaimResult:
-        res: list = await self._run("CLAIM", request_id, tutor_id, now, int(now // 60))  # type: ignore[assignment]
+        res: list = await self._run("CLAIM", request_id, tutor_id, now, int(now // 60))
         n = int(res[1])
         return ClaimResult(str(res[0]), self._ints(res[2:2 + n]), self._ints(res[2 + n:]))
 
     async def withdraw(self, request_id: int, tutor_id: int, now: float) -> Withdrawal:
-        res: list = await self._run("WITHDRAW", request_id, tutor_id, now)  # type: ignore[assignment]
+        res: list = await self._run("WITHDRAW", request_id, tutor_id, now)
         if not int(res[0]):
             return Withdrawal(False)
         return Withdrawal(True, RequestState(res[1]) if res[1] else None, bool(int(res[2])))
 
     async def close(self, request_id: int, state: RequestState, now: float) -> list[int] | None:
-        res: list = await self._run("CLOSE", request_id, state.value, now)  # type: ignore[assignment]
+        res: list = await self._run("CLOSE", request_id, state.value, now)
         return None if res[0] == "none" else self._ints(res[1:])
 
     async def release(self, request_id: int, tutor_id: int, now: float) -> None:
@@ -173,7 +178,8 @@ class RedisPool(Pool):
 
     async def due_offers(self, now: float, limit: int) -> list[tuple[int, int]]:
         members = await self.r.zrangebyscore(f"{self.p}od", "-inf", now, start=0, num=limit)
-        return [(int(a), int(b)) for a, b in (m.split(":") for m in members)]
+        # Without withscores the reply is the members alone (the stubs type every variant).
+        return [(int(a), int(b)) for a, b in (_text(m).split(":") for m in cast("list[bytes | str]", members))]
 
     async def due_requests(self, now: float, limit: int) -> list[int]:
         return self._ints(await self.r.zrangebyscore(f"{self.p}rd", "-inf", now, start=0, num=limit))

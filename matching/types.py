@@ -48,7 +48,7 @@ class TutorCard:
         return json.dumps(d, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, raw: str) -> "TutorCard":
+    def from_json(cls, raw: str) -> TutorCard:
         return cls(**json.loads(raw))
 
     def index_keys(self) -> list[str]:
@@ -75,7 +75,7 @@ class RequestSpec:
         return json.dumps(d, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, raw: str) -> "RequestSpec":
+    def from_json(cls, raw: str) -> RequestSpec:
         d = json.loads(raw)
         d["preferences"] = {int(k): v for k, v in d.get("preferences", {}).items()}
         return cls(**d)

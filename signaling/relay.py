@@ -179,12 +179,13 @@ class RedisRelay(Relay):
         keys = [f"{self.p}ended:{session_id}", f"{self.p}seq:{session_id}", self.stream, ev.channel]
         for user_id in recipients:
             keys += [f"{ev.p}seq:{user_id}", f"{ev.p}s:{user_id}"]
-        args = [ev.keep, ev.ttl, kind, _open_body(data), sender, raw or "", "1" if flagged else "", repr(at), session_id,
+        opened = _open_body(data)
+        args = [ev.keep, ev.ttl, kind, opened, sender, raw or "", "1" if flagged else "", repr(at), session_id,
                 *recipients]
         seq, *ids = (int(n) for n in await self._send(keys=keys, args=args))
         if seq < 0:
             raise SessionClosed(session_id)
-        body = args[3] + f"{seq}}}"
+        body = opened + f"{seq}}}"
         for user_id, event_id in zip(recipients, ids):
             ev.heard(user_id, event_id, kind, body)  # local sockets need not wait for the bell through pub/sub
         return seq
@@ -199,7 +200,7 @@ class RedisRelay(Relay):
     async def take(self, limit: int, wait_s: float) -> list[tuple[str, Row]]:
         # First what a dead writer left pending (idle for claim_idle_ms; looked for every few
         # seconds, and on a flush), then new rows.
-        entries = []
+        entries: list[Any] = []  # (id, fields) pairs as Redis replies them
         if wait_s == 0 or time.monotonic() - self._claimed_at >= 5.0:
             self._claimed_at = time.monotonic()
             claimed = await self.r.xautoclaim(self.stream, GROUP, self.consumer, self.claim_idle_ms,
@@ -208,7 +209,8 @@ class RedisRelay(Relay):
             entries = [e for e in claimed[1] if e[1]]
         if not entries:
             block = int(wait_s * 1000) or None
-            got = await self.r.xreadgroup(GROUP, self.consumer, {self.stream: ">"}, count=limit, block=block)
+            # RESP2's reply, [[stream, [(id, fields), …]]] (the stubs also type RESP3's dict).
+            got: Any = await self.r.xreadgroup(GROUP, self.consumer, {self.stream: ">"}, count=limit, block=block)
             entries = got[0][1] if got else []
         return [(i, self._row(f)) for i, f in entries]
 

@@ -120,7 +120,7 @@ async def serve(websocket: WebSocket, handler: Handler, events: EventLog, *, all
             if message["type"] == "websocket.disconnect":
                 break
             seen[0] = time.monotonic()
-            raw = message.get("text") if message.get("text") is not None else message.get("bytes") or b""
+            raw: str | bytes = message["text"] if message.get("text") is not None else message.get("bytes") or b""
             msg = None
             try:
                 try:

@@ -19,6 +19,7 @@ not remove it. No module takes part in a cycle either, even inside one package."
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -189,3 +190,31 @@ def test_the_exemptions_are_still_needed() -> None:
     for domain in NOT_YET_SHAPED:
         folder = ROOT / "app" / domain
         assert not all((folder / p).exists() for p in ("endpoints.py", "service.py", "schemas.py")), domain
+
+
+# ---- habits ----------------------------------------------------------------------------------
+IGNORE = re.compile(r"# type: ignore(?:\[[^\]]*\])?(?P<why>.*)|# noqa(?::\s*[A-Z]+[0-9]+(?:,\s*[A-Z]+[0-9]+)*)?(?P<why2>.*)")
+
+
+def test_every_ignore_says_why() -> None:
+    """A `# type: ignore[…]` or `# noqa: …` silences a checker; the comment after it says why
+    (ruff and mypy run in `make test`, and warn_unused_ignores drops the stale ones)."""
+    bare = []
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            for number, line in enumerate(path.read_text().splitlines(), start=1):
+                for found in IGNORE.finditer(line):
+                    why = (found.group("why") or found.group("why2") or "").strip(" -#")
+                    if not why:
+                        bare.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert not bare, "ignores without a reason:\n" + "\n".join(bare)
+
+
+def test_the_ignore_check_reads_codes_and_reasons() -> None:
+    def why(line: str) -> str:
+        found = IGNORE.search(line)
+        assert found is not None
+        return (found.group("why") or found.group("why2") or "").strip(" -#")
+
+    assert why("x = 1  # noqa: BLE001") == "" and why("f()  # type: ignore[attr-defined]") == ""
+    assert why("x  # noqa: BLE001 - a failed pass must not stop") == "a failed pass must not stop"

@@ -14,12 +14,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.calendar.service import service_window
 from app.config import Settings
+from app.kit.clock import ts
+from app.kit.db import rowcount
 from app.kit.errors import Forbidden, error_type
 from app.kit.safety import screen
-from app.kit.clock import ts
 from app.live.service import Outbox
-from app.calendar.service import service_window
 from app.models import ClassAttendance, ClassEnrolment, ClassEvent, LiveClass, User
 from signaling.protocol import ClassBoard, ClassChat, ClassEnd, ClassFloor, ClassHand, ClassJoin, ClassLeave, ClassMute, ClassStroke
 
@@ -106,7 +107,7 @@ async def join(db: AsyncSession, settings: Settings, user: User, c: LiveClass, n
             started = await db.execute(update(LiveClass).where(LiveClass.id == c.id, LiveClass.state == "scheduled")
                                        .values(state="live", live_at=ts(now)))
             await db.refresh(c)
-            if started.rowcount == 1:
+            if rowcount(started) == 1:
                 data = {"class_id": c.id, "title": c.title, "ends_at": now + c.length_s, "recording": c.recording}
                 res.events += [(s, "class_started", data) for s in await service.enrolled_ids(db, c.id)]
         elif c.state != "live":
@@ -161,11 +162,12 @@ async def end(db: AsyncSession, settings: Settings, c: LiveClass, reason: str, n
     present = await present_ids(db, c.id)
     done = await db.execute(update(LiveClass).where(LiveClass.id == c.id, LiveClass.state == "live")
                             .values(state="ended", ended_at=ts(now), end_reason=reason, floor_id=None))
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         return Result()
     for a in (await db.execute(select(ClassAttendance).where(ClassAttendance.live_class_id == c.id,
                                                              ClassAttendance.present_since.is_not(None)))).scalars():
-        a.seconds += max(0, int(now - a.present_since.timestamp()))
+        since = a.present_since.timestamp() if a.present_since else now  # never None: selected by it
+        a.seconds += max(0, int(now - since))
         a.present_since, a.left_at = None, ts(now)
     await db.flush()
     await db.refresh(c)
@@ -283,6 +285,6 @@ async def tick(db: AsyncSession, settings: Settings, now: float) -> Result:
         elif c.state == "scheduled" and now >= c.starts_at.timestamp() + c.length_s:
             done = await db.execute(update(LiveClass).where(LiveClass.id == c.id, LiveClass.state == "scheduled")
                                     .values(state="lapsed", ended_at=ts(now), end_reason="not_started"))
-            if done.rowcount == 1:
+            if rowcount(done) == 1:
                 res.events += [(s, "class_lapsed", {"class_id": c.id}) for s in await service.enrolled_ids(db, c.id)]
     return res

@@ -13,14 +13,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
-from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound, error_type
-from app.kit.clock import ts
-from app.live.service import Outbox
 from app.calendar.service import service_window
+from app.config import Settings
+from app.kit.clock import ts
+from app.kit.db import rowcount
+from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound, error_type
+from app.live.service import Outbox
 from app.match.service import band_of
-from app.models import (ClassAttendance, ClassEnrolment, ClassKnowledgePoint, KnowledgePoint, LiveClass, PointsEntry,
-                        TutorProfile, TutorSubject, User)
+from app.models import ClassAttendance, ClassEnrolment, ClassKnowledgePoint, KnowledgePoint, LiveClass, PointsEntry, TutorProfile, TutorSubject, User
 from app.subjects.service import check_knowledge_points, check_subjects
 
 from .schemas import ClassCreate
@@ -166,7 +166,7 @@ async def cancel(db: AsyncSession, tutor: User, class_id: int, now: float) -> Ou
     c = own(await get_class(db, class_id), tutor)
     done = await db.execute(update(LiveClass).where(LiveClass.id == c.id, LiveClass.state == "scheduled")
                             .values(state="cancelled", ended_at=ts(now), end_reason="cancelled"))
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         raise InvalidState("only a class that has not started can be cancelled", state=c.state)
     await db.refresh(c)
     data = {"class_id": c.id, "title": c.title, "starts_at": c.starts_at.timestamp()}
@@ -199,7 +199,7 @@ async def book_points(db: AsyncSession, settings: Settings, c: LiveClass) -> Non
     """Once per class (a conditional update and the ledger's unique key guard a second booking)."""
     done = await db.execute(update(LiveClass).where(LiveClass.id == c.id, LiveClass.points_booked.is_(False))
                             .values(points_booked=True))
-    if done.rowcount != 1 or c.live_at is None or c.ended_at is None:
+    if rowcount(done) != 1 or c.live_at is None or c.ended_at is None:
         return
     attendees = int((await db.execute(select(func.count()).where(ClassAttendance.live_class_id == c.id))).scalar_one())
     held = int((c.ended_at - c.live_at).total_seconds())
@@ -229,7 +229,7 @@ async def reminders(db: AsyncSession, settings: Settings, now: float) -> Outbox:
         LiveClass.starts_at <= ts(now + settings.class_remind_before_s)))).scalars().all()
     for c in due:
         done = await db.execute(update(LiveClass).where(LiveClass.id == c.id, LiveClass.reminded.is_(False)).values(reminded=True))
-        if done.rowcount == 1 and now < c.starts_at.timestamp() + c.length_s:
+        if rowcount(done) == 1 and now < c.starts_at.timestamp() + c.length_s:
             data: dict[str, Any] = {"class_id": c.id, "title": c.title, "starts_at": c.starts_at.timestamp(),
                                     "starts_in_s": max(0, int(c.starts_at.timestamp() - now))}
             out += [(s, "class_reminder", data) for s in await enrolled_ids(db, c.id)]

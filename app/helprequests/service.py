@@ -140,7 +140,8 @@ async def to_out(db: AsyncSession, reqs: Sequence[HelpRequest]) -> list[HelpRequ
                                          .where(HelpRequestKnowledgePoint.request_id.in_(ids)))).all():
             kps[rid].append(kp)
         for img in (await db.execute(select(Image).where(Image.help_request_id.in_(ids)).order_by(Image.created_at))).scalars():
-            imgs[img.help_request_id].append(image_out(img))  # type: ignore[index]
+            if img.help_request_id is not None:  # never None: selected by it
+                imgs[img.help_request_id].append(image_out(img))
         questions = {rid: qid for rid, qid in (await db.execute(select(Question.source_request_id, Question.id)
                                                                 .where(Question.source_request_id.in_(ids)))).all() if rid is not None}
     return [HelpRequestOut(id=r.id, student_id=r.student_id, subject=r.subject_code, text=r.text,

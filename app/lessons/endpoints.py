@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -11,14 +12,12 @@ from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 from starlette.routing import Route
 
-from datetime import date
-
 from app.accounts.deps import Admin, CurrentUser, Tutor
 from app.accounts.scope import user_in_scope
-from app.models import User
-from app.stats.export import Format, table
 from app.kit.db import DB, after_commit, on_rollback
 from app.kit.errors import Forbidden, InvalidInput, NotFound
+from app.models import User
+from app.stats.export import Format, table
 
 from . import links, media, service, stats
 from .schemas import LessonCreate, LessonOut, LessonPage, LessonUpdate, Play, PlayStart, Progress, ProgressOut, Reject

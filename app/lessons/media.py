@@ -160,42 +160,42 @@ def transcode(src: Path, dst: Path, poster: Path, at_s: float, duration_s: float
     """H.264 (yuv420p, ≤ 720p) + AAC in an MP4 with the index first — what every phone plays —
     decoding every frame on the way (so a damaged file fails here) and keeping the poster frame."""
     pictures = _Pictures(at_s)
-    with _decoding():
-        with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4", options={"movflags": "+faststart"}) as out:
-            vin = inp.streams.video[0]
-            vin.thread_type = "AUTO"
-            ain = inp.streams.audio[0] if inp.streams.audio else None
-            w, h = vin.codec_context.width, vin.codec_context.height
-            if h > OUTPUT_MAX_HEIGHT:
-                w, h = w * OUTPUT_MAX_HEIGHT / h, OUTPUT_MAX_HEIGHT
-            rate = vin.average_rate or Fraction(25, 1)
-            if rate > 60:
-                rate = Fraction(30, 1)
-            vout = out.add_stream("libx264", rate=rate)
-            vout.width, vout.height, vout.pix_fmt = _even(w), _even(h), "yuv420p"
-            vout.options = {"preset": "veryfast", "crf": "26", "profile": "main"}
-            aout = None
-            if ain is not None:
-                aout = out.add_stream("aac", rate=48000)
-                aout.layout = "stereo"
-                aout.bit_rate = 128_000
-            streams = [vin] + ([ain] if ain is not None else [])
-            for packet in inp.demux(streams):
-                for frame in packet.decode():
-                    if packet.stream is vin:
-                        pictures.see(frame)
-                        frame.pict_type = av.video.frame.PictureType.NONE
-                        for p in vout.encode(frame.reformat(vout.width, vout.height, "yuv420p")):
-                            out.mux(p)
-                    elif aout is not None:
-                        frame.pts = None  # the encoder's own timeline (the resampler changes frame sizes)
-                        for p in aout.encode(frame):
-                            out.mux(p)
-            for p in vout.encode():
+    with _decoding(), av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4", options={"movflags": "+faststart"}) as out:
+        vin = inp.streams.video[0]
+        vin.thread_type = "AUTO"
+        ain = inp.streams.audio[0] if inp.streams.audio else None
+        w: float = vin.codec_context.width
+        h: float = vin.codec_context.height
+        if h > OUTPUT_MAX_HEIGHT:
+            w, h = w * OUTPUT_MAX_HEIGHT / h, OUTPUT_MAX_HEIGHT
+        rate = vin.average_rate or Fraction(25, 1)
+        if rate > 60:
+            rate = Fraction(30, 1)
+        vout = out.add_stream("libx264", rate=rate)
+        vout.width, vout.height, vout.pix_fmt = _even(w), _even(h), "yuv420p"
+        vout.options = {"preset": "veryfast", "crf": "26", "profile": "main"}
+        aout = None
+        if ain is not None:
+            aout = out.add_stream("aac", rate=48000)
+            aout.layout = "stereo"
+            aout.bit_rate = 128_000
+        streams = [vin] + ([ain] if ain is not None else [])
+        for packet in inp.demux(streams):
+            for frame in packet.decode():
+                if isinstance(frame, av.VideoFrame):  # the video stream's (packet.stream is vin)
+                    pictures.see(frame)
+                    frame.pict_type = av.video.frame.PictureType.NONE
+                    for p in vout.encode(frame.reformat(vout.width, vout.height, "yuv420p")):
+                        out.mux(p)
+                elif isinstance(frame, av.AudioFrame) and aout is not None:
+                    frame.pts = None  # the encoder's own timeline (the resampler changes frame sizes)
+                    for p in aout.encode(frame):
+                        out.mux(p)
+        for p in vout.encode():
+            out.mux(p)
+        if aout is not None:
+            for p in aout.encode():
                 out.mux(p)
-            if aout is not None:
-                for p in aout.encode():
-                    out.mux(p)
     pictures.finish(duration_s, poster)
 
 

@@ -13,7 +13,7 @@ when the credited seconds reach the configured share of the lesson.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,8 +25,19 @@ from app.config import Settings
 from app.kit import search as bigrams
 from app.kit.clock import ts
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound, error_type
-from app.models import (District, KnowledgePoint, Lesson, LessonKnowledgePoint, LessonPlay, LessonSearchDoc, LessonView, PointsEntry,
-                        School, TutorProfile, User)
+from app.models import (
+    District,
+    KnowledgePoint,
+    Lesson,
+    LessonKnowledgePoint,
+    LessonPlay,
+    LessonSearchDoc,
+    LessonView,
+    PointsEntry,
+    School,
+    TutorProfile,
+    User,
+)
 from app.subjects.service import check_knowledge_points, check_subjects
 
 from .schemas import LessonCreate, LessonUpdate
@@ -229,7 +240,7 @@ async def mine(db: AsyncSession, tutor: User) -> list[Lesson]:
                                   .order_by(Lesson.created_at.desc(), Lesson.id.desc()))).scalars())
 
 
-def _search(query: Select, dialect: str, q: str) -> Select:  # type: ignore[type-arg]
+def _search(query: Select, dialect: str, q: str) -> Select:
     """Title search, the Q&A centre's (app/kit/search.py): every word of `q` must be in the title,
     Chinese matched by its character bigrams (电功率 finds 电功率的计算 and 求电功率)."""
     words = bigrams.query_terms(q)
@@ -257,7 +268,7 @@ async def catalogue(db: AsyncSession, user: User, *, subject: str | None, band: 
         query = query.where(exists().where(LessonKnowledgePoint.lesson_id == Lesson.id,
                                            LessonKnowledgePoint.knowledge_point_id.in_(under)))
     if q and q.strip():
-        query = _search(query, db.bind.dialect.name, q)
+        query = _search(query, db.get_bind().dialect.name, q)
     total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     order = ((Lesson.complete_views.desc(), Lesson.clicks.desc(), Lesson.id.desc()) if sort == "most_watched"
              else (Lesson.published_at.desc(), Lesson.id.desc()))

@@ -15,8 +15,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.scope import schools_in_scope
-from app.models import (District, KnowledgePoint, Lesson, LessonKnowledgePoint, LessonPlay, LessonView, PointsEntry, School,
-                        Subject, User)
+from app.models import District, KnowledgePoint, Lesson, LessonKnowledgePoint, LessonPlay, LessonView, PointsEntry, School, Subject, User
 from app.stats.participation import bounds, shared_ranks
 
 BY = ("lesson", "tutor", "subject", "knowledge_point", "school")
@@ -27,7 +26,7 @@ ARCHIVE = [("title", "微课"), ("subject", "学科"), ("review_status", "审核
            ("duration_s", "时长(秒)"), ("clicks", "点击次数"), ("complete_views", "完整观看次数"), ("points", "积分")]
 
 
-def _keyed(query: Select, by: str, record: Any) -> Select:  # type: ignore[type-arg]
+def _keyed(query: Select, by: str, record: Any) -> Select:
     """Add the grouping key (id, name) for `by` to a query over plays or views joined to Lesson."""
     if by == "lesson":
         return query.add_columns(Lesson.id, Lesson.title).group_by(Lesson.id, Lesson.title)
@@ -46,7 +45,7 @@ def _keyed(query: Select, by: str, record: Any) -> Select:  # type: ignore[type-
 
 
 async def figures(db: AsyncSession, by: str, start: date, end: date, tz: str, *, city_id: int,
-                  viewer_schools: Select | None = None, tutor_id: int | None = None) -> list[dict[str, Any]]:  # type: ignore[type-arg]
+                  viewer_schools: Select | None = None, tutor_id: int | None = None) -> list[dict[str, Any]]:
     """Clicks and complete views in [start, end) grouped `by`, best first (ties share a rank)."""
     f, t = bounds(start, end, tz)
     got: dict[Any, dict[str, Any]] = {}
@@ -67,7 +66,7 @@ async def figures(db: AsyncSession, by: str, start: date, end: date, tz: str, *,
     return rows
 
 
-def viewer_scope(admin: User) -> Select:  # type: ignore[type-arg]
+def viewer_scope(admin: User) -> Select:
     return schools_in_scope(admin).with_only_columns(School.id)
 
 
@@ -113,7 +112,7 @@ async def archive(db: AsyncSession, tutor_id: int, start: date, end: date, tz: s
              "points": points.get((tutor_id, x.id), Decimal(0)).quantize(Decimal("0.01"))} for x in lessons]
 
 
-async def workload(db: AsyncSession, start: date, end: date, tz: str, *, tutor_schools: Select | None = None,  # type: ignore[type-arg]
+async def workload(db: AsyncSession, start: date, end: date, tz: str, *, tutor_schools: Select | None = None,
                    tutor_id: int | None = None) -> list[dict[str, Any]]:
     """Per tutor (of the schools in scope, or one): lessons published in the period, lessons in
     all, and the period's clicks, complete views and lesson points."""

@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.kit.clock import ts
+from app.kit.db import rowcount
 from app.models import Lesson
 
 from . import media
-from app.kit.clock import ts
-
 from .service import lease_expired
 from .storage import FolderStorage, LessonStorage
 
@@ -77,14 +77,14 @@ class LessonWorker:
                                                         lease_expired(now))
                                    .values(lease_until=ts(now) + timedelta(seconds=self.lease_s)))
             await db.commit()
-            if got.rowcount != 1:  # type: ignore[attr-defined]
+            if rowcount(got) != 1:
                 return None
             return await db.get(Lesson, lesson_id)
 
     async def process(self, lesson_id: int) -> None:
         task = asyncio.current_task()
         if task is not None:
-            task.lesson_id = lesson_id  # type: ignore[attr-defined]
+            task.lesson_id = lesson_id  # type: ignore[attr-defined]  # a tag the sweep reads back to skip lessons in hand
         lesson = await self._claim(lesson_id)
         if lesson is None or lesson.upload_key is None:
             return
@@ -121,7 +121,7 @@ class LessonWorker:
                                                         Lesson.media_status == "processing")
                                    .values(lease_until=None, **values))
             await db.commit()
-            return got.rowcount == 1  # type: ignore[attr-defined]
+            return rowcount(got) == 1
 
 
 def make_worker(app: Any) -> LessonWorker:

@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.kit.errors import AppError
 from app.models import AuthSession, Image, Role, SessionState, TutoringSession, User, UserStatus, utcnow
 from matching import Event
+from signaling.eventlog import EventLog
 from signaling.presence import Kick, Presence
 from signaling.protocol import Board, Chat, Ping, Pong, ProtocolError, ShareImage, Stroke
 from signaling.relay import SessionClosed
@@ -49,7 +50,7 @@ def make_ticket(secret: str, user: User, sid: str, ttl_s: int) -> str:
 class EventLogSink:
     """Matching's events go into the users' event streams."""
 
-    def __init__(self, log) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, log: EventLog) -> None:
         self.log = log
 
     async def publish(self, event: Event) -> None:

@@ -3,17 +3,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 
 from app.accounts.deps import Admin, CurrentUser, Student, Tutor
+from app.kit.clock import ts
 from app.kit.db import DB
 from app.kit.errors import Forbidden
-from app.kit.clock import ts
 from app.models import User
 
 from . import moderation, notices, service, views
-from .schemas import (AcceptBody, AnswerCreate, AnswerOut, Decision, HideBody, NotificationsOut, QuestionCreate, QuestionOut,
-                      RateBody, ReadBody, ReplyCreate, ReplyOut, ReportCreate, ReportOut, SearchOut)
+from .schemas import (
+    AcceptBody,
+    AnswerCreate,
+    AnswerOut,
+    Decision,
+    HideBody,
+    NotificationsOut,
+    QuestionCreate,
+    QuestionOut,
+    RateBody,
+    ReadBody,
+    ReplyCreate,
+    ReplyOut,
+    ReportCreate,
+    ReportOut,
+    SearchOut,
+)
 
 router = APIRouter(prefix="/api/qa", tags=["Q&A centre"])
 
@@ -190,7 +205,7 @@ async def backlog(request: Request, admin: Admin, db: DB, limit: int = Query(100
     return await views.questions_out(db, admin, await moderation.backlog(db, admin, limit), _now(request))
 
 
-async def run_escalation(app) -> None:  # type: ignore[no-untyped-def]
+async def run_escalation(app: FastAPI) -> None:
     """The periodic pass (app.main's timers)."""
     async with app.state.sessionmaker() as db:
         await moderation.escalate(db, app.state.settings, ts(app.state.clock.now()), app.state.events)

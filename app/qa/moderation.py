@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.service import sign_out_everywhere
 from app.config import Settings
+from app.kit.db import rowcount
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
-from app.models import (Answer, QaReply, QaReport, Question, QuestionKnowledgePoint, TutorExpertise, TutorProfile,
-                        TutorSubject, User)
+from app.models import Answer, QaReply, QaReport, Question, QuestionKnowledgePoint, TutorExpertise, TutorProfile, TutorSubject, User
 
 from . import search
 from .notices import notify
@@ -133,7 +133,7 @@ async def escalate(db: AsyncSession, settings: Settings, now: datetime, events: 
     for q in due:
         done = await db.execute(update(Question).where(Question.id == q.id, Question.escalated_at.is_(None))
                                 .values(escalated_at=now))
-        if done.rowcount != 1:
+        if rowcount(done) != 1:
             continue
         band = TutorProfile.teaches_senior if q.band == "senior" else TutorProfile.teaches_junior
         kps = select(QuestionKnowledgePoint.knowledge_point_id).where(QuestionKnowledgePoint.question_id == q.id)

@@ -15,10 +15,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.scope import schools_in_scope, user_in_scope
 from app.config import Settings
+from app.kit.db import rowcount
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound, error_type
 from app.kit.safety import screen
-from app.models import (Answer, HelpRequest, HelpRequestKnowledgePoint, Image, PointsEntry, QaImage, QaReply, Question,
-                        QuestionKnowledgePoint, RequestStatus, School, TutorProfile, TutorSubject, User, request_transition)
+from app.models import (
+    Answer,
+    HelpRequest,
+    HelpRequestKnowledgePoint,
+    Image,
+    PointsEntry,
+    QaImage,
+    QaReply,
+    Question,
+    QuestionKnowledgePoint,
+    RequestStatus,
+    School,
+    TutorProfile,
+    TutorSubject,
+    User,
+    request_transition,
+)
 from app.subjects.service import check_knowledge_points, check_subjects
 
 from . import search
@@ -163,7 +179,7 @@ async def close(db: AsyncSession, student: User, question_id: int, now: datetime
     done = await db.execute(update(Question).where(Question.id == q.id, Question.status == "open")
                             .values(status="closed", closed_at=now))
     await db.refresh(q)
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         raise InvalidState(f"the question is {q.status}", status=q.status)
     return q
 
@@ -205,7 +221,7 @@ async def claim(db: AsyncSession, settings: Settings, tutor: User, question_id: 
         Question.id == q.id, or_(Question.claimed_by.is_(None), Question.claimed_by == tutor.id,
                                  Question.claimed_until <= now)).values(claimed_by=tutor.id, claimed_until=until))
     await db.refresh(q)
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         raise AlreadyClaimed("another tutor is answering this question", until=q.claimed_until.isoformat()
                              if q.claimed_until else None)
     return q
@@ -322,7 +338,7 @@ async def accept(db: AsyncSession, settings: Settings, student: User, answer_id:
                             .values(status="accepted", accepted_answer_id=a.id, closed_at=now,
                                     claimed_by=None, claimed_until=None))
     await db.refresh(q)
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         raise InvalidState(f"the question is {q.status}", status=q.status)
     a.accepted_at, a.rating = now, rating
     tutor = await db.get(User, a.tutor_id)
@@ -378,7 +394,7 @@ async def run_search(db: AsyncSession, viewer: User, query: str, subject: str | 
     words = search.query_terms(query)
     if not words:
         raise InvalidInput("search for at least one word", field="q")
-    found = search.matching(db.bind.dialect.name, words)
+    found = search.matching(db.get_bind().dialect.name, words)
     ids = sorted((await db.execute(select(found.c.question_id).limit(search.MAX_MATCHES))).scalars(), reverse=True)
     out: list[Question] = []
     for start in range(0, len(ids), 200):
@@ -398,7 +414,7 @@ async def similar(db: AsyncSession, viewer: User, subject: str, value: str, kp_i
     cands: dict[int, Question] = {}
     base = select(Question).where(Question.subject_code == subject, Question.answer_count > 0, Question.hidden_at.is_(None))
     if words:
-        ids = search.matching(db.bind.dialect.name, words, any_of=True)
+        ids = search.matching(db.get_bind().dialect.name, words, any_of=True)
         for q in (await db.execute(base.join(ids, ids.c.question_id == Question.id)
                                    .order_by(Question.id.desc()).limit(200))).scalars():
             cands[q.id] = q

@@ -6,7 +6,7 @@ once, on the embedded default only."""
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -128,7 +128,7 @@ async def _history(db: AsyncSession, rng: random.Random, settings: Settings, kps
     # Everyone was registered before the history starts (so "enrolled" and "registered" count them).
     await db.execute(update(User).values(created_at=datetime(today.year, today.month, today.day, tzinfo=zone) - timedelta(days=60)))
 
-    def evening(day):  # type: ignore[no-untyped-def]
+    def evening(day: date) -> datetime:
         return datetime(day.year, day.month, day.day, 18, tzinfo=zone) + timedelta(minutes=rng.randint(0, 170))
     students = (await db.execute(select(User).where(User.role == "student").order_by(User.id))).scalars().all()
     tutors = (await db.execute(select(User.id, User.district_id, TutorSubject.subject_code).join(

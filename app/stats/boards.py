@@ -15,17 +15,31 @@ Ties are broken by the smaller id (the earlier registered), so the list is stabl
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from decimal import Decimal
-
-from sqlalchemy import Select, func, select, union_all
+from sqlalchemy import ColumnElement, Select, Subquery, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import (ActivityHour, ClassMonth, District, School, SchoolClass, SchoolDay, SchoolDayStudents, StudentDay,
-                        StudentMonth, StudentRegistration, TutorDay, TutorMonth, TutoringSession, User)
+from app.models import (
+    ActivityHour,
+    ClassMonth,
+    District,
+    School,
+    SchoolClass,
+    SchoolDay,
+    SchoolDayStudents,
+    StudentDay,
+    StudentMonth,
+    StudentRegistration,
+    TutorDay,
+    TutoringSession,
+    TutorMonth,
+    User,
+)
 from app.schools.names import class_label
 
 from .participation import bounds, ratio, shared_ranks, two_places
@@ -42,12 +56,12 @@ def _ranked(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 PARTICIPATIONS = func.sum(ActivityHour.one_to_one) + func.sum(ActivityHour.questions) + func.sum(ActivityHour.attendances)
 
 
-def _schools(city_id: int, district_id: int | None):  # type: ignore[no-untyped-def]
+def _schools(city_id: int, district_id: int | None) -> Select:
     q = select(School.id).join(District, District.id == School.district_id).where(District.city_id == city_id)
     return q.where(School.district_id == district_id) if district_id is not None else q
 
 
-def _in_scope(school_col, city_id: int, district_id: int | None, school_id: int | None):  # type: ignore[no-untyped-def]
+def _in_scope(school_col: Any, city_id: int, district_id: int | None, school_id: int | None) -> ColumnElement[bool]:
     """The condition on a school id column for the admin's scope. A school narrows the district and
     city, never replaces them: `app.stats.scope.scoped` has already refused a school outside the
     caller's scope, and this keeps every level in the query too (the school is one primary-key
@@ -69,13 +83,14 @@ def _service_days(start: date, end: date, tz: str) -> tuple[int, int] | None:
     return day_bounds(*hour_bounds(start, end, tz))
 
 
-def _months_and_days(d0: int, d1: int, month_rows, day_rows) -> list[Select]:  # type: ignore[no-untyped-def, type-arg]
+def _months_and_days(d0: int, d1: int, month_rows: Callable[[int, int], Select],
+                     day_rows: Callable[[int, int], Select]) -> list[Select]:
     """The period as queries over a month rollup (its whole months) and a day rollup (the days at its edges)."""
     m0, m1, edges = split_months(d0, d1)
     return ([month_rows(m0, m1)] if m1 > m0 else []) + [day_rows(a, b) for a, b in edges]
 
 
-def _one(parts: list[Select]):  # type: ignore[no-untyped-def, type-arg]
+def _one(parts: list[Select]) -> Subquery:
     return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
 
 
@@ -90,7 +105,7 @@ async def students(db: AsyncSession, city_id: int, district_id: int | None, scho
         per = rows.subquery()
     else:
         # Whole months from student_months, the days at the edges from student_days.
-        def of(t):  # type: ignore[no-untyped-def]
+        def of(t: Any) -> Select:  # a month or a day rollup model
             return select(t.student_id.label("sid"), (t.one_to_one + t.questions + t.attendances).label("n"))
         per = _one(_months_and_days(*days, lambda m0, m1: of(StudentMonth).where(
             StudentMonth.month >= m0, StudentMonth.month < m1, _in_scope(StudentMonth.school_id, city_id, district_id, school_id)),
@@ -104,7 +119,8 @@ async def students(db: AsyncSession, city_id: int, district_id: int | None, scho
                     for sid, n in top], "participations")
 
 
-def _enrolled_per_class(city_id: int, district_id: int | None, school_id: int | None, start: date, end: date, tz: str):  # type: ignore[no-untyped-def]
+def _enrolled_per_class(city_id: int, district_id: int | None, school_id: int | None, start: date, end: date,
+                        tz: str) -> Select:
     """Per class in scope, the students registered before the period's end (class_id, enrolled)."""
     days = _service_days(start, end, tz)
     if days is None:
@@ -153,7 +169,7 @@ async def classes(db: AsyncSession, city_id: int, district_id: int | None, schoo
                     for cid, pp, nn, enrolled, grade, name, school in top], "rate")
 
 
-def _tutor_scope(q: Select, city_id: int, district_id: int | None, school_id: int | None) -> Select:  # type: ignore[type-arg]
+def _tutor_scope(q: Select, city_id: int, district_id: int | None, school_id: int | None) -> Select:
     """Tutors employed in the scope (their user row's city, district, school)."""
     q = q.where(User.city_id == city_id)
     if district_id is not None:
@@ -173,7 +189,7 @@ async def tutors(db: AsyncSession, city_id: int, district_id: int | None, school
                      func.count(s.rating).label("rated"), func.coalesce(func.sum(s.rating), 0).label("rating_sum")).where(
             s.live_at >= f, s.live_at < t).group_by(s.tutor_id).subquery()
     else:
-        def of(t):  # type: ignore[no-untyped-def]
+        def of(t: Any) -> Select:  # a month or a day rollup model
             return select(t.tutor_id.label("tid"), t.sessions, t.seconds, t.rated, t.rating_sum)
         per = _one(_months_and_days(*days, lambda m0, m1: of(TutorMonth).where(TutorMonth.month >= m0, TutorMonth.month < m1),
                                     lambda a, b: of(TutorDay).where(TutorDay.day >= a, TutorDay.day < b)))
@@ -227,7 +243,7 @@ async def trend(db: AsyncSession, city_id: int, district_id: int | None, school_
         first = d0
     else:
         h0, h1 = hour_bounds(start, end, tz)
-        offset = int(datetime.combine(start, time(0), ZoneInfo(tz)).utcoffset().total_seconds() // 3600)  # type: ignore[union-attr]
+        offset = int(datetime.combine(start, time(0), ZoneInfo(tz)).utcoffset().total_seconds() // 3600)  # type: ignore[union-attr]  # an aware datetime always has an offset
         day = (ActivityHour.hour + offset) // 24  # integer division (SQLAlchemy 2 makes `/` true division)
         per_student = select(day.label("d"), PARTICIPATIONS.label("n")).where(
             ActivityHour.hour >= h0, ActivityHour.hour < h1, _in_scope(ActivityHour.school_id, city_id, district_id, school_id)

@@ -1,20 +1,21 @@
 """Statistics endpoints. Every table comes as JSON, CSV or XLSX (`?format=`)."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
 from app.accounts.deps import Admin, Tutor, require
+from app.accounts.scope import user_in_scope
 from app.kit.db import DB
 from app.kit.errors import Forbidden, InvalidInput, NotFound
-from app.accounts.scope import user_in_scope
 from app.models import District, TutorProfile, User
 
-from .other import archive, class_weekly, hot_spots, online_rate, payroll, tutor_workload, workload_totals
 from . import boards
 from .export import ARCHIVE, BOARD, HOT, ONLINE, PAYROLL, STARS, TREND, WEEKLY, WORKLOAD, WORKLOAD_TOTALS, Format, table
+from .other import archive, class_weekly, hot_spots, online_rate, payroll, tutor_workload, workload_totals
 from .participation import COLUMNS, city_table
 from .scope import scoped
 
@@ -54,7 +55,7 @@ async def district_payroll(request: Request, admin: Admin, db: DB, from_: date =
     if district is None:
         raise InvalidInput("give the district_id of a district", field="district_id")
     s = request.app.state.settings
-    pay = await payroll(db, district_id, from_, to, s.timezone, s.point_value_cny)
+    pay = await payroll(db, district.id, from_, to, s.timezone, s.point_value_cny)
     if format == "json":
         return {"from": from_, "to": to, **pay}
     total = {"tutor_id": None, "name": "合计", "entries": sum(t["entries"] for t in pay["tutors"]),
@@ -102,9 +103,10 @@ async def tutor_archive(request: Request, user: TutorOrAdmin, db: DB, from_: dat
     else:
         if tutor_id is None:
             raise InvalidInput("give the tutor_id of a tutor", field="tutor_id")
-        tutor = await db.get(User, tutor_id)
-        if tutor is None or tutor.role != "tutor" or await db.get(TutorProfile, tutor_id) is None:
+        found = await db.get(User, tutor_id)
+        if found is None or found.role != "tutor" or await db.get(TutorProfile, tutor_id) is None:
             raise NotFound("no such tutor")
+        tutor = found
         if not await user_in_scope(db, user, tutor):
             raise Forbidden("this tutor is outside your scope")
     rows = await archive(db, tutor.id, from_, to, request.app.state.settings.timezone)
@@ -169,7 +171,9 @@ async def leaderboard(kind: Literal["students", "tutors", "classes"], request: R
     (ties share a rank), within the admin's scope."""
     _period(from_, to)
     district_id, school_id = await _scope(db, admin, district_id, school_id)
-    make = {"students": boards.students, "tutors": boards.tutors, "classes": boards.classes}[kind]
+    makers: dict[str, Callable[..., Awaitable[list[dict[str, Any]]]]] = {
+        "students": boards.students, "tutors": boards.tutors, "classes": boards.classes}
+    make = makers[kind]
     rows = await make(db, admin.city_id or 0, district_id, school_id, from_, to, request.app.state.settings.timezone, limit)
     return table(f"leaderboard_{kind}", format, BOARD, rows, from_, to)
 

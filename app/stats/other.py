@@ -3,21 +3,45 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
+from app.models import (
+    Answer,
+    ClassAttendance,
+    District,
+    HelpRequest,
+    HelpRequestKnowledgePoint,
+    KnowledgePoint,
+    KnowledgePointDay,
+    Lesson,
+    LessonView,
+    LiveClass,
+    PointsEntry,
+    PointsMonth,
+    Question,
+    School,
+    SchoolClass,
+    SignInBlock,
+    SignInHour,
+    StudentDay,
+    Subject,
+    TutoringSession,
+    TutorProfile,
+    User,
+)
 from app.models.records import NOT_HELD_CLASS_STATES
-from app.models import (Answer, ClassAttendance, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, KnowledgePointDay, Lesson,
-                        LessonView, LiveClass, PointsEntry, PointsMonth, Question, StudentDay, School, SchoolClass, SignInBlock, SignInHour, Subject, TutoringSession,
-                        TutorProfile, User)
 from app.schools.names import class_label, grade_name
 
 from .participation import bounds, ratio, two_places
 from .rollups import block_masks, day_bounds, day_number, hits, hour_bounds, month_start, split_months
 
-def _approved(teaches: ColumnElement[bool]) -> ColumnElement[bool]:
+
+def _approved(teaches: ColumnElement[bool] | InstrumentedAttribute[bool]) -> ColumnElement[bool]:
     """The user has an approved tutor profile that teaches the stage: a probe of tutor_profiles by
     its key for each tutor, never a join the planner could order badly (see online_rate). The
     profile is looked up by user_id alone (the other tests are on the row found), so the key is
@@ -34,7 +58,7 @@ GROUPS = [  # (label, role, condition on the user)
 ]
 
 
-def _scoped(query: Select, city_id: int, district_id: int | None, school_id: int | None) -> Select:  # type: ignore[type-arg]
+def _scoped(query: Select, city_id: int, district_id: int | None, school_id: int | None) -> Select:
     query = query.where(User.city_id == city_id)
     if district_id is not None:
         query = query.where(User.district_id == district_id)
@@ -64,7 +88,7 @@ async def online_rate(db: AsyncSession, city_id: int, district_id: int | None, s
         signed_in = select(SignInHour.user_id).where(SignInHour.user_id == User.id, SignInHour.hour >= h0, SignInHour.hour < h1).exists()
     members = [func.count().filter(and_(User.role == role, condition)) for _, role, condition in GROUPS]
 
-    def of_users(query: Select) -> Select:  # type: ignore[type-arg]
+    def of_users(query: Select) -> Select:
         return _scoped(query.select_from(User).where(User.created_at < t), city_id, district_id, school_id)
     registered = (await db.execute(of_users(select(*members)))).one()
     online = (await db.execute(of_users(select(*members)).where(signed_in))).one()
@@ -77,7 +101,7 @@ async def online_rate(db: AsyncSession, city_id: int, district_id: int | None, s
 
 
 async def payroll(db: AsyncSession, district_id: int, start: date, end: date, tz: str,
-                  point_value: float) -> dict[str, object]:
+                  point_value: float) -> dict[str, Any]:
     """Points booked to the district's tutors in [from, to), and what the district pays: a sum
     over the append-only ledger, so it reconciles with it exactly."""
     f, t = bounds(start, end, tz)
@@ -166,7 +190,7 @@ async def workload_totals(db: AsyncSession, city_id: int, district_id: int | Non
     question, session, klass = Question.__table__.alias("q"), TutoringSession.__table__.alias("ts"), LiveClass.__table__.alias("lc")
     lesson, viewed = Lesson.__table__.alias("ls"), Lesson.__table__.alias("lv")
 
-    def scoped(q: Select, tutor_col) -> Select:  # type: ignore[type-arg, no-untyped-def]
+    def scoped(q: Select, tutor_col: Any) -> Select:
         """Limited to the records of tutors (User) employed in the scope."""
         return _scoped(q.join(User, User.id == tutor_col), city_id, district_id, school_id)
     by_subject = by == "subject"
@@ -182,8 +206,8 @@ async def workload_totals(db: AsyncSession, city_id: int, district_id: int | Non
                      LiveClass.tutor_id).subquery()
     answers = scoped(select(a_key.label("k"), Answer.tutor_id.label("tid")).join(Question, Question.id == Answer.question_id)
                      .where(Answer.created_at >= f, Answer.created_at < t), Answer.tutor_id).subquery()
-    lessons = scoped(select(l_key.label("k"), Lesson.tutor_id.label("tid")).select_from(Lesson).where(Lesson.published_at >= f, Lesson.published_at < t),
-                     Lesson.tutor_id).subquery()
+    lessons = scoped(select(l_key.label("k"), Lesson.tutor_id.label("tid")).select_from(Lesson)
+                     .where(Lesson.published_at >= f, Lesson.published_at < t), Lesson.tutor_id).subquery()
     lesson_views = scoped(select(l_key.label("k")).select_from(Lesson).join(LessonView, LessonView.lesson_id == Lesson.id)
                           .where(LessonView.completed_at >= f, LessonView.completed_at < t), Lesson.tutor_id).subquery()
     p_key = (func.coalesce(session.c.subject_code, klass.c.subject_code, question.c.subject_code, lesson.c.subject_code,
@@ -216,7 +240,7 @@ async def workload_totals(db: AsyncSession, city_id: int, district_id: int | Non
     worked = union_all(*[select(x.c.k, x.c.tid) for x in (sessions, classes, answers, lessons)]).subquery()
     for k, n in (await db.execute(select(worked.c.k, func.count(func.distinct(worked.c.tid))).group_by(worked.c.k))).all():
         group(k)["tutors"] = n
-    names = dict((await db.execute(select(Subject.code, Subject.name_zh) if by_subject else
+    names: dict[Any, str] = dict((await db.execute(select(Subject.code, Subject.name_zh) if by_subject else
                                    select(District.id, District.name).where(District.city_id == city_id))).all())
     out = []
     for k, row in sorted(groups.items(), key=lambda kv: (kv[0] is None, str(kv[0]))):
@@ -254,6 +278,8 @@ async def class_weekly(db: AsyncSession, school_id: int, start: date, end: date,
         for kind, (student_col, at_col) in sources.items():
             for class_id, student, at in (await db.execute(select(User.class_id, student_col, at_col).join(
                     User, User.id == student_col).where(User.school_id == school_id, at_col >= f, at_col < t))).all():
+                if at is None:  # never: the period's bounds select it
+                    continue
                 week = (at.astimezone(zone).date() - monday).days // 7
                 found.setdefault((week, class_id, kind), []).append(student)
     out = []
@@ -275,7 +301,7 @@ async def hot_spots(db: AsyncSession, city_id: int, start: date, end: date, tz: 
     days = day_bounds(*hour_bounds(start, end, tz))
     if days is not None:
         k = KnowledgePointDay
-        asked = func.sum(k.asked)
+        asked: ColumnElement[int] = func.sum(k.asked)
         q = (select(KnowledgePoint.id, KnowledgePoint.name, KnowledgePoint.subject_code, asked)
              .select_from(k).join(KnowledgePoint, KnowledgePoint.id == k.knowledge_point_id)
              .where(k.day >= days[0], k.day < days[1]))
@@ -320,8 +346,10 @@ async def archive(db: AsyncSession, tutor_id: int, start: date, end: date, tz: s
     subjects = dict((await db.execute(select(Subject.code, Subject.name_zh))).all())
     rows: list[tuple[datetime, str, int, dict[str, object]]] = []  # sorted by time, then kind and id
 
-    def add(at: datetime, kind: str, source: tuple[str, int], subject: str, detail: str, seconds: int | None,
+    def add(at: datetime | None, kind: str, source: tuple[str, int], subject: str, detail: str, seconds: int | None,
             rating: int | None = None, points: Decimal | None = None) -> None:
+        if at is None:  # never: every record is selected by its time
+            return
         rows.append((at, kind, source[1], {
             "at": at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), "kind": kind, "id": source[1],
             "subject": subjects.get(subject, subject), "detail": detail,
@@ -350,6 +378,8 @@ async def archive(db: AsyncSession, tutor_id: int, start: date, end: date, tz: s
     for view_id, lesson_id, completed in (await db.execute(
             select(LessonView.id, LessonView.lesson_id, LessonView.completed_at).join(Lesson, Lesson.id == LessonView.lesson_id)
             .where(Lesson.tutor_id == tutor_id, LessonView.completed_at >= f, LessonView.completed_at < t))).all():
+        if completed is None:  # never: selected by it
+            continue
         views.setdefault(lesson_id, []).append(view_id)
         last[lesson_id] = max(completed, last.get(lesson_id, completed))
     for x in (await db.execute(select(Lesson).where(Lesson.id.in_(list(views))))).scalars():

@@ -18,9 +18,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ActivityBlock, ActivityHour, District, School, SchoolDay, SchoolMonth, StudentRegistration, User
@@ -100,12 +101,13 @@ async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz:
     counted = await school_counts(db, in_city, h0, h1)
     days = day_bounds(h0, h1)
     if days is not None:  # registrations per day (student_registrations), summed up to the period's end
-        r = StudentRegistration
-        enrolled = {sid: int(n) for sid, n in (await db.execute(select(r.school_id, func.sum(r.students)).where(
-            r.school_id.in_(in_city), r.day < days[1]).group_by(r.school_id))).all()}
+        reg = StudentRegistration
+        enrolled = {sid: int(n) for sid, n in (await db.execute(select(reg.school_id, func.sum(reg.students)).where(
+            reg.school_id.in_(in_city), reg.day < days[1]).group_by(reg.school_id))).all()}
     else:
-        enrolled = dict((await db.execute(select(User.school_id, func.count()).where(
-            User.role == "student", User.school_id.in_(in_city), User.created_at < t).group_by(User.school_id))).all())
+        enrolled = {sid: int(n) for sid, n in (await db.execute(select(User.school_id, func.count()).where(
+            User.role == "student", User.school_id.in_(in_city), User.created_at < t).group_by(User.school_id))).all()
+            if sid is not None}
     for sid, (o_students, q_students, a_students, anyone, o, q, a) in counted.items():
         r = rows[sid]
         r.one_to_one_students, r.question_students, r.one_to_many_students, r.participants = o_students, q_students, a_students, anyone
@@ -133,7 +135,7 @@ async def school_counts(db: AsyncSession, schools: list[int], h0: int, h1: int) 
     if not masks:
         return {}
     month = single_month(d0, d1)
-    def took_part(col):  # type: ignore[no-untyped-def]
+    def took_part(col: Any) -> ColumnElement[int]:
         return func.max(case((hits(col, ActivityBlock.block, masks), 1), else_=0))
     # Per student: did they take part in the period (any of their block rows hits its days)?
     per_student = (select(ActivityBlock.school_id.label("school_id"), took_part(ActivityBlock.o_days).label("o"),

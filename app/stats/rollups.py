@@ -27,11 +27,13 @@ is answered from the hourly rollups instead; both paths give the same figures.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, ColumnElement, case, literal, text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.kit.errors import InvalidInput
 
@@ -81,7 +83,8 @@ def block_masks(d0: int, d1: int) -> dict[int, int]:
     return out
 
 
-def hits(days_col: ColumnElement[int], block_col: ColumnElement[int], masks: dict[int, int]) -> ColumnElement[bool]:
+def hits(days_col: ColumnElement[int] | InstrumentedAttribute[int], block_col: ColumnElement[int] | InstrumentedAttribute[int],
+         masks: dict[int, int]) -> ColumnElement[bool]:
     """True for a block row with a day inside the period (rows already limited to its blocks)."""
     partial = [(block_col == b, literal(m, BigInteger)) for b, m in masks.items() if m != FULL_MASK]
     if not partial:
@@ -151,7 +154,7 @@ def _or_agg(dialect: str, expr: str) -> str:
 
 def derived_rebuild_sql(dialect: str) -> list[str]:
     day, bit, block = _day("x"), _bit("x"), _block("x")
-    flag = lambda col: _or_agg(dialect, f"CASE WHEN x.{col} > 0 THEN {bit} ELSE 0 END")  # noqa: E731
+    flag = lambda col: _or_agg(dialect, f"CASE WHEN x.{col} > 0 THEN {bit} ELSE 0 END")
     return [
         "DELETE FROM school_days",
         "INSERT INTO school_days (school_id, day, one_to_one, questions, attendances) "
@@ -353,7 +356,7 @@ def student_months_sql(op: str) -> list[str]:
     """The statements of student_months' trigger for `op` (INSERT, UPDATE or DELETE): its row's
     flags and counts carried into school_months and class_months (UPDATE: new minus old; the key
     and the class of a row never change)."""
-    def delta(fn) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    def delta(fn: Callable[[str], dict[str, str]]) -> dict[str, str]:
         new, old = fn("NEW"), fn("OLD")
         if op == "INSERT":
             return new

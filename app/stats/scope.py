@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.errors import Forbidden
+from app.kit.errors import AppError, Forbidden
 from app.models import District, School, SchoolClass, User
 
 
@@ -41,7 +41,7 @@ def own_scope(admin: User) -> Scope:
     raise Forbidden("statistics are for school, district and city admins")
 
 
-def _outside(what: str) -> Forbidden:
+def _outside(what: str) -> AppError:
     return Forbidden(f"this {what} is outside your scope")
 
 
