@@ -92,9 +92,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.matcher = build_matcher(settings, app.state.redis, app.state.sessionmaker,
                                           app.state.clock,
                                           EventLogSink(app.state.events))
-        app.state.live = LiveHandler(app)
+        app.state.live = LiveHandler(settings=settings, clock=app.state.clock, sessionmaker=app.state.sessionmaker,
+                                     events=app.state.events, relay=app.state.relay, presence=app.state.presence,
+                                     matcher=app.state.matcher)
         app.state.account_closed = partial(account_closed, app)
-        app.state.classes = ClassDispatch(app)
+        app.state.classes = app.state.live.classes = ClassDispatch(app)
         await app.state.classes.start()
         app.state.lesson_worker = make_lesson_worker(app)
         app.state.lesson_worker.start()

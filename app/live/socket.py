@@ -20,21 +20,24 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
 import jwt
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.config import Settings
+from app.kit.clock import Clock
 from app.kit.errors import AppError
 from app.models import AuthSession, Image, Role, SessionState, TutoringSession, User, UserStatus, utcnow
-from matching import Event
+from matching import Event, Matcher
 from signaling.eventlog import EventLog
 from signaling.presence import Kick, Presence
 from signaling.protocol import Board, Chat, Ping, Pong, ProtocolError, ShareImage, Stroke
-from signaling.relay import SessionClosed
+from signaling.relay import Relay, SessionClosed
 from signaling.ws import Closer
 
 from . import service
@@ -69,10 +72,24 @@ class Conn:
     close: Closer
 
 
+class ClassHook(Protocol):
+    """What the live connection hands to one-to-many classes (app/classes/dispatch.py)."""
+
+    async def message(self, user: User, msg: Any) -> dict[str, Any] | None: ...
+
+    async def disconnected(self, user: User) -> None: ...
+
+
 class LiveHandler:
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-        self.presence: Presence = app.state.presence
+    """The app's side of every socket. It gets its collaborators, not the app: the settings, the
+    one clock, a session maker, the event log, the relay, presence and the matcher; the class
+    dispatcher is attached once it exists (it sends through this handler's sockets)."""
+
+    def __init__(self, *, settings: Settings, clock: Clock, sessionmaker: async_sessionmaker[AsyncSession],
+                 events: EventLog, relay: Relay, presence: Presence, matcher: Matcher) -> None:
+        self.settings, self.clock, self.sessionmaker = settings, clock, sessionmaker
+        self.events, self.relay, self.presence, self.matcher = events, relay, presence, matcher
+        self.classes: ClassHook | None = None
         self.conns: dict[str, Conn] = {}  # this instance's sockets, by connection id
         self._conn_of: WeakKeyDictionary[User, str] = WeakKeyDictionary()  # the user object a socket holds
         self._sid_of: WeakKeyDictionary[User, str] = WeakKeyDictionary()
@@ -84,26 +101,26 @@ class LiveHandler:
 
     @property
     def now(self) -> float:
-        return self.app.state.clock.now()
+        return self.clock.now()
 
     async def publish(self, outbox: service.Outbox) -> None:
         for user_id, kind, data in outbox:
-            await self.app.state.events.append(user_id, kind, data)
+            await self.events.append(user_id, kind, data)
 
     async def deliver(self, result: service.Result) -> None:
         """After the commit: send the events, and free the tutors whose session ended."""
         await self.publish(result.events)
         for sid in {data["session_id"] for _, kind, data in result.events if kind == "session_ended"}:
             self.pairs.pop(sid, None)
-            await self.app.state.relay.close_session(sid)  # on every instance: the relay refuses more
+            await self.relay.close_session(sid)  # on every instance: the relay refuses more
         for tutor_id in result.ended_tutors:
-            await self.app.state.matcher.session_ended(tutor_id)
+            await self.matcher.session_ended(tutor_id)
 
     async def authenticate(self, ticket: str | None) -> User:
         if not ticket:
             raise ProtocolError("NotAuthenticated", "connect with ?ticket= from POST /api/live/ticket")
         try:
-            claims = jwt.decode(ticket, self.app.state.settings.secret(), algorithms=["HS256"])
+            claims = jwt.decode(ticket, self.settings.secret(), algorithms=["HS256"])
         except jwt.ExpiredSignatureError:
             raise ProtocolError("TokenExpired", "the ticket has expired; get a new one") from None
         except jwt.PyJWTError:
@@ -114,7 +131,7 @@ class LiveHandler:
         # anyway (PyJWT checked `exp` against the wall clock, so the remaining life is too).
         if not await self.presence.claim_once(f"jti:{claims['jti']}", int(claims["exp"]) - time.time() + 1, self.now):
             raise ProtocolError("TicketUsed", "this ticket was used already; get a new one")
-        async with self.app.state.sessionmaker() as db:
+        async with self.sessionmaker() as db:
             row = (await db.execute(select(User, AuthSession.revoked_at).join(AuthSession, AuthSession.user_id == User.id)
                                     .where(User.id == int(claims["sub"]), AuthSession.id == claims["sid"]))).first()
         if row is None or row[1] is not None:
@@ -130,7 +147,7 @@ class LiveHandler:
         self._conn_of[user] = conn
         await self.presence.register(user.id, conn, self.now)
         if user.role == Role.TUTOR:
-            await self.app.state.matcher.heartbeat(user.id)
+            await self.matcher.heartbeat(user.id)
         await self._settle({user.id})
 
     async def disconnected(self, user: User) -> None:
@@ -140,12 +157,12 @@ class LiveHandler:
         self.conns.pop(conn, None)
         await self.presence.unregister(user.id, conn)
         await self._settle({user.id})  # `lost` only if no other socket of theirs is alive anywhere
-        if not any(c.user_id == user.id for c in self.conns.values()):  # their last socket on this instance
-            await self.app.state.classes.disconnected(user)
+        if self.classes is not None and not any(c.user_id == user.id for c in self.conns.values()):
+            await self.classes.disconnected(user)  # their last socket on this instance
 
     async def _settle(self, users: set[int] | None) -> None:
         now = self.now
-        async with self.app.state.sessionmaker() as db:
+        async with self.sessionmaker() as db:
             outbox = await settle(db, lambda ids: self.presence.present(ids, now), now, users)
             await db.commit()
         await self.publish(outbox)
@@ -154,7 +171,7 @@ class LiveHandler:
         """This instance's sockets are alive: push their expiry forward (one round trip every
         `ws_presence_refresh_s`; an instance that stops doing this — killed, frozen — lets its
         sockets expire after `ws_presence_ttl_s`, and every other instance's sweep notices)."""
-        now, s = self.now, self.app.state.settings
+        now, s = self.now, self.settings
         if now - self._refreshed >= s.ws_presence_refresh_s:
             await self.presence.refresh([(c.user_id, conn) for conn, c in list(self.conns.items())], now)
             self._refreshed = now
@@ -183,7 +200,7 @@ class LiveHandler:
         sids = {c.sid for c in self.conns.values() if c.sid}
         if not sids:
             return
-        async with self.app.state.sessionmaker() as db:
+        async with self.sessionmaker() as db:
             rows = (await db.execute(select(AuthSession.id, AuthSession.user_id, AuthSession.revoked_at, User.status)
                                      .join(User, User.id == AuthSession.user_id).where(AuthSession.id.in_(sids)))).all()
         for sid, user_id, revoked_at, status in rows:
@@ -198,13 +215,13 @@ class LiveHandler:
             await self._keep_on_duty(user.id)
         if isinstance(msg, (Ping, Pong)):
             return None
-        if hasattr(msg, "class_id"):  # one-to-many classes: app/classes/dispatch.py
-            return await self.app.state.classes.message(user, msg)
+        if hasattr(msg, "class_id") and self.classes is not None:  # one-to-many classes: app/classes/dispatch.py
+            return await self.classes.message(user, msg)
         if isinstance(msg, (Chat, Stroke, Board, ShareImage)):
             return await self._share(user, msg)
-        async with self.app.state.sessionmaker() as db:
+        async with self.sessionmaker() as db:
             try:
-                result = await service.handle(db, self.app.state.settings, user, msg, self.now)
+                result = await service.handle(db, self.settings, user, msg, self.now)
                 await db.commit()
             except AppError as exc:
                 await db.rollback()
@@ -221,19 +238,19 @@ class LiveHandler:
         now = self.now
         if now - self.beats.get(tutor_id, float("-inf")) >= 5.0:
             self.beats[tutor_id] = now
-            await self.app.state.matcher.heartbeat(tutor_id)
+            await self.matcher.heartbeat(tutor_id)
 
     async def _share(self, user: User, msg: Chat | Stroke | Board | ShareImage) -> dict[str, Any]:
         student, tutor = await self._pair(msg.session_id, user.id, msg.ref)
         image = None
         if isinstance(msg, ShareImage):
-            async with self.app.state.sessionmaker() as db:
+            async with self.sessionmaker() as db:
                 image = await db.get(Image, msg.image_id)
             if image is None or image.owner_id != user.id:
                 raise ProtocolError("InvalidMessage", "share your own uploaded image (POST /api/images)", msg.ref)
         item = service.shared(user.id, student, tutor, msg, image)
         try:
-            await self.app.state.relay.send(msg.session_id, item.kind, user.id, item.data, item.recipients, self.now,
+            await self.relay.send(msg.session_id, item.kind, user.id, item.data, item.recipients, self.now,
                                             raw=item.raw, flagged=item.flagged)
         except SessionClosed:
             self.pairs.pop(msg.session_id, None)
@@ -261,15 +278,15 @@ class LiveHandler:
         return pair
 
     async def _load(self, session_id: int) -> tuple[int, int] | str | None:
-        async with self.app.state.sessionmaker() as db:
+        async with self.sessionmaker() as db:
             row = (await db.execute(select(TutoringSession.student_id, TutoringSession.tutor_id, TutoringSession.state,
                                            TutoringSession.transcript_seq).where(TutoringSession.id == session_id))).first()
         if row is None:
             return None
         if row.state == SessionState.ENDED:
-            await self.app.state.relay.close_session(session_id)
+            await self.relay.close_session(session_id)
             return "ended"
-        await self.app.state.relay.start_seq(session_id, row.transcript_seq)
+        await self.relay.start_seq(session_id, row.transcript_seq)
         if len(self.pairs) >= 100_000:  # sessions end; a long-running instance forgets old ones
             self.pairs.clear()
         self.pairs[session_id] = (row.student_id, row.tutor_id)
