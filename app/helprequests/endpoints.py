@@ -13,7 +13,7 @@ from app.kit.redis import ensure_reachable
 from app.kit.throttle import UPLOADS, Throttled, too_many
 from app.match.deps import MatcherDep
 from app.match.service import session_for_request
-from app.models import Role
+from app.models import RequestStatus, Role
 
 from . import flows, service
 from .schemas import ChooseBody, HelpRequestCreate, HelpRequestOut, ImageOut, RequestStatusOut
@@ -83,8 +83,8 @@ async def status(request_id: int, student: Student, db: DB, matcher: MatcherDep)
     """Where the request stands: position in the queue and the estimated wait (from the live
     rates of arrivals and matches for its subject), or the session it became."""
     req = await service.get_own(db, student, request_id)
-    live = await matcher.status(request_id) if req.status == "open" else None
-    session = await session_for_request(db, request_id) if req.status == "matched" else None
+    live = await matcher.status(request_id) if req.status == RequestStatus.OPEN else None
+    session = await session_for_request(db, request_id) if req.status == RequestStatus.MATCHED else None
     return RequestStatusOut(request_id=request_id, status=req.status, matching=live["state"] if live else None,
                             position=live and live.get("position"), eta_s=live and live.get("eta_s"),
                             arrivals_per_min=live and live.get("arrivals_per_min"),
