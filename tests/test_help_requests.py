@@ -100,3 +100,38 @@ async def test_bad_requests_are_refused_and_nothing_is_stored(client, factory):
             assert r.json()["field"] == field
     async with factory.session() as db:
         assert (await db.execute(select(func.count()).select_from(HelpRequest))).scalar() == 0
+
+
+async def test_a_request_changes_status_only_along_the_allowed_transitions(factory):
+    """The one guarded transition (models.request_transition): from open to matched, cancelled,
+    expired or refused, once; to converted only from refused, expired or cancelled. A second
+    writer racing the first matches no row."""
+    from app.models import RequestStatus, request_transition
+    from app.models.base import utcnow
+
+    org = await factory.org()
+    student = await factory.user("student", org)
+    async with factory.session() as db:
+        req = HelpRequest(student_id=student.id, subject_code="math", text="?", status=RequestStatus.OPEN)
+        db.add(req)
+        await db.commit()
+        rid = req.id
+
+    async def move(to: RequestStatus) -> int:
+        async with factory.session() as db:
+            done = await db.execute(request_transition(rid, to, closed_at=utcnow()) if to != RequestStatus.CONVERTED
+                                    else request_transition(rid, to, wants_question=True))
+            await db.commit()
+            return done.rowcount
+
+    async def status() -> str:
+        async with factory.session() as db:
+            return (await db.execute(select(HelpRequest.status).where(HelpRequest.id == rid))).scalar_one()
+
+    assert await move(RequestStatus.CONVERTED) == 0 and await status() == "open"  # an open request is not a question
+    assert await move(RequestStatus.CANCELLED) == 1 and await status() == "cancelled"
+    for late in (RequestStatus.MATCHED, RequestStatus.EXPIRED, RequestStatus.CANCELLED, RequestStatus.REFUSED):
+        assert await move(late) == 0  # the accept or the expiry that lost the race changes nothing
+    assert await status() == "cancelled"
+    assert await move(RequestStatus.CONVERTED) == 1 and await status() == "converted"
+    assert await move(RequestStatus.CONVERTED) == 0  # once
