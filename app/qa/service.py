@@ -246,14 +246,28 @@ async def answer(db: AsyncSession, settings: Settings, tutor: User, question_id:
     return a
 
 
-async def _own_answer(db: AsyncSession, tutor: User, answer_id: int) -> tuple[Answer, Question]:
+async def _answer(db: AsyncSession, answer_id: int) -> tuple[Answer, Question]:
+    """An answer and its question, or NotFound."""
     a = await db.get(Answer, answer_id)
     if a is None:
         raise NotFound(f"no answer {answer_id}")
+    q = await db.get(Question, a.question_id)
+    assert q is not None  # answers.question_id is a foreign key
+    return a, q
+
+
+async def _own_answer(db: AsyncSession, tutor: User, answer_id: int) -> tuple[Answer, Question]:
+    a, q = await _answer(db, answer_id)
     if a.tutor_id != tutor.id:
         raise Forbidden("this is not your answer")
-    q = await db.get(Question, a.question_id)
-    assert q is not None
+    return a, q
+
+
+async def _answer_to_asker(db: AsyncSession, student: User, answer_id: int, verb: str) -> tuple[Answer, Question]:
+    """An answer under one of `student`'s own questions (acceptance and rating are the asker's)."""
+    a, q = await _answer(db, answer_id)
+    if q.student_id != student.id:
+        raise Forbidden(f"only the asker {verb} an answer")
     return a, q
 
 
@@ -283,11 +297,7 @@ async def edit(db: AsyncSession, settings: Settings, tutor: User, answer_id: int
 
 async def reply(db: AsyncSession, user: User, answer_id: int, value: str, now: datetime, events: Any = None) -> QaReply:
     """The asker's follow-up (追问) under an answer, or that answer's tutor's reply."""
-    a = await db.get(Answer, answer_id)
-    if a is None:
-        raise NotFound(f"no answer {answer_id}")
-    q = await db.get(Question, a.question_id)
-    assert q is not None
+    a, q = await _answer(db, answer_id)
     if user.id not in (q.student_id, a.tutor_id):
         raise Forbidden("only the asker and this answer's tutor write under it")
     if q.status == "closed" or a.hidden_at is not None or q.hidden_at is not None:
@@ -309,13 +319,7 @@ def answer_points(settings: Settings, rating: int | None) -> Decimal:
 async def accept(db: AsyncSession, settings: Settings, student: User, answer_id: int, rating: int | None,
                  now: datetime, events: Any = None) -> Question:
     """The asker accepts one answer (once); its points are booked now, under the Q&A rate."""
-    a = await db.get(Answer, answer_id)
-    if a is None:
-        raise NotFound(f"no answer {answer_id}")
-    q = await db.get(Question, a.question_id)
-    assert q is not None
-    if q.student_id != student.id:
-        raise Forbidden("only the asker accepts an answer")
+    a, q = await _answer_to_asker(db, student, answer_id, "accepts")
     if a.hidden_at is not None:
         raise InvalidState("this answer was hidden by a moderator")
     done = await db.execute(update(Question).where(Question.id == q.id, Question.status == "open")
@@ -337,13 +341,7 @@ async def accept(db: AsyncSession, settings: Settings, student: User, answer_id:
 
 async def rate(db: AsyncSession, student: User, answer_id: int, rating: int) -> Answer:
     """A rating given after acceptance is recorded; the points were booked on acceptance."""
-    a = await db.get(Answer, answer_id)
-    if a is None:
-        raise NotFound(f"no answer {answer_id}")
-    q = await db.get(Question, a.question_id)
-    assert q is not None
-    if q.student_id != student.id:
-        raise Forbidden("only the asker rates an answer")
+    a, _ = await _answer_to_asker(db, student, answer_id, "rates")
     if a.accepted_at is None:
         raise InvalidState("accept the answer before rating it")
     if a.rating is not None:
