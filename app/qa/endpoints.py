@@ -12,7 +12,7 @@ from app.live.service import ts
 from app.models import User
 
 from . import moderation, notices, service, views
-from .schemas import (AcceptBody, AnswerCreate, AnswerOut, Decision, HideBody, NotificationsOut, QuestionCreate, QuestionOut,
+from .schemas import (AcceptBody, AnswerCreate, AnswerOut, HideBody, NotificationsOut, QuestionCreate, QuestionOut,
                       RateBody, ReadBody, ReplyCreate, ReplyOut, ReportCreate, ReportOut, SearchOut)
 
 router = APIRouter(prefix="/api/qa", tags=["Q&A centre"])
@@ -153,23 +153,11 @@ async def read_notifications(body: ReadBody, request: Request, user: CurrentUser
 
 @router.post("/questions/{question_id}/reports", response_model=ReportOut, status_code=201)
 async def report(question_id: int, body: ReportCreate, request: Request, user: CurrentUser, db: DB) -> ReportOut:
-    """Report a question, or an answer or reply under it, to the admins."""
+    """Report a question, or an answer or reply under it, to the admins (who review it in the one
+    list of reports, `GET /api/reports`, beside the session reports)."""
     if user.role.endswith("_admin"):
         raise Forbidden("admins hide content directly")
     return await moderation.report_out(db, await moderation.report(db, user, question_id, body, _now(request)))
-
-
-@router.get("/reports", response_model=list[ReportOut])
-async def reports(admin: Admin, db: DB, status: str = Query("open", max_length=16),
-                  limit: int = Query(200, ge=1, le=500)) -> list[ReportOut]:
-    """Q&A reports on questions of students in the admin's scope (the excerpt is the text as typed)."""
-    return [await moderation.report_out(db, r) for r in await moderation.reports(db, admin, status, limit)]
-
-
-@router.post("/reports/{report_id}/decision", response_model=ReportOut)
-async def decide(report_id: int, body: Decision, request: Request, admin: Admin, db: DB) -> ReportOut:
-    r = await moderation.decide(db, admin, report_id, body.action, body.note, _now(request))
-    return await moderation.report_out(db, r)
 
 
 @router.post("/questions/{question_id}/hide", response_model=QuestionOut)
