@@ -49,6 +49,9 @@ async def test_ask_answer_follow_up_accept_and_the_records_it_moves(client, fact
     # The tutor's feed: the question, filterable by knowledge point; its photo readable.
     feed = (await client.get("/api/qa/feed", headers=t)).json()
     assert [x["id"] for x in feed] == [q["id"]] and feed[0]["mine"] is False and feed[0]["grade"] == 8
+    assert feed[0]["knowledge_point_ids"] == [kp] and feed[0]["images"] == q["images"]  # read with the list, drawn the same
+    found = (await client.get("/api/qa/search", headers=t, params={"q": "焦耳定律"})).json()["results"]
+    assert [(x["id"], x["knowledge_point_ids"], x["images"], x["grade"]) for x in found] == [(q["id"], [kp], q["images"], 8)]
     assert (await client.get("/api/qa/feed", headers=t, params={"knowledge_point_id": kp})).json()[0]["id"] == q["id"]
     other_kp = await factory.knowledge_point("math")
     assert (await client.get("/api/qa/feed", headers=t, params={"knowledge_point_id": other_kp})).json() == []

@@ -69,7 +69,8 @@ async def feed(request: Request, tutor: Tutor, db: DB, knowledge_point_id: int |
                limit: int = Query(30, ge=1, le=100), offset: int = Query(0, ge=0, le=10000)) -> list[QuestionOut]:
     """Open questions in the tutor's subjects and grade bands, unanswered first, oldest first."""
     now = _now(request)
-    return await views.questions_out(db, tutor, await service.feed(db, tutor, now, knowledge_point_id, limit, offset), now)
+    found, known = await service.feed(db, tutor, now, knowledge_point_id, limit, offset)
+    return await views.questions_out(db, tutor, found, now, known=known)
 
 
 @router.post("/questions/{question_id}/claim", response_model=QuestionOut,
@@ -126,8 +127,8 @@ async def search(request: Request, user: CurrentUser, db: DB, q: str = Query(...
                  subject: str | None = Query(None, max_length=16), limit: int = Query(20, ge=1, le=50)) -> SearchOut:
     """Questions (and their answers, knowledge points, subject) holding every word of `q`;
     Chinese is matched by any two adjacent characters. Only what the searcher may read."""
-    words, found = await service.run_search(db, user, q, subject, limit)
-    return SearchOut(query_terms=words, results=await views.questions_out(db, user, found, _now(request)))
+    words, found, known = await service.run_search(db, user, q, subject, limit)
+    return SearchOut(query_terms=words, results=await views.questions_out(db, user, found, _now(request), known=known))
 
 
 @router.get("/images/{image_id}", response_class=Response)

@@ -5,11 +5,12 @@ contact details on the way in; every change that someone should hear of is a not
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select, union_all, update
+from sqlalchemy import String, cast, func, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,14 +64,16 @@ async def readable(db: AsyncSession, viewer: User, question_id: int) -> Question
 
 
 async def tutor_reach(db: AsyncSession, tutor: User) -> tuple[list[str], list[str]]:
-    """The subjects and grade bands an approved tutor answers in."""
-    rows = (await db.execute(select(TutorProfile, TutorSubject.subject_code).outerjoin(
-        TutorSubject, TutorSubject.user_id == TutorProfile.user_id).where(TutorProfile.user_id == tutor.id))).all()
-    profile = rows[0][0] if rows else None
-    if profile is None or profile.status != "approved":
-        raise NotApproved("only approved tutors answer questions", status=profile.status if profile else None)
-    subjects = [code for _, code in rows if code is not None]
-    bands = [b for b, on in (("junior", profile.teaches_junior), ("senior", profile.teaches_senior)) if on]
+    """The subjects and grade bands an approved tutor answers in (one query, columns only)."""
+    rows = (await db.execute(select(TutorProfile.status, TutorProfile.teaches_junior, TutorProfile.teaches_senior,
+                                    TutorSubject.subject_code)
+                             .outerjoin(TutorSubject, TutorSubject.user_id == TutorProfile.user_id)
+                             .where(TutorProfile.user_id == tutor.id))).all()
+    status = rows[0].status if rows else None
+    if status != "approved":
+        raise NotApproved("only approved tutors answer questions", status=status)
+    subjects = [r.subject_code for r in rows if r.subject_code is not None]
+    bands = [b for b, on in (("junior", rows[0].teaches_junior), ("senior", rows[0].teaches_senior)) if on]
     return subjects, bands
 
 
@@ -78,6 +81,32 @@ async def check_reach(db: AsyncSession, tutor: User, q: Question) -> None:
     subjects, bands = await tutor_reach(db, tutor)
     if q.subject_code not in subjects or q.band not in bands:
         raise NotYourSubject("this question is outside your subjects or grade bands", subject=q.subject_code, band=q.band)
+
+
+@dataclass
+class Known:
+    """What a list query read beside its questions (`listing_columns`), so that drawing the list
+    needs no query for it: the askers' grades, the knowledge points, which questions have pictures."""
+    questions: list[Question] = field(default_factory=list)
+    grades: dict[int, int | None] = field(default_factory=dict)
+    kps: dict[int, list[int]] = field(default_factory=dict)
+    pictured: set[int] = field(default_factory=set)
+
+    def add(self, q: Question, grade: int | None, kps: str | None, pictured: bool) -> None:
+        self.questions.append(q)
+        self.grades[q.student_id] = grade
+        self.kps[q.id] = [int(k) for k in kps.split(",")] if kps else []
+        if pictured:
+            self.pictured.add(q.id)
+
+
+def listing_columns() -> list[Any]:
+    """The columns a list of questions selects with them (joined with the askers, `User`): the
+    grade, the knowledge points (comma-separated) and whether the question has pictures."""
+    kps = (select(func.aggregate_strings(cast(QuestionKnowledgePoint.knowledge_point_id, String), ","))
+           .where(QuestionKnowledgePoint.question_id == Question.id).scalar_subquery())
+    pictured = select(QaImage.image_id).where(QaImage.question_id == Question.id, QaImage.answer_id.is_(None)).exists()
+    return [Question, User.grade, kps.label("kps"), pictured.label("pictured")]
 
 
 # ---- asking --------------------------------------------------------------------------------
@@ -171,13 +200,16 @@ async def close(db: AsyncSession, student: User, question_id: int, now: datetime
 # ---- the tutors' side ----------------------------------------------------------------------
 
 async def feed(db: AsyncSession, tutor: User, now: datetime, knowledge_point_id: int | None, limit: int,
-               offset: int) -> list[Question]:
+               offset: int) -> tuple[list[Question], Known]:
     """Open questions in the tutor's subjects and bands: unanswered first (then the fewest
-    answers), oldest first. Cost: one ordered range of ix_questions_feed per (subject, band),
-    each cut at offset + limit rows, merged — a few dozen index entries, whatever the backlog."""
+    answers), oldest first, with what drawing them needs (`Known`). Cost: two queries — the
+    tutor's reach, then one ordered range of ix_questions_feed per (subject, band), each cut at
+    offset + limit rows (with a knowledge point: each entry checked against the tag's primary
+    key), merged and joined with the questions, askers, tags and pictures — a few dozen index
+    entries, whatever the backlog."""
     subjects, bands = await tutor_reach(db, tutor)
     if not subjects or not bands:
-        return []
+        return [], Known()
     branches = []
     for subject in subjects:
         for band in bands:
@@ -185,13 +217,17 @@ async def feed(db: AsyncSession, tutor: User, now: datetime, knowledge_point_id:
                 Question.status == "open", Question.subject_code == subject, Question.band == band,
                 Question.hidden_at.is_(None))
             if knowledge_point_id is not None:
-                branch = branch.where(Question.id.in_(select(QuestionKnowledgePoint.question_id).where(
-                    QuestionKnowledgePoint.knowledge_point_id == knowledge_point_id)))
+                branch = branch.where(select(QuestionKnowledgePoint.question_id).where(
+                    QuestionKnowledgePoint.question_id == Question.id,
+                    QuestionKnowledgePoint.knowledge_point_id == knowledge_point_id).exists())
             branches.append(branch.order_by(Question.answer_count, Question.created_at, Question.id).limit(offset + limit))
     merged = (branches[0] if len(branches) == 1 else union_all(*branches)).subquery()
-    return list((await db.execute(select(Question).join(merged, merged.c.id == Question.id)
-                                  .order_by(merged.c.answer_count, merged.c.created_at, merged.c.id)
-                                  .offset(offset).limit(limit))).scalars())
+    known = Known()
+    for q, grade, kps, pictured in (await db.execute(
+            select(*listing_columns()).join(merged, merged.c.id == Question.id).join(User, User.id == Question.student_id)
+            .order_by(merged.c.answer_count, merged.c.created_at, merged.c.id).offset(offset).limit(limit))).all():
+        known.add(q, grade, kps, pictured)
+    return known.questions, known
 
 
 async def claim(db: AsyncSession, settings: Settings, tutor: User, question_id: int, now: datetime) -> Question:
@@ -368,25 +404,30 @@ def visible(viewer: User) -> Any:
     return or_(Question.hidden_at.is_(None), Question.student_id == viewer.id)
 
 
-async def run_search(db: AsyncSession, viewer: User, query: str, subject: str | None, limit: int) -> tuple[list[str], list[Question]]:
-    """Newest first. Two steps with fixed plans: every matching id from the full-text index (no
-    ORDER BY/LIMIT there, so no planner can trade the index for a backward walk over all
-    documents — 0.4 s measured on 100,000 questions), then the questions, newest first, in
-    chunks, filtered by what the viewer may read."""
+async def run_search(db: AsyncSession, viewer: User, query: str, subject: str | None,
+                     limit: int) -> tuple[list[str], list[Question], Known]:
+    """Newest first, with the askers' grades. Two steps with fixed plans: every matching id from
+    the full-text index (no ORDER BY/LIMIT there, so no planner can trade the index for a backward
+    walk over all documents — 0.4 s measured on 100,000 questions), then the questions, newest
+    first, in chunks, filtered by what the viewer may read. Cost: two queries for a query of a few
+    words (its matches fit one chunk)."""
     words = search.query_terms(query)
     if not words:
         raise InvalidInput("search for at least one word", field="q")
     found = search.matching(db.bind.dialect.name, words)
     ids = sorted((await db.execute(select(found.c.question_id).limit(search.MAX_MATCHES))).scalars(), reverse=True)
-    out: list[Question] = []
+    known = Known()
     for start in range(0, len(ids), 200):
-        stmt = select(Question).where(Question.id.in_(ids[start:start + 200]), visible(viewer))
+        stmt = (select(*listing_columns()).join(User, User.id == Question.student_id)
+                .where(Question.id.in_(ids[start:start + 200]), visible(viewer)))
         if subject:
             stmt = stmt.where(Question.subject_code == subject)
-        out += (await db.execute(stmt.order_by(Question.id.desc()).limit(limit - len(out)))).scalars()
-        if len(out) >= limit:
+        for q, grade, kps, pictured in (await db.execute(stmt.order_by(Question.id.desc())
+                                                         .limit(limit - len(known.questions)))).all():
+            known.add(q, grade, kps, pictured)
+        if len(known.questions) >= limit:
             break
-    return words, out
+    return words, known.questions, known
 
 
 async def similar(db: AsyncSession, viewer: User, subject: str, value: str, kp_ids: list[int], limit: int) -> list[Question]:
