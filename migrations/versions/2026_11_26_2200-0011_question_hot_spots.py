@@ -1,7 +1,7 @@
 """hot spots count questions: question_knowledge_points feed knowledge_point_days by trigger
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0012
 Create Date: 2026-11-26 22:00:00
 
 Migration 0008's knowledge_point_days (the most-asked knowledge points per school, class and
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0007"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
