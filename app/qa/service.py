@@ -18,7 +18,7 @@ from app.accounts.scope import schools_in_scope, user_in_scope
 from app.config import Settings
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound, error_type
 from app.kit.safety import screen
-from app.models import (Answer, HelpRequest, HelpRequestKnowledgePoint, Image, PointsEntry, QaImage, QaReply, Question,
+from app.models import (Answer, HelpRequest, HelpRequestKnowledgePoint, Image, KnowledgePoint, PointsEntry, QaImage, QaReply, Question,
                         QuestionKnowledgePoint, School, TutorProfile, TutorSubject, User)
 from app.subjects.service import check_knowledge_points, check_subjects
 
@@ -217,9 +217,14 @@ async def feed(db: AsyncSession, tutor: User, now: datetime, knowledge_point_id:
                 Question.status == "open", Question.subject_code == subject, Question.band == band,
                 Question.hidden_at.is_(None))
             if knowledge_point_id is not None:
-                branch = branch.where(select(QuestionKnowledgePoint.question_id).where(
-                    QuestionKnowledgePoint.question_id == Question.id,
-                    QuestionKnowledgePoint.knowledge_point_id == knowledge_point_id).exists())
+                # The first condition holds no column of the branch: the database decides it once
+                # and skips the branch of another subject than the knowledge point's, instead of
+                # walking its whole range without a match.
+                branch = branch.where(
+                    select(KnowledgePoint.subject_code).where(KnowledgePoint.id == knowledge_point_id).scalar_subquery() == subject,
+                    select(QuestionKnowledgePoint.question_id).where(
+                        QuestionKnowledgePoint.question_id == Question.id,
+                        QuestionKnowledgePoint.knowledge_point_id == knowledge_point_id).exists())
             branches.append(branch.order_by(Question.answer_count, Question.created_at, Question.id).limit(offset + limit))
     merged = (branches[0] if len(branches) == 1 else union_all(*branches)).subquery()
     known = Known()
