@@ -4,13 +4,14 @@ acceptance with a rating (which books the answer's points), closing. Every text 
 contact details on the way in; every change that someone should hear of is a notification."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import String, cast, func, or_, select, union_all, update
+from sqlalchemy import String, bindparam, cast, func, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,12 +64,15 @@ async def readable(db: AsyncSession, viewer: User, question_id: int) -> Question
     return q
 
 
+# Built once (with bind parameters): building a statement costs more CPU than running it warm.
+_REACH = (select(TutorProfile.status, TutorProfile.teaches_junior, TutorProfile.teaches_senior, TutorSubject.subject_code)
+          .outerjoin(TutorSubject, TutorSubject.user_id == TutorProfile.user_id)
+          .where(TutorProfile.user_id == bindparam("tutor_id")))
+
+
 async def tutor_reach(db: AsyncSession, tutor: User) -> tuple[list[str], list[str]]:
     """The subjects and grade bands an approved tutor answers in (one query, columns only)."""
-    rows = (await db.execute(select(TutorProfile.status, TutorProfile.teaches_junior, TutorProfile.teaches_senior,
-                                    TutorSubject.subject_code)
-                             .outerjoin(TutorSubject, TutorSubject.user_id == TutorProfile.user_id)
-                             .where(TutorProfile.user_id == tutor.id))).all()
+    rows = (await db.execute(_REACH, {"tutor_id": tutor.id})).all()
     status = rows[0].status if rows else None
     if status != "approved":
         raise NotApproved("only approved tutors answer questions", status=status)
@@ -210,29 +214,39 @@ async def feed(db: AsyncSession, tutor: User, now: datetime, knowledge_point_id:
     subjects, bands = await tutor_reach(db, tutor)
     if not subjects or not bands:
         return [], Known()
-    branches = []
-    for subject in subjects:
-        for band in bands:
-            branch = select(Question.id, Question.answer_count, Question.created_at).where(
-                Question.status == "open", Question.subject_code == subject, Question.band == band,
-                Question.hidden_at.is_(None))
-            if knowledge_point_id is not None:
-                # The first condition holds no column of the branch: the database decides it once
-                # and skips the branch of another subject than the knowledge point's, instead of
-                # walking its whole range without a match.
-                branch = branch.where(
-                    select(KnowledgePoint.subject_code).where(KnowledgePoint.id == knowledge_point_id).scalar_subquery() == subject,
-                    select(QuestionKnowledgePoint.question_id).where(
-                        QuestionKnowledgePoint.question_id == Question.id,
-                        QuestionKnowledgePoint.knowledge_point_id == knowledge_point_id).exists())
-            branches.append(branch.order_by(Question.answer_count, Question.created_at, Question.id).limit(offset + limit))
-    merged = (branches[0] if len(branches) == 1 else union_all(*branches)).subquery()
+    pairs = [(subject, band) for subject in subjects for band in bands]
+    params: dict[str, Any] = {"depth": offset + limit, "offset": offset, "limit": limit, "kp": knowledge_point_id}
+    for i, (subject, band) in enumerate(pairs):
+        params |= {f"s{i}": subject, f"b{i}": band}
     known = Known()
-    for q, grade, kps, pictured in (await db.execute(
-            select(*listing_columns()).join(merged, merged.c.id == Question.id).join(User, User.id == Question.student_id)
-            .order_by(merged.c.answer_count, merged.c.created_at, merged.c.id).offset(offset).limit(limit))).all():
+    for q, grade, kps, pictured in (await db.execute(_feed_statement(len(pairs), knowledge_point_id is not None), params)).all():
         known.add(q, grade, kps, pictured)
     return known.questions, known
+
+
+@functools.cache
+def _feed_statement(branches: int, by_point: bool) -> Any:
+    """The feed's statement for a tutor with `branches` (subject, band) pairs, built once per shape."""
+    parts = []
+    for i in range(branches):
+        subject = bindparam(f"s{i}")
+        branch = select(Question.id, Question.answer_count, Question.created_at).where(
+            Question.status == "open", Question.subject_code == subject, Question.band == bindparam(f"b{i}"),
+            Question.hidden_at.is_(None))
+        if by_point:
+            # The first condition holds no column of the branch: the database decides it once
+            # and skips the branch of another subject than the knowledge point's, instead of
+            # walking its whole range without a match.
+            branch = branch.where(
+                select(KnowledgePoint.subject_code).where(KnowledgePoint.id == bindparam("kp")).scalar_subquery() == subject,
+                select(QuestionKnowledgePoint.question_id).where(
+                    QuestionKnowledgePoint.question_id == Question.id,
+                    QuestionKnowledgePoint.knowledge_point_id == bindparam("kp")).exists())
+        parts.append(branch.order_by(Question.answer_count, Question.created_at, Question.id).limit(bindparam("depth")))
+    merged = (parts[0] if branches == 1 else union_all(*parts)).subquery()
+    return (select(*listing_columns()).join(merged, merged.c.id == Question.id).join(User, User.id == Question.student_id)
+            .order_by(merged.c.answer_count, merged.c.created_at, merged.c.id)
+            .offset(bindparam("offset")).limit(bindparam("limit")))
 
 
 async def claim(db: AsyncSession, settings: Settings, tutor: User, question_id: int, now: datetime) -> Question:
