@@ -437,16 +437,29 @@ async def run_search(db: AsyncSession, viewer: User, query: str, subject: str | 
     ids = sorted((await db.execute(select(found.c.question_id).limit(search.MAX_MATCHES))).scalars(), reverse=True)
     known = Known()
     for start in range(0, len(ids), 200):
-        stmt = (select(*listing_columns()).join(User, User.id == Question.student_id)
-                .where(Question.id.in_(ids[start:start + 200]), visible(viewer)))
-        if subject:
-            stmt = stmt.where(Question.subject_code == subject)
-        for q, grade, kps, pictured in (await db.execute(stmt.order_by(Question.id.desc())
-                                                         .limit(limit - len(known.questions)))).all():
+        params = {"ids": ids[start:start + 200], "viewer": viewer.id, "subject": subject, "limit": limit - len(known.questions)}
+        if is_admin(viewer):  # (rare: built each time, with the admin's scope)
+            stmt = _search_page(bool(subject), False).where(visible(viewer))
+        else:
+            stmt = _search_page(bool(subject), True)
+        for q, grade, kps, pictured in (await db.execute(stmt, params)).all():
             known.add(q, grade, kps, pictured)
         if len(known.questions) >= limit:
             break
     return words, known.questions, known
+
+
+@functools.cache
+def _search_page(by_subject: bool, for_reader: bool) -> Any:
+    """One chunk of a search's matches as a list page, newest first, built once per shape; a
+    student's or tutor's reads what is not hidden and their own (`visible`)."""
+    stmt = (select(*listing_columns()).join(User, User.id == Question.student_id)
+            .where(Question.id.in_(bindparam("ids", expanding=True))))
+    if for_reader:
+        stmt = stmt.where(or_(Question.hidden_at.is_(None), Question.student_id == bindparam("viewer")))
+    if by_subject:
+        stmt = stmt.where(Question.subject_code == bindparam("subject"))
+    return stmt.order_by(Question.id.desc()).limit(bindparam("limit"))
 
 
 async def similar(db: AsyncSession, viewer: User, subject: str, value: str, kp_ids: list[int], limit: int) -> list[Question]:
