@@ -27,7 +27,7 @@ PACKAGES = ("app", "matching", "signaling", "classroom")
 
 LIBRARIES = {"signaling": 0, "matching": 0, "classroom": 1}
 FOUNDATION = ("app.config", "app.kit", "app.models")
-DOMAINS = ("accounts", "subjects", "schools", "calendar", "safety", "tutors", "stats", "live", "qa", "match",
+DOMAINS = ("accounts", "subjects", "schools", "calendar", "tutors", "stats", "live", "qa", "safety", "match",
            "helprequests", "classes", "lessons")
 ENTRY = ("app.web", "app.health", "app.seed", "app.prestart", "app.main", "app.cli", "app")
 

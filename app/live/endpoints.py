@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, WebSocket
 
 from app.accounts.deps import CurrentUser, Student
-from app.kit.clock import ClockDep
+from app.kit.clock import ClockDep, ts
 from app.kit.db import DB, after_commit
 from app.kit.deps import SettingsDep
 from app.models import SessionState
@@ -72,9 +72,9 @@ async def hangup(session_id: int, request: Request, user: CurrentUser, db: DB, c
 
 
 @router.post("/api/sessions/{session_id}/report", status_code=201, response_model=SessionReportOut)
-async def report(session_id: int, body: ReportIn, user: CurrentUser, db: DB) -> SessionReportOut:
+async def report(session_id: int, body: ReportIn, user: CurrentUser, db: DB, clock: ClockDep) -> SessionReportOut:
     """Either side reports the session; admins review it with the transcript."""
-    return await records.report(db, user, session_id, body.reason)
+    return await records.report(db, user, session_id, body.reason, ts(clock.now()))
 
 
 @router.websocket("/ws")

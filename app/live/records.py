@@ -3,6 +3,7 @@ own list, the transcript; a participant's report. (The lifecycle itself is servi
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,9 +76,10 @@ async def transcript(db: AsyncSession, user: User, session_id: int) -> list[Tran
                            raw=r.raw if admin else None, flagged=r.flagged, at=r.created_at) for r in rows]
 
 
-async def report(db: AsyncSession, user: User, session_id: int, reason: str) -> SessionReportOut:
+async def report(db: AsyncSession, user: User, session_id: int, reason: str, now: datetime) -> SessionReportOut:
     s = await participant(db, user, session_id, "reports")
-    r = SessionReport(session_id=s.id, reporter_id=user.id, reason=screen(reason).text)
+    # The service clock, as for Q&A reports: the admins' one list orders both kinds by this time.
+    r = SessionReport(session_id=s.id, reporter_id=user.id, reason=screen(reason).text, created_at=now)
     s.flagged = True
     db.add(r)
     await db.flush()

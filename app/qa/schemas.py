@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -39,11 +38,6 @@ class ReportCreate(BaseModel):
 class HideBody(BaseModel):
     reason: str = Field(min_length=2, max_length=500)
 
-
-class Decision(BaseModel):
-    action: Literal["dismiss", "hide", "suspend"] = Field(
-        description="dismiss the report; hide what was reported; or hide it and suspend its author")
-    note: str = Field(min_length=2, max_length=500)
 
 
 class ImageRef(BaseModel):

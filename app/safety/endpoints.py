@@ -1,14 +1,16 @@
-"""Minors' safety: students block tutors; admins review reported sessions with their transcript
-and can suspend an account (which signs it out everywhere)."""
+"""Minors' safety: students block tutors; admins review every report — sessions with their
+transcript, Q&A items as typed — in one list and decide (app/safety/reports.py)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
 from app.accounts.deps import Admin, Student
-from app.kit.db import DB
+from app.kit.clock import ClockDep, ts
+from app.kit.db import DB, after_commit
 
+from . import reports as desk
 from . import service
-from .schemas import Decision, ReportOut
+from .schemas import Decision, Kind, ReportOut
 
 router = APIRouter(tags=["safety"])
 
@@ -25,12 +27,27 @@ async def unblock(tutor_id: int, student: Student, db: DB) -> None:
 
 
 @router.get("/api/reports", response_model=list[ReportOut])
-async def reports(admin: Admin, db: DB, status: str = Query("open", max_length=16)) -> list[ReportOut]:
-    """Reported sessions whose student is in the admin's scope; read the transcript at
-    `GET /api/sessions/{id}/transcript` (admins see chat as typed, before masking)."""
-    return await service.reports(db, admin, status)
+async def reports(admin: Admin, db: DB, status: str = Query("open", max_length=16),
+                  kind: Kind | None = Query(None, description="only sessions, or only the Q&A centre"),
+                  limit: int = Query(500, ge=1, le=500)) -> list[ReportOut]:
+    """Every report an admin reviews, in one list, oldest first: reported sessions whose student
+    is in the admin's scope (read the transcript at `GET /api/sessions/{id}/transcript`: admins
+    see chat as typed, before masking), and reports on Q&A questions, answers and replies whose
+    asker is (the excerpt is the text as typed). `actions` says which decisions are open."""
+    return await desk.listing(db, admin, status, kind, limit)
+
+
+@router.post("/api/reports/{kind}/{report_id}/decision", response_model=ReportOut)
+async def decide(kind: Kind, report_id: int, body: Decision, request: Request, admin: Admin, db: DB,
+                 clock: ClockDep) -> ReportOut:
+    out = await desk.decide(db, admin, kind, report_id, body, ts(clock.now()))
+    if body.action == "suspend":
+        after_commit(db, lambda: request.app.state.account_closed(out.reported_id, None, "AccountSuspended"))
+    return out
 
 
 @router.post("/api/reports/{report_id}/decision", response_model=ReportOut)
-async def decide(report_id: int, body: Decision, request: Request, admin: Admin, db: DB) -> ReportOut:
-    return await service.decide(db, admin, report_id, body, request.app.state.account_closed)
+async def decide_on_session(report_id: int, body: Decision, request: Request, admin: Admin, db: DB,
+                            clock: ClockDep) -> ReportOut:
+    """A session report (the path before Q&A reports joined the list; the same as `/api/reports/session/{id}/decision`)."""
+    return await decide("session", report_id, body, request, admin, db, clock)
