@@ -1,0 +1,57 @@
+"""Everything the dashboard page shows, in one answer (`GET /api/stats/dashboard`).
+
+The page used to send six requests (trend, participation, hot spots, two leaderboards, stars);
+each paid for its own authentication, scope check and pooled connection, and at 18:00 fifty
+admins meant three hundred requests queued for twenty connections. Now one request runs the same
+figures one after another on one connection (each a single query over a rollup, plus the names of
+at most ten rows; see README "Statistics" for the tables each reads).
+
+The participation rows are the city's table (a school's rank is among all the city's schools),
+the same for every admin of the city: it is computed once per period for all the requests that
+want it at the same time (app/stats/cache.py), then narrowed to the caller's scope. The whole
+answer is kept for a few seconds while its period is open (cache.py says why that is the
+staleness allowed); a closed period is always computed afresh.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from . import boards
+from .cache import FigureCache
+from .hot_spots import hot_spots
+from .participation import Row, city_table
+from .scope import Scope
+
+LIMIT = 10  # rows per leaderboard and hot-spot chart on the page
+
+
+def month_of(start: date) -> tuple[date, date]:
+    """The calendar month the page's stars are for: the month the period starts in."""
+    return start.replace(day=1), date(start.year + start.month // 12, start.month % 12 + 1, 1)
+
+
+async def shared_city_table(db: AsyncSession, cache: FigureCache, city_id: int, start: date, end: date, tz: str) -> list[Row]:
+    """The city's participation table, one computation for all concurrent requests of the same period."""
+    return await cache.get(("city_table", city_id, start, end, tz), lambda: city_table(db, city_id, start, end, tz), keep=False)
+
+
+def in_scope(rows: list[Row], district_id: int | None, school_id: int | None) -> list[Row]:
+    return [r for r in rows if (district_id is None or r.district_id == district_id) and (school_id is None or r.school_id == school_id)]
+
+
+async def dashboard(db: AsyncSession, cache: FigureCache, scope: Scope, start: date, end: date, tz: str) -> dict[str, Any]:
+    city, district, school = scope.city_id, scope.district_id, scope.school_id
+    m0, m1 = month_of(start)
+    table = in_scope(await shared_city_table(db, cache, city, start, end, tz), district, school)
+    return {
+        "trend": await boards.trend(db, city, district, school, start, end, tz),
+        "participation": [r.as_dict() for r in table],
+        "hot_spots": await hot_spots(db, city, start, end, tz, district_id=district, school_id=school, limit=LIMIT),
+        "students": await boards.students(db, city, district, school, start, end, tz, LIMIT),
+        "classes": await boards.classes(db, city, district, school, start, end, tz, LIMIT),
+        "stars": await boards.stars(db, city, district, school, m0, m1, tz),
+        "stars_month": m0.strftime("%Y-%m"),
+    }
