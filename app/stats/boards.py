@@ -192,10 +192,18 @@ async def tutors(db: AsyncSession, city_id: int, district_id: int | None, school
     return _ranked(rows, "live_minutes" if min_rated else "sessions")
 
 
+STAR_MIN_PARTICIPATIONS = 3
+
+
 async def stars(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
-                start: date, end: date, tz: str) -> list[dict[str, Any]]:
+                start: date, end: date, tz: str, top_students: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """`top_students`: the month's student leaderboard (its top 10 at least) when the caller already
+    has it: the 学习之星 are then its rows with enough participations (it is sorted by them, so
+    those are a prefix and keep their ranks), and it is not queried again."""
     out: list[dict[str, Any]] = []
-    for r in await students(db, city_id, district_id, school_id, start, end, tz, 10, minimum=3):
+    learners = ([r for r in top_students[:10] if r["participations"] >= STAR_MIN_PARTICIPATIONS] if top_students is not None else
+                await students(db, city_id, district_id, school_id, start, end, tz, 10, minimum=STAR_MIN_PARTICIPATIONS))
+    for r in learners:
         out.append({"award": "学习之星", "rank": r["rank"], "id": r["id"], "name": r["name"], "school": r["school"],
                     "figure": f"参与 {r['participations']} 次"})
     for r in await tutors(db, city_id, district_id, school_id, start, end, tz, 10, min_rated=5, min_rating=4.5):

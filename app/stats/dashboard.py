@@ -46,12 +46,14 @@ async def dashboard(db: AsyncSession, cache: FigureCache, scope: Scope, start: d
     city, district, school = scope.city_id, scope.district_id, scope.school_id
     m0, m1 = month_of(start)
     table = in_scope(await shared_city_table(db, cache, city, start, end, tz), district, school)
+    students = await boards.students(db, city, district, school, start, end, tz, LIMIT)
     return {
         "trend": await boards.trend(db, city, district, school, start, end, tz),
         "participation": [r.as_dict() for r in table],
         "hot_spots": await hot_spots(db, city, start, end, tz, district_id=district, school_id=school, limit=LIMIT),
-        "students": await boards.students(db, city, district, school, start, end, tz, LIMIT),
+        "students": students,
         "classes": await boards.classes(db, city, district, school, start, end, tz, LIMIT),
-        "stars": await boards.stars(db, city, district, school, m0, m1, tz),
+        # The page's period is often exactly the stars' month: its student leaderboard is then theirs.
+        "stars": await boards.stars(db, city, district, school, m0, m1, tz, students if (start, end) == (m0, m1) else None),
         "stars_month": m0.strftime("%Y-%m"),
     }
