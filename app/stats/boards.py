@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from decimal import Decimal
 
-from sqlalchemy import Select, func, select, union_all
+from sqlalchemy import Select, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (ActivityHour, ClassMonth, District, School, SchoolClass, SchoolDay, SchoolDayStudents, StudentDay,
@@ -178,12 +178,18 @@ async def tutors(db: AsyncSession, city_id: int, district_id: int | None, school
         per = _one(_months_and_days(*days, lambda m0, m1: of(TutorMonth).where(TutorMonth.month >= m0, TutorMonth.month < m1),
                                     lambda a, b: of(TutorDay).where(TutorDay.day >= a, TutorDay.day < b)))
     n, seconds, rated, rating_sum = (func.sum(per.c.sessions), func.sum(per.c.seconds), func.sum(per.c.rated), func.sum(per.c.rating_sum))
-    q = _tutor_scope(select(per.c.tid, n, seconds, rated, rating_sum).join(User, User.id == per.c.tid), city_id, district_id, school_id)
-    q = q.group_by(per.c.tid)
+    agg = select(per.c.tid.label("tid"), n.label("n"), seconds.label("seconds"), rated.label("rated"),
+                 rating_sum.label("rating_sum")).group_by(per.c.tid)
     if min_rated:
-        q = q.having(rated >= min_rated, rating_sum >= rated * min_rating)
-    order = [seconds.desc(), per.c.tid] if min_rated else [n.desc(), seconds.desc(), per.c.tid]
-    top = (await db.execute(q.order_by(*order).limit(limit))).all()
+        agg = agg.having(rated >= min_rated, rating_sum >= rated * min_rating)
+    a = agg.subquery()
+    # Summed per tutor first (the stars' rule leaves a few dozen), then each tested for the scope by
+    # a probe of users by key: never a join the planner could turn into a scan of every user
+    # (a hash join over all 345,000 users took 180 ms of the stars on the benchmark city).
+    employed = _tutor_scope(select(literal(1)).where(User.id == a.c.tid), city_id, district_id, school_id).scalar_subquery()
+    order = [a.c.seconds.desc(), a.c.tid] if min_rated else [a.c.n.desc(), a.c.seconds.desc(), a.c.tid]
+    top = (await db.execute(select(a.c.tid, a.c.n, a.c.seconds, a.c.rated, a.c.rating_sum).where(employed.is_not(None))
+                            .order_by(*order).limit(limit))).all()
     people = await _people(db, [r[0] for r in top]) if top else {}
     rows = [{"id": tid, "name": people[tid][0], "school": people[tid][1], "sessions": int(sessions),
              "live_minutes": ratio(int(secs), 60), "ratings": int(r),
