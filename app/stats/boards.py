@@ -173,8 +173,14 @@ async def tutors(db: AsyncSession, city_id: int, district_id: int | None, school
                      func.count(s.rating).label("rated"), func.coalesce(func.sum(s.rating), 0).label("rating_sum")).where(
             s.live_at >= f, s.live_at < t).group_by(s.tutor_id).subquery()
     else:
+        # A district's or a school's tutors are found first (users by district or school) and their
+        # rows probed by key; the city's are all of the month's rows anyway.
+        mine = (_tutor_scope(select(User.id).where(User.role == "tutor"), city_id, district_id, school_id)
+                if district_id is not None or school_id is not None else None)
+
         def of(t):  # type: ignore[no-untyped-def]
-            return select(t.tutor_id.label("tid"), t.sessions, t.seconds, t.rated, t.rating_sum)
+            q = select(t.tutor_id.label("tid"), t.sessions, t.seconds, t.rated, t.rating_sum)
+            return q.where(t.tutor_id.in_(mine)) if mine is not None else q
         per = _one(_months_and_days(*days, lambda m0, m1: of(TutorMonth).where(TutorMonth.month >= m0, TutorMonth.month < m1),
                                     lambda a, b: of(TutorDay).where(TutorDay.day >= a, TutorDay.day < b)))
     n, seconds, rated, rating_sum = (func.sum(per.c.sessions), func.sum(per.c.seconds), func.sum(per.c.rated), func.sum(per.c.rating_sum))

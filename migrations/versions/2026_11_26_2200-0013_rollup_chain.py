@@ -120,9 +120,12 @@ def upgrade() -> None:
     pg = op.get_bind().dialect.name == "postgresql"
     for stmt in (PG_DROP_REPLACED + PG_TRIGGERS) if pg else (SQLITE_DROP_REPLACED + SQLITE_TRIGGERS):
         op.execute(stmt)
+    # The month's classes of one school or district (its key columns never change: updates stay HOT).
+    op.create_index("ix_class_months_month", "class_months", ["month", "school_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_class_months_month", table_name="class_months")
     pg = op.get_bind().dialect.name == "postgresql"
     for stmt in (PG_DROP + PG_RESTORE) if pg else (SQLITE_DROP + SQLITE_RESTORE):
         op.execute(stmt)
