@@ -16,8 +16,9 @@ for the same scope and month. Two rules:
   never kept: its figures can still change (a late correction, a rating given after midnight to a
   session of the day before), and an admin reading last month must see them exactly.
 
-Only the dashboard's combined answer is kept (`GET /api/stats/dashboard`); the tables and exports
-share computations but are never served from the kept copies. The cache is per process and
+Only what the dashboard answers is kept (`GET /api/stats/dashboard`: its whole answer, and the
+city's participation table it is cut from); the tables and exports share computations but are
+never served from the kept copies. The cache is per process and
 bounded (`max_entries`, the oldest dropped first); several instances each keep their own.
 """
 from __future__ import annotations

@@ -33,23 +33,25 @@ def month_of(start: date) -> tuple[date, date]:
     return start.replace(day=1), date(start.year + start.month // 12, start.month % 12 + 1, 1)
 
 
-async def shared_city_table(db: AsyncSession, cache: FigureCache, city_id: int, start: date, end: date, tz: str) -> list[Row]:
-    """The city's participation table, one computation for all concurrent requests of the same period."""
-    return await cache.get(("city_table", city_id, start, end, tz), lambda: city_table(db, city_id, start, end, tz), keep=False)
+async def shared_city_table(db: AsyncSession, cache: FigureCache, city_id: int, start: date, end: date, tz: str,
+                            keep: bool = False) -> list[Row]:
+    """The city's participation table, one computation for all concurrent requests of the same
+    period (and, with `keep`, for the dashboards of the next seconds: an open period only)."""
+    return await cache.get(("city_table", city_id, start, end, tz), lambda: city_table(db, city_id, start, end, tz), keep=keep)
 
 
 def in_scope(rows: list[Row], district_id: int | None, school_id: int | None) -> list[Row]:
     return [r for r in rows if (district_id is None or r.district_id == district_id) and (school_id is None or r.school_id == school_id)]
 
 
-async def dashboard(db: AsyncSession, cache: FigureCache, scope: Scope, start: date, end: date, tz: str) -> dict[str, Any]:
+async def dashboard(db: AsyncSession, cache: FigureCache, scope: Scope, start: date, end: date, tz: str,
+                    keep: bool = False) -> dict[str, Any]:
+    """`keep`: the period is open, and the city's table may be kept like the answer itself."""
     city, district, school = scope.city_id, scope.district_id, scope.school_id
     m0, m1 = month_of(start)
-    table = in_scope(await shared_city_table(db, cache, city, start, end, tz), district, school)
     students = await boards.students(db, city, district, school, start, end, tz, LIMIT)
-    return {
+    out = {
         "trend": await boards.trend(db, city, district, school, start, end, tz),
-        "participation": [r.as_dict() for r in table],
         "hot_spots": await hot_spots(db, city, start, end, tz, district_id=district, school_id=school, limit=LIMIT),
         "students": students,
         "classes": await boards.classes(db, city, district, school, start, end, tz, LIMIT),
@@ -57,3 +59,7 @@ async def dashboard(db: AsyncSession, cache: FigureCache, scope: Scope, start: d
         "stars": await boards.stars(db, city, district, school, m0, m1, tz, students if (start, end) == (m0, m1) else None),
         "stars_month": m0.strftime("%Y-%m"),
     }
+    # The city's table last: when many admins open the page at once, its one computation runs
+    # while the others are still reading their own figures, rather than all of them waiting first.
+    table = in_scope(await shared_city_table(db, cache, city, start, end, tz, keep), district, school)
+    return {**out, "participation": [r.as_dict() for r in table]}

@@ -191,7 +191,7 @@ async def dashboard_page(request: Request, admin: Admin, db: DB, from_: date = Q
     tz = request.app.state.settings.timezone
     cache = figures(request)
     keep = is_open(to, service_today(request, tz))
-    body = await cache.get(("dashboard", scope, from_, to, tz), lambda: dashboard(db, cache, scope, from_, to, tz), keep=keep)
+    body = await cache.get(("dashboard", scope, from_, to, tz), lambda: dashboard(db, cache, scope, from_, to, tz, keep), keep=keep)
     return {"from": from_, "to": to, **body}
 
 
