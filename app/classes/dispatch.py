@@ -62,9 +62,10 @@ class ClassDispatch:
             try:
                 if isinstance(msg, ClassSignal):
                     c = await self._connectable(db, user, msg.class_id)
+                    heard = await live.voice_heard(db, c)
                     result = live.Result(reply={"type": "ack", "ref": msg.ref, "class_id": c.id})
                 else:
-                    c = None
+                    c = heard = None
                     result = await live.handle(db, settings, user, msg, self.now)
                 await db.commit()
             except AppError as exc:
@@ -73,7 +74,7 @@ class ClassDispatch:
         if isinstance(msg, ClassLeave):
             result.media.append(("leave", msg.class_id, user.id))
         if c is not None:
-            await self._signal(user, c, msg)
+            await self._signal(user, c, msg, heard)
         await self.deliver(result)
         return result.reply
 
@@ -85,7 +86,7 @@ class ClassDispatch:
             raise live.NotInClass("join the class before connecting its media")
         return c
 
-    async def _signal(self, user: User, c: LiveClass, msg: ClassSignal) -> None:
+    async def _signal(self, user: User, c: LiveClass, msg: ClassSignal, heard: int | None) -> None:
         if msg.kind == "candidate" or not msg.sdp:
             return  # the service answers with all its candidates and reads the client's from its offer
         record = self.app.state.settings.data_dir / "recordings" / f"class-{c.id}.wav" if c.recording else None
@@ -95,7 +96,7 @@ class ClassDispatch:
                 answer = await self.media.publish(c.id, user.id, msg.sdp)
             else:
                 answer = await self.media.subscribe(c.id, user.id, msg.sdp)
-                if c.floor_id == user.id:  # reconnected while holding the floor
+                if heard == user.id:  # reconnected while holding the floor (and not muted)
                     await self.media.give_floor(c.id, user.id)
         except MediaUnavailable as exc:
             raise ProtocolError("MediaUnavailable", str(exc), msg.ref) from None
