@@ -279,13 +279,17 @@ def _frame(samples: bytes, pts: int) -> AudioFrame:
 
 
 class _Recorder:
-    """The class's audio (what the listeners hear) as Ogg/Opus next to the board's transcript."""
+    """The class's audio (what the listeners hear) as Ogg/Opus next to the board's transcript.
+    A room taken over from a dead instance records its part beside the first (class-3.2.ogg …)."""
 
     def __init__(self, path: Path) -> None:
         import av
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path.with_suffix(".ogg")
+        self.path, part = path.with_suffix(".ogg"), 1
+        while self.path.exists():
+            part += 1
+            self.path = path.with_suffix(f".{part}.ogg")
         self.container = av.open(str(self.path), "w", format="ogg")
         self.stream = self.container.add_stream("libopus", rate=RATE, layout="stereo")  # type: ignore[call-overload]
         self.pts = 0

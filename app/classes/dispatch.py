@@ -29,6 +29,7 @@ class ClassDispatch:
         self.media = media or make_backend(app.state.settings.class_media)
         if media is None and getattr(app.state, "redis", None) is not None:
             self.media = RoutedMedia(self.media, app.state.redis, app.state.settings.redis_prefix)
+            self.media.on_takeover = self.media_moved
 
     async def start(self) -> None:
         start = getattr(self.media, "start", None)
@@ -89,7 +90,7 @@ class ClassDispatch:
     async def _signal(self, user: User, c: LiveClass, msg: ClassSignal, heard: int | None) -> None:
         if msg.kind == "candidate" or not msg.sdp:
             return  # the service answers with all its candidates and reads the client's from its offer
-        record = self.app.state.settings.data_dir / "recordings" / f"class-{c.id}.wav" if c.recording else None
+        record = self._record_to(c)
         try:
             await self.media.create_room(c.id, record_to=record)
             if user.id == c.tutor_id:
@@ -122,11 +123,33 @@ class ClassDispatch:
         for r in results:
             await self.deliver(r)
 
+    def _record_to(self, c: LiveClass) -> Any:
+        return self.app.state.settings.data_dir / "recordings" / f"class-{c.id}.wav" if c.recording else None
+
+    async def media_moved(self, class_id: int) -> None:
+        """This instance took the class's room over from a dead one: everyone in the class connects
+        their media again (the offer reaches this room; the floor is set from the records then)."""
+        async with self.app.state.sessionmaker() as db:
+            c = await db.get(LiveClass, class_id)
+            if c is None or c.state != "live":
+                return
+            people = [c.tutor_id, *await live.present_ids(db, class_id)]
+        for user_id in people:
+            await self.app.state.events.append(user_id, "class_media_moved", {"class_id": class_id})
+
     async def tick(self) -> None:
         async with self.app.state.sessionmaker() as db:
             result = await live.tick(db, self.app.state.settings, self.now)
             await db.commit()
+            adopt = getattr(self.media, "adopt", None)
+            rooms = [] if adopt is None else list((await db.execute(
+                select(LiveClass).where(LiveClass.state == "live"))).scalars())
         await self.deliver(result)
+        for c in rooms:  # a room whose instance died is taken over (classroom/routing.py)
+            try:
+                await adopt(c.id, record_to=self._record_to(c))
+            except Exception:  # noqa: BLE001 - Redis down: the next tick tries again
+                log.warning("class %s: checking its media room's owner failed", c.id, exc_info=True)
 
 
 async def run_tick(app: FastAPI) -> None:

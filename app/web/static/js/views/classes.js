@@ -139,6 +139,7 @@ async function room(view, classId, app) {
       if (d.student_id === me.id) { state.voiceMuted = d.muted; notice.textContent = d.muted ? t('class.your_voice_muted') : ''; await setMic(); }
       paintPeople();
     } else { const p = state.people.get(d.student_id); if (p) p.muted = d.muted; paintPeople(); } } }),
+    live.on('class_media_moved', async (d) => { if (d.class_id === classId && state.pc) { state.pc.close(); if (tutor && state.mic) state.mic.getTracks().forEach((x) => x.stop()); await connectMedia(); } }),  // the room's instance died: offer to the one that took it over
     live.on('class_ended', (d) => { if (d.class_id === classId) { status.textContent = t('class.ended'); if (state.pc) state.pc.close(); } }),
     live.on('server_error', (f) => { if (f.detail) flash(errorText({ code: f.error, detail: f.detail, extra: f })); }),
   ];
