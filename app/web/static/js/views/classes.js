@@ -147,7 +147,7 @@ async function room(view, classId, app) {
     const off = live.on('class_state', (f) => { if (f.class_id === classId) { off(); ok(f); } });
     offs.push(off);
   });
-  onLeave(() => { offs.forEach((off) => off()); if (state.pc) state.pc.close(); if (state.mic) state.mic.getTracks().forEach((x) => x.stop()); board.destroy(); });
+  onLeave(() => { app.classRoom = null; offs.forEach((off) => off()); if (state.pc) state.pc.close(); if (state.mic) state.mic.getTracks().forEach((x) => x.stop()); board.destroy(); });
 
   const info = await api(`/api/classes/${classId}`);
   clear(view, h('h1', {}, info.title), status, notice, controls, h('div.class-room', {}, h('div.board', {}, canvas), h('aside', {}, h('h2', {}, t('class.participants')), people, log, chat)), audio);
