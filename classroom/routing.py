@@ -15,7 +15,8 @@ and calls `on_takeover`, which tells the class's participants to connect their m
 (their offers then reach the new owner, and the class's records — who is in, the floor, the
 board — are in the database, not in the room). A connection offered for a room whose owner is
 dead takes it over the same way. An instance that finds it no longer owns a room it holds (it
-was taken over during a Redis outage of its own) closes its copy.
+was taken over during a Redis outage of its own) closes its copy. Cost of the watch: per live
+class and instance, one GET a second, and one PUBSUB NUMSUB a second where the owner is another.
 """
 from __future__ import annotations
 
