@@ -30,6 +30,7 @@ class ClassDispatch:
         if media is None and getattr(app.state, "redis", None) is not None:
             self.media = RoutedMedia(self.media, app.state.redis, app.state.settings.redis_prefix)
             self.media.on_takeover = self.media_moved
+        self._gone: dict[tuple[int, int], float] = {}  # (class, student) → first seen without a socket anywhere
 
     async def start(self) -> None:
         start = getattr(self.media, "start", None)
@@ -137,9 +138,36 @@ class ClassDispatch:
         for user_id in people:
             await self.app.state.events.append(user_id, "class_media_moved", {"class_id": class_id})
 
+    async def _sweep(self, db: Any, now: float) -> list[live.Result]:
+        """Students present in a live class with no socket anywhere for `session_grace_s` leave it,
+        as of when they were first seen gone. A closing socket makes them leave at once
+        (`disconnected`); this is for those whose socket died with its instance and who did not
+        come back through another."""
+        rows = (await db.execute(select(ClassAttendance.live_class_id, ClassAttendance.student_id)
+                                 .join(LiveClass, LiveClass.id == ClassAttendance.live_class_id)
+                                 .where(LiveClass.state == "live", ClassAttendance.present_since.is_not(None)))).all()
+        here = await self.app.state.presence.present({s for _, s in rows}, now) if rows else set()
+        keys = {(c, s) for c, s in rows}
+        self._gone = {k: t for k, t in self._gone.items() if k in keys and k[1] not in here}
+        results = []
+        for class_id, student_id in rows:
+            if student_id in here:
+                continue
+            since = self._gone.setdefault((class_id, student_id), now)
+            if now - since >= self.app.state.settings.session_grace_s:
+                c = await db.get(LiveClass, class_id)
+                r = await live.leave_student(db, c, student_id, since)
+                r.media.append(("leave", class_id, student_id))
+                results.append(r)
+                del self._gone[(class_id, student_id)]
+        return results
+
     async def tick(self) -> None:
         async with self.app.state.sessionmaker() as db:
             result = await live.tick(db, self.app.state.settings, self.now)
+            for gone in await self._sweep(db, self.now):
+                result.events += gone.events
+                result.media += gone.media
             await db.commit()
             adopt = getattr(self.media, "adopt", None)
             rooms = [] if adopt is None else list((await db.execute(

@@ -268,3 +268,35 @@ async def test_the_tutor_mutes_one_student_s_voice_at_once_even_on_the_floor(cli
             assert exc.value.code == code
     finally:
         await media.close_room(cid)
+
+
+async def test_a_student_with_no_socket_anywhere_leaves_the_class_after_the_grace(client, app, clock, people):
+    # What happens to a student whose socket died with its instance and who never came back
+    # through another: no socket of theirs is refreshed anywhere, so after the grace they leave,
+    # counted until they were first seen gone. A student whose socket lives stays.
+    org, tutor, students, heads = people
+    a, b = students[:2]
+    cid = (await schedule(client, heads, tutor))["id"]
+    for s in (a, b):
+        await client.post(f"/api/classes/{cid}/enrolment", headers=heads[s.id])
+    clock.advance(30 * 60)
+    await send(app, tutor, type="class_join", class_id=cid)
+    for s in (a, b):
+        await send(app, s, type="class_join", class_id=cid)
+    presence, classes = app.state.presence, app.state.classes
+    clock.advance(120)
+    await presence.register(b.id, "b-socket", classes.now)
+    await classes.tick()  # a is first seen without a socket here, two minutes in
+    clock.advance(app.state.settings.session_grace_s - 1)
+    await presence.refresh([(b.id, "b-socket")], classes.now)  # b's instance keeps b's socket alive
+    await classes.tick()
+    assert "class_left" not in [k for k, _ in await events_of(app, tutor.id)]  # within the grace
+    clock.advance(2)
+    await presence.refresh([(b.id, "b-socket")], classes.now)
+    await classes.tick()
+    assert [d["user_id"] for k, d in await events_of(app, tutor.id) if k == "class_left"] == [a.id]
+    async with app.state.sessionmaker() as db:
+        rows = {r.student_id: r for r in (await db.execute(select(ClassAttendance).where(
+            ClassAttendance.live_class_id == cid))).scalars()}
+    assert rows[a.id].present_since is None and rows[a.id].seconds == 120
+    assert rows[b.id].present_since is not None
