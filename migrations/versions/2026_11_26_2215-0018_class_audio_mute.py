@@ -1,7 +1,7 @@
 """one-to-many classes: a student's voice can be muted apart from their chat (class_enrolments.audio_muted)
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0011
 Create Date: 2026-11-26 22:15:00
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0012"  # written against 0007; main's head is 0012 now
+down_revision: str | None = "0011"  # written against 0007; main's head is 0011 now
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
