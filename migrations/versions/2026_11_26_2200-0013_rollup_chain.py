@@ -1,7 +1,7 @@
 """a shorter rollup chain: one statement per rollup that changes, none for what cannot change
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0018
 Create Date: 2026-11-26 22:00:00
 
 Replaces the triggers of 0004 (activity_hours → school_days, activity_blocks) and of 0008
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0011"  # re-chained after main's head (written against 0007)
+down_revision: str | None = "0018"  # re-chained after main's head (written against 0007)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
