@@ -23,10 +23,18 @@ from . import live
 log = logging.getLogger(__name__)
 
 
+def media_options(settings: Any) -> dict[str, Any]:
+    """What the configured media backend needs from the settings (only Janus needs any)."""
+    if settings.class_media != "janus":
+        return {}
+    return {"url": settings.janus_url, "api_secret": settings.janus_api_secret, "timeout_s": settings.janus_timeout_s,
+            "room_prefix": settings.janus_room_prefix or f"{settings.redis_prefix}class-"}
+
+
 class ClassDispatch:
     def __init__(self, app: FastAPI, media: MediaBackend | None = None) -> None:
         self.app = app
-        self.media = media or make_backend(app.state.settings.class_media)
+        self.media = media or make_backend(app.state.settings.class_media, **media_options(app.state.settings))
         if media is None and getattr(app.state, "redis", None) is not None:
             self.media = RoutedMedia(self.media, app.state.redis, app.state.settings.redis_prefix)
 
@@ -34,6 +42,24 @@ class ClassDispatch:
         start = getattr(self.media, "start", None)
         if start is not None:
             await start()
+        await self.reconcile()
+
+    async def reconcile(self) -> list[int]:
+        """A media server outside this process (Janus) may hold rooms of classes that ended while
+        no instance was there to close them (a crash): destroy the rooms of classes not live."""
+        local = getattr(self.media, "local", self.media)
+        if not hasattr(local, "reconcile"):
+            return []
+        async with self.app.state.sessionmaker() as db:
+            live_ids = set((await db.execute(select(LiveClass.id).where(LiveClass.state == "live"))).scalars())
+        try:
+            orphans: list[int] = await local.reconcile(live_ids)
+        except MediaUnavailable as exc:  # the service starts; joining a class says the media is unavailable
+            log.warning("class media not reconciled at start-up: %s", exc)
+            return []
+        if orphans:
+            log.info("class media: destroyed %d orphan room(s) of classes no longer live: %s", len(orphans), orphans)
+        return orphans
 
     @property
     def now(self) -> float:
