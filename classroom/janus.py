@@ -17,7 +17,7 @@ they hold it.)
 One Janus session per backend (kept alive every `KEEPALIVE_S`), one control handle for the rooms,
 one handle per connection. Every call has a deadline: a Janus that is down or stuck gives
 `MediaUnavailable` within `timeout_s`, never a hang. Rooms are named `<prefix><class id>` so
-that several deployments (or test runs) can share one Janus; `rooms()` lists this prefix's
+that several deployments (or test runs) can share one Janus; `list_rooms()` lists this prefix's
 rooms for the start-up reconciliation (app/classes/dispatch.py).
 """
 from __future__ import annotations
@@ -143,7 +143,7 @@ class JanusBackend:
         self.session: int | None = None
         self.control: int | None = None
         self.handles: dict[tuple[int, int], int] = {}  # (room, user) -> handle of their connection
-        self.rooms_here: dict[int, dict[str, Any]] = {}  # rooms this backend created, with their last stats
+        self.rooms: dict[int, dict[str, Any]] = {}  # rooms this backend created, with their last stats
         self.keepalive: asyncio.Task[None] | None = None
         self.lock = asyncio.Lock()
 
@@ -206,7 +206,7 @@ class JanusBackend:
         """Idempotent. With `record_to`, Janus records the tutor and each floor holder (Opus in
         .mjr files) in the recordings folder next to its configuration (see the README)."""
         await self._control(request="create", room=self._room(room_id), record=record_to is not None)
-        self.rooms_here.setdefault(room_id, {})
+        self.rooms.setdefault(room_id, {})
 
     async def _connect(self, room_id: int, user_id: int, offer_sdp: str, role: str) -> str:
         if not offer_sdp.strip().startswith("v="):
@@ -258,7 +258,7 @@ class JanusBackend:
     async def close_room(self, room_id: int) -> None:
         for key in [k for k in self.handles if k[0] == room_id]:
             await self.leave(*key)
-        self.rooms_here.pop(room_id, None)
+        self.rooms.pop(room_id, None)
         await self._control(request="destroy", room=self._room(room_id))
 
     async def room_stats(self, room_id: int) -> dict[str, Any]:
@@ -266,27 +266,27 @@ class JanusBackend:
         try:
             data = await self._control(request="stats", room=self._room(room_id))
         except KeyError:
-            self.rooms_here.pop(room_id, None)
+            self.rooms.pop(room_id, None)
             return {}
         out = {k: data[k] for k in ("participants", "connected", "floor", "tutor")}
-        if room_id in self.rooms_here:
-            self.rooms_here[room_id] = out
+        if room_id in self.rooms:
+            self.rooms[room_id] = out
         return out
 
     def stats(self, room_id: int) -> dict[str, Any]:
         """The last figures read from Janus (`room_stats` refreshes them); {} when the room is gone."""
-        if room_id not in self.rooms_here:
+        if room_id not in self.rooms:
             return {}
-        return {"participants": sum(1 for r, _ in self.handles if r == room_id), "floor": None, **self.rooms_here[room_id]}
+        return {"participants": sum(1 for r, _ in self.handles if r == room_id), "floor": None, **self.rooms[room_id]}
 
-    async def rooms(self) -> list[int]:
+    async def list_rooms(self) -> list[int]:
         """The class ids of this prefix's rooms in Janus (whoever created them)."""
         data = await self._control(request="list", prefix=self.prefix)
         return [int(n[len(self.prefix):]) for n in data.get("rooms", []) if n[len(self.prefix):].isdigit()]
 
     async def reconcile(self, live: set[int]) -> list[int]:
         """Destroy the rooms of classes that are not live (left by a crashed instance); returns them."""
-        orphans = [r for r in await self.rooms() if r not in live]
+        orphans = [r for r in await self.list_rooms() if r not in live]
         for room_id in orphans:
             await self._control(request="destroy", room=self._room(room_id))
         return orphans
@@ -297,7 +297,7 @@ class JanusBackend:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.keepalive
         if self.api.open:
-            for room_id in list(self.rooms_here):
+            for room_id in list(self.rooms):
                 with contextlib.suppress(Exception):
                     await self.close_room(room_id)
             if self.session is not None:

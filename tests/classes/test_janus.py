@@ -1,0 +1,122 @@
+"""Classes on Janus (TUTORING_CLASS_MEDIA=janus), over real sockets: the service passes each
+participant's offer to the run's Janus (scripts/ensure-janus.sh) and back; the tutor is heard by
+the students, the floor holder by the tutor and the class; a Janus that is down is a clear error
+code on connecting, within the timeout; rooms of classes that are no longer live are destroyed
+when an instance starts."""
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from app.main import create_app
+from classroom.janus import JanusBackend
+
+from ..janus import janus_server, janus_settings  # noqa: F401 - the run's Janus
+from .peers import ClassPeer, until
+from .test_live import _class_with
+
+
+@pytest.fixture
+def app_settings(app_settings, janus_server, tmp_path, request):  # type: ignore[no-untyped-def]  # noqa: F811
+    settings = janus_settings(app_settings, janus_server, f"t-{tmp_path.name}:")
+    if request.node.get_closest_marker("janus_down"):  # nobody listens where the service looks for Janus
+        settings = settings.model_copy(update={"janus_url": f"ws://127.0.0.1:{_closed_port()}", "janus_timeout_s": 2.0})
+    return settings
+
+
+@pytest.fixture
+async def peers():  # type: ignore[no-untyped-def]
+    made: list[ClassPeer] = []
+    yield made
+    for p in made:
+        await p.close()
+
+
+def _janus(app):  # type: ignore[no-untyped-def]
+    media = app.state.classes.media
+    return getattr(media, "local", media)  # under RoutedMedia with Redis
+
+
+async def test_the_tutor_is_heard_by_all_and_the_floor_holder_by_the_tutor_and_the_class(factory, server, clients, clock, peers):
+    org = await factory.org()
+    tutor_user = await factory.tutor(org, subjects=("math",))
+    users = [await factory.user("student", org, school=1) for _ in range(2)]
+    cid, tutor, (a, b) = await _class_with(server.base, clients, clock, tutor_user, users)
+    t_peer, a_peer, b_peer = ClassPeer(tutor, cid, tone=440), ClassPeer(a, cid, tone=660), ClassPeer(b, cid)
+    peers.extend([t_peer, a_peer, b_peer])
+    for p in peers:
+        await p.connect()
+    janus = _janus(server.app)
+    assert janus.name == "janus"
+    await until(lambda: a_peer.loud > 25 and b_peer.loud > 25)  # half a second of the tutor, at each student
+    assert t_peer.loud == 0  # a's microphone is not forwarded without the floor
+    assert (await janus.room_stats(cid))["participants"] == 3
+    await tutor.send(type="class_floor", class_id=cid, student_id=users[0].id)
+    await b.event("class_floor", class_id=cid, student_id=users[0].id)
+    await until(lambda: t_peer.loud > 25)  # the tutor hears a …
+    heard = b_peer.loud
+    await until(lambda: b_peer.loud > heard + 25)  # … and so does the class
+    assert (await janus.room_stats(cid))["floor"] == users[0].id
+    await tutor.send(type="class_floor", class_id=cid, student_id=None)
+    await a.event("class_floor", class_id=cid, student_id=None)
+    await until(lambda: b_peer.loud > heard + 50)  # the tutor again
+    await b.send(type="class_leave", class_id=cid, ref="bye")  # a student leaving drops their connection in Janus
+    await b.wait_for(lambda f: f.get("ref") == "bye")
+    for _ in range(100):
+        if (await janus.room_stats(cid))["participants"] == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert (await janus.room_stats(cid))["participants"] == 2
+    await tutor.send(type="class_end", class_id=cid)
+    assert (await a.event("class_ended", class_id=cid))["reason"] == "ended_by_tutor"
+    for _ in range(100):
+        if await janus.room_stats(cid) == {}:
+            break
+        await asyncio.sleep(0.05)
+    assert await janus.room_stats(cid) == {}  # the room is destroyed in Janus with the class
+    assert cid not in await janus.list_rooms()
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = int(s.getsockname()[1])
+    s.close()  # nobody listens there now
+    return port
+
+
+@pytest.mark.janus_down
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_janus_that_is_down_is_a_clear_error_on_connecting_never_a_hang(factory, server, clients, clock, peers):
+    org = await factory.org()
+    tutor_user = await factory.tutor(org, subjects=("math",))
+    cid, tutor, _ = await _class_with(server.base, clients, clock, tutor_user, [])  # the class itself goes on
+    peer = ClassPeer(tutor, cid, tone=440)
+    peers.append(peer)
+    await peer.pc.setLocalDescription(await peer.pc.createOffer())
+    await tutor.send(type="class_signal", class_id=cid, kind="offer", sdp=peer.pc.localDescription.sdp, ref="o")
+    err = await tutor.wait_for(lambda f: f.get("type") == "error" and f.get("ref") == "o", timeout=8)
+    assert err["error"] == "MediaUnavailable" and "Janus" in err["detail"]
+    await tutor.send(type="class_chat", class_id=cid, text="没有声音，先打字", ref="c")  # the rest of the class still works
+    assert (await tutor.event("class_chat", class_id=cid))["text"] == "没有声音，先打字"
+
+
+async def test_rooms_of_classes_no_longer_live_are_destroyed_when_an_instance_starts(app_settings, janus_server, clock):  # noqa: F811
+    prefix = app_settings.janus_room_prefix
+    other = JanusBackend(janus_server.url, janus_server.api_secret, room_prefix=prefix)
+    stranger = JanusBackend(janus_server.url, janus_server.api_secret, room_prefix=prefix + "other:")
+    try:
+        await other.create_room(424242)  # a crashed instance's room: no such class is live
+        await stranger.create_room(7)  # another deployment's room on the same Janus
+        other.rooms.clear()  # the "crashed" instance does not close it
+        assert 424242 in await other.list_rooms()
+        app = create_app(app_settings, clock=clock)
+        async with app.router.lifespan_context(app):
+            assert 424242 not in await other.list_rooms()
+        assert await stranger.list_rooms() == [7]  # another prefix is not this service's business
+    finally:
+        await stranger.close_room(7)
+        await stranger.aclose()
+        await other.aclose()
