@@ -85,7 +85,7 @@ events: {
 EOF
 # A static pool of event loops (one per core) instead of a thread per connection: hundreds of
 # listeners share a few threads. (janus.jcfg's "event_loops", set here so the file above stays readable.)
-sed -i "s/^\tserver_name = .*/&\n\tevent_loops = $(nproc)/" "$DIR/janus.jcfg"
+sed -i "s/^\tserver_name = .*/&\n\tevent_loops = ${JANUS_EVENT_LOOPS:-$(nproc)}/" "$DIR/janus.jcfg"
 
 cat > "$DIR/janus.plugin.duktape.jcfg" <<EOF
 general: {

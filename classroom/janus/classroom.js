@@ -200,7 +200,9 @@ function join(task) {
 	room.members[id] = m.user;
 	if(m.role === "tutor")
 		room.tutor = id;
-	var answer = sdpUtils.generateAnswer(offer, { audio: true, video: false, data: false, audioCodec: "opus" });
+	// No transport-wide congestion control: relayed audio has no bitrate to adapt, and a browser would
+	// send its feedback to Janus every 50-100 ms per listener for nothing.
+	var answer = sdpUtils.generateAnswer(offer, { audio: true, video: false, data: false, audioCodec: "opus", disableTwcc: true });
 	configureMedium(id, "audio", "in", true);
 	configureMedium(id, "audio", "out", true);
 	route(room);
