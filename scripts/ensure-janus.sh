@@ -15,6 +15,8 @@
 #   TUTORING_JANUS_API_SECRET=…
 #   JANUS_PID=…
 #
+# With TUTORING_JANUS_TURN_REST_API=http://<service>/api/classes/media/turn, Janus asks the service
+# for TURN credentials for each connection (the TURN servers the service hands browsers).
 # Fails loudly (exit 1, the log's tail on stderr) when Janus cannot be installed or started:
 # the tests that need it fail rather than skip. Stop it with `kill $(cat DIR/janus.pid)`.
 set -euo pipefail
@@ -86,6 +88,11 @@ EOF
 # A static pool of event loops (one per core) instead of a thread per connection: hundreds of
 # listeners share a few threads. (janus.jcfg's "event_loops", set here so the file above stays readable.)
 sed -i "s/^\tserver_name = .*/&\n\tevent_loops = ${JANUS_EVENT_LOOPS:-$(nproc)}/" "$DIR/janus.jcfg"
+# TURN for Janus's own side: the service's TURN servers and credentials (the ones browsers get),
+# fetched per connection from the service (GET /api/classes/media/turn, keyed by the API secret).
+if [ -n "${TUTORING_JANUS_TURN_REST_API:-}" ]; then
+  sed -i "s|^\tice_enforce_list = .*|&\n\tturn_rest_api = \"$TUTORING_JANUS_TURN_REST_API\"\n\tturn_rest_api_key = \"$SECRET\"\n\tturn_rest_api_method = \"GET\"\n\tturn_rest_api_timeout = 5|" "$DIR/janus.jcfg"
+fi
 
 cat > "$DIR/janus.plugin.duktape.jcfg" <<EOF
 general: {

@@ -22,8 +22,8 @@ class Janus:
     folder: Path
 
 
-def start_janus(folder: Path) -> Janus:
-    run = subprocess.run([str(SCRIPT), str(folder)], capture_output=True, text=True, timeout=300)
+def start_janus(folder: Path, **env: str) -> Janus:
+    run = subprocess.run([str(SCRIPT), str(folder)], capture_output=True, text=True, timeout=300, env={**os.environ, **env})
     if run.returncode != 0:
         raise AssertionError(f"scripts/ensure-janus.sh could not start Janus (exit {run.returncode}):\n{run.stderr[-3000:]}")
     out = dict(line.split("=", 1) for line in run.stdout.split() if "=" in line)

@@ -13,7 +13,7 @@ import pytest
 from app.main import create_app
 from classroom.janus import JanusBackend
 
-from ..janus import janus_server, janus_settings  # noqa: F401 - the run's Janus
+from ..janus import janus_server, janus_settings, start_janus, stop_janus  # noqa: F401 - the run's Janus
 from .peers import ClassPeer, until
 from .test_live import _class_with
 
@@ -120,3 +120,32 @@ async def test_rooms_of_classes_no_longer_live_are_destroyed_when_an_instance_st
         await stranger.close_room(7)
         await stranger.aclose()
         await other.aclose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_the_media_server_gets_the_services_turn_credentials_and_browsers_do_not(client, app, monkeypatch):
+    """Janus's own side uses the TURN servers the service hands browsers: it asks the service per
+    connection (turn_rest_api, keyed by its API secret); nobody else gets an answer."""
+    settings = app.state.settings
+    monkeypatch.setattr(settings, "turn_urls", ["turn:turn.example.org:3478"])
+    monkeypatch.setattr(settings, "turn_secret", "coturn-static-auth-secret")
+    r = await client.get("/api/classes/media/turn", params={"service": "turn", "key": settings.janus_api_secret, "username": "janus"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["uris"] == ["turn:turn.example.org:3478"] and body["ttl"] == settings.turn_ttl_s
+    from signaling.turn import credentials_valid
+
+    assert credentials_valid("coturn-static-auth-secret", body["username"], body["password"], app.state.matcher.clock.now())
+    for key in ("", "wrong", settings.janus_api_secret[:-1]):
+        r = await client.get("/api/classes/media/turn", params={"service": "turn", "key": key})
+        assert r.status_code == 403 and r.json()["error"] == "Forbidden"
+
+
+def test_ensure_janus_points_janus_at_the_services_turn_endpoint(tmp_path):  # type: ignore[no-untyped-def]
+    url = "http://127.0.0.1:9/api/classes/media/turn"
+    janus = start_janus(tmp_path / "janus", TUTORING_JANUS_TURN_REST_API=url, TUTORING_JANUS_API_SECRET="the-api-secret")
+    try:
+        assert janus.api_secret == "the-api-secret"
+        assert f"TURN REST API backend: {url}" in (janus.folder / "janus.log").read_text()
+    finally:
+        stop_janus(janus)
