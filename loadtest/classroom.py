@@ -262,7 +262,13 @@ async def step(service: Service, pid: int, pool: ProcessPoolExecutor, workers: i
             "cpu_ms_per_s": round((c1 - c0) * 1000 / seconds, 1), "rss_mb": round(rss, 1),
             "clients_cpu_ms_per_s": round((k1 - k0) * 1000 / seconds, 1),
             **({"signaling_cpu_ms_per_s": round((s1 - s0) * 1000 / seconds, 1)} if service_pid else {}),
-            "loss_pct": round(100 * lost / (got + lost), 3) if got + lost else (0.0 if n == 0 else 100.0),
+            # Lost on the way (gaps in the sequence numbers) or never sent: a sender that drops a
+            # slow listener's packets before numbering them (aiortc's per-listener queue) leaves no
+            # gap, so the packets received are also compared with the 50 per second the room sends.
+            "seq_loss_pct": round(100 * lost / (got + lost), 3) if got + lost else (0.0 if n == 0 else 100.0),
+            "undelivered_pct": round(max(0.0, 100 * (1 - got / (n * seconds * 50))), 3) if n else 0.0,
+            "loss_pct": round(max(100 * lost / (got + lost) if got + lost else 100.0,
+                                  100 * (1 - got / (n * seconds * 50))), 3) if n else 0.0,
             "delay_p50_ms": round(percentile(delays, 50), 1) if delays else None,
             "delay_p99_ms": round(percentile(delays, 99), 1) if delays else None}
 
