@@ -107,22 +107,33 @@ def listeners(port: int, room: int, first_user: int, n: int, t0: float, t1: floa
 
 
 class _Seen:
-    """A light listener's count: packets received and the sequence numbers' span (loss = span - received)."""
+    """What a light listener got in the window: packets, and the audio they span by their RTP
+    timestamps (960 per 20 ms frame). A packet lost on the way or never sent (a sender may drop a
+    slow listener's packets before numbering them) leaves a hole in that span; a listener that is
+    merely slow to read does not."""
 
     def __init__(self) -> None:
-        self.got, self.first, self.last = 0, None, None  # type: ignore[var-annotated]
+        self.got = 0
+        self.first: int | None = None
+        self.last = 0
 
-    def add(self, seq: int) -> None:
+    def add(self, ts: int) -> None:
         self.got += 1
         if self.first is None:
-            self.first = self.last = seq
-        elif ((seq - self.last) & 0xFFFF) < 0x8000:  # newer (modulo 2^16)
-            self.last = self.first + ((seq - self.first) & 0xFFFF) if seq >= self.first else self.last + ((seq - self.last) & 0xFFFF)
+            self.first = self.last = ts
+            return
+        step = (ts - (self.last & 0xFFFFFFFF)) & 0xFFFFFFFF
+        if step < 0x80000000:  # later audio (modulo 2^32); an older packet only counts
+            self.last += step
 
     def counts(self) -> tuple[int, int]:
         if self.first is None:
             return 0, 0
-        return self.got, max(0, (self.last - self.first + 1) - self.got)
+        frames = (self.last - self.first) // SAMPLES_PER_FRAME + 1
+        return self.got, max(0, frames - self.got)
+
+
+SAMPLES_PER_FRAME = 960
 
 
 async def _listeners(service: Service, room: int, first_user: int, n: int, t0: float, t1: float,
@@ -158,7 +169,7 @@ async def _listeners(service: Service, room: int, first_user: int, n: int, t0: f
                     arrivals.append(now)
                 last[0] = size
                 if t0 <= now < t1:
-                    mine.add(packet.sequence_number)
+                    mine.add(packet.timestamp)
                 if decode:
                     await handle(packet, arrival_time_ms=arrival_time_ms)
 
@@ -262,13 +273,10 @@ async def step(service: Service, pid: int, pool: ProcessPoolExecutor, workers: i
             "cpu_ms_per_s": round((c1 - c0) * 1000 / seconds, 1), "rss_mb": round(rss, 1),
             "clients_cpu_ms_per_s": round((k1 - k0) * 1000 / seconds, 1),
             **({"signaling_cpu_ms_per_s": round((s1 - s0) * 1000 / seconds, 1)} if service_pid else {}),
-            # Lost on the way (gaps in the sequence numbers) or never sent: a sender that drops a
-            # slow listener's packets before numbering them (aiortc's per-listener queue) leaves no
-            # gap, so the packets received are also compared with the 50 per second the room sends.
-            "seq_loss_pct": round(100 * lost / (got + lost), 3) if got + lost else (0.0 if n == 0 else 100.0),
-            "undelivered_pct": round(max(0.0, 100 * (1 - got / (n * seconds * 50))), 3) if n else 0.0,
-            "loss_pct": round(max(100 * lost / (got + lost) if got + lost else 100.0,
-                                  100 * (1 - got / (n * seconds * 50))), 3) if n else 0.0,
+            # Lost on the way or never sent: holes in the audio each listener received (by RTP
+            # timestamps), so a sender's silent drop counts and a listener slow to read does not.
+            "loss_pct": round(100 * lost / (got + lost), 3) if got + lost else (0.0 if n == 0 else 100.0),
+            "received_per_listener_s": round(got / n / seconds, 1) if n else 0.0,
             "delay_p50_ms": round(percentile(delays, 50), 1) if delays else None,
             "delay_p99_ms": round(percentile(delays, 99), 1) if delays else None}
 
