@@ -15,7 +15,10 @@ and a page has one audio line, so the class hears one voice at a time: the floor
 they hold it.)
 
 One Janus session per backend (kept alive every `KEEPALIVE_S`), one control handle for the rooms,
-one handle per connection. Every call has a deadline: a Janus that is down or stuck gives
+one handle per connection. The rooms live in Janus, so every instance of the service drives them
+alike: each attaches the participants whose websocket it holds, and any instance moves the floor
+or closes the room (no routing between instances; a dead instance's connections go with its
+Janus session). Every call has a deadline: a Janus that is down or stuck gives
 `MediaUnavailable` within `timeout_s`, never a hang. Rooms are named `<prefix><class id>` so
 that several deployments (or test runs) can share one Janus; `list_rooms()` lists this prefix's
 rooms for the start-up reconciliation (app/classes/dispatch.py).
@@ -47,8 +50,9 @@ class JanusError(Exception):
 class JanusApi:
     """One WebSocket to Janus: requests matched to their replies by transaction."""
 
-    def __init__(self, url: str, api_secret: str | None, timeout_s: float) -> None:
+    def __init__(self, url: str, api_secret: str | None, timeout_s: float, on_hangup: Any = None) -> None:
         self.url, self.secret, self.timeout_s = url, api_secret, timeout_s
+        self.on_hangup = on_hangup  # called with a handle whose connection went down
         self.ws: Any = None
         self.reader: asyncio.Task[None] | None = None
         self.pending: dict[str, asyncio.Queue[dict[str, Any]]] = {}
@@ -80,6 +84,8 @@ class JanusApi:
                 elif msg.get("janus") in ("webrtcup", "hangup", "media", "slowlink", "detached", "timeout"):
                     self.events.append(msg)
                     del self.events[:-200]
+                    if msg["janus"] == "hangup" and self.on_hangup is not None and "sender" in msg:
+                        self.on_hangup(int(msg["sender"]))
         except Exception:  # noqa: BLE001 - the socket closed: every waiter is told below
             pass
         finally:
@@ -139,7 +145,7 @@ class JanusBackend:
         if not url:
             raise ValueError("TUTORING_CLASS_MEDIA=janus needs TUTORING_JANUS_URL (ws://host:port of Janus's WebSocket API)")
         self.url, self.prefix = url, room_prefix
-        self.api = JanusApi(url, api_secret, timeout_s)
+        self.api = JanusApi(url, api_secret, timeout_s, on_hangup=self._hung_up)
         self.session: int | None = None
         self.control: int | None = None
         self.handles: dict[tuple[int, int], int] = {}  # (room, user) -> handle of their connection
@@ -178,6 +184,14 @@ class JanusBackend:
             except Exception:  # noqa: BLE001 - the next call reconnects
                 log.warning("Janus keepalive failed; the next class media call reconnects")
                 self.session = None
+
+    def _hung_up(self, handle: int) -> None:
+        """A connection went down (the page left, ICE failed, or another instance closed the room):
+        its handle is of no further use."""
+        for key, h in list(self.handles.items()):
+            if h == handle:
+                del self.handles[key]
+                asyncio.get_running_loop().create_task(self._detach(handle))
 
     async def _attach(self) -> int:
         out = await self.api.call("attach", session_id=self.session, plugin=PLUGIN)
@@ -251,13 +265,18 @@ class JanusBackend:
             await self._control(request="floor", room=self._room(room_id), user=None)
 
     async def leave(self, room_id: int, user_id: int) -> None:
+        """Their connection goes, whichever instance made it (the room is Janus's, shared by all)."""
         handle = self.handles.pop((room_id, user_id), None)
         if handle is not None and self.api.open:
             await self._detach(handle)
+        with contextlib.suppress(KeyError):
+            await self._control(request="leave", room=self._room(room_id), user=user_id)
 
     async def close_room(self, room_id: int) -> None:
         for key in [k for k in self.handles if k[0] == room_id]:
-            await self.leave(*key)
+            handle = self.handles.pop(key)
+            if self.api.open:
+                await self._detach(handle)
         self.rooms.pop(room_id, None)
         await self._control(request="destroy", room=self._room(room_id))
 

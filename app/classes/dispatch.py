@@ -35,7 +35,9 @@ class ClassDispatch:
     def __init__(self, app: FastAPI, media: MediaBackend | None = None) -> None:
         self.app = app
         self.media = media or make_backend(app.state.settings.class_media, **media_options(app.state.settings))
-        if media is None and getattr(app.state, "redis", None) is not None:
+        if media is None and getattr(app.state, "redis", None) is not None and self.media.name != "janus":
+            # An in-process room lives in one instance: the others route to it. Janus's rooms are
+            # shared by every instance (each drives its own participants' connections), so no routing.
             self.media = RoutedMedia(self.media, app.state.redis, app.state.settings.redis_prefix)
 
     async def start(self) -> None:

@@ -16,6 +16,7 @@
 //   {request: "destroy", room}          closes every connection of the room, forgets it
 //   {request: "list", prefix}           the rooms whose names start with prefix
 //   {request: "floor", room, user}      gives the floor to user (null: takes it back)
+//   {request: "leave", room, user}      closes that user's connection (whichever instance made it)
 //   {request: "stats", room}            participants, connected, tutor, floor
 //   {request: "join", room, user, role} + JSEP offer -> event {classroom: "joined"} + JSEP answer
 name = "classroom.js";
@@ -108,6 +109,16 @@ function handleMessage(id, tr, msg, jsep) {
 		route(room);
 		record(room, floorSession(room), "floor");
 		return ok({ room: m.room, floor: room.floorUser });
+	}
+	if(m.request === "leave") {
+		for(var lid in room.members) {
+			if(room.members[lid] === m.user) {
+				var gone = Number(lid);
+				leave(gone);
+				try { closePc(gone); } catch(e) { }
+			}
+		}
+		return ok({ room: m.room });
 	}
 	if(m.request === "stats") {
 		var count = 0, up = 0;

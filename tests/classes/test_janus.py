@@ -149,3 +149,42 @@ def test_ensure_janus_points_janus_at_the_services_turn_endpoint(tmp_path):  # t
         assert f"TURN REST API backend: {url}" in (janus.folder / "janus.log").read_text()
     finally:
         stop_janus(janus)
+
+
+@pytest.fixture
+async def second_instance(app_settings, clock):  # type: ignore[no-untyped-def]
+    from ..live.helpers import Server
+
+    other = create_app(app_settings, clock=clock)
+    async with other.router.lifespan_context(other):
+        srv = await Server(other).start()
+        yield srv
+        await srv.stop()
+
+
+@pytest.mark.parametrize("backend", ["postgres"])  # several instances need the production setup
+async def test_a_class_on_janus_across_two_instances_needs_no_routing(factory, server, second_instance, clients, clock, peers):
+    """The room is Janus's: the tutor's instance and the students' instance each attach their own
+    participants, and the floor moved on one is heard through the other."""
+    org = await factory.org()
+    tutor_user = await factory.tutor(org, subjects=("math",))
+    users = [await factory.user("student", org, school=i) for i in range(2)]
+    cid, tutor, (a, b) = await _class_with(server.base, clients, clock, tutor_user, users, tutor_base=second_instance.base)
+    t_peer, a_peer, b_peer = ClassPeer(tutor, cid, tone=440), ClassPeer(a, cid, tone=660), ClassPeer(b, cid)
+    peers.extend([t_peer, a_peer, b_peer])
+    for p in peers:
+        await p.connect()
+    await until(lambda: a_peer.loud > 25 and b_peer.loud > 25)  # the tutor, attached by the other instance
+    janus_a, janus_b = _janus(server.app), _janus(second_instance.app)
+    assert janus_a is not janus_b and janus_a.name == janus_b.name == "janus"
+    assert (await janus_a.room_stats(cid))["participants"] == 3  # one room, whichever instance asks
+    await tutor.send(type="class_floor", class_id=cid, student_id=users[0].id)
+    await b.event("class_floor", class_id=cid, student_id=users[0].id)
+    await until(lambda: t_peer.loud > 25)  # the tutor hears a, whose connection the students' instance made
+    await b.send(type="class_leave", class_id=cid, ref="bye")
+    await b.wait_for(lambda f: f.get("ref") == "bye")
+    for _ in range(100):
+        if (await janus_b.room_stats(cid))["participants"] == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert (await janus_b.room_stats(cid))["participants"] == 2
