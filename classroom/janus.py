@@ -274,8 +274,8 @@ class JanusBackend:
 
     async def close_room(self, room_id: int) -> None:
         for key in [k for k in self.handles if k[0] == room_id]:
-            handle = self.handles.pop(key)
-            if self.api.open:
+            handle = self.handles.pop(key, None)  # a hangup event may have taken it meanwhile
+            if handle is not None and self.api.open:
                 await self._detach(handle)
         self.rooms.pop(room_id, None)
         await self._control(request="destroy", room=self._room(room_id))

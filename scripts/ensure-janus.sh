@@ -116,6 +116,7 @@ admin: {
 EOF
 
 : > "$DIR/janus.log"
+rm -f "$DIR/janus.pid"
 janus -C "$DIR/janus.jcfg" -F "$DIR" -L "$DIR/janus.log" -N -o -H "$DIR" -b -p "$DIR/janus.pid" >/dev/null 2>&1 || true
 
 up() { (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
