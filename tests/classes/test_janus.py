@@ -40,6 +40,7 @@ def _janus(app):  # type: ignore[no-untyped-def]
 
 
 async def test_the_tutor_is_heard_by_all_and_the_floor_holder_by_the_tutor_and_the_class(factory, server, clients, clock, peers):
+    """… and nothing a page receives carries Janus's API secret."""
     org = await factory.org()
     tutor_user = await factory.tutor(org, subjects=("math",))
     users = [await factory.user("student", org, school=1) for _ in range(2)]
@@ -77,6 +78,10 @@ async def test_the_tutor_is_heard_by_all_and_the_floor_holder_by_the_tutor_and_t
         await asyncio.sleep(0.05)
     assert await janus.room_stats(cid) == {}  # the room is destroyed in Janus with the class
     assert cid not in await janus.list_rooms()
+    import json
+
+    seen = json.dumps([c.frames for c in (tutor, a, b)])  # everything the three websockets carried
+    assert "a=candidate" in seen and janus.api.secret and janus.api.secret not in seen  # Janus's SDP, never its secret
 
 
 def _closed_port() -> int:
