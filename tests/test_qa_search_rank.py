@@ -42,3 +42,10 @@ async def test_a_question_is_found_first_by_its_own_common_words(client, factory
     assert await found("电流的公式和单位", limit=1) == [wanted]
     # Equals (only some terms found in every document) go newest first.
     assert await found("读数") == list(reversed(ones))
+    # Letters rank whatever their case; an admin's search (built with the admin's scope) ranks alike.
+    latin = await ask("OHM定律里电流怎么算")
+    newer = await ask("电流怎么算", "用ohm定律")
+    assert await found("ohm 电流") == [latin, newer]
+    admin = await factory.sign_in(await factory.user("city_admin", org))
+    r = await client.get("/api/qa/search", headers=admin, params={"q": "公式 单位 电流", "limit": 5})
+    assert [x["id"] for x in r.json()["results"]] == everything[:5]

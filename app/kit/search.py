@@ -113,5 +113,14 @@ def rank(own_text: ColumnElement[str], words: list[str]) -> ColumnElement[int]:
     (full-width letters) finds its document but ranks it lower. Cost: one LIKE per term per match,
     over the index's matches only."""
     # A Chinese term has no case: a plain LIKE, no lower() of every text (the costlier part).
-    hits = (case((own_text.contains(w) if not w.isascii() else own_text.icontains(w), 1), else_=0) for w in words)
+    terms_ = [bindparam(f"rank_{i}", w, type_=Text) for i, w in enumerate(words)]
+    hits = (case((own_text.icontains(t) if w.isascii() else own_text.contains(t), 1), else_=0) for w, t in zip(words, terms_))
     return sum(hits, literal(0, Integer))
+
+
+def bound(dialect: str, words: list[str]) -> dict[str, object]:
+    """The parameters that run a statement made by `matched` and `rank` for other `words` (of the
+    same number, each of the same kind — letters or Chinese), so that the statement can be built
+    once per shape."""
+    found: dict[str, object] = {"words": words} if dialect == "postgresql" else {"expr": " ".join(f'"{w}"' for w in words)}
+    return found | {f"rank_{i}": w for i, w in enumerate(words)}

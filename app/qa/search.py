@@ -12,10 +12,10 @@ from sqlalchemy import ColumnElement, FromClause, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit import search as bigrams
-from app.kit.search import MAX_MATCHES, MAX_QUERY_TERMS, query_terms, rank, terms
+from app.kit.search import MAX_MATCHES, MAX_QUERY_TERMS, bound, query_terms, rank, terms
 from app.models import Answer, KnowledgePoint, QaSearchDoc, Question, QuestionKnowledgePoint, Subject
 
-__all__ = ["MAX_MATCHES", "MAX_QUERY_TERMS", "matched", "matching", "query_terms", "rank", "reindex", "terms"]
+__all__ = ["MAX_MATCHES", "MAX_QUERY_TERMS", "bound", "matched", "matching", "query_terms", "rank", "reindex", "terms"]
 INDEX = bigrams.Index(docs="qa_search_docs", key="question_id", fts="qa_search_fts", cte="qa_match")
 
 
