@@ -95,7 +95,11 @@ class Settings(BaseSettings):
     class_points_per_attendee: float = 0.05  # … + attendees × this …
     class_points_min_minutes: float = 5.0  # … (nothing for a class shorter than this) …
     class_points_max: float = 20.0  # … at most this per class
-    class_media: str = "aiortc"  # the media backend of the live room (classroom/), "none" for signaling only
+    class_media: str = "aiortc"  # the media backend of the live room (classroom/): aiortc, janus, or none (signaling only)
+    janus_url: str = ""  # class_media=janus: Janus's WebSocket API, e.g. ws://127.0.0.1:8188 (scripts/ensure-janus.sh prints it)
+    janus_api_secret: str | None = None  # Janus's api_secret; stays in the service, never sent to a browser
+    janus_room_prefix: str | None = None  # names of this deployment's rooms in Janus; default "<redis_prefix>class-"
+    janus_timeout_s: float = 5.0  # a Janus call that takes longer fails with MediaUnavailable
 
     # Micro-lessons (app/lessons). Files live in `lessons_dir` (default: data_dir/lessons); several
     # instances point it at one shared folder (see README, "Micro-lessons").
