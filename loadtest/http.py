@@ -325,6 +325,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         targets = {"floor": (floor, floor_base, "/floor"), "healthz": (service, base, "/healthz"),
                    "me": (service, base, "/api/auth/me"), "sessions": (service, base, "/api/sessions")}
         samples: dict[str, list[dict[str, Any]]] = {k: [] for k in targets}
+        RESULTS.mkdir(exist_ok=True)  # py-spy writes its samples there (and fails silently without it)
         with tempfile.TemporaryDirectory() as tmp:
             for name, (proc, url_, path) in targets.items():  # warm-up, not measured
                 await asyncio.to_thread(wrk, url_, path, tokens, min(1.0, args.seconds), args.connections, Path(tmp))
