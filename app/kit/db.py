@@ -43,10 +43,12 @@ def make_engine(url: str) -> AsyncEngine:
     # work_mem 32 MB: a city month's student leaderboard groups ~140,000 students; with the default
     # 4 MB the hash aggregation spilled to disk in five batches (1.4 s → 0.9 s in memory on the
     # benchmark city, measured on a loaded machine). At most 20 connections × a few such nodes.
-    return create_async_engine(url, pool_size=20, max_overflow=0, pool_pre_ping=False,
-                               connect_args={"timeout": 5,  # an unreachable database is a 503 within seconds
-                                             "server_settings": {"plan_cache_mode": "force_custom_plan", "jit": "off",
-                                                                 "work_mem": "32MB"}})
+    return create_async_engine(url, pool_size=20, max_overflow=0, pool_pre_ping=False, connect_args=PG_CONNECT_ARGS)
+
+
+# Every PostgreSQL connection of the service (the engine's and app.kit.reads'): see make_engine.
+PG_CONNECT_ARGS = {"timeout": 5,  # an unreachable database is a 503 within seconds
+                   "server_settings": {"plan_cache_mode": "force_custom_plan", "jit": "off", "work_mem": "32MB"}}
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
