@@ -73,7 +73,12 @@ def floor_app():  # type: ignore[no-untyped-def]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = await asyncpg.create_pool(dsn, min_size=10, max_size=30)
+        # No reset query on release (asyncpg's default sends one, a round trip per request): the
+        # service's hot reads skip it too (app/kit/reads.py), and a floor must not be padded.
+        async def keep(_conn: Any) -> None:
+            return None
+
+        app.state.pool = await asyncpg.create_pool(dsn, min_size=10, max_size=30, reset=keep)
         yield
         await app.state.pool.close()
 
