@@ -23,6 +23,16 @@ def make_engine(url: str) -> AsyncEngine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn) -> None:  # type: ignore[no-untyped-def]
+            # A writing request takes the write lock when it begins, waiting its turn (busy
+            # timeout) behind other writers. Begun deferred, a transaction that read and then
+            # wrote after another writer had committed failed at once with "database is locked"
+            # (SQLite cannot move a read snapshot forward inside a transaction and does not wait
+            # for it): 500s under concurrent POSTs (tests/test_sqlite_writers.py).
+            if conn.get_execution_options().get(IMMEDIATE):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
         return engine
     # asyncpg prepares every statement; after five runs PostgreSQL may switch a statement to a
     # generic plan, which for range scans over skewed data (the statistics over a semester) is
@@ -49,6 +59,18 @@ def make_engine(url: str) -> AsyncEngine:
 # Every PostgreSQL connection of the service (the engine's and app.kit.reads'): see make_engine.
 PG_CONNECT_ARGS = {"timeout": 5,  # an unreachable database is a 503 within seconds
                    "server_settings": {"plan_cache_mode": "force_custom_plan", "jit": "off", "work_mem": "32MB"}}
+
+
+IMMEDIATE = "tutoring_sqlite_immediate"  # execution option: SQLite transactions begin with the write lock
+
+
+def writer_for(maker: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions for requests that may write (not GET/HEAD): on SQLite their transaction begins
+    IMMEDIATE (see make_engine); elsewhere the same sessions as `maker`."""
+    engine: AsyncEngine = maker.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        return maker
+    return async_sessionmaker(engine.execution_options(**{IMMEDIATE: True}), expire_on_commit=False, autoflush=False)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -95,11 +117,10 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     (see reader_for)."""
     state = request.app.state
     maker: async_sessionmaker[AsyncSession] = state.sessionmaker
-    if request.method in ("GET", "HEAD"):
-        cached = getattr(state, "read_sessionmaker", None)
-        if cached is None or cached[0] is not maker:
-            cached = state.read_sessionmaker = (maker, reader_for(maker))
-        maker = cached[1]
+    cached = getattr(state, "request_sessionmakers", None)
+    if cached is None or cached[0] is not maker:
+        cached = state.request_sessionmakers = (maker, reader_for(maker), writer_for(maker))
+    maker = cached[1] if request.method in ("GET", "HEAD") else cached[2]
     async with maker() as session:
         try:
             yield session
