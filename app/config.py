@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     points_min_minutes: float = 3.0  # shorter sessions earn nothing
     points_rating_factors: tuple[float, float, float, float, float] = (0.5, 0.8, 1.0, 1.0, 1.2)  # by rating 1..5
     point_value_cny: float = 10.0
+    # The dashboard's answer for a period that includes today is kept this long and shared by every
+    # admin asking for the same scope and period (app/stats/cache.py); 0 keeps nothing.
+    dashboard_cache_s: float = 15.0
     unrated_booking_after_s: int = 86400  # unrated sessions are booked with factor 1.0 after this
     ws_allowed_origins: list[str] = []  # empty: same host as the page (and non-browser clients)
     ws_ticket_ttl_s: int = 60

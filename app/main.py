@@ -27,6 +27,7 @@ from app.classes.dispatch import ClassDispatch
 from app.classes.dispatch import run_tick as class_tick
 from app.lessons.worker import make_worker as make_lesson_worker
 from app.models import utcnow
+from app.stats.cache import FigureCache
 from app.live.socket import EventLogSink, LiveHandler, run_tick
 from app.live.transcript import TranscriptWriter
 from app.qa.endpoints import run_escalation
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                               "Errors: `{\"error\": \"Code\", \"detail\": \"...\"}`.")
     app.state.settings = settings
     app.state.clock = clock
+    app.state.figures = FigureCache(clock or SystemClock(), ttl_s=settings.dashboard_cache_s)  # app/stats/cache.py
     errors.install(app)
     logs.install()
     app.add_middleware(BodyLimit, settings=settings)
