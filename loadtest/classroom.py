@@ -5,15 +5,34 @@ reached over a line-per-message TCP socket on 127.0.0.1 (create the room, publis
 same calls app/classes/dispatch.py makes). The *media server* whose CPU time and memory are
 measured, alone, from /proc: for aiortc that service process itself; for Janus the `janus`
 process (started for this run by scripts/ensure-janus.sh, stopped at the end) — the service
-process only signals then, and its CPU is reported beside. One aiortc tutor sends a tone with a
-click every 500 ms; N aiortc listeners, spread over worker processes, count RTP packets received
-and lost and time each click's arrival. N rises until loss passes 1 % (or not every listener
-connected). The floor is the media server's CPU with the tutor alone, measured in the same run;
-CPU per listener is what N listeners add above it. The clients' CPU (the listeners' workers and
-the tutor's process) is reported too: on one machine they run out long before a media server.
+process only signals then, and its CPU is reported beside. One aiortc tutor sends silence with a
+click every second; N aiortc listeners, spread over worker processes, count RTP packets received
+and lost and time each click's arrival. N rises until a step is not held (loss over 1 %, a
+listener not connected, or fewer than 95 % of the packets in time). The floor is the media
+server's CPU with the tutor alone, measured in the same run; CPU per listener is what N listeners
+add above it. The clients' CPU (the listeners' workers and the tutor's process) is reported too:
+on one machine they run out long before a media server.
+
+The delay is mouth to ear without the listener's own playout buffer: from the moment the tutor's
+track hands the click's frame to its sender to the moment the click's RTP packet reaches a
+listener's event loop (one machine, one wall clock). An arrival is matched to the latest click
+sent before it; the period (1 s) is far above any delay seen, so a late click is not taken for
+the next one, `clicks_heard_pct` (arrivals per click sent, per listener) shows each click was
+heard once, and a click not heard in the window counts as a full period late in the percentiles.
+
+Where the delay is: `tutor_to_service_p99_ms` (the click's packet reaching the service) and
+`in_service_p50/p99_ms` (from there to being handed to each listener's sender) are clocked inside
+the service (aiortc backend only; None for Janus). `service_cpu_wait_ms_per_s` (the media server:
+the aiortc service process, or the `janus` process) and `clients_cpu_wait_ms_per_s` are the time
+their threads were runnable but waiting for a CPU (/proc/PID/task/*/schedstat): on a shared
+2-core machine that, not the server's code, is where a long delay comes from. The listener
+processes run at `--client-nice 10` (in a class they run on the students' own devices).
+`--listen count` (the default) makes the listeners count and time packets without decoding them;
+`--listen decode` (or `--decode`) plays each stream through aiortc's decoder, like a page.
 
     python -m loadtest.classroom --media janus --media aiortc   # both, side by side; N = 25, 50, 100 …, 8 s each
     python -m loadtest.classroom --quick                        # aiortc only, N = 5, 20, 3 s each
+    python -m loadtest.classroom --steps 25,100 --listen decode --client-nice 0
 """
 from __future__ import annotations
 
@@ -31,16 +50,61 @@ from typing import Any
 from .common import percentile, report
 
 CLICK_BYTES = 40  # Opus payload bytes: silence is ~3, the click's frame well over 100
-CLICK_EVERY = 25  # frames (500 ms)
+CLICK_EVERY = 50  # frames (1 s): the longest delay that could be told apart from the next click
+REFRACTORY_S = 0.3  # a click's tail can come in more than one large packet: one arrival per click
 
 
 # --- the service side ---------------------------------------------------------------------------
+class Rising:
+    """Times a click's packet on one stream: large after small, once per click."""
+
+    def __init__(self, into: list[float]) -> None:
+        self.into, self.last, self.at = into, 0, 0.0
+
+    def see(self, size: int) -> None:
+        now = time.time()
+        if size > CLICK_BYTES and self.last <= CLICK_BYTES and now - self.at > REFRACTORY_S:
+            self.at = now
+            self.into.append(now)
+        self.last = size
+
+
+def clock_stages() -> dict[str, list[float]]:
+    """aiortc backend only: when each click's packet reaches the service (from the tutor) and
+    when the room hands it to each listener's sender (SRTP and the socket follow at once). What
+    lies between the latter and a listener's arrival is the kernel and the listener's own loop."""
+    from aiortc.rtcrtpreceiver import RTCRtpReceiver
+
+    from classroom import aiortc_room
+
+    stages: dict[str, list[float]] = {"in": [], "out": []}
+    handle, recv = RTCRtpReceiver._handle_rtp_packet, aiortc_room.PacketTrack.recv
+
+    async def inbound(self: Any, packet: Any, arrival_time_ms: int) -> None:
+        if not hasattr(self, "_click"):
+            self._click = Rising(stages["in"])
+        self._click.see(len(packet.payload))
+        await handle(self, packet, arrival_time_ms=arrival_time_ms)
+
+    async def outbound(self: Any) -> Any:
+        packet = await recv(self)
+        if not hasattr(self, "_click"):
+            self._click = Rising(stages["out"])
+        self._click.see(packet.size)
+        return packet
+
+    RTCRtpReceiver._handle_rtp_packet = inbound  # type: ignore[method-assign]
+    aiortc_room.PacketTrack.recv = outbound  # type: ignore[method-assign]
+    return stages
+
+
 async def serve(media: str) -> None:
     from classroom import make_backend
 
     options = {"url": os.environ["TUTORING_JANUS_URL"], "api_secret": os.environ["TUTORING_JANUS_API_SECRET"],
                "room_prefix": f"loadtest-{os.getpid()}:", "timeout_s": 30.0} if media == "janus" else {}
     backend = make_backend(media, **options)
+    stages = clock_stages() if media == "aiortc" else {"in": [], "out": []}
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while line := await reader.readline():
@@ -52,6 +116,8 @@ async def serve(media: str) -> None:
                 elif req["op"] == "close":
                     await backend.close_room(req["room"])
                     out = {"ok": True}
+                elif req["op"] == "stages":
+                    out = {k: [t for t in v if req["t0"] - 1 <= t < req["t1"]] for k, v in stages.items()}
                 elif req["op"] in ("publish", "subscribe"):
                     out = {"sdp": await getattr(backend, req["op"])(req["room"], req["user"], req["sdp"])}
                 else:
@@ -84,6 +150,16 @@ class Service:
 def cpu_s(pid: int) -> float:
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def waiting_s(pid: int) -> float:
+    """Time the process's threads spent runnable but waiting for a CPU (/proc/PID/task/*/schedstat)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):  # a thread that ended in between
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[1])
+    return total / 1e9
 
 
 def rss_mb(pid: int) -> float:
@@ -160,13 +236,15 @@ async def _listeners(service: Service, room: int, first_user: int, n: int, t0: f
         large packet, silence to a few bytes). The listeners' own decoding is not the service's
         delay, and on these shared cores it would dominate the figure."""
         for receiver in pc.getReceivers():
-            handle, last = receiver._handle_rtp_packet, [0]
+            handle, last = receiver._handle_rtp_packet, [0, 0.0]
 
-            async def hooked(packet: Any, arrival_time_ms: int, handle: Any = handle, last: list[int] = last) -> None:
+            async def hooked(packet: Any, arrival_time_ms: int, handle: Any = handle, last: list[Any] = last) -> None:
                 size = len(packet.payload)
                 now = time.time()
-                if size > CLICK_BYTES and last[0] <= CLICK_BYTES and t0 <= now < t1:
-                    arrivals.append(now)
+                if size > CLICK_BYTES and last[0] <= CLICK_BYTES and now - last[1] > REFRACTORY_S:
+                    last[1] = now
+                    if t0 <= now < t1:
+                        arrivals.append(now)
                 last[0] = size
                 if t0 <= now < t1:
                     mine.add(packet.timestamp)
@@ -225,11 +303,10 @@ def tone_track(clicks: list[float]) -> Any:
     return Clicks()
 
 
-def clients_cpu_s(pool: ProcessPoolExecutor) -> float:
-    """The listeners' worker processes and this (the tutor's) process."""
-    workers = sum(cpu_s(p) for p in getattr(pool, "_processes", {}) or {})
-    t = os.times()
-    return workers + t.user + t.system
+def clients_cpu_s(pool: ProcessPoolExecutor) -> tuple[float, float]:
+    """CPU time and CPU wait of the listeners' worker processes and this (the tutor's) process."""
+    pids = [*(getattr(pool, "_processes", {}) or {}), os.getpid()]
+    return sum(cpu_s(p) for p in pids), sum(waiting_s(p) for p in pids)
 
 
 async def step(service: Service, pid: int, pool: ProcessPoolExecutor, workers: int, room: int, n: int,
@@ -253,13 +330,14 @@ async def step(service: Service, pid: int, pool: ProcessPoolExecutor, workers: i
     jobs = [loop.run_in_executor(pool, listeners, service.port, room, 1000 + sum(share[:i]), k, t0, t1, decode)
             for i, k in enumerate(share) if k]
     await asyncio.sleep(max(0.0, t0 - time.time()))
-    c0, k0 = cpu_s(pid), clients_cpu_s(pool)
+    c0, w0, (k0, kw0) = cpu_s(pid), waiting_s(pid), clients_cpu_s(pool)
     s0 = cpu_s(service_pid) if service_pid else 0.0
     await asyncio.sleep(max(0.0, t1 - time.time()))
-    c1, rss, k1 = cpu_s(pid), rss_mb(pid), clients_cpu_s(pool)
+    c1, w1, rss, (k1, kw1) = cpu_s(pid), waiting_s(pid), rss_mb(pid), clients_cpu_s(pool)
     s1 = cpu_s(service_pid) if service_pid else 0.0
     results = [await j for j in jobs] if jobs else []
     await tutor.close()
+    stages = await service.call(op="stages", t0=t0, t1=t1)
     await service.call(op="close", room=room)
     got = sum(r["received"] for r in results)
     lost = sum(r["lost"] for r in results)
@@ -267,11 +345,36 @@ async def step(service: Service, pid: int, pool: ProcessPoolExecutor, workers: i
     for r in results:
         for a in r["arrivals"]:
             sent = [c for c in clicks if c <= a]
-            if sent and a - sent[-1] < 0.45:
+            if sent:
                 delays.append((a - sent[-1]) * 1000)
+    # clicks whose arrival could fall in [t0, t1): sent in it, give or take a period
+    sent_in = sum(1 for c in clicks if t0 <= c + 0.05 < t1)
+
+    def after(times: list[float], earlier: list[float]) -> list[float]:
+        out = []
+        for t in times:
+            before = [e for e in earlier if e <= t]
+            if before:
+                out.append((t - before[-1]) * 1000)
+        return out
+
+    def pct(xs: list[float], q: int) -> float | None:
+        return round(percentile(xs, q), 1) if xs else None
+
+    # a click not heard within the window counts as a full period late: a figure over the heard
+    # clicks alone would flatter a run whose listeners fell behind
+    heard = len(delays)
+    delays += [CLICK_EVERY * 20.0] * max(0, n * sent_in - heard)
+    to_service = after([t for t in stages["in"] if t0 <= t < t1], clicks)
+    in_service = after([t for t in stages["out"] if t0 <= t < t1], stages["in"])
     return {"listeners": n, "connected": sum(r["connected"] for r in results),
             "cpu_ms_per_s": round((c1 - c0) * 1000 / seconds, 1), "rss_mb": round(rss, 1),
+            "service_cpu_wait_ms_per_s": round((w1 - w0) * 1000 / seconds, 1),
             "clients_cpu_ms_per_s": round((k1 - k0) * 1000 / seconds, 1),
+            "clients_cpu_wait_ms_per_s": round((kw1 - kw0) * 1000 / seconds, 1),
+            "tutor_to_service_p99_ms": pct(to_service, 99), "in_service_p50_ms": pct(in_service, 50),
+            "in_service_p99_ms": pct(in_service, 99),
+            "clicks_heard_pct": round(100 * heard / (n * sent_in), 1) if n and sent_in else None,
             **({"signaling_cpu_ms_per_s": round((s1 - s0) * 1000 / seconds, 1)} if service_pid else {}),
             # Lost on the way or never sent: holes in the audio each listener received (by RTP
             # timestamps), so a sender's silent drop counts and a listener slow to read does not.
@@ -292,7 +395,7 @@ def load() -> float:
     return float(open("/proc/loadavg").read().split()[0])
 
 
-async def sweep(media: str, steps: list[int], seconds: float, workers: int, decode: bool) -> dict[str, Any]:
+async def sweep(media: str, steps: list[int], seconds: float, workers: int, decode: bool, nice: int) -> dict[str, Any]:
     """One backend: its floor, then N listeners rising until loss passes 1 % or some do not connect."""
     env = dict(os.environ)
     janus = None
@@ -316,7 +419,7 @@ async def sweep(media: str, steps: list[int], seconds: float, workers: int, deco
     service_pid = proc.pid if janus else None
     rows = []
     try:
-        with ProcessPoolExecutor(workers) as pool:
+        with ProcessPoolExecutor(workers, initializer=os.nice, initargs=(nice,)) as pool:
             floor = await step(service, server_pid, pool, workers, 1, 0, seconds, service_pid, decode)
             print(f"[{media}] floor (tutor alone): {floor['cpu_ms_per_s']} ms CPU per s, {floor['rss_mb']} MB (load {load()})")
             for i, n in enumerate(steps):
@@ -338,7 +441,11 @@ async def sweep(media: str, steps: list[int], seconds: float, workers: int, deco
     per = best["cpu_ms_per_listener_s"]
     return {"media": media, "listeners_max": best["listeners"] if held_rows else 0,
             "cpu_ms_per_listener_s": per, "loss_pct_at_max": best["loss_pct"], "delay_p99_ms": best["delay_p99_ms"],
-            "delay_p50_ms": best["delay_p50_ms"], "floor_cpu_ms_per_s": floor["cpu_ms_per_s"],
+            "delay_p50_ms": best["delay_p50_ms"], "clicks_heard_pct_at_max": best["clicks_heard_pct"],
+            "in_service_p99_ms_at_max": best["in_service_p99_ms"],
+            "service_cpu_wait_ms_per_s_at_max": best["service_cpu_wait_ms_per_s"],
+            "clients_cpu_wait_ms_per_s_at_max": best["clients_cpu_wait_ms_per_s"],
+            "floor_cpu_ms_per_s": floor["cpu_ms_per_s"],
             "rss_mb_at_max": best["rss_mb"], "clients_cpu_ms_per_s_at_max": best["clients_cpu_ms_per_s"],
             "one_core_listeners_est": int((1000 - floor["cpu_ms_per_s"]) / per) if per > 0 else None,
             "stopped_by": "loss, a listener not connected, or too few packets" if len(held_rows) < len(rows) else "last step",
@@ -350,8 +457,14 @@ async def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--media", action="append", help="a media backend to measure (classroom.make_backend); repeat for several")
     parser.add_argument("--workers", type=int, default=2, help="listener processes")
-    parser.add_argument("--steps", help="listeners per step, comma-separated (default 25,50,100,150,200,300,400)")
-    parser.add_argument("--decode", action="store_true", help="listeners decode what they receive (costs the clients' CPU)")
+    parser.add_argument("--steps", help="listeners per step, comma-separated (default 25,50,100,150,200,300,400; 5,20 with --quick)")
+    parser.add_argument("--listen", choices=("count", "decode"), default="count",
+                        help="listeners only count and time RTP packets (default), or also decode them like a page "
+                             "(costs the clients' CPU on these shared cores)")
+    parser.add_argument("--decode", action="store_const", dest="listen", const="decode", help="the same as --listen decode")
+    parser.add_argument("--client-nice", type=int, default=10,
+                        help="niceness of the listener processes: on one machine they compete with the media server "
+                             "for the same cores, in a real class they run on the students' devices (0: compete)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     media = args.media or ["aiortc"]
@@ -360,16 +473,21 @@ async def main() -> None:
         return
     steps = [int(x) for x in args.steps.split(",")] if args.steps else [5, 20] if args.quick else [25, 50, 100, 150, 200, 300, 400]
     seconds = 3.0 if args.quick else 8.0
-    results = {m: await sweep(m, steps, seconds, args.workers, args.decode) for m in media}
+    decode = args.listen == "decode"
+    results = {m: await sweep(m, steps, seconds, args.workers, decode, args.client_nice) for m in media}
     first = results[media[0]]
     figures = {k: v for k, v in first.items()}
     figures.update(quick=args.quick, backends={m: {k: v for k, v in r.items()} for m, r in results.items()},
-                   media_measured=media, load_at_end=load(), listeners_decode=args.decode)
+                   media_measured=media, load_at_end=load(), listeners_decode=decode,
+                   listen=args.listen, client_nice=args.client_nice)
     print(f"{'':34}" + "".join(f"{m:>14}" for m in media))
     for label, key in (("listeners held (loss <= 1 %)", "listeners_max"), ("media server CPU ms/listener-s", "cpu_ms_per_listener_s"),
                        ("floor CPU ms/s (tutor alone)", "floor_cpu_ms_per_s"), ("RSS MB at max", "rss_mb_at_max"),
                        ("loss % at max", "loss_pct_at_max"), ("delay p50 ms", "delay_p50_ms"), ("delay p99 ms", "delay_p99_ms"),
-                       ("clients' CPU ms/s at max", "clients_cpu_ms_per_s_at_max"), ("one core ≈ listeners", "one_core_listeners_est")):
+                       ("clicks heard % at max", "clicks_heard_pct_at_max"), ("in service p99 ms at max", "in_service_p99_ms_at_max"),
+                       ("server CPU wait ms/s at max", "service_cpu_wait_ms_per_s_at_max"),
+                       ("clients' CPU ms/s at max", "clients_cpu_ms_per_s_at_max"),
+                       ("clients' CPU wait ms/s at max", "clients_cpu_wait_ms_per_s_at_max"), ("one core ≈ listeners", "one_core_listeners_est")):
         print(f"{label:34}" + "".join(f"{str(results[m][key]):>14}" for m in media))
     if "janus" in results and "aiortc" in results:
         # The ratio at the same N: the largest N both held (the clients, not the servers, set it here).
