@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, WebSocket
+from fastapi import APIRouter, Query, Request, Response, WebSocket
+from pydantic import TypeAdapter
 
-from app.accounts.deps import CurrentUser, Student
+from app.accounts.deps import CurrentCaller, CurrentUser, Student
 from app.kit.clock import ClockDep, ts
 from app.kit.db import DB, after_commit
 from app.kit.deps import SettingsDep
+from app.kit.jsonout import model_response
 from app.models import SessionState
 from signaling.turn import ice_servers
 from signaling.ws import serve
@@ -33,10 +35,18 @@ async def ice(user: CurrentUser, clock: ClockDep, s: SettingsDep) -> dict[str, A
     return ice_servers(s.stun_urls, s.turn_urls, s.turn_secret, user.id, clock.now(), s.turn_ttl_s)
 
 
+_LISTED_OUT = TypeAdapter(list[SessionOut])
+
+
 @router.get("/api/sessions", response_model=list[SessionOut])
-async def my_sessions(user: CurrentUser, db: DB, limit: int = Query(50, ge=1, le=200),
-                      before_id: int | None = None) -> list[SessionOut]:
-    return await records.mine(db, user, limit, before_id)
+async def my_sessions(request: Request, caller: CurrentCaller, limit: int = Query(50, ge=1, le=200),
+                      before_id: int | None = None) -> Response:
+    """Newest first. On every student's and tutor's home page: the lean caller check and one
+    query through app.kit.reads (no ORM session), the rows validated and written once
+    (app.kit.jsonout) — `python -m loadtest.http`."""
+    q, params = (records.MINE_BEFORE, {"before": before_id}) if before_id else (records.MINE, {})
+    rows = await request.app.state.reads.all(q, {"uid": caller.id, "limit": limit, **params})
+    return model_response(_LISTED_OUT, [dict(r) for r in rows])
 
 
 @router.get("/api/sessions/{session_id}", response_model=SessionOut)

@@ -54,16 +54,10 @@ _LISTED = (TutoringSession.id, TutoringSession.request_id, TutoringSession.stude
            TutoringSession.live_at, TutoringSession.ended_at, TutoringSession.duration_s, TutoringSession.end_reason,
            TutoringSession.cap_s, TutoringSession.rating, TutoringSession.rating_comment, TutoringSession.flagged,
            _TUTOR.real_name.label("tutor_name"))
-_MINE = (select(*_LISTED).join(_TUTOR, _TUTOR.id == TutoringSession.tutor_id)
+MINE = (select(*_LISTED).join(_TUTOR, _TUTOR.id == TutoringSession.tutor_id)
          .where(or_(TutoringSession.student_id == bindparam("uid"), TutoringSession.tutor_id == bindparam("uid")))
          .order_by(TutoringSession.id.desc()).limit(bindparam("limit")))
-_MINE_BEFORE = _MINE.where(TutoringSession.id < bindparam("before"))
-
-
-async def mine(db: AsyncSession, user: User, limit: int, before_id: int | None) -> list[SessionOut]:
-    q, params = (_MINE_BEFORE, {"before": before_id}) if before_id else (_MINE, {})
-    rows = await db.execute(q, {"uid": user.id, "limit": limit, **params})
-    return [SessionOut.model_validate(row._mapping) for row in rows]
+MINE_BEFORE = MINE.where(TutoringSession.id < bindparam("before"))
 
 
 async def transcript(db: AsyncSession, user: User, session_id: int) -> list[TranscriptItem]:
