@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
+from .errors import MediaUnavailable
+
 
 class MediaBackend(Protocol):
     name: str
@@ -69,10 +71,6 @@ class NoMedia:
 
     async def aclose(self) -> None:
         return None
-
-
-class MediaUnavailable(Exception):
-    pass
 
 
 def make_backend(name: str, **options: Any) -> MediaBackend:

@@ -252,7 +252,7 @@ class AudioJitterBuffer(JitterBuffer):
         if self._next is not None and 0 < uint16_add(self._next, -seq) < 0x8000:
             return False, None  # late or duplicate
         self._next = uint16_add(seq, 1)
-        return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
+        return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]  # the packet's payload, private in aiortc
 
 
 def shorten_jitter_buffer(pc: RTCPeerConnection) -> None:
@@ -260,7 +260,7 @@ def shorten_jitter_buffer(pc: RTCPeerConnection) -> None:
     aiortc's receiver: the class tests hear audio through it, so a change in aiortc shows."""
     for receiver in pc.getReceivers():
         if receiver.track is not None and receiver.track.kind == "audio":
-            receiver._RTCRtpReceiver__jitter_buffer = AudioJitterBuffer()  # type: ignore[attr-defined]
+            receiver._RTCRtpReceiver__jitter_buffer = AudioJitterBuffer()  # type: ignore[attr-defined]  # aiortc keeps it private
 
 
 def _samples(frame: AudioFrame) -> bytes:

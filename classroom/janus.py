@@ -33,7 +33,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from . import MediaUnavailable
+from .errors import MediaUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class JanusApi:
         from websockets.asyncio.client import connect
 
         try:
-            self.ws = await asyncio.wait_for(connect(self.url, subprotocols=["janus-protocol"],  # type: ignore[list-item]
+            self.ws = await asyncio.wait_for(connect(self.url, subprotocols=["janus-protocol"],  # type: ignore[list-item]  # websockets types subprotocols as its Subprotocol NewType
                                                      open_timeout=self.timeout_s, max_size=2**22), self.timeout_s)
         except (TimeoutError, OSError, Exception) as exc:  # noqa: BLE001 - refused, timed out, bad handshake
             raise MediaUnavailable(f"the class media server (Janus at {self.url}) is not answering: "
@@ -210,7 +210,7 @@ class JanusBackend:
         data = out.get("plugindata", {}).get("data", {})
         if data.get("classroom") == "error":
             raise KeyError(data.get("error", "classroom error"))
-        return data  # type: ignore[no-any-return]
+        return data
 
     def _room(self, room_id: int) -> str:
         return f"{self.prefix}{room_id}"

@@ -162,7 +162,7 @@ class RedisPool(Pool):
                           want: int) -> tuple[bool, list[int]]:
         if not tutor_ids:
             return False, []
-        res: list = await self._run("OFFER_FIRST", request_id, now, deadline, want, *tutor_ids)  # type: ignore[assignment]
+        res: list = await self._run("OFFER_FIRST", request_id, now, deadline, want, *tutor_ids)
         return bool(int(res[0])), self._ints(res[1:])
 
     async def claim(self, request_id: int, tutor_id: int, now: float) -> ClaimResult:

@@ -96,7 +96,7 @@ async def current_caller(
         raise NotAuthenticated("unknown account")
     _admit(row["revoked_at"], row["status"], row["suspended_reason"])
     request.state.sid = claims["sid"]
-    return Caller(*(row[f] for f in CALLER_FIELDS), sid=claims["sid"])
+    return Caller(**{f: row[f] for f in CALLER_FIELDS}, sid=claims["sid"])
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]

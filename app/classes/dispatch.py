@@ -98,7 +98,7 @@ class ClassDispatch:
                     heard = await live.voice_heard(db, c)
                     result = live.Result(reply={"type": "ack", "ref": msg.ref, "class_id": c.id})
                 else:
-                    c = heard = None
+                    c, heard = None, None
                     result = await live.handle(db, settings, user, msg, self.now)
                 await db.commit()
             except AppError as exc:
@@ -210,6 +210,7 @@ class ClassDispatch:
         await self.deliver(result)
         for c in rooms:  # a room whose instance died is taken over (classroom/routing.py)
             try:
+                assert adopt is not None  # rooms is empty without it
                 await adopt(c.id, record_to=self._record_to(c))
             except Exception:  # noqa: BLE001 - Redis down: the next tick tries again
                 log.warning("class %s: checking its media room's owner failed", c.id, exc_info=True)

@@ -24,7 +24,7 @@ def make_engine(url: str) -> AsyncEngine:
             cur.close()
 
         @event.listens_for(engine.sync_engine, "begin")
-        def _begin(conn) -> None:  # type: ignore[no-untyped-def]
+        def _begin(conn: Any) -> None:  # the driver's connection (DB-API, untyped)
             # A writing request takes the write lock when it begins, waiting its turn (busy
             # timeout) behind other writers. Begun deferred, a transaction that read and then
             # wrote after another writer had committed failed at once with "database is locked"

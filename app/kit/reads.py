@@ -85,7 +85,7 @@ class HotReads:
                 return list((await conn.execute(stmt, dict(params))).mappings())
         sql, names = self._sql(stmt)
         try:
-            return await self._pool.fetch(sql, *(params[n] for n in names))  # type: ignore[no-any-return]
+            return await self._pool.fetch(sql, *(params[n] for n in names))
         except _DOWN:
             raise DatabaseUnavailable("the database is not answering; try again shortly", retry_after=5) from None
 

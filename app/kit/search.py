@@ -34,6 +34,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import ARRAY, ColumnElement, FromClause, Integer, Text, bindparam, case, column, literal, literal_column, select, table, text
+from sqlalchemy.orm import InstrumentedAttribute
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _RUN = re.compile(f"[{_CJK}]+|[a-z0-9]+")
@@ -91,7 +92,8 @@ def matching(index: Index, dialect: str, words: list[str], any_of: bool = False,
         text(f"{index.fts} MATCH :expr").bindparams(expr=expr)).limit(cap).subquery()
 
 
-def matched(index: Index, dialect: str, key: ColumnElement[int], words: list[str], cap: int) -> ColumnElement[bool]:
+def matched(index: Index, dialect: str, key: ColumnElement[int] | InstrumentedAttribute[int], words: list[str],
+            cap: int) -> ColumnElement[bool]:
     """`key` is one of the first `cap` documents holding all of `words` (any `cap` of them: a cut for
     a query of one very common word): a condition for a query that reads every match, as a ranked
     search does. On PostgreSQL `key = ANY(ARRAY(…))`: the matches are read from the GIN index once,
@@ -99,13 +101,13 @@ def matched(index: Index, dialect: str, key: ColumnElement[int], words: list[str
     searched table instead (46 ms on 100,000 questions)."""
     if dialect == "postgresql":
         docs = f"SELECT {index.key} FROM {index.docs} WHERE string_to_array({index.docs}.terms, ' ') @> :words LIMIT :cap"
-        col = key.expression  # type: ignore[attr-defined]  # (a mapped attribute: its table's column)
-        return text(f"{col.table.name}.{col.name} = ANY(ARRAY({docs}))").bindparams(  # type: ignore[return-value]
+        col = key.expression  # (a mapped attribute: its table's column)
+        return text(f"{col.table.name}.{col.name} = ANY(ARRAY({docs}))").bindparams(  # type: ignore[return-value]  # a TextClause used as a boolean condition
             bindparam("words", words, type_=ARRAY(Text)), bindparam("cap", cap, type_=Integer))
     return key.in_(select(matching(index, dialect, words, cap=cap)))
 
 
-def rank(own_text: ColumnElement[str], words: list[str]) -> ColumnElement[int]:
+def rank(own_text: ColumnElement[str] | InstrumentedAttribute[str], words: list[str]) -> ColumnElement[int]:
     """How many of the query's `words` the searched thing's own text holds, to order the matches
     by (higher first). A term is letters, digits or Chinese only (no LIKE wildcard can be in it);
     the text is compared lower-cased, as the terms are. Text in other forms that NFKC folds

@@ -75,7 +75,7 @@ class Throttle:
             pool = self._pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=32, timeout=10,
                                                    socket_connect_timeout=3, socket_timeout=10)
             self.storage = RedisStorage("async+" + settings.redis_url, implementation="redispy",
-                                        key_prefix=settings.redis_prefix + "limits", connection_pool=pool)
+                                        key_prefix=settings.redis_prefix + "limits", connection_pool=pool)  # type: ignore[arg-type]  # limits types its options as scalars; redis-py takes the pool
         else:
             self.storage = MemoryStorage()
         self.limiter = MovingWindowRateLimiter(self.storage)

@@ -240,7 +240,7 @@ async def mine(db: AsyncSession, tutor: User) -> list[Lesson]:
                                   .order_by(Lesson.created_at.desc(), Lesson.id.desc()))).scalars())
 
 
-def _search(query: Select, dialect: str, q: str) -> tuple[Select, Any]:  # type: ignore[type-arg]
+def _search(query: Select, dialect: str, q: str) -> tuple[Select, Any]:
     """Title search, the Q&A centre's (app/kit/search.py): every word of `q` must be in the title,
     Chinese matched by its character bigrams (电功率 finds 电功率的计算 and 求电功率); with the
     Q&A centre's rank to order by (the title is the lesson's own text)."""
@@ -270,7 +270,7 @@ async def catalogue(db: AsyncSession, user: User, *, subject: str | None, band: 
                                            LessonKnowledgePoint.knowledge_point_id.in_(under)))
     rank = None
     if q and q.strip():
-        query, rank = _search(query, db.bind.dialect.name, q)
+        query, rank = _search(query, db.get_bind().dialect.name, q)
     total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     # Every order ends with the id: a total order, so that pages (offset) neither repeat nor skip.
     order: tuple[Any, ...] = ((Lesson.complete_views.desc(), Lesson.clicks.desc(), Lesson.id.desc()) if sort == "most_watched"

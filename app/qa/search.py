@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, FromClause, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.kit import search as bigrams
 from app.kit.search import MAX_MATCHES, MAX_QUERY_TERMS, bound, query_terms, rank, terms
@@ -41,7 +42,7 @@ async def reindex(db: AsyncSession, question_id: int) -> None:
     await db.flush()
 
 
-def matched(dialect: str, question_id: ColumnElement[int], words: list[str]) -> ColumnElement[bool]:
+def matched(dialect: str, question_id: ColumnElement[int] | InstrumentedAttribute[int], words: list[str]) -> ColumnElement[bool]:
     """`question_id` is among the first MAX_MATCHES questions whose document holds all of `words`."""
     return bigrams.matched(INDEX, dialect, question_id, words, MAX_MATCHES)
 

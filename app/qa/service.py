@@ -454,7 +454,7 @@ async def run_search(db: AsyncSession, viewer: User, query: str, subject: str | 
     words = search.query_terms(query)
     if not words:
         raise InvalidInput("search for at least one word", field="q")
-    dialect = db.bind.dialect.name
+    dialect = db.get_bind().dialect.name
     shape = (dialect, tuple(w.isascii() for w in words), bool(subject))
     if is_admin(viewer):  # (rare: built each time, with the admin's scope)
         stmt = _ranked(*shape, False).where(visible(viewer))

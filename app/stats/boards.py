@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Select, Subquery, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (
@@ -70,7 +70,7 @@ def _in_scope(school_col: Any, city_id: int, district_id: int | None, school_id:
     return school_col.in_(schools.where(School.id == school_id) if school_id is not None else schools)
 
 
-def _named(top, id_col) -> Select:  # type: ignore[no-untyped-def, type-arg]
+def _named(top: Subquery, id_col: Any) -> Select:
     """The rows of a leaderboard's top (a subquery with its LIMIT) with each person's name and
     school name: ten probes by key in the same query, not a second round trip."""
     return (select(*top.c, User.real_name, School.name).join(User, User.id == id_col)
@@ -114,8 +114,8 @@ async def students(db: AsyncSession, city_id: int, district_id: int | None, scho
     total = func.sum(per.c.n)
     top = select(per.c.sid.label("sid"), total.label("n")).group_by(per.c.sid).having(total >= minimum).order_by(
         total.desc(), per.c.sid).limit(limit).subquery()
-    rows = (await db.execute(_named(top, top.c.sid).order_by(top.c.n.desc(), top.c.sid))).all()
-    return _ranked([{"id": sid, "name": name, "school": school, "participations": int(n)} for sid, n, name, school in rows],
+    found = (await db.execute(_named(top, top.c.sid).order_by(top.c.n.desc(), top.c.sid))).all()
+    return _ranked([{"id": sid, "name": name, "school": school, "participations": int(n)} for sid, n, name, school in found],
                    "participations")
 
 
@@ -194,7 +194,7 @@ async def tutors(db: AsyncSession, city_id: int, district_id: int | None, school
         mine = (_tutor_scope(select(User.id).where(User.role == "tutor"), city_id, district_id, school_id)
                 if district_id is not None or school_id is not None else None)
 
-        def of(t):  # type: ignore[no-untyped-def]
+        def of(t: Any) -> Select:  # a month or a day rollup model
             q = select(t.tutor_id.label("tid"), t.sessions, t.seconds, t.rated, t.rating_sum)
             return q.where(t.tutor_id.in_(mine)) if mine is not None else q
         per = _one(_months_and_days(*days, lambda m0, m1: of(TutorMonth).where(TutorMonth.month >= m0, TutorMonth.month < m1),

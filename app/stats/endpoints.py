@@ -1,8 +1,9 @@
 """Statistics endpoints. Every table comes as JSON, CSV or XLSX (`?format=`)."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
@@ -37,7 +38,7 @@ async def _scope(db: DB, admin: User, district_id: int | None, school_id: int | 
 
 def figures(request: Request) -> FigureCache:
     """The process's shared figures (app/stats/cache.py)."""
-    return request.app.state.figures  # type: ignore[no-any-return]
+    return request.app.state.figures
 
 
 def service_today(request: Request, tz: str) -> date:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import ColumnElement, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (
@@ -33,7 +33,7 @@ async def hot_spots(db: AsyncSession, city_id: int, start: date, end: date, tz: 
     days = day_bounds(*hour_bounds(start, end, tz))
     if days is not None:
         k = KnowledgePointDay
-        asked = func.sum(k.asked)
+        asked: ColumnElement[int] = func.sum(k.asked)
         q = (select(KnowledgePoint.id, KnowledgePoint.name, KnowledgePoint.subject_code, asked)
              .select_from(k).join(KnowledgePoint, KnowledgePoint.id == k.knowledge_point_id)
              .where(k.day >= days[0], k.day < days[1]))

@@ -5,6 +5,7 @@ from datetime import date
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.models import SignInBlock, SignInHour, TutorProfile, User
 
@@ -13,7 +14,7 @@ from .rollups import block_masks, day_bounds, hits, hour_bounds
 from .scope import users_scoped as _scoped
 
 
-def _approved(teaches: ColumnElement[bool]) -> ColumnElement[bool]:
+def _approved(teaches: ColumnElement[bool] | InstrumentedAttribute[bool]) -> ColumnElement[bool]:
     """The user has an approved tutor profile that teaches the stage: a probe of tutor_profiles by
     its key for each tutor, never a join the planner could order badly (see online_rate). The
     profile is looked up by user_id alone (the other tests are on the row found), so the key is
@@ -51,7 +52,7 @@ async def online_rate(db: AsyncSession, city_id: int, district_id: int | None, s
         signed_in = select(SignInHour.user_id).where(SignInHour.user_id == User.id, SignInHour.hour >= h0, SignInHour.hour < h1).exists()
     members = [func.count().filter(and_(User.role == role, condition)) for _, role, condition in GROUPS]
 
-    def of_users(query: Select) -> Select:  # type: ignore[type-arg]
+    def of_users(query: Select) -> Select:
         return _scoped(query.select_from(User).where(User.created_at < t), city_id, district_id, school_id)
     registered = (await db.execute(of_users(select(*members)))).one()
     online = (await db.execute(of_users(select(*members)).where(signed_in))).one()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, literal, select, union_all
@@ -15,7 +16,7 @@ from .rollups import day_bounds, hour_bounds, month_start, split_months
 
 
 async def payroll(db: AsyncSession, district_id: int, start: date, end: date, tz: str,
-                  point_value: float) -> dict[str, object]:
+                  point_value: float) -> dict[str, Any]:
     """Points booked to the district's tutors in [from, to), and what the district pays: a sum
     over the append-only ledger, so it reconciles with it exactly."""
     f, t = bounds(start, end, tz)

@@ -148,7 +148,7 @@ def _months_pg() -> str:
     def klass(delta: dict[str, str], ref: str) -> str:
         return _counts_upsert("class_months", {"class_id": f"{ref}.class_id", "month": f"{ref}.month"}, {"school_id": f"{ref}.school_id"}, delta)
     new, old = _school_flags("NEW"), _school_flags("OLD")
-    part = lambda ref: " + ".join(f"{ref}.{c}" for c in COUNTS)  # noqa: E731
+    part = lambda ref: " + ".join(f"{ref}.{c}" for c in COUNTS)  # noqa: E731 - a one-line SQL snippet builder
     s_key = {"school_id": "OLD.school_id", "month": "OLD.month"}
     c_key = {"class_id": "OLD.class_id", "month": "OLD.month"}
     return f"""
@@ -202,12 +202,12 @@ def _tutors_pg() -> str:
     new, old = _tutor_values("NEW", ""), _tutor_values("OLD", "-")
     same = {c: f"{new[c]} - ({_tutor_values('OLD', '')[c]})" for c in TUTOR}
     same["sessions"] = "0"
-    day = lambda ref: day_of_ts(dialect, f"{ref}.live_at")  # noqa: E731
+    day = lambda ref: day_of_ts(dialect, f"{ref}.live_at")  # noqa: E731 - a one-line SQL snippet builder
     removed = _tutor_upserts(dialect, "OLD", old)
     drops = [_drop_zero("tutor_days", {"tutor_id": "OLD.tutor_id", "day": day("OLD")}, TUTOR),
              _drop_zero("tutor_months", {"tutor_id": "OLD.tutor_id", "month": month_of_day(dialect, day("OLD"))}, TUTOR)]
     changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in ("live_at", "tutor_id", "duration_s", "rating"))
-    body = lambda stmts: "".join(f"\n      {s};" for s in stmts)  # noqa: E731
+    body = lambda stmts: "".join(f"\n      {s};" for s in stmts)  # noqa: E731 - a one-line SQL snippet builder
     return f"""
 CREATE OR REPLACE FUNCTION rollup_tutoring_sessions_chain() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -251,7 +251,7 @@ def _days_pg() -> str:
     ins, _ = _days_months(dialect, "INSERT")
     upd, upd_drops = _days_months(dialect, "UPDATE")
     dele, del_drops = _days_months(dialect, "DELETE")
-    st = lambda stmts: "".join(f"\n    {s};" for s in stmts)  # noqa: E731
+    st = lambda stmts: "".join(f"\n    {s};" for s in stmts)  # noqa: E731 - a one-line SQL snippet builder
     return f"""
 CREATE OR REPLACE FUNCTION rollup_student_days_chain() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

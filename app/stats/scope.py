@@ -72,7 +72,7 @@ async def scoped(db: AsyncSession, admin: User, district_id: int | None = None, 
                  school_id if school_id is not None else own.school_id, class_id)
 
 
-def users_scoped(query: Select, city_id: int, district_id: int | None, school_id: int | None) -> Select:  # type: ignore[type-arg]
+def users_scoped(query: Select, city_id: int, district_id: int | None, school_id: int | None) -> Select:
     """A query over `User` limited to the users of the scope (their city, district, school now)."""
     query = query.where(User.city_id == city_id)
     if district_id is not None:

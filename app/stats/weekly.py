@@ -44,6 +44,8 @@ async def class_weekly(db: AsyncSession, school_id: int, start: date, end: date,
         for kind, (student_col, at_col) in sources.items():
             for class_id, student, at in (await db.execute(select(User.class_id, student_col, at_col).join(
                     User, User.id == student_col).where(User.school_id == school_id, at_col >= f, at_col < t))).all():
+                if at is None:  # never: the period's bounds select it
+                    continue
                 week = (at.astimezone(zone).date() - monday).days // 7
                 found.setdefault((week, class_id, kind), []).append(student)
     out = []
