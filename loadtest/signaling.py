@@ -65,8 +65,10 @@ def _serve(kind: str) -> None:
     sock.bind(("127.0.0.1", 0))
     print(sock.getsockname()[1], flush=True)
     target = "app.main:app" if kind == "service" else "loadtest.relayfloor:create_app"
+    # The service's own uvicorn settings (app/cli.py, Dockerfile) for both the service and the
+    # floor: no per-message deflate (see README, "The live relay").
     config = uvicorn.Config(target, factory=kind != "service", log_level="warning", backlog=4096,
-                            ws_ping_interval=None, lifespan="on")
+                            ws_ping_interval=None, ws_per_message_deflate=False, lifespan="on")
     server = uvicorn.Server(config)
     import uvloop
 

@@ -20,7 +20,6 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict, deque
-from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -30,14 +29,51 @@ from .subscriber import Subscriber
 log = logging.getLogger(__name__)
 
 
-@dataclass
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder, not one per call
+_KINDS: dict[str, str] = {}
+
+
+def dumps(data: Any) -> str:
+    """Compact JSON as every frame and stored event carries it."""
+    return _encode(data)
+
+
 class StoredEvent:
-    id: int
-    kind: str
-    data: dict[str, Any]
+    """One event of a user's stream. Its data is kept as JSON text (`body`) when it came that
+    way (the relay serialises a shared item once for all its recipients and the transcript; a
+    bell or a stream read hands over text): `text()` then frames it without decoding or
+    encoding anything, and `data` is decoded only if someone asks."""
+
+    __slots__ = ("id", "kind", "_data", "_body")
+
+    def __init__(self, id: int, kind: str, data: dict[str, Any] | None = None, body: str | None = None) -> None:
+        self.id, self.kind, self._data, self._body = id, kind, data, body
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = json.loads(self._body or "{}")
+        return self._data
+
+    @property
+    def body(self) -> str:
+        if self._body is None:
+            self._body = dumps(self._data)
+        return self._body
 
     def frame(self) -> dict[str, Any]:
         return {"type": "event", "id": self.id, "kind": self.kind, "data": self.data}
+
+    def text(self) -> str:
+        """`frame()` as the JSON text sent on the socket."""
+        kind = _KINDS.get(self.kind) or _KINDS.setdefault(self.kind, json.dumps(self.kind))
+        return f'{{"type":"event","id":{self.id},"kind":{kind},"data":{self.body}}}'
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StoredEvent) and (self.id, self.kind, self.data) == (other.id, other.kind, other.data)
+
+    def __repr__(self) -> str:
+        return f"StoredEvent({self.id}, {self.kind!r}, {self.body})"
 
 
 class ResumeGap(Exception):
@@ -53,7 +89,8 @@ class EventLog(ABC):
         self._bells: dict[int, set[asyncio.Event]] = defaultdict(set)
 
     @abstractmethod
-    async def append(self, user_id: int, kind: str, data: dict[str, Any]) -> int: ...
+    async def append(self, user_id: int, kind: str, data: dict[str, Any], body: str | None = None) -> int:
+        """`body`: `data` already serialised as JSON, when the caller has it (stored and sent as it is)."""
 
     @abstractmethod
     async def read(self, user_id: int, after: int, limit: int = 500) -> list[StoredEvent]:
@@ -91,9 +128,10 @@ class InProcessEventLog(EventLog):
         self.streams: dict[int, deque[StoredEvent]] = defaultdict(lambda: deque(maxlen=self.keep))
         self.seq: dict[int, int] = defaultdict(int)
 
-    async def append(self, user_id: int, kind: str, data: dict[str, Any]) -> int:
+    async def append(self, user_id: int, kind: str, data: dict[str, Any], body: str | None = None) -> int:
+        """`body`: `data` already serialised (the relay's shared items), sent as it is."""
         self.seq[user_id] += 1
-        self.streams[user_id].append(StoredEvent(self.seq[user_id], kind, data))
+        self.streams[user_id].append(StoredEvent(self.seq[user_id], kind, None if body is not None else data, body))
         self._ring(user_id)
         return self.seq[user_id]
 
@@ -139,7 +177,7 @@ class RedisEventLog(EventLog):
         if fresh and event_id > fresh[-1].id + 1:
             fresh.clear()  # one not heard in between (its bell may still come): the run restarts here
         if not fresh or event_id == fresh[-1].id + 1:
-            fresh.append(StoredEvent(event_id, kind, json.loads(body)))
+            fresh.append(StoredEvent(event_id, kind, body=body))  # decoded only if someone asks
         self._ring(user_id)
 
     def unbell(self, user_id: int, ev: asyncio.Event) -> None:
@@ -148,8 +186,8 @@ class RedisEventLog(EventLog):
             self._fresh.pop(user_id, None)
             self._asked.pop(user_id, None)
 
-    async def append(self, user_id: int, kind: str, data: dict[str, Any]) -> int:
-        body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    async def append(self, user_id: int, kind: str, data: dict[str, Any], body: str | None = None) -> int:
+        body = body if body is not None else dumps(data)
         keys = [f"{self.p}seq:{user_id}", f"{self.p}s:{user_id}", self.channel]
         seq = int(await self._append(keys=keys, args=[self.keep, kind, body, self.ttl, user_id]))
         self.heard(user_id, seq, kind, body)  # local listeners need not wait for the round trip through pub/sub
@@ -175,7 +213,7 @@ class RedisEventLog(EventLog):
         first = int(head[0][0].split("-")[0]) if head else latest + 1
         if after > latest or after < first - 1:
             raise ResumeGap(latest)
-        return [StoredEvent(int(i.split("-")[0]), f["k"], json.loads(f["d"])) for i, f in rows]
+        return [StoredEvent(int(i.split("-")[0]), f["k"], body=f["d"]) for i, f in rows]
 
     async def start(self) -> None:
         async def ring(data: str) -> None:

@@ -14,7 +14,6 @@ only by an instance. In-process (embedded) they wait in a list, flushed on shutd
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 import time
@@ -26,7 +25,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from .eventlog import InProcessEventLog, RedisEventLog
+from .eventlog import InProcessEventLog, RedisEventLog, dumps
 
 
 class SessionClosed(Exception):
@@ -48,7 +47,7 @@ class Row:
 def _open_body(data: dict[str, Any]) -> str:
     """The event's JSON up to its closing brace, ending with `"seq":` — the seq is appended
     where it is allocated (in Redis, atomically with the relay)."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))[:-1] + ',"seq":'
+    return dumps(data)[:-1] + ',"seq":'
 
 
 class Relay(ABC):
@@ -94,10 +93,10 @@ class InProcessRelay(Relay):
             raise SessionClosed(session_id)
         self.seq[session_id] += 1
         seq = self.seq[session_id]
-        event = {**data, "seq": seq}
+        body = _open_body(data) + f"{seq}}}"  # serialised once: every recipient's frame and the row
         for user_id in recipients:
-            await self.events.append(user_id, kind, event)
-        self.rows.append(Row(session_id, seq, kind, sender, _open_body(data) + f"{seq}}}", raw, flagged, at))
+            await self.events.append(user_id, kind, data, body)
+        self.rows.append(Row(session_id, seq, kind, sender, body, raw, flagged, at))
         self._more.set()
         return seq
 
