@@ -168,11 +168,13 @@ class RedisEventLog(EventLog):
         # user's stream itself was last read (an empty answer from `_fresh` is trusted for 1 s).
         self._fresh: dict[int, deque[StoredEvent]] = {}
         self._asked: dict[int, float] = {}
+        self._heard_at: dict[int, float] = {}  # when a local user last heard an event (monotonic)
 
     def heard(self, user_id: int, event_id: int, kind: str, body: str) -> None:
         """An event known without reading the stream (its bell, or our own append)."""
         if user_id not in self._bells:
             return
+        self._heard_at[user_id] = time.monotonic()
         fresh = self._fresh.setdefault(user_id, deque(maxlen=64))
         if fresh and event_id > fresh[-1].id + 1:
             fresh.clear()  # one not heard in between (its bell may still come): the run restarts here
@@ -185,6 +187,7 @@ class RedisEventLog(EventLog):
         if user_id not in self._bells:
             self._fresh.pop(user_id, None)
             self._asked.pop(user_id, None)
+            self._heard_at.pop(user_id, None)
 
     async def append(self, user_id: int, kind: str, data: dict[str, Any], body: str | None = None) -> int:
         body = body if body is not None else dumps(data)
@@ -222,7 +225,24 @@ class RedisEventLog(EventLog):
 
         self._listener = Subscriber(self.r, self.channel, ring, "event bell")
         self._listener.start()
+        self._ringer = asyncio.create_task(self._ring_all())
+
+    async def _ring_all(self, every_s: float = 5.0) -> None:
+        """A bell is a pub/sub message and can be lost (a subscriber reconnecting): every few
+        seconds each socket that heard nothing meanwhile reads its stream anyway (one timer for
+        all of them, instead of a timeout around every wait)."""
+        while True:
+            await asyncio.sleep(every_s)
+            now = time.monotonic()
+            for user_id in list(self._bells):
+                if now - self._heard_at.get(user_id, 0.0) >= every_s:  # quiet that long: ask the stream
+                    self._heard_at[user_id] = now
+                    self._ring(user_id)
 
     async def aclose(self) -> None:
+        ringer = getattr(self, "_ringer", None)
+        if ringer is not None:
+            ringer.cancel()
+            await asyncio.gather(ringer, return_exceptions=True)
         if self._listener is not None:
             await self._listener.aclose()

@@ -162,6 +162,8 @@ class RedisRelay(Relay):
         self.claim_idle_ms = claim_idle_ms
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self._send = redis.register_script(_SEND)
+        self._queue: list[tuple[list[str], list[Any], asyncio.Future[Any]]] = []
+        self._flusher: asyncio.Task[None] | None = None
         self._claim_from = "0-0"
         self._claimed_at = float("-inf")
 
@@ -180,13 +182,52 @@ class RedisRelay(Relay):
             keys += [f"{ev.p}seq:{user_id}", f"{ev.p}s:{user_id}"]
         args = [ev.keep, ev.ttl, kind, _open_body(data), sender, raw or "", "1" if flagged else "", repr(at), session_id,
                 *recipients]
-        seq, *ids = (int(n) for n in await self._send(keys=keys, args=args))
+        seq, *ids = (int(n) for n in await self._call(keys, args))
         if seq < 0:
             raise SessionClosed(session_id)
         body = args[3] + f"{seq}}}"
         for user_id, event_id in zip(recipients, ids):
             ev.heard(user_id, event_id, kind, body)  # local sockets need not wait for the bell through pub/sub
         return seq
+
+    async def _call(self, keys: list[str], args: list[Any]) -> Any:
+        """The script call of one message, sent with every other message's that arrived
+        meanwhile in one pipeline: one write and one read for all of them, not one round
+        trip each (at thousands of messages a second the round trips' syscalls were the
+        largest self-time in the profile). One pipeline is in flight at a time; what arrives
+        while it is goes in the next, so a message waits at most one round trip more. The
+        pipeline keeps the calls in arrival order, so each sender's messages keep theirs."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append((keys, args, future))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        batch: list[tuple[list[str], list[Any], asyncio.Future[Any]]] = []
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                try:
+                    async with self.r.pipeline(transaction=False) as pipe:
+                        for keys, args, _ in batch:
+                            await self._send(keys=keys, args=args, client=pipe)
+                        results = await pipe.execute(raise_on_error=False)
+                except Exception as exc:  # noqa: BLE001 - each waiting message gets the failure
+                    results = [exc] * len(batch)
+                for (_, _, future), result in zip(batch, results):
+                    if future.done():
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            self._flusher = None
+            for _, _, future in batch + self._queue:  # cancelled (shutdown): nobody waits forever
+                if not future.done():
+                    future.set_exception(ConnectionError("the relay stopped before this message was sent"))
+            self._queue = []
 
     async def start_seq(self, session_id: int, seq: int) -> None:
         if seq > 0:

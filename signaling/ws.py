@@ -91,11 +91,10 @@ async def serve(websocket: WebSocket, handler: Handler, events: EventLog, *, all
                     await send(event.text())
                     last = event.id
                 if not batch:
-                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
-                    # that lands as the bell rings, and the socket would never finish closing.
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(5):  # the timeout covers a lost bell
-                            await bell.wait()
+                    # No timeout per wait (it cost a timer handle per event): a bell lost on its
+                    # way between instances is covered by the event log ringing every bell
+                    # now and then (RedisEventLog: every 5 s), after which `read` asks the stream.
+                    await bell.wait()
         finally:
             events.unbell(user.id, bell)
 
