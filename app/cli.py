@@ -38,7 +38,11 @@ def main(argv: list[str] | None = None) -> None:
         # should know at once where to look and that something is happening.
         say(f"Tutoring service, {mode}: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
         prestart(settings, progress=say)
-        say(window_hint(settings))
+        import asyncio
+
+        from app.prestart import service_window_now
+
+        say(window_hint(settings, window=asyncio.run(service_window_now(settings))))
         say(f"Ready: open http://{host}:{port}/ (demo accounts: see README, password demo1234)")
         # No per-message deflate on the websocket: frames are small (chat, strokes), and zlib cost
         # CPU on every frame and ~100 KB of memory per connection (README, "The live relay").
@@ -50,9 +54,11 @@ def say(line: str) -> None:
     print(line, flush=True)
 
 
-def window_hint(settings: Settings, now: float | None = None) -> str:
-    """Whether live tutoring is open now, and how to open it for a daytime demo when it is not."""
-    window = ServiceWindow.parse(settings.service_window, settings.timezone)
+def window_hint(settings: Settings, now: float | None = None, window: ServiceWindow | None = None) -> str:
+    """Whether live tutoring is open now, and how to open it for a daytime demo when it is not.
+    `window` carries the admins' calendar (holidays closed, extra days open); without it the weekly
+    window alone is used."""
+    window = window or ServiceWindow.parse(settings.service_window, settings.timezone)
     at = time.time() if now is None else now  # the process's start, not a request path: the wall clock is right
     if window.is_open(at):
         return f"Live tutoring is open now (service window: {settings.service_window}, {settings.timezone})."

@@ -11,6 +11,7 @@ from alembic.config import Config
 from sqlalchemy import text
 
 from app.config import Settings
+from matching import ServiceWindow
 from app.kit.db import make_engine, make_sessionmaker
 from app.seed.demo import demo_seeded, seed_demo
 from app.seed.reference import seed_reference
@@ -48,6 +49,18 @@ async def wait_for_database(url: str, timeout: float = 60) -> None:
 def migrate(url: str) -> None:
     """Runs Alembic (which drives its own event loop), so call it outside a running loop."""
     command.upgrade(alembic_config(url), "head")
+
+
+async def service_window_now(settings: Settings) -> ServiceWindow:
+    """The service window as the service will apply it: the weekly window with the admins' calendar."""
+    from app.match.service import service_window
+
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        async with make_sessionmaker(engine)() as db:
+            return await service_window(db, settings, time.time())
+    finally:
+        await engine.dispose()
 
 
 async def seed(settings: Settings, demo: bool | None = None) -> bool:

@@ -24,6 +24,45 @@ def test_open_window_says_so(tmp_path):
     assert "open now" in hint and "always" not in hint
 
 
+def test_a_holiday_in_the_admins_calendar_closes_the_evening_in_the_hint(tmp_path):
+    # An admin closed Thursday 2026-11-26 (a holiday): `make run` must not announce live tutoring
+    # open that evening, and names Friday's opening instead.
+    from datetime import date
+
+    from matching import ServiceWindow
+
+    settings = Settings(data_dir=tmp_path, DATABASE_URL=None, REDIS_URL=None)
+    window = ServiceWindow.parse(settings.service_window, settings.timezone, {date(2026, 11, 26): False})
+    hint = window_hint(settings, now=_at(2026, 11, 26, 19, 0), window=window)
+    assert "closed" in hint and "2026-11-27 18:00" in hint
+
+
+def test_make_run_reads_the_calendar_from_the_database(tmp_path):
+    import asyncio
+    from datetime import date, timedelta
+
+    from app.models import CalendarDay
+    from app.kit.db import make_engine, make_sessionmaker
+    from app.prestart import migrate, service_window_now
+
+    settings = Settings(data_dir=tmp_path, DATABASE_URL=None, REDIS_URL=None)
+    tmp_path.mkdir(exist_ok=True)
+    migrate(settings.sqlalchemy_url)
+
+    async def close_a_day() -> None:
+        engine = make_engine(settings.sqlalchemy_url)
+        async with make_sessionmaker(engine)() as db:
+            db.add(CalendarDay(day=closed, is_service_day=False, note="a holiday"))
+            await db.commit()
+        await engine.dispose()
+
+    closed = date.today() + timedelta(days=30)
+    asyncio.run(close_a_day())
+    window = asyncio.run(service_window_now(settings))
+    assert window.overrides == {closed: False}
+    assert window.is_service_day(closed) is False
+
+
 def test_readme_says_who_teaches_what_in_the_demo_city():
     # A newcomer picks a tutor from this table; it must agree with what the seeder creates.
     import re

@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from app.kit.db import make_engine
 from app.models import Base
@@ -19,7 +19,7 @@ from app.stats import rollup_triggers, rollups
 
 from . import infra
 
-FTS = "qa_search_fts"  # SQLite's FTS5 index and its shadow tables (migration 0005): no model of their own
+FTS = ("qa_search_fts", "lesson_search_fts")  # SQLite's FTS5 indexes and their shadow tables (0005, 0012): no models
 
 
 @pytest.fixture
@@ -96,3 +96,36 @@ def test_frozen_rollup_sql_equals_the_generators(dialect: str) -> None:
     assert r3.BACKFILL[dialect] == rollups.hour_rebuild_sql(dialect)
     assert r4.TRIGGERS[dialect] == rollup_triggers.derived_triggers(dialect)
     assert r4.BACKFILL[dialect] == rollups.derived_rebuild_sql(dialect)
+
+
+async def test_lesson_search_documents_are_backfilled(empty_database, backend):  # type: ignore[no-untyped-def]
+    """Lessons made before revision 0012 are found by title search once it has run."""
+    from sqlalchemy import text
+
+    from app.kit import search
+    from app.lessons.service import SEARCH
+
+    cfg = alembic_config(empty_database)
+    await asyncio.to_thread(command.upgrade, cfg, "0007")
+    engine = make_engine(empty_database)
+    async with engine.connect() as conn:
+        # Only the lessons table matters here: no users, schools or subjects behind its keys.
+        await conn.execute(text("SET session_replication_role = replica" if backend == "postgres" else "PRAGMA foreign_keys = OFF"))
+        for i, title in ((1, "焦耳定律的实验"), (2, "凸透镜成像")):
+            await conn.execute(text(
+                "INSERT INTO lessons (id, tutor_id, school_id, district_id, subject_code, band, title, description, media_status,"
+                " review_status, clicks, complete_views, created_at, updated_at) VALUES (:i, 1, 1, 1, 'physics', 'junior',"
+                " :title, '', 'ready', 'approved', 0, 0, '2026-11-26 10:00:00+00', '2026-11-26 10:00:00+00')"), {"i": i, "title": title})
+        await conn.commit()
+    await asyncio.to_thread(command.upgrade, cfg, "head")
+    async with engine.connect() as conn:
+        async def found(q: str) -> list[int]:
+            m = search.matching(SEARCH, engine.dialect.name, search.query_terms(q))
+            return sorted((await conn.execute(select(m.c.lesson_id))).scalars())
+        assert await found("定律") == [1]
+        assert await found("透镜") == [2]
+        assert await found("欧姆") == []
+    await engine.dispose()
+    # The revision's frozen split is the application's.
+    title = "电功率 P=UI 的计算（第2课）"
+    assert _revision("0012")._document(title) == search.document(title)

@@ -6,6 +6,8 @@ Everything here is blocking CPU work: callers run it in a thread, off the reques
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -89,40 +91,52 @@ def probe(path: Path) -> Probe:
         raise MediaRejected("this is not a video file we can read (MP4, MOV or WebM), or it is damaged") from None
 
 
-def _check_complete(kept: PILImage.Image | None, last: float, duration_s: float) -> None:
-    """A truncated upload decodes without an error but stops early: its pictures must reach
-    (nearly) the length its header claims."""
-    if kept is None:
-        raise MediaRejected("the video has no pictures")
-    if last < duration_s - max(1.0, 0.05 * duration_s):
-        raise MediaRejected(f"the video is damaged or cut short: pictures stop at {last:.1f} s of {duration_s:.1f} s")
+@contextmanager
+def _decoding() -> Iterator[None]:
+    """An error while decoding means a damaged file: the tutor is told so."""
+    try:
+        yield
+    except MediaRejected:
+        raise
+    except (av.FFmpegError, OSError, ValueError):
+        raise MediaRejected("the video is damaged: it cannot be decoded to the end") from None
+
+
+class _Pictures:
+    """Follows the decoded pictures of a file: keeps the poster (the last picture at or before
+    `at_s`) and how far the pictures reach."""
+
+    def __init__(self, at_s: float) -> None:
+        self.at_s, self.last = at_s, 0.0
+        self.kept: PILImage.Image | None = None
+
+    def see(self, frame: av.VideoFrame) -> None:
+        if self.kept is None or (frame.time is not None and frame.time <= self.at_s):
+            self.kept = frame.to_image()
+        self.last = max(self.last, frame.time or 0.0)
+
+    def finish(self, duration_s: float, poster: Path) -> None:
+        """A truncated upload decodes without an error but stops early: its pictures must reach
+        (nearly) the length its header claims. Then the poster is saved (JPEG)."""
+        if self.kept is None:
+            raise MediaRejected("the video has no pictures")
+        if self.last < duration_s - max(1.0, 0.05 * duration_s):
+            raise MediaRejected(f"the video is damaged or cut short: pictures stop at {self.last:.1f} s of {duration_s:.1f} s")
+        img = self.kept.convert("RGB")
+        img.thumbnail((1280, 720))
+        img.save(poster, "JPEG", quality=82)
 
 
 def verify_and_poster(path: Path, poster: Path, at_s: float, duration_s: float) -> None:
     """Decode every video frame (a damaged file fails here, not in a student's player) and keep
     the frame at `at_s` as the poster (JPEG)."""
-    try:
-        with av.open(str(path)) as c:
-            stream = c.streams.video[0]
-            stream.thread_type = "AUTO"
-            kept, last = None, 0.0
-            for frame in c.decode(stream):
-                if kept is None or (frame.time is not None and frame.time <= at_s):
-                    kept = frame.to_image()
-                last = max(last, frame.time or 0.0)
-            _check_complete(kept, last, duration_s)
-    except MediaRejected:
-        raise
-    except (av.FFmpegError, OSError, ValueError):
-        raise MediaRejected("the video is damaged: it cannot be decoded to the end") from None
-    assert kept is not None
-    _save_poster(kept, poster)
-
-
-def _save_poster(img: PILImage.Image, poster: Path) -> None:
-    img = img.convert("RGB")
-    img.thumbnail((1280, 720))
-    img.save(poster, "JPEG", quality=82)
+    pictures = _Pictures(at_s)
+    with _decoding(), av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        stream.thread_type = "AUTO"
+        for frame in c.decode(stream):
+            pictures.see(frame)
+    pictures.finish(duration_s, poster)
 
 
 def remux_faststart(src: Path, dst: Path) -> None:
@@ -145,7 +159,8 @@ def _even(n: float) -> int:
 def transcode(src: Path, dst: Path, poster: Path, at_s: float, duration_s: float) -> None:
     """H.264 (yuv420p, ≤ 720p) + AAC in an MP4 with the index first — what every phone plays —
     decoding every frame on the way (so a damaged file fails here) and keeping the poster frame."""
-    try:
+    pictures = _Pictures(at_s)
+    with _decoding():
         with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4", options={"movflags": "+faststart"}) as out:
             vin = inp.streams.video[0]
             vin.thread_type = "AUTO"
@@ -164,14 +179,11 @@ def transcode(src: Path, dst: Path, poster: Path, at_s: float, duration_s: float
                 aout = out.add_stream("aac", rate=48000)
                 aout.layout = "stereo"
                 aout.bit_rate = 128_000
-            kept, last = None, 0.0
             streams = [vin] + ([ain] if ain is not None else [])
             for packet in inp.demux(streams):
                 for frame in packet.decode():
                     if packet.stream is vin:
-                        if kept is None or (frame.time is not None and frame.time <= at_s):
-                            kept = frame.to_image()
-                        last = max(last, frame.time or 0.0)
+                        pictures.see(frame)
                         frame.pict_type = av.video.frame.PictureType.NONE
                         for p in vout.encode(frame.reformat(vout.width, vout.height, "yuv420p")):
                             out.mux(p)
@@ -184,13 +196,7 @@ def transcode(src: Path, dst: Path, poster: Path, at_s: float, duration_s: float
             if aout is not None:
                 for p in aout.encode():
                     out.mux(p)
-            _check_complete(kept, last, duration_s)
-    except MediaRejected:
-        raise
-    except (av.FFmpegError, OSError, ValueError):
-        raise MediaRejected("the video is damaged: it cannot be decoded to the end") from None
-    assert kept is not None
-    _save_poster(kept, poster)
+    pictures.finish(duration_s, poster)
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.scope import school_in_scope
 from app.config import Settings
+from app.kit import search as bigrams
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound, error_type
-from app.models import (District, KnowledgePoint, Lesson, LessonKnowledgePoint, LessonPlay, LessonView, PointsEntry, School,
-                        TutorProfile, User)
+from app.models import (District, KnowledgePoint, Lesson, LessonKnowledgePoint, LessonPlay, LessonSearchDoc, LessonView, PointsEntry,
+                        School, TutorProfile, User)
 from app.subjects.service import check_knowledge_points, check_subjects
 
 from .schemas import LessonCreate, LessonUpdate
@@ -34,6 +35,7 @@ VideoTooLarge = error_type("VideoTooLarge", 413)
 VideoTooLong = error_type("VideoTooLong", 422)
 
 JITTER = 1.25  # reports may arrive unevenly; this much faster than the top speed still counts
+SEARCH = bigrams.Index(docs="lesson_search_docs", key="lesson_id", fts="lesson_search_fts", cte="lesson_match")
 
 
 def ts(now: float) -> datetime:
@@ -58,6 +60,7 @@ async def create(db: AsyncSession, tutor: User, data: LessonCreate, now: float) 
     db.add(lesson)
     await db.flush()
     db.add_all([LessonKnowledgePoint(lesson_id=lesson.id, knowledge_point_id=k) for k in kps])
+    db.add(LessonSearchDoc(lesson_id=lesson.id, terms=bigrams.document(lesson.title)))
     await db.flush()
     return lesson
 
@@ -97,6 +100,7 @@ async def amend(db: AsyncSession, tutor: User, lesson_id: int, data: LessonUpdat
     lesson.subject_code = subject
     if data.title is not None:
         lesson.title = data.title.strip()
+        await db.merge(LessonSearchDoc(lesson_id=lesson.id, terms=bigrams.document(lesson.title)))
     if data.description is not None:
         lesson.description = data.description.strip()
     if data.band is not None:
@@ -228,13 +232,14 @@ async def mine(db: AsyncSession, tutor: User) -> list[Lesson]:
                                   .order_by(Lesson.created_at.desc(), Lesson.id.desc()))).scalars())
 
 
-def _search(query: Select, q: str) -> Select:  # type: ignore[type-arg]
-    """Title search: every word (split on spaces) must occur in the title. Substring matching needs
-    no word segmentation, so 电功率 finds 电功率的计算 (Chinese has no spaces between words)."""
-    for term in q.split()[:5]:
-        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Lesson.title.ilike(f"%{escaped}%", escape="\\"))
-    return query
+def _search(query: Select, dialect: str, q: str) -> Select:  # type: ignore[type-arg]
+    """Title search, the Q&A centre's (app/kit/search.py): every word of `q` must be in the title,
+    Chinese matched by its character bigrams (电功率 finds 电功率的计算 and 求电功率)."""
+    words = bigrams.query_terms(q)
+    if not words:
+        raise InvalidInput("search for at least one word", field="q")
+    found = bigrams.matching(SEARCH, dialect, words)
+    return query.where(Lesson.id.in_(select(found.c.lesson_id)))
 
 
 async def catalogue(db: AsyncSession, user: User, *, subject: str | None, band: str | None, knowledge_point_id: int | None,
@@ -255,7 +260,7 @@ async def catalogue(db: AsyncSession, user: User, *, subject: str | None, band: 
         query = query.where(exists().where(LessonKnowledgePoint.lesson_id == Lesson.id,
                                            LessonKnowledgePoint.knowledge_point_id.in_(under)))
     if q and q.strip():
-        query = _search(query, q)
+        query = _search(query, db.bind.dialect.name, q)
     total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     order = ((Lesson.complete_views.desc(), Lesson.clicks.desc(), Lesson.id.desc()) if sort == "most_watched"
              else (Lesson.published_at.desc(), Lesson.id.desc()))

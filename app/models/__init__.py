@@ -2,7 +2,7 @@
 from .accounts import ROLES, AuthSession, SignIn, User
 from .base import Base, utcnow
 from .classes import ClassEnrolment, ClassEvent, ClassKnowledgePoint
-from .lessons import Lesson, LessonKnowledgePoint, LessonPlay, LessonView
+from .lessons import Lesson, LessonKnowledgePoint, LessonPlay, LessonSearchDoc, LessonView
 from .org import City, District, School, SchoolClass
 from .qa import QaImage, QaNotification, QaReply, QaReport, QaSearchDoc, QuestionKnowledgePoint
 from .records import (ActivityBlock, ActivityHour, Answer, CalendarDay, ClassAttendance, LiveClass, PointsEntry, Question, SessionEvent,
@@ -16,7 +16,7 @@ __all__ = [
     "ClassEnrolment", "ClassEvent", "ClassKnowledgePoint",
     "ActivityBlock", "ActivityHour", "ClassAttendance", "LiveClass", "SchoolDay", "SignInBlock", "SignInHour",
     "ROLES", "Answer", "AuthSession", "Base", "CalendarDay", "City", "District", "HelpRequest",
-    "HelpRequestKnowledgePoint", "Image", "Lesson", "LessonKnowledgePoint", "LessonPlay", "LessonView", "KnowledgePoint", "PointsEntry", "Question", "School",
+    "HelpRequestKnowledgePoint", "Image", "Lesson", "LessonKnowledgePoint", "LessonPlay", "LessonSearchDoc", "LessonView", "KnowledgePoint", "PointsEntry", "Question", "School",
     "SchoolClass", "SessionEvent", "SessionReport", "SignIn", "StudentBlock", "Subject", "TutorExpertise", "TutorProfile",
     "TutorReview", "TutorSubject", "TutoringSession", "User", "utcnow",
     "QaImage", "QaNotification", "QaReply", "QaReport", "QaSearchDoc", "QuestionKnowledgePoint",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, UTCDateTime, utcnow
@@ -54,6 +54,18 @@ class LessonKnowledgePoint(Base):
     __tablename__ = "lesson_knowledge_points"
     lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), primary_key=True)
     knowledge_point_id: Mapped[int] = mapped_column(ForeignKey("knowledge_points.id"), primary_key=True, index=True)
+
+
+class LessonSearchDoc(Base):
+    """A lesson's words for title search: the character bigrams of its title, space separated
+    (app/kit/search.py, as the Q&A centre's). Indexed by FTS5 `lesson_search_fts` on SQLite and by
+    a GIN index over string_to_array(terms, ' ') on PostgreSQL (migration 0012)."""
+
+    __tablename__ = "lesson_search_docs"
+    __table_args__ = (Index("ix_lesson_search_docs_terms", text("string_to_array(terms, ' ')"),
+                            postgresql_using="gin").ddl_if(dialect="postgresql"),)
+    lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    terms: Mapped[str] = mapped_column(Text)
 
 
 class LessonView(Base):

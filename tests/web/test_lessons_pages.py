@@ -66,6 +66,10 @@ async def test_upload_review_find_and_watch_to_the_end(factory, pages: Pages, tm
     await expect(found).to_have_count(1)
     await expect(found).to_contain_text("焦耳定律的实验")
     await shot(phone, "lessons-catalogue")
+    for words, n in (("实验", 1), ("欧姆", 0), ("定律 实验", 1)):  # title search: the Q&A centre's, by two characters
+        await phone.fill("#lesson-q", words)
+        await phone.press("#lesson-q", "Enter")
+        await expect(found).to_have_count(n)
     await found.get_by_role("link", name="焦耳定律的实验").click()
     await expect(phone.locator("#player")).to_have_count(1)
     played = await phone.evaluate("() => document.getElementById('player').play().then(() => true, (e) => String(e))")
@@ -77,6 +81,10 @@ async def test_upload_review_find_and_watch_to_the_end(factory, pages: Pages, tm
 
     await page.reload()
     await expect(page.locator("#lesson-archive tbody tr td.views")).to_have_text("1")
+    await page.goto(pages.base + "/#/tutor")  # the tutor's main archive counts the lesson and its complete view
+    figures = page.locator("#archive-figures")
+    await expect(figures.locator("div", has_text="发布微课").locator("b")).to_have_text("1")
+    await expect(figures.locator("div", has_text="微课完整观看").locator("b")).to_have_text("1")
     await desk.reload()
     for table in (desk.locator("#lesson-figures table").first, desk.locator("#lesson-figures table").last):  # scope, city board
         await expect(table.locator("td.views")).to_have_text("1")

@@ -5,6 +5,7 @@ import { h, clear } from '../dom.js';
 import { t, errorText, formatDuration, subjectName } from '../i18n.js';
 import { onLeave } from '../nav.js';
 import { exportButtons } from '../exports.js';
+import { dataTable } from '../datatable.js';
 import { serviceDay, addDays } from '../dates.js';
 
 export default async function lessons(view, ctx) {
@@ -161,9 +162,9 @@ async function mine(view, { app }) {
     if (rows.some((l) => l.media_status === 'processing')) timers.push(setTimeout(paint, 1000));
     const p = period();
     const a = await api(`/api/lessons/stats/archive?from=${p.from}&to=${p.to}`);
-    clear(archive, exportButtons('/api/lessons/stats/archive', p), h('div.table-wrap', {}, h('table', {},
-      h('thead', {}, h('tr', {}, ['lessons.col_title', 'lessons.col_clicks', 'lessons.col_views', 'lessons.col_points'].map((k) => h('th', {}, t(k))))),
-      h('tbody', {}, a.rows.map((r) => h('tr', { dataset: { lesson: r.lesson_id } }, h('td', {}, r.title), h('td', {}, r.clicks), h('td.views', {}, r.complete_views), h('td', {}, r.points)))))));
+    clear(archive, exportButtons('/api/lessons/stats/archive', p),
+      dataTable(a.rows, [['title', 'lessons.col_title'], ['clicks', 'lessons.col_clicks'], ['complete_views', 'lessons.col_views', 'td.views'],
+        ['points', 'lessons.col_points']], {}, (r) => ({ dataset: { lesson: r.lesson_id } })));
   };
   const amendForm = (l) => {
     const input = h('input', { type: 'text', value: l.title, maxlength: 100, 'aria-label': t('lessons.title_field') });
@@ -238,9 +239,8 @@ async function review(view, { app }) {
     const p = period();
     const [byLesson, board] = await Promise.all([api(`/api/lessons/stats/views?by=lesson&from=${p.from}&to=${p.to}`),
       api(`/api/lessons/stats/leaderboard?from=${p.from}&to=${p.to}&limit=10`)]);
-    const tableOf = (rows) => h('div.table-wrap', {}, h('table', {},
-      h('thead', {}, h('tr', {}, ['lessons.col_rank', 'lessons.col_title', 'lessons.col_clicks', 'lessons.col_views'].map((k) => h('th', {}, t(k))))),
-      h('tbody', {}, rows.map((r) => h('tr', { dataset: { lesson: r.id } }, h('td', {}, r.rank), h('td', {}, r.name), h('td', {}, r.clicks), h('td.views', {}, r.complete_views))))));
+    const tableOf = (rows) => dataTable(rows, [['rank', 'lessons.col_rank'], ['name', 'lessons.col_title'], ['clicks', 'lessons.col_clicks'],
+      ['complete_views', 'lessons.col_views', 'td.views']], {}, (r) => ({ dataset: { lesson: r.id } }));
     clear(figures, h('h3', {}, t('lessons.figures_scope')), exportButtons('/api/lessons/stats/views', { ...p, by: 'lesson' }), tableOf(byLesson.rows),
       h('h3', {}, t('lessons.leaderboard')), tableOf(board.rows));
   };

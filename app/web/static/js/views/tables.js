@@ -34,7 +34,8 @@ export default async function tables(view, { app }) {
           table('online-rate', online.rows, [['group', 'tables.group'], ['online', 'tables.online_users'], ['registered', 'tables.registered'], ['rate', 'tables.rate']])),
         h('section.card', {}, h('h2', {}, t('tables.workload')), exportButtons('/api/stats/tutors', params),
           table('workload', workload.rows, [['name', 'tables.tutor'], ['sessions', 'tables.sessions'], ['live_minutes', 'tables.minutes'], ['classes', 'tables.classes'],
-            ['answers', 'tables.answers'], ['average_rating', 'tables.rating'], ['points', 'tables.points']])),
+            ['answers', 'tables.answers'], ['lessons', 'tables.lessons'], ['lesson_views', 'tables.lesson_views'],
+            ['average_rating', 'tables.rating'], ['points', 'tables.points']])),
         payroll ? h('section.card', {}, h('h2', {}, t('tables.payroll', { district: payroll.district, value: payroll.point_value_cny })), exportButtons('/api/stats/payroll', payParams),
           table('payroll', payroll.tutors, [['name', 'tables.tutor'], ['entries', 'tables.entries'], ['points', 'tables.points'], ['amount_cny', 'tables.amount']])) : null);
     } catch (e) { clear(body, h('p.error', {}, errorText(e))); }

@@ -145,7 +145,8 @@ export default async function tutor(view, { app }) {
   const kpi = (key, value) => h('div', {}, h('b', {}, value ?? 0), t(key));
   const archive = h('section.card', { id: 'archive' }, h('h2', {}, t('archive.title')), h('p.muted', {}, t('archive.period', { from, to: today })),
     h('div.kpis', { id: 'archive-figures' }, kpi('archive.sessions', figures.sessions), kpi('archive.minutes', figures.live_minutes),
-      kpi('archive.rating', figures.average_rating != null ? Number(figures.average_rating).toFixed(2) : '—'), kpi('archive.points', figures.points)),
+      kpi('archive.rating', figures.average_rating != null ? Number(figures.average_rating).toFixed(2) : '—'), kpi('archive.points', figures.points),
+      kpi('archive.lessons', figures.lessons), kpi('archive.lesson_views', figures.lesson_views)),
     h('p', { id: 'archive-export' }, t('archive.export'), ' ', exportButtons('/api/stats/archive', { from, to })),
     h('h2', {}, t('archive.sessions_list')), sessionsTable(sessions, names));
 
