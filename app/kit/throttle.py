@@ -1,5 +1,6 @@
 """Throttles shared by every instance: the `limits` library's moving windows, kept in Redis on
-the production setup and in memory on the embedded one.
+the production setup and in memory on the embedded one. The per-socket message rate is apart
+(`SocketRate`): token buckets in memory, checked on every frame.
 
 A throttle refuses with `429 TooManyRequests` and `Retry-After` (header and `retry_after` in the
 error envelope); on the websocket the caller turns `Throttled` into an error frame. The numbers
