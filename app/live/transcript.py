@@ -25,6 +25,7 @@ from signaling.relay import InProcessRelay, Relay, Row
 
 log = logging.getLogger(__name__)
 _sessions = TutoringSession.__table__
+_events = SessionEvent.__table__
 
 
 class TranscriptWriter:
@@ -81,7 +82,9 @@ class TranscriptWriter:
     async def _write(self, rows: list[Row]) -> None:
         async with self.sessionmaker() as db:
             insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
-            await db.execute(insert(SessionEvent).on_conflict_do_nothing(index_elements=["session_id", "seq"]), [
+            # The table, not the ORM entity: the ORM's bulk-insert path (per-row state, mapper
+            # bookkeeping) showed in the profile for rows nothing reads back.
+            await db.execute(insert(_events).on_conflict_do_nothing(index_elements=["session_id", "seq"]), [
                 {"session_id": r.session_id, "seq": r.seq, "kind": r.kind, "sender_id": r.sender_id, "body": r.body,
                  "raw": r.raw, "flagged": r.flagged, "created_at": datetime.fromtimestamp(r.at, timezone.utc)}
                 for r in rows])
