@@ -7,7 +7,6 @@ It knows no database: an app-provided `Handler` authenticates and handles messag
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -155,7 +154,10 @@ async def serve(websocket: WebSocket, handler: Handler, events: EventLog, *, all
         for task in tasks:
             task.cancel()
         if tasks:
-            await asyncio.wait(tasks, timeout=5)
+            done, _ = await asyncio.wait(tasks, timeout=5)
+            for task in done:  # a pump caught sending as the socket closed: expected, not news
+                if not task.cancelled():
+                    task.exception()
         try:
             await handler.disconnected(user)
         except Exception:  # noqa: BLE001 - a failed presence update must not leak the socket

@@ -94,7 +94,10 @@ class TranscriptWriter:
             await db.execute(update(_sessions).where(_sessions.c.id == bindparam("sid"),
                                                      _sessions.c.transcript_seq < bindparam("last"))
                              .values(transcript_seq=bindparam("last")),
-                             [{"sid": sid, "last": seq} for sid, seq in last.items()])
+                             # in session order: two instances' writers lock the same sessions'
+                             # rows in the same order (in arrival order they deadlocked at 1,000
+                             # pairs on two instances)
+                             [{"sid": sid, "last": seq} for sid, seq in sorted(last.items())])
             flagged = {r.session_id for r in rows if r.flagged}
             if flagged:
                 await db.execute(update(_sessions).where(_sessions.c.id.in_(flagged)).values(flagged=True))
