@@ -1,12 +1,18 @@
 """The class media room in this process, with aiortc.
 
-Every participant's single RTCPeerConnection carries one audio track each way. A 20 ms clock
-per room takes the latest frame of the two voices that may be heard — the tutor and the floor
-holder — mixes them and encodes each *mix* once: everything for the listeners, the floor for
-the tutor, the tutor for the floor holder (nobody hears themselves). The encoded packets are
-handed to every listener's sender as they are, so a listener costs packetising and SRTP, not an
-Opus encode (aiortc's RTCRtpSender packs an `av.Packet` without re-encoding). Students' audio is
-decoded only while they hold the floor: their page attaches the microphone only then.
+Every participant's single RTCPeerConnection carries one audio track each way. The two voices
+that may be heard are the tutor and the floor holder; each mix is encoded once: everything for
+the listeners, the floor for the tutor, the tutor for the floor holder (nobody hears themselves).
+The encoded packets are handed to every listener's sender as they are, so a listener costs
+packetising and SRTP, not an Opus encode (aiortc's RTCRtpSender packs an `av.Packet` without
+re-encoding). Students' audio is decoded only while they hold the floor: their page attaches
+the microphone only then.
+
+Delay: the room mixes when the tutor's frame arrives (the tutor's microphone is the room's
+clock), not on a timer of its own, so a frame never waits for the next tick or in a standing
+backlog; a 20 ms timer takes over only while no tutor frame comes (the tutor gone or stalled),
+so the floor is heard all the same. Inbound audio is released to the decoder as each packet
+arrives (an audio packet is a whole frame) instead of aiortc's four-packet prefetch.
 """
 from __future__ import annotations
 
@@ -21,8 +27,10 @@ from typing import Any
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.codecs.opus import OpusEncoder
-from aiortc.jitterbuffer import JitterBuffer
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtp import RtpPacket
+from aiortc.utils import uint16_add
 from av import AudioFrame, Packet
 
 log = logging.getLogger(__name__)
@@ -30,7 +38,8 @@ log = logging.getLogger(__name__)
 RATE, SAMPLES, PTIME = 48_000, 960, 0.020
 TIME_BASE = Fraction(1, RATE)
 MAX_BACKLOG = 3  # frames kept per voice: more means the speaker's clock runs ahead; drop the oldest
-CATCH_UP_AFTER = 10  # ticks (200 ms) of a standing backlog before a frame is dropped to cut the delay
+CATCH_UP_AFTER = 10  # steps (200 ms) of a standing backlog before a frame is dropped to cut the delay
+TUTOR_CLOCK_S = 0.060  # no tutor frame for this long: the room's own 20 ms timer drives the mix
 
 
 class PacketTrack(MediaStreamTrack):
@@ -94,6 +103,7 @@ class Room:
         self.mixes = {"all": _Mix(), "tutor": _Mix(), "floor": _Mix()}
         self.silence = bytes(SAMPLES * 4)
         self.ticks = 0
+        self.tutor_clock = float("-inf")  # when the tutor's last frame drove a mix (loop time)
         self.recorder = _Recorder(record_to) if record_to else None
         self.clock = asyncio.create_task(self._run())
 
@@ -132,6 +142,9 @@ class Room:
                     if p.user_id in (self.tutor_id, self.floor_id):
                         q = self.voices.setdefault(p.user_id, deque(maxlen=MAX_BACKLOG))
                         q.append(_samples(frame))
+                        if p.user_id == self.tutor_id:
+                            self.tutor_clock = asyncio.get_running_loop().time()
+                            self._step_safely()
 
         p.reader = asyncio.create_task(read())
 
@@ -158,10 +171,14 @@ class Room:
             if delay < -0.2:  # the process stalled: restart the clock rather than burst
                 start, n = loop.time(), 0
             await asyncio.sleep(max(0.0, delay))
-            try:
-                self.step()
-            except Exception:  # noqa: BLE001 - one bad frame must not stop the room
-                log.exception("class room %s: mixing failed", self.id)
+            if loop.time() - self.tutor_clock > TUTOR_CLOCK_S:
+                self._step_safely()
+
+    def _step_safely(self) -> None:
+        try:
+            self.step()
+        except Exception:  # noqa: BLE001 - one bad frame must not stop the room
+            log.exception("class room %s: mixing failed", self.id)
 
     def _take(self, user_id: int | None) -> bytes | None:
         """The voice's next frame. A backlog absorbs a burst; one that lasts (the speaker's clock
@@ -216,12 +233,31 @@ class Room:
                 "received": {u: p.frames_in for u, p in self.people.items()}}
 
 
+class AudioJitterBuffer(JitterBuffer):
+    """Each audio packet is a whole Opus frame: hand it to the decoder as it arrives. aiortc's
+    buffer holds four packets (80 ms), and even with `prefetch=1` waits for the next packet to
+    know a frame is complete (20 ms) — pure delay, added once per hop. A packet older than one
+    already released is dropped (the decoder cannot go back); a gap is skipped (the lost frame
+    is simply not heard)."""
+
+    def __init__(self) -> None:
+        super().__init__(capacity=16)
+        self._next: int | None = None
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        seq = packet.sequence_number
+        if self._next is not None and 0 < uint16_add(self._next, -seq) < 0x8000:
+            return False, None  # late or duplicate
+        self._next = uint16_add(seq, 1)
+        return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
+
+
 def shorten_jitter_buffer(pc: RTCPeerConnection) -> None:
-    """aiortc holds 4 audio packets (80 ms) before decoding; on 127.0.0.1 or a LAN that is pure
-    delay, added once per hop. Keep one. (A private attribute: checked by the class tests.)"""
+    """Release inbound audio without a prefetch (AudioJitterBuffer). A private attribute of
+    aiortc's receiver: the class tests hear audio through it, so a change in aiortc shows."""
     for receiver in pc.getReceivers():
         if receiver.track is not None and receiver.track.kind == "audio":
-            receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(capacity=16, prefetch=1)  # type: ignore[attr-defined]
+            receiver._RTCRtpReceiver__jitter_buffer = AudioJitterBuffer()  # type: ignore[attr-defined]
 
 
 def _samples(frame: AudioFrame) -> bytes:
@@ -243,13 +279,17 @@ def _frame(samples: bytes, pts: int) -> AudioFrame:
 
 
 class _Recorder:
-    """The class's audio (what the listeners hear) as Ogg/Opus next to the board's transcript."""
+    """The class's audio (what the listeners hear) as Ogg/Opus next to the board's transcript.
+    A room taken over from a dead instance records its part beside the first (class-3.2.ogg …)."""
 
     def __init__(self, path: Path) -> None:
         import av
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path.with_suffix(".ogg")
+        self.path, part = path.with_suffix(".ogg"), 1
+        while self.path.exists():
+            part += 1
+            self.path = path.with_suffix(f".{part}.ogg")
         self.container = av.open(str(self.path), "w", format="ogg")
         self.stream = self.container.add_stream("libopus", rate=RATE, layout="stereo")  # type: ignore[call-overload]
         self.pts = 0

@@ -144,11 +144,13 @@ class ClassFloor(_InClass):
 
 
 class ClassMute(_InClass):
-    """The tutor mutes (or unmutes) the class chat (`student_id` null) or one student."""
+    """The tutor mutes (or unmutes) the class chat (`student_id` null) or one student's chat; with
+    `audio` true, one student's voice instead (heard by nobody, even holding the floor)."""
 
     type: Literal["class_mute"]
     student_id: int | None = None
     muted: bool
+    audio: bool = False
 
 
 class ClassEnd(_InClass):

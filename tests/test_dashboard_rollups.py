@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, select, update
 
-from app.models import (ClassAttendance, ClassMonth, HelpRequest, HelpRequestKnowledgePoint, KnowledgePointDay, LiveClass, PointsEntry, PointsMonth, Question, SchoolDayStudents,
+from app.models import (ClassAttendance, ClassMonth, HelpRequest, HelpRequestKnowledgePoint, KnowledgePointDay, LiveClass, PointsEntry, PointsMonth, Question, QuestionKnowledgePoint, SchoolDayStudents,
                         SchoolMonth, StudentDay, StudentMonth, StudentRegistration, TutorDay, TutorMonth, TutoringSession, User)
 from app.stats import rollups
 from app.stats.rollups import rebuild
@@ -18,6 +18,7 @@ from .factories import _HASH
 
 T0 = datetime(2026, 10, 20, 10, 0, tzinfo=timezone.utc)
 MIGRATION = Path(__file__).resolve().parent.parent / "migrations" / "versions" / "2026_11_26_1900-0008_dashboard_rollups.py"
+HOT_SPOTS = MIGRATION.parent / "2026_11_26_2200-0011_question_hot_spots.py"
 
 
 def test_the_migration_froze_the_sql_the_module_generates() -> None:
@@ -29,6 +30,17 @@ def test_the_migration_froze_the_sql_the_module_generates() -> None:
         assert getattr(m, f"{tag}_TRIGGERS") == rollups.dashboard_trigger_sql(dialect)
         assert getattr(m, f"{tag}_DROP") == rollups.dashboard_drop_sql(dialect)
     assert "from app" not in MIGRATION.read_text() and "import app" not in MIGRATION.read_text()
+
+
+def test_the_question_hot_spot_migration_froze_the_sql_the_module_generates() -> None:
+    spec = importlib.util.spec_from_file_location("m0011", HOT_SPOTS)
+    m = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(m)  # type: ignore[union-attr]
+    for dialect, tag in (("postgresql", "PG"), ("sqlite", "SQLITE")):
+        assert getattr(m, f"{tag}_REBUILD") == rollups.hot_spot_rebuild_sql(dialect)
+        assert getattr(m, f"{tag}_TRIGGERS") == rollups.question_hot_spot_trigger_sql(dialect)
+        assert getattr(m, f"{tag}_DROP") == rollups.question_hot_spot_drop_sql(dialect)
+        assert getattr(m, f"{tag}_DOWN_REBUILD") == rollups.help_hot_spot_rebuild_sql(dialect)
 
 
 def test_months_and_days() -> None:
@@ -77,6 +89,12 @@ async def test_triggers_keep_the_dashboard_rollups_equal_to_a_rebuild(factory, c
             sessions.append(s)
         questions = [Question(student_id=rng.choice(students).id, subject_code="math", text="?", created_at=when()) for _ in range(20)]
         db.add_all(questions)
+        await db.flush()
+        # Questions' tags count in the hot spots too, except those of a question converted from a request.
+        questions[1].source_request_id = sessions[6].request_id
+        await db.flush()
+        db.add_all([QuestionKnowledgePoint(question_id=q.id, knowledge_point_id=k) for q in questions for k in points
+                    if rng.random() < 0.7])
         klass = LiveClass(tutor_id=tutors[0].id, subject_code="math", title="课", starts_at=T0)
         db.add(klass)
         await db.flush()
@@ -99,6 +117,7 @@ async def test_triggers_keep_the_dashboard_rollups_equal_to_a_rebuild(factory, c
         await db.execute(update(TutoringSession).where(TutoringSession.id == sessions[1].id).values(live_at=None))
         await db.execute(update(TutoringSession).where(TutoringSession.id == sessions[2].id).values(tutor_id=tutors[1].id))
         await db.execute(delete(TutoringSession).where(TutoringSession.id == sessions[3].id))
+        await db.execute(delete(QuestionKnowledgePoint).where(QuestionKnowledgePoint.question_id.in_([questions[0].id, questions[2].id])))
         await db.execute(delete(Question).where(Question.id == questions[0].id))
         await db.execute(delete(HelpRequestKnowledgePoint).where(HelpRequestKnowledgePoint.request_id == sessions[5].request_id))
         await db.execute(delete(ClassAttendance).where(ClassAttendance.student_id == students[0].id))

@@ -49,6 +49,9 @@ async def test_ask_answer_follow_up_accept_and_the_records_it_moves(client, fact
     # The tutor's feed: the question, filterable by knowledge point; its photo readable.
     feed = (await client.get("/api/qa/feed", headers=t)).json()
     assert [x["id"] for x in feed] == [q["id"]] and feed[0]["mine"] is False and feed[0]["grade"] == 8
+    assert feed[0]["knowledge_point_ids"] == [kp] and feed[0]["images"] == q["images"]  # read with the list, drawn the same
+    found = (await client.get("/api/qa/search", headers=t, params={"q": "焦耳定律"})).json()["results"]
+    assert [(x["id"], x["knowledge_point_ids"], x["images"], x["grade"]) for x in found] == [(q["id"], [kp], q["images"], 8)]
     assert (await client.get("/api/qa/feed", headers=t, params={"knowledge_point_id": kp})).json()[0]["id"] == q["id"]
     other_kp = await factory.knowledge_point("math")
     assert (await client.get("/api/qa/feed", headers=t, params={"knowledge_point_id": other_kp})).json() == []
@@ -157,7 +160,7 @@ async def test_every_forbidden_access_is_refused(client, factory):
     assert [x["id"] for x in (await client.get("/api/qa/search", headers=s, params={"q": "浮力"})).json()["results"]] == [q["id"]]
     assert (await client.get("/api/qa/feed", headers=t)).json() == []
     assert (await client.post(f"{a_url}/replies", headers=s, json={"text": "还在吗"})).status_code == 409
-    for path in ("/api/qa/reports", "/api/qa/backlog"):
+    for path in ("/api/reports", "/api/qa/backlog"):
         assert (await client.get(path, headers=s)).status_code == 403
     assert (await client.get("/api/qa/feed", headers=s)).status_code == 403
 
@@ -248,14 +251,14 @@ async def test_escalation_reports_and_moderation(client, factory, app, clock):
     assert (await client.get("/api/qa/backlog", headers=admin)).json() == []
     r = await client.post(f"/api/qa/questions/{q['id']}/reports", headers=s, json={"reason": "老师要我加QQ", "answer_id": answer["id"]})
     assert r.status_code == 201
-    reports = (await client.get("/api/qa/reports", headers=admin)).json()
-    assert [(x["id"], x["answer_id"]) for x in reports] == [(r.json()["id"], answer["id"])]
+    reports = (await client.get("/api/reports", headers=admin)).json()
+    assert [(x["kind"], x["id"], x["answer_id"]) for x in reports] == [("qa", r.json()["id"], answer["id"])]
     assert "12345678" in reports[0]["excerpt"]  # admins review the text as typed
     far = await factory.sign_in(await factory.user("school_admin", org, school=3))
-    assert (await client.get("/api/qa/reports", headers=far)).json() == []
-    assert (await client.post(f"/api/qa/reports/{reports[0]['id']}/decision", headers=far,
+    assert (await client.get("/api/reports", headers=far)).json() == []
+    assert (await client.post(f"/api/reports/qa/{reports[0]['id']}/decision", headers=far,
                               json={"action": "suspend", "note": "越权"})).status_code == 403
-    r = await client.post(f"/api/qa/reports/{reports[0]['id']}/decision", headers=admin,
+    r = await client.post(f"/api/reports/qa/{reports[0]['id']}/decision", headers=admin,
                           json={"action": "suspend", "note": "索要联系方式"})
     assert r.status_code == 200 and r.json()["status"] == "actioned"
     seen = (await client.get(f"/api/qa/questions/{q['id']}", headers=s)).json()

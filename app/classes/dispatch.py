@@ -22,6 +22,8 @@ from . import live
 
 log = logging.getLogger(__name__)
 
+SWEEP_EVERY_S = 5.0
+
 
 class ClassDispatch:
     def __init__(self, app: FastAPI, media: MediaBackend | None = None) -> None:
@@ -29,6 +31,9 @@ class ClassDispatch:
         self.media = media or make_backend(app.state.settings.class_media)
         if media is None and getattr(app.state, "redis", None) is not None:
             self.media = RoutedMedia(self.media, app.state.redis, app.state.settings.redis_prefix)
+            self.media.on_takeover = self.media_moved
+        self._gone: dict[tuple[int, int], float] = {}  # (class, student) → first seen without a socket anywhere
+        self._swept = float("-inf")
 
     async def start(self) -> None:
         start = getattr(self.media, "start", None)
@@ -62,9 +67,10 @@ class ClassDispatch:
             try:
                 if isinstance(msg, ClassSignal):
                     c = await self._connectable(db, user, msg.class_id)
+                    heard = await live.voice_heard(db, c)
                     result = live.Result(reply={"type": "ack", "ref": msg.ref, "class_id": c.id})
                 else:
-                    c = None
+                    c = heard = None
                     result = await live.handle(db, settings, user, msg, self.now)
                 await db.commit()
             except AppError as exc:
@@ -73,7 +79,7 @@ class ClassDispatch:
         if isinstance(msg, ClassLeave):
             result.media.append(("leave", msg.class_id, user.id))
         if c is not None:
-            await self._signal(user, c, msg)
+            await self._signal(user, c, msg, heard)
         await self.deliver(result)
         return result.reply
 
@@ -85,17 +91,17 @@ class ClassDispatch:
             raise live.NotInClass("join the class before connecting its media")
         return c
 
-    async def _signal(self, user: User, c: LiveClass, msg: ClassSignal) -> None:
+    async def _signal(self, user: User, c: LiveClass, msg: ClassSignal, heard: int | None) -> None:
         if msg.kind == "candidate" or not msg.sdp:
             return  # the service answers with all its candidates and reads the client's from its offer
-        record = self.app.state.settings.data_dir / "recordings" / f"class-{c.id}.wav" if c.recording else None
+        record = self._record_to(c)
         try:
             await self.media.create_room(c.id, record_to=record)
             if user.id == c.tutor_id:
                 answer = await self.media.publish(c.id, user.id, msg.sdp)
             else:
                 answer = await self.media.subscribe(c.id, user.id, msg.sdp)
-                if c.floor_id == user.id:  # reconnected while holding the floor
+                if heard == user.id:  # reconnected while holding the floor (and not muted)
                     await self.media.give_floor(c.id, user.id)
         except MediaUnavailable as exc:
             raise ProtocolError("MediaUnavailable", str(exc), msg.ref) from None
@@ -121,11 +127,64 @@ class ClassDispatch:
         for r in results:
             await self.deliver(r)
 
+    def _record_to(self, c: LiveClass) -> Any:
+        return self.app.state.settings.data_dir / "recordings" / f"class-{c.id}.wav" if c.recording else None
+
+    async def media_moved(self, class_id: int) -> None:
+        """This instance took the class's room over from a dead one: everyone in the class connects
+        their media again (the offer reaches this room; the floor is set from the records then)."""
+        async with self.app.state.sessionmaker() as db:
+            c = await db.get(LiveClass, class_id)
+            if c is None or c.state != "live":
+                return
+            people = [c.tutor_id, *await live.present_ids(db, class_id)]
+        for user_id in people:
+            await self.app.state.events.append(user_id, "class_media_moved", {"class_id": class_id})
+
+    async def _sweep(self, db: Any, now: float) -> list[live.Result]:
+        """Students present in a live class with no socket anywhere for `session_grace_s` leave it,
+        as of when they were first seen gone. A closing socket makes them leave at once
+        (`disconnected`); this is for those whose socket died with its instance and who did not
+        come back through another. Every SWEEP_EVERY_S: one indexed read and one pipelined presence
+        lookup for the students present in live classes."""
+        if now - self._swept < SWEEP_EVERY_S:
+            return []
+        self._swept = now
+        rows = (await db.execute(select(ClassAttendance.live_class_id, ClassAttendance.student_id)
+                                 .join(LiveClass, LiveClass.id == ClassAttendance.live_class_id)
+                                 .where(LiveClass.state == "live", ClassAttendance.present_since.is_not(None)))).all()
+        here = await self.app.state.presence.present({s for _, s in rows}, now) if rows else set()
+        keys = {(c, s) for c, s in rows}
+        self._gone = {k: t for k, t in self._gone.items() if k in keys and k[1] not in here}
+        results = []
+        for class_id, student_id in rows:
+            if student_id in here:
+                continue
+            since = self._gone.setdefault((class_id, student_id), now)
+            if now - since >= self.app.state.settings.session_grace_s:
+                c = await db.get(LiveClass, class_id)
+                r = await live.leave_student(db, c, student_id, since)
+                r.media.append(("leave", class_id, student_id))
+                results.append(r)
+                del self._gone[(class_id, student_id)]
+        return results
+
     async def tick(self) -> None:
         async with self.app.state.sessionmaker() as db:
             result = await live.tick(db, self.app.state.settings, self.now)
+            for gone in await self._sweep(db, self.now):
+                result.events += gone.events
+                result.media += gone.media
             await db.commit()
+            adopt = getattr(self.media, "adopt", None)
+            rooms = [] if adopt is None else list((await db.execute(
+                select(LiveClass).where(LiveClass.state == "live"))).scalars())
         await self.deliver(result)
+        for c in rooms:  # a room whose instance died is taken over (classroom/routing.py)
+            try:
+                await adopt(c.id, record_to=self._record_to(c))
+            except Exception:  # noqa: BLE001 - Redis down: the next tick tries again
+                log.warning("class %s: checking its media room's owner failed", c.id, exc_info=True)
 
 
 async def run_tick(app: FastAPI) -> None:

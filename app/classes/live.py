@@ -71,11 +71,19 @@ async def board_state(db: AsyncSession, class_id: int) -> list[dict[str, Any]]:
 
 async def roster(db: AsyncSession, c: LiveClass) -> list[dict[str, Any]]:
     rows = (await db.execute(select(User.id, User.real_name, ClassEnrolment.hand_at, ClassEnrolment.muted,
-                                    ClassAttendance.present_since)
+                                    ClassEnrolment.audio_muted)
                              .join(ClassEnrolment, ClassEnrolment.student_id == User.id)
                              .join(ClassAttendance, (ClassAttendance.student_id == User.id) & (ClassAttendance.live_class_id == c.id))
                              .where(ClassEnrolment.live_class_id == c.id, ClassAttendance.present_since.is_not(None)))).all()
-    return [{"id": i, "name": n, "hand": h is not None, "muted": m} for i, n, h, m, _ in rows]
+    return [{"id": i, "name": n, "hand": h is not None, "muted": m, "audio_muted": a} for i, n, h, m, a in rows]
+
+
+async def voice_heard(db: AsyncSession, c: LiveClass) -> int | None:
+    """Whose voice the media room forwards: the floor holder, unless their voice is muted."""
+    if c.floor_id is None:
+        return None
+    e = await db.get(ClassEnrolment, (c.id, c.floor_id))
+    return None if e is None or e.audio_muted else c.floor_id
 
 
 async def _window_open(db: AsyncSession, settings: Settings, now: float) -> None:
@@ -248,14 +256,35 @@ async def _floor(db: AsyncSession, c: LiveClass, student_id: int | None, res: Re
         e.hand_at = None
     c.floor_id = student_id
     await db.flush()
-    res.media.append(("floor", c.id, student_id))
+    res.media.append(("floor", c.id, await voice_heard(db, c)))  # a muted voice holds the floor unheard
     res.events += await _everyone(db, c, "class_floor", {"class_id": c.id, "student_id": student_id})
 
 
 InvalidMuted = error_type("StudentMuted", 409)
+InvalidMute = error_type("InvalidMute", 422)
+
+
+async def _mute_voice(db: AsyncSession, c: LiveClass, msg: ClassMute, res: Result) -> None:
+    """One student's voice, at once: if they hold the floor they keep it, but the room stops
+    forwarding them (and starts again on unmuting). Students' audio is heard only on the floor,
+    so the floor holder is the only one whose media changes."""
+    if msg.student_id is None:
+        raise InvalidMute("the voice is muted one student at a time (student_id)")
+    e = await db.get(ClassEnrolment, (c.id, msg.student_id))
+    if e is None or e.state != "enrolled":
+        raise NotInClass(f"user {msg.student_id} is not a student of this class")
+    e.audio_muted = msg.muted
+    await db.flush()
+    if c.floor_id == msg.student_id:
+        res.media.append(("floor", c.id, await voice_heard(db, c)))
+    res.events += await _everyone(db, c, "class_muted", {"class_id": c.id, "student_id": msg.student_id,
+                                                         "muted": msg.muted, "audio": True})
 
 
 async def _mute(db: AsyncSession, c: LiveClass, msg: ClassMute, res: Result) -> None:
+    if msg.audio:
+        await _mute_voice(db, c, msg, res)
+        return
     if msg.student_id is None:
         c.chat_muted = msg.muted
     else:

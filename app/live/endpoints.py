@@ -167,12 +167,14 @@ async def hangup(session_id: int, request: Request, user: CurrentUser, db: DB) -
 
 
 @router.post("/api/sessions/{session_id}/report", status_code=201)
-async def report(session_id: int, body: ReportIn, user: CurrentUser, db: DB) -> dict[str, Any]:
+async def report(session_id: int, body: ReportIn, request: Request, user: CurrentUser, db: DB) -> dict[str, Any]:
     """Either side reports the session; admins review it with the transcript."""
     s = await _readable(db, user, session_id)
     if user.id not in (s.student_id, s.tutor_id):
         raise Forbidden("only a participant reports a session")
-    r = SessionReport(session_id=s.id, reporter_id=user.id, reason=screen(body.reason).text)
+    # The service clock, as for Q&A reports: the admins' one list orders both kinds by this time.
+    r = SessionReport(session_id=s.id, reporter_id=user.id, reason=screen(body.reason).text,
+                      created_at=service.ts(request.app.state.matcher.clock.now()))
     s.flagged = True
     db.add(r)
     await db.flush()

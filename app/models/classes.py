@@ -16,7 +16,8 @@ class ClassEnrolment(Base):
     live_class_id: Mapped[int] = mapped_column(ForeignKey("live_classes.id"), primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
     state: Mapped[str] = mapped_column(String(16), default="enrolled")  # enrolled | withdrawn | removed
-    muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())  # the chat
+    audio_muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())  # the voice
     hand_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # hand raised since
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

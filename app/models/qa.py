@@ -14,9 +14,12 @@ from .base import Base, BigId, UTCDateTime, utcnow
 
 class QuestionKnowledgePoint(Base):
     __tablename__ = "question_knowledge_points"
+    # The tutors' feed filtered by a knowledge point reads its questions from this index alone
+    # (migration 0011; it replaced an index of the knowledge point only).
+    __table_args__ = (Index("ix_question_knowledge_points_kp_question", "knowledge_point_id", "question_id"),)
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True)
     knowledge_point_id: Mapped[int] = mapped_column(ForeignKey("knowledge_points.id", name="fk_question_kps_knowledge_point_id"),
-                                                    primary_key=True, index=True)
+                                                    primary_key=True)
 
 
 class QaImage(Base):

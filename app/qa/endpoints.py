@@ -12,7 +12,7 @@ from app.live.service import ts
 from app.models import User
 
 from . import moderation, notices, service, views
-from .schemas import (AcceptBody, AnswerCreate, AnswerOut, Decision, HideBody, NotificationsOut, QuestionCreate, QuestionOut,
+from .schemas import (AcceptBody, AnswerCreate, AnswerOut, HideBody, NotificationsOut, QuestionCreate, QuestionOut,
                       RateBody, ReadBody, ReplyCreate, ReplyOut, ReportCreate, ReportOut, SearchOut)
 
 router = APIRouter(prefix="/api/qa", tags=["Q&A centre"])
@@ -69,7 +69,8 @@ async def feed(request: Request, tutor: Tutor, db: DB, knowledge_point_id: int |
                limit: int = Query(30, ge=1, le=100), offset: int = Query(0, ge=0, le=10000)) -> list[QuestionOut]:
     """Open questions in the tutor's subjects and grade bands, unanswered first, oldest first."""
     now = _now(request)
-    return await views.questions_out(db, tutor, await service.feed(db, tutor, now, knowledge_point_id, limit, offset), now)
+    found, known = await service.feed(db, tutor, now, knowledge_point_id, limit, offset)
+    return await views.questions_out(db, tutor, found, now, known=known)
 
 
 @router.post("/questions/{question_id}/claim", response_model=QuestionOut,
@@ -126,8 +127,8 @@ async def search(request: Request, user: CurrentUser, db: DB, q: str = Query(...
                  subject: str | None = Query(None, max_length=16), limit: int = Query(20, ge=1, le=50)) -> SearchOut:
     """Questions (and their answers, knowledge points, subject) holding every word of `q`;
     Chinese is matched by any two adjacent characters. Only what the searcher may read."""
-    words, found = await service.run_search(db, user, q, subject, limit)
-    return SearchOut(query_terms=words, results=await views.questions_out(db, user, found, _now(request)))
+    words, found, known = await service.run_search(db, user, q, subject, limit)
+    return SearchOut(query_terms=words, results=await views.questions_out(db, user, found, _now(request), known=known))
 
 
 @router.get("/images/{image_id}", response_class=Response)
@@ -153,23 +154,11 @@ async def read_notifications(body: ReadBody, request: Request, user: CurrentUser
 
 @router.post("/questions/{question_id}/reports", response_model=ReportOut, status_code=201)
 async def report(question_id: int, body: ReportCreate, request: Request, user: CurrentUser, db: DB) -> ReportOut:
-    """Report a question, or an answer or reply under it, to the admins."""
+    """Report a question, or an answer or reply under it, to the admins (who review it in the one
+    list of reports, `GET /api/reports`, beside the session reports)."""
     if user.role.endswith("_admin"):
         raise Forbidden("admins hide content directly")
     return await moderation.report_out(db, await moderation.report(db, user, question_id, body, _now(request)))
-
-
-@router.get("/reports", response_model=list[ReportOut])
-async def reports(admin: Admin, db: DB, status: str = Query("open", max_length=16),
-                  limit: int = Query(200, ge=1, le=500)) -> list[ReportOut]:
-    """Q&A reports on questions of students in the admin's scope (the excerpt is the text as typed)."""
-    return [await moderation.report_out(db, r) for r in await moderation.reports(db, admin, status, limit)]
-
-
-@router.post("/reports/{report_id}/decision", response_model=ReportOut)
-async def decide(report_id: int, body: Decision, request: Request, admin: Admin, db: DB) -> ReportOut:
-    r = await moderation.decide(db, admin, report_id, body.action, body.note, _now(request))
-    return await moderation.report_out(db, r)
 
 
 @router.post("/questions/{question_id}/hide", response_model=QuestionOut)

@@ -39,7 +39,7 @@ async def report(db: AsyncSession, user: User, question_id: int, body: ReportCre
     return row
 
 
-async def _target(db: AsyncSession, r: QaReport) -> tuple[Question | Answer | QaReply, int]:
+async def target_of(db: AsyncSession, r: QaReport) -> tuple[Question | Answer | QaReply, int]:
     """What was reported and who wrote it."""
     if r.reply_id is not None:
         reply = await db.get(QaReply, r.reply_id)
@@ -55,13 +55,16 @@ async def _target(db: AsyncSession, r: QaReport) -> tuple[Question | Answer | Qa
 
 
 async def report_out(db: AsyncSession, r: QaReport) -> ReportOut:
-    target, _ = await _target(db, r)
+    """The report as its reporter sees it: the excerpt is the text as everyone sees it (masked)."""
+    target, _ = await target_of(db, r)
     return ReportOut(id=r.id, question_id=r.question_id, answer_id=r.answer_id, reply_id=r.reply_id,
                      reporter_id=r.reporter_id, reason=r.reason, status=r.status, note=r.note,
-                     excerpt=(target.raw or target.text)[:200], created_at=r.created_at)
+                     excerpt=target.text[:200], created_at=r.created_at)
 
 
 async def reports(db: AsyncSession, admin: User, status: str, limit: int) -> list[QaReport]:
+    """Q&A reports on questions of students in the admin's scope, oldest first (the admins'
+    review desk, app/safety, lists them beside the session reports)."""
     rows = (await db.execute(select(QaReport).join(Question, Question.id == QaReport.question_id)
                              .where(QaReport.status == status, visible(admin)).order_by(QaReport.id).limit(limit))).scalars()
     return list(rows)
@@ -89,6 +92,9 @@ async def hide(db: AsyncSession, admin: User, kind: str, target_id: int, reason:
 
 
 async def decide(db: AsyncSession, admin: User, report_id: int, action: str, note: str, now: datetime) -> QaReport:
+    """dismiss; hide what was reported; suspend (hide, and suspend its author); or restore: a
+    report acted on whose item is hidden is reconsidered — the item is shown again and the report
+    counts as dismissed (a suspension stays: accounts are reinstated in the account desk)."""
     r = await db.get(QaReport, report_id)
     if r is None:
         raise NotFound(f"no report {report_id}")
@@ -96,12 +102,17 @@ async def decide(db: AsyncSession, admin: User, report_id: int, action: str, not
     assert q is not None
     if not await in_admin_scope(db, admin, q.student_id):
         raise Forbidden("this report is outside your scope")
-    if r.status != "open":
+    target, author_id = await target_of(db, r)
+    if action == "restore":
+        if r.status != "actioned" or target.hidden_at is None:
+            raise InvalidState("only a report acted on, whose item is hidden, can be restored", status=r.status)
+        _unhide(target)
+        r.status = "dismissed"
+    elif r.status != "open":
         raise InvalidState(f"the report is already {r.status}", status=r.status)
-    if action == "dismiss":
+    elif action == "dismiss":
         r.status = "dismissed"
     else:
-        target, author_id = await _target(db, r)
         await _hide(target, admin, note, now)
         if action == "suspend":
             author = await db.get(User, author_id)
@@ -113,6 +124,12 @@ async def decide(db: AsyncSession, admin: User, report_id: int, action: str, not
     await db.flush()
     await search.reindex(db, q.id)
     return r
+
+
+def _unhide(target: Question | Answer | QaReply) -> None:
+    target.hidden_at, target.hidden_reason = None, None
+    if not isinstance(target, QaReply):
+        target.hidden_by = None
 
 
 async def backlog(db: AsyncSession, admin: User, limit: int) -> list[Question]:

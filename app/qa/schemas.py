@@ -40,11 +40,6 @@ class HideBody(BaseModel):
     reason: str = Field(min_length=2, max_length=500)
 
 
-class Decision(BaseModel):
-    action: Literal["dismiss", "hide", "suspend"] = Field(
-        description="dismiss the report; hide what was reported; or hide it and suspend its author")
-    note: str = Field(min_length=2, max_length=500)
-
 
 class ImageRef(BaseModel):
     id: str

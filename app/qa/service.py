@@ -4,12 +4,14 @@ acceptance with a rating (which books the answer's points), closing. Every text 
 contact details on the way in; every change that someone should hear of is a notification."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select, union_all, update
+from sqlalchemy import String, bindparam, cast, func, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +19,7 @@ from app.accounts.scope import schools_in_scope, user_in_scope
 from app.config import Settings
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound, error_type
 from app.kit.safety import screen
-from app.models import (Answer, HelpRequest, HelpRequestKnowledgePoint, Image, PointsEntry, QaImage, QaReply, Question,
+from app.models import (Answer, HelpRequest, HelpRequestKnowledgePoint, Image, KnowledgePoint, PointsEntry, QaImage, QaReply, Question,
                         QuestionKnowledgePoint, School, TutorProfile, TutorSubject, User)
 from app.subjects.service import check_knowledge_points, check_subjects
 
@@ -62,15 +64,20 @@ async def readable(db: AsyncSession, viewer: User, question_id: int) -> Question
     return q
 
 
+# Built once (with bind parameters): building a statement costs more CPU than running it warm.
+_REACH = (select(TutorProfile.status, TutorProfile.teaches_junior, TutorProfile.teaches_senior, TutorSubject.subject_code)
+          .outerjoin(TutorSubject, TutorSubject.user_id == TutorProfile.user_id)
+          .where(TutorProfile.user_id == bindparam("tutor_id")))
+
+
 async def tutor_reach(db: AsyncSession, tutor: User) -> tuple[list[str], list[str]]:
-    """The subjects and grade bands an approved tutor answers in."""
-    rows = (await db.execute(select(TutorProfile, TutorSubject.subject_code).outerjoin(
-        TutorSubject, TutorSubject.user_id == TutorProfile.user_id).where(TutorProfile.user_id == tutor.id))).all()
-    profile = rows[0][0] if rows else None
-    if profile is None or profile.status != "approved":
-        raise NotApproved("only approved tutors answer questions", status=profile.status if profile else None)
-    subjects = [code for _, code in rows if code is not None]
-    bands = [b for b, on in (("junior", profile.teaches_junior), ("senior", profile.teaches_senior)) if on]
+    """The subjects and grade bands an approved tutor answers in (one query, columns only)."""
+    rows = (await db.execute(_REACH, {"tutor_id": tutor.id})).all()
+    status = rows[0].status if rows else None
+    if status != "approved":
+        raise NotApproved("only approved tutors answer questions", status=status)
+    subjects = [r.subject_code for r in rows if r.subject_code is not None]
+    bands = [b for b, on in (("junior", rows[0].teaches_junior), ("senior", rows[0].teaches_senior)) if on]
     return subjects, bands
 
 
@@ -78,6 +85,32 @@ async def check_reach(db: AsyncSession, tutor: User, q: Question) -> None:
     subjects, bands = await tutor_reach(db, tutor)
     if q.subject_code not in subjects or q.band not in bands:
         raise NotYourSubject("this question is outside your subjects or grade bands", subject=q.subject_code, band=q.band)
+
+
+@dataclass
+class Known:
+    """What a list query read beside its questions (`listing_columns`), so that drawing the list
+    needs no query for it: the askers' grades, the knowledge points, which questions have pictures."""
+    questions: list[Question] = field(default_factory=list)
+    grades: dict[int, int | None] = field(default_factory=dict)
+    kps: dict[int, list[int]] = field(default_factory=dict)
+    pictured: set[int] = field(default_factory=set)
+
+    def add(self, q: Question, grade: int | None, kps: str | None, pictured: bool) -> None:
+        self.questions.append(q)
+        self.grades[q.student_id] = grade
+        self.kps[q.id] = [int(k) for k in kps.split(",")] if kps else []
+        if pictured:
+            self.pictured.add(q.id)
+
+
+def listing_columns() -> list[Any]:
+    """The columns a list of questions selects with them (joined with the askers, `User`): the
+    grade, the knowledge points (comma-separated) and whether the question has pictures."""
+    kps = (select(func.aggregate_strings(cast(QuestionKnowledgePoint.knowledge_point_id, String), ","))
+           .where(QuestionKnowledgePoint.question_id == Question.id).scalar_subquery())
+    pictured = select(QaImage.image_id).where(QaImage.question_id == Question.id, QaImage.answer_id.is_(None)).exists()
+    return [Question, User.grade, kps.label("kps"), pictured.label("pictured")]
 
 
 # ---- asking --------------------------------------------------------------------------------
@@ -171,27 +204,49 @@ async def close(db: AsyncSession, student: User, question_id: int, now: datetime
 # ---- the tutors' side ----------------------------------------------------------------------
 
 async def feed(db: AsyncSession, tutor: User, now: datetime, knowledge_point_id: int | None, limit: int,
-               offset: int) -> list[Question]:
+               offset: int) -> tuple[list[Question], Known]:
     """Open questions in the tutor's subjects and bands: unanswered first (then the fewest
-    answers), oldest first. Cost: one ordered range of ix_questions_feed per (subject, band),
-    each cut at offset + limit rows, merged — a few dozen index entries, whatever the backlog."""
+    answers), oldest first, with what drawing them needs (`Known`). Cost: two queries — the
+    tutor's reach, then one ordered range of ix_questions_feed per (subject, band), each cut at
+    offset + limit rows (with a knowledge point: each entry checked against the tag's primary
+    key), merged and joined with the questions, askers, tags and pictures — a few dozen index
+    entries, whatever the backlog."""
     subjects, bands = await tutor_reach(db, tutor)
     if not subjects or not bands:
-        return []
-    branches = []
-    for subject in subjects:
-        for band in bands:
-            branch = select(Question.id, Question.answer_count, Question.created_at).where(
-                Question.status == "open", Question.subject_code == subject, Question.band == band,
-                Question.hidden_at.is_(None))
-            if knowledge_point_id is not None:
-                branch = branch.where(Question.id.in_(select(QuestionKnowledgePoint.question_id).where(
-                    QuestionKnowledgePoint.knowledge_point_id == knowledge_point_id)))
-            branches.append(branch.order_by(Question.answer_count, Question.created_at, Question.id).limit(offset + limit))
-    merged = (branches[0] if len(branches) == 1 else union_all(*branches)).subquery()
-    return list((await db.execute(select(Question).join(merged, merged.c.id == Question.id)
-                                  .order_by(merged.c.answer_count, merged.c.created_at, merged.c.id)
-                                  .offset(offset).limit(limit))).scalars())
+        return [], Known()
+    pairs = [(subject, band) for subject in subjects for band in bands]
+    params: dict[str, Any] = {"depth": offset + limit, "offset": offset, "limit": limit, "kp": knowledge_point_id}
+    for i, (subject, band) in enumerate(pairs):
+        params |= {f"s{i}": subject, f"b{i}": band}
+    known = Known()
+    for q, grade, kps, pictured in (await db.execute(_feed_statement(len(pairs), knowledge_point_id is not None), params)).all():
+        known.add(q, grade, kps, pictured)
+    return known.questions, known
+
+
+@functools.cache
+def _feed_statement(branches: int, by_point: bool) -> Any:
+    """The feed's statement for a tutor with `branches` (subject, band) pairs, built once per shape."""
+    parts = []
+    for i in range(branches):
+        subject = bindparam(f"s{i}")
+        branch = select(Question.id, Question.answer_count, Question.created_at).where(
+            Question.status == "open", Question.subject_code == subject, Question.band == bindparam(f"b{i}"),
+            Question.hidden_at.is_(None))
+        if by_point:
+            # The first condition holds no column of the branch: the database decides it once
+            # and skips the branch of another subject than the knowledge point's, instead of
+            # walking its whole range without a match.
+            branch = branch.where(
+                select(KnowledgePoint.subject_code).where(KnowledgePoint.id == bindparam("kp")).scalar_subquery() == subject,
+                select(QuestionKnowledgePoint.question_id).where(
+                    QuestionKnowledgePoint.question_id == Question.id,
+                    QuestionKnowledgePoint.knowledge_point_id == bindparam("kp")).exists())
+        parts.append(branch.order_by(Question.answer_count, Question.created_at, Question.id).limit(bindparam("depth")))
+    merged = (parts[0] if branches == 1 else union_all(*parts)).subquery()
+    return (select(*listing_columns()).join(merged, merged.c.id == Question.id).join(User, User.id == Question.student_id)
+            .order_by(merged.c.answer_count, merged.c.created_at, merged.c.id)
+            .offset(bindparam("offset")).limit(bindparam("limit")))
 
 
 async def claim(db: AsyncSession, settings: Settings, tutor: User, question_id: int, now: datetime) -> Question:
@@ -246,14 +301,28 @@ async def answer(db: AsyncSession, settings: Settings, tutor: User, question_id:
     return a
 
 
-async def _own_answer(db: AsyncSession, tutor: User, answer_id: int) -> tuple[Answer, Question]:
+async def _answer(db: AsyncSession, answer_id: int) -> tuple[Answer, Question]:
+    """An answer and its question, or NotFound."""
     a = await db.get(Answer, answer_id)
     if a is None:
         raise NotFound(f"no answer {answer_id}")
+    q = await db.get(Question, a.question_id)
+    assert q is not None  # answers.question_id is a foreign key
+    return a, q
+
+
+async def _own_answer(db: AsyncSession, tutor: User, answer_id: int) -> tuple[Answer, Question]:
+    a, q = await _answer(db, answer_id)
     if a.tutor_id != tutor.id:
         raise Forbidden("this is not your answer")
-    q = await db.get(Question, a.question_id)
-    assert q is not None
+    return a, q
+
+
+async def _answer_to_asker(db: AsyncSession, student: User, answer_id: int, verb: str) -> tuple[Answer, Question]:
+    """An answer under one of `student`'s own questions (acceptance and rating are the asker's)."""
+    a, q = await _answer(db, answer_id)
+    if q.student_id != student.id:
+        raise Forbidden(f"only the asker {verb} an answer")
     return a, q
 
 
@@ -283,11 +352,7 @@ async def edit(db: AsyncSession, settings: Settings, tutor: User, answer_id: int
 
 async def reply(db: AsyncSession, user: User, answer_id: int, value: str, now: datetime, events: Any = None) -> QaReply:
     """The asker's follow-up (追问) under an answer, or that answer's tutor's reply."""
-    a = await db.get(Answer, answer_id)
-    if a is None:
-        raise NotFound(f"no answer {answer_id}")
-    q = await db.get(Question, a.question_id)
-    assert q is not None
+    a, q = await _answer(db, answer_id)
     if user.id not in (q.student_id, a.tutor_id):
         raise Forbidden("only the asker and this answer's tutor write under it")
     if q.status == "closed" or a.hidden_at is not None or q.hidden_at is not None:
@@ -309,13 +374,7 @@ def answer_points(settings: Settings, rating: int | None) -> Decimal:
 async def accept(db: AsyncSession, settings: Settings, student: User, answer_id: int, rating: int | None,
                  now: datetime, events: Any = None) -> Question:
     """The asker accepts one answer (once); its points are booked now, under the Q&A rate."""
-    a = await db.get(Answer, answer_id)
-    if a is None:
-        raise NotFound(f"no answer {answer_id}")
-    q = await db.get(Question, a.question_id)
-    assert q is not None
-    if q.student_id != student.id:
-        raise Forbidden("only the asker accepts an answer")
+    a, q = await _answer_to_asker(db, student, answer_id, "accepts")
     if a.hidden_at is not None:
         raise InvalidState("this answer was hidden by a moderator")
     done = await db.execute(update(Question).where(Question.id == q.id, Question.status == "open")
@@ -337,13 +396,7 @@ async def accept(db: AsyncSession, settings: Settings, student: User, answer_id:
 
 async def rate(db: AsyncSession, student: User, answer_id: int, rating: int) -> Answer:
     """A rating given after acceptance is recorded; the points were booked on acceptance."""
-    a = await db.get(Answer, answer_id)
-    if a is None:
-        raise NotFound(f"no answer {answer_id}")
-    q = await db.get(Question, a.question_id)
-    assert q is not None
-    if q.student_id != student.id:
-        raise Forbidden("only the asker rates an answer")
+    a, _ = await _answer_to_asker(db, student, answer_id, "rates")
     if a.accepted_at is None:
         raise InvalidState("accept the answer before rating it")
     if a.rating is not None:
@@ -370,25 +423,43 @@ def visible(viewer: User) -> Any:
     return or_(Question.hidden_at.is_(None), Question.student_id == viewer.id)
 
 
-async def run_search(db: AsyncSession, viewer: User, query: str, subject: str | None, limit: int) -> tuple[list[str], list[Question]]:
-    """Newest first. Two steps with fixed plans: every matching id from the full-text index (no
-    ORDER BY/LIMIT there, so no planner can trade the index for a backward walk over all
-    documents — 0.4 s measured on 100,000 questions), then the questions, newest first, in
-    chunks, filtered by what the viewer may read."""
+async def run_search(db: AsyncSession, viewer: User, query: str, subject: str | None,
+                     limit: int) -> tuple[list[str], list[Question], Known]:
+    """Newest first, with the askers' grades. Two steps with fixed plans: every matching id from
+    the full-text index (no ORDER BY/LIMIT there, so no planner can trade the index for a backward
+    walk over all documents — 0.4 s measured on 100,000 questions), then the questions, newest
+    first, in chunks, filtered by what the viewer may read. Cost: two queries for a query of a few
+    words (its matches fit one chunk)."""
     words = search.query_terms(query)
     if not words:
         raise InvalidInput("search for at least one word", field="q")
     found = search.matching(db.bind.dialect.name, words)
     ids = sorted((await db.execute(select(found.c.question_id).limit(search.MAX_MATCHES))).scalars(), reverse=True)
-    out: list[Question] = []
+    known = Known()
     for start in range(0, len(ids), 200):
-        stmt = select(Question).where(Question.id.in_(ids[start:start + 200]), visible(viewer))
-        if subject:
-            stmt = stmt.where(Question.subject_code == subject)
-        out += (await db.execute(stmt.order_by(Question.id.desc()).limit(limit - len(out)))).scalars()
-        if len(out) >= limit:
+        params = {"ids": ids[start:start + 200], "viewer": viewer.id, "subject": subject, "limit": limit - len(known.questions)}
+        if is_admin(viewer):  # (rare: built each time, with the admin's scope)
+            stmt = _search_page(bool(subject), False).where(visible(viewer))
+        else:
+            stmt = _search_page(bool(subject), True)
+        for q, grade, kps, pictured in (await db.execute(stmt, params)).all():
+            known.add(q, grade, kps, pictured)
+        if len(known.questions) >= limit:
             break
-    return words, out
+    return words, known.questions, known
+
+
+@functools.cache
+def _search_page(by_subject: bool, for_reader: bool) -> Any:
+    """One chunk of a search's matches as a list page, newest first, built once per shape; a
+    student's or tutor's reads what is not hidden and their own (`visible`)."""
+    stmt = (select(*listing_columns()).join(User, User.id == Question.student_id)
+            .where(Question.id.in_(bindparam("ids", expanding=True))))
+    if for_reader:
+        stmt = stmt.where(or_(Question.hidden_at.is_(None), Question.student_id == bindparam("viewer")))
+    if by_subject:
+        stmt = stmt.where(Question.subject_code == bindparam("subject"))
+    return stmt.order_by(Question.id.desc()).limit(bindparam("limit"))
 
 
 async def similar(db: AsyncSession, viewer: User, subject: str, value: str, kp_ids: list[int], limit: int) -> list[Question]:

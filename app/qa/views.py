@@ -6,34 +6,51 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Integer, String, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import Forbidden, NotFound
 from app.models import Answer, Image, QaImage, QaReply, Question, QuestionKnowledgePoint, User
+from app.models.base import UTCDateTime
 
 from .schemas import AnswerOut, ImageRef, QuestionOut, ReplyOut
-from .service import readable
+from .service import Known, readable
 
 
 async def questions_out(db: AsyncSession, viewer: User, qs: Sequence[Question], now: datetime,
-                        with_answers: bool = False) -> list[QuestionOut]:
+                        with_answers: bool = False, known: Known | None = None) -> list[QuestionOut]:
+    """Cost: nothing more for a list read with `listing_columns` (`known`) but the pictures of
+    those that have some; otherwise one query for the knowledge points and pictures together and
+    one for the askers' grades; two more `with_answers`."""
     ids = [q.id for q in qs]
     kps: dict[int, list[int]] = {i: [] for i in ids}
     q_imgs: dict[int, list[ImageRef]] = {i: [] for i in ids}
     a_imgs: dict[int, list[ImageRef]] = {}
     grades: dict[int, int | None] = {}
-    if ids:
-        for qid, kp in (await db.execute(select(QuestionKnowledgePoint.question_id, QuestionKnowledgePoint.knowledge_point_id)
-                                         .where(QuestionKnowledgePoint.question_id.in_(ids)))).all():
-            kps[qid].append(kp)
-        # The pictures' sizes only, never their bytes.
-        for qid, aid, img_id, width, height in (await db.execute(
-                select(QaImage.question_id, QaImage.answer_id, Image.id, Image.width, Image.height)
-                .join(Image, Image.id == QaImage.image_id).where(QaImage.question_id.in_(ids))
-                .order_by(Image.created_at, Image.id))).all():
-            ref = ImageRef(id=img_id, url=f"/api/qa/images/{img_id}", width=width, height=height)
-            (a_imgs.setdefault(aid, []) if aid else q_imgs[qid]).append(ref)
+    if known is not None and not with_answers:
+        grades, kps = known.grades, {i: known.kps.get(i, []) for i in ids}
+        pictured = [i for i in ids if i in known.pictured]
+        if pictured:
+            for qid, img_id, width, height in (await db.execute(
+                    select(QaImage.question_id, Image.id, Image.width, Image.height).join(Image, Image.id == QaImage.image_id)
+                    .where(QaImage.question_id.in_(pictured), QaImage.answer_id.is_(None))
+                    .order_by(Image.created_at, Image.id))).all():
+                q_imgs[qid].append(ImageRef(id=img_id, url=f"/api/qa/images/{img_id}", width=width, height=height))
+    elif ids:
+        # The pictures' sizes only, never their bytes; tag rows carry the knowledge point, picture rows the image.
+        tags = select(QuestionKnowledgePoint.question_id, null().cast(Integer).label("answer_id"),
+                      QuestionKnowledgePoint.knowledge_point_id.label("kp"), null().cast(String).label("image_id"),
+                      null().cast(Integer).label("width"), null().cast(Integer).label("height"),
+                      null().cast(UTCDateTime).label("at")).where(QuestionKnowledgePoint.question_id.in_(ids))
+        pictures = (select(QaImage.question_id, QaImage.answer_id, null().cast(Integer), Image.id, Image.width, Image.height,
+                           Image.created_at).join(Image, Image.id == QaImage.image_id).where(QaImage.question_id.in_(ids)))
+        rows = (await db.execute(union_all(tags, pictures))).all()
+        for qid, aid, kp, img_id, width, height, _ in sorted(rows, key=lambda r: (r[6] is None, r[6] or now, r[3] or "")):
+            if kp is not None:
+                kps[qid].append(kp)
+            else:
+                ref = ImageRef(id=img_id, url=f"/api/qa/images/{img_id}", width=width, height=height)
+                (a_imgs.setdefault(aid, []) if aid else q_imgs[qid]).append(ref)
         students = {q.student_id for q in qs}
         grades = dict((await db.execute(select(User.id, User.grade).where(User.id.in_(students)))).all())
     answers: dict[int, list[AnswerOut]] = {}

@@ -1,42 +1,19 @@
-"""Minors' safety: students block tutors; admins review reported sessions with their transcript
-and can suspend an account (which signs it out everywhere)."""
+"""Minors' safety: students block tutors; admins review every report — sessions with their
+transcript, Q&A items as typed — in one list and decide (app/safety/reports.py)."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from app.accounts.deps import Admin, Student
-from app.accounts.scope import user_in_scope
-from app.accounts.service import sign_out_everywhere
 from app.kit.db import DB, after_commit
-from app.kit.errors import Forbidden, InvalidState, NotFound
-from app.models import SessionReport, StudentBlock, TutoringSession, User
+from app.kit.errors import NotFound
+from app.live.service import ts
+from app.models import StudentBlock, User
+
+from . import reports as service
+from .reports import Decision, Kind, ReportOut
 
 router = APIRouter(tags=["safety"])
-
-
-class ReportOut(BaseModel):
-    id: int
-    session_id: int
-    reporter_id: int
-    reported_id: int
-    reason: str
-    status: str
-    created_at: datetime
-
-
-class Decision(BaseModel):
-    action: str = Field(pattern="^(dismiss|suspend)$", description="dismiss the report, or suspend the reported account")
-    note: str = Field(min_length=2, max_length=500)
-
-
-def _out(r: SessionReport, s: TutoringSession) -> ReportOut:
-    reported = s.tutor_id if r.reporter_id == s.student_id else s.student_id
-    return ReportOut(id=r.id, session_id=s.id, reporter_id=r.reporter_id, reported_id=reported, reason=r.reason,
-                     status=r.status, created_at=r.created_at)
 
 
 @router.post("/api/tutors/{tutor_id}/block", status_code=204)
@@ -57,37 +34,25 @@ async def unblock(tutor_id: int, student: Student, db: DB) -> None:
 
 
 @router.get("/api/reports", response_model=list[ReportOut])
-async def reports(admin: Admin, db: DB, status: str = Query("open", max_length=16)) -> list[ReportOut]:
-    """Reported sessions whose student is in the admin's scope; read the transcript at
-    `GET /api/sessions/{id}/transcript` (admins see chat as typed, before masking)."""
-    rows = (await db.execute(select(SessionReport, TutoringSession, User)
-                             .join(TutoringSession, TutoringSession.id == SessionReport.session_id)
-                             .join(User, User.id == TutoringSession.student_id)
-                             .where(SessionReport.status == status).order_by(SessionReport.id).limit(500))).all()
-    return [_out(r, s) for r, s, student in rows if await user_in_scope(db, admin, student)]
+async def reports(admin: Admin, db: DB, status: str = Query("open", max_length=16),
+                  kind: Kind | None = Query(None, description="only sessions, or only the Q&A centre"),
+                  limit: int = Query(500, ge=1, le=500)) -> list[ReportOut]:
+    """Every report an admin reviews, in one list, oldest first: reported sessions whose student
+    is in the admin's scope (read the transcript at `GET /api/sessions/{id}/transcript`: admins
+    see chat as typed, before masking), and reports on Q&A questions, answers and replies whose
+    asker is (the excerpt is the text as typed). `actions` says which decisions are open."""
+    return await service.listing(db, admin, status, kind, limit)
+
+
+@router.post("/api/reports/{kind}/{report_id}/decision", response_model=ReportOut)
+async def decide(kind: Kind, report_id: int, body: Decision, request: Request, admin: Admin, db: DB) -> ReportOut:
+    out = await service.decide(db, admin, kind, report_id, body, ts(request.app.state.matcher.clock.now()))
+    if body.action == "suspend":
+        after_commit(db, lambda: request.app.state.account_closed(out.reported_id, None, "AccountSuspended"))
+    return out
 
 
 @router.post("/api/reports/{report_id}/decision", response_model=ReportOut)
-async def decide(report_id: int, body: Decision, request: Request, admin: Admin, db: DB) -> ReportOut:
-    report = await db.get(SessionReport, report_id)
-    if report is None:
-        raise NotFound(f"no report {report_id}")
-    session = await db.get(TutoringSession, report.session_id)
-    assert session is not None
-    student = await db.get(User, session.student_id)
-    if student is None or not await user_in_scope(db, admin, student):
-        raise Forbidden("this report is outside your scope")
-    if report.status != "open":
-        raise InvalidState(f"the report is already {report.status}", status=report.status)
-    out = _out(report, session)
-    if body.action == "suspend":
-        reported = await db.get(User, out.reported_id)
-        assert reported is not None
-        reported.status, reported.suspended_reason = "suspended", body.note
-        await sign_out_everywhere(db, reported.id)
-        after_commit(db, lambda: request.app.state.account_closed(reported.id, None, "AccountSuspended"))
-        report.status = "actioned"
-    else:
-        report.status = "dismissed"
-    await db.flush()
-    return _out(report, session)
+async def decide_on_session(report_id: int, body: Decision, request: Request, admin: Admin, db: DB) -> ReportOut:
+    """A session report (the path before Q&A reports joined the list; the same as `/api/reports/session/{id}/decision`)."""
+    return await decide("session", report_id, body, request, admin, db)

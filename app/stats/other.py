@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.records import NOT_HELD_CLASS_STATES
 from app.models import (Answer, ClassAttendance, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, KnowledgePointDay, Lesson,
-                        LessonView, LiveClass, PointsEntry, PointsMonth, Question, StudentDay, School, SchoolClass, SignInBlock, SignInHour, Subject, TutoringSession,
+                        LessonView, LiveClass, PointsEntry, PointsMonth, Question, QuestionKnowledgePoint, StudentDay, School, SchoolClass,
+                        SignInBlock, SignInHour, Subject, TutoringSession,
                         TutorProfile, User)
 from app.schools.names import class_label, grade_name
 
@@ -269,9 +270,10 @@ async def class_weekly(db: AsyncSession, school_id: int, start: date, end: date,
 async def hot_spots(db: AsyncSession, city_id: int, start: date, end: date, tz: str, *, subject: str | None = None,
                     district_id: int | None = None, school_id: int | None = None, class_id: int | None = None,
                     limit: int = 20) -> list[dict[str, object]]:
-    """The knowledge points students asked about most (help requests tagged with them), from
-    knowledge_point_days (per school, class and day of the request; the raw tags for a time zone
-    other than UTC+8). A request counts for the school and class the student was in when asking."""
+    """The knowledge points students asked about most: the tags of their help requests and of
+    their Q&A questions (a question converted from a request is that request's ask, counted once),
+    from knowledge_point_days (per school, class and day of the ask; the raw tags for a time zone
+    other than UTC+8). An ask counts for the school and class the student was in when asking."""
     days = day_bounds(*hour_bounds(start, end, tz))
     if days is not None:
         k = KnowledgePointDay
@@ -288,16 +290,21 @@ async def hot_spots(db: AsyncSession, city_id: int, start: date, end: date, tz: 
             q = q.where(k.class_id == class_id)
     else:
         f, t = bounds(start, end, tz)
+        requests = (select(HelpRequestKnowledgePoint.knowledge_point_id.label("kp"))
+                    .join(HelpRequest, HelpRequest.id == HelpRequestKnowledgePoint.request_id)
+                    .join(User, User.id == HelpRequest.student_id)
+                    .where(HelpRequest.created_at >= f, HelpRequest.created_at < t))
+        questions = (select(QuestionKnowledgePoint.knowledge_point_id.label("kp"))
+                     .join(Question, Question.id == QuestionKnowledgePoint.question_id)
+                     .join(User, User.id == Question.student_id)
+                     .where(Question.created_at >= f, Question.created_at < t, Question.source_request_id.is_(None)))
+        branches = [_scoped(b, city_id, district_id, school_id) for b in (requests, questions)]
+        if class_id is not None:
+            branches = [b.where(User.class_id == class_id) for b in branches]
+        tags = union_all(*branches).subquery()
         asked = func.count()
         q = (select(KnowledgePoint.id, KnowledgePoint.name, KnowledgePoint.subject_code, asked)
-             .select_from(HelpRequestKnowledgePoint)
-             .join(HelpRequest, HelpRequest.id == HelpRequestKnowledgePoint.request_id)
-             .join(KnowledgePoint, KnowledgePoint.id == HelpRequestKnowledgePoint.knowledge_point_id)
-             .join(User, User.id == HelpRequest.student_id)
-             .where(HelpRequest.created_at >= f, HelpRequest.created_at < t))
-        q = _scoped(q, city_id, district_id, school_id)
-        if class_id is not None:
-            q = q.where(User.class_id == class_id)
+             .select_from(tags).join(KnowledgePoint, KnowledgePoint.id == tags.c.kp))
     if subject is not None:
         q = q.where(KnowledgePoint.subject_code == subject)
     rows = (await db.execute(q.group_by(KnowledgePoint.id, KnowledgePoint.name, KnowledgePoint.subject_code)

@@ -169,7 +169,7 @@ def derived_rebuild_sql(dialect: str) -> list[str]:
 
 
 def rebuild_sql(dialect: str) -> list[str]:
-    return hour_rebuild_sql(dialect) + derived_rebuild_sql(dialect) + dashboard_rebuild_sql(dialect)
+    return hour_rebuild_sql(dialect) + derived_rebuild_sql(dialect) + dashboard_rebuild_sql(dialect) + hot_spot_rebuild_sql(dialect)
 
 
 def hour_rebuild_sql(dialect: str) -> list[str]:
@@ -417,8 +417,20 @@ def registration_sql(dialect: str, ref: str, sign: int) -> list[str]:
 def hot_spot_sql(dialect: str, ref: str, sign: int) -> list[str]:
     """A help request's knowledge-point tag (`ref`), added or taken away, into knowledge_point_days
     under the request's day and the student's school and class (0: none) at that moment."""
-    src = (f"FROM help_requests h JOIN users u ON u.id = h.student_id WHERE h.id = {ref}.request_id AND u.school_id IS NOT NULL")
-    key = f"u.school_id, {day_of_ts(dialect, 'h.created_at')}, {ref}.knowledge_point_id, coalesce(u.class_id, 0)"
+    return _tag_sql(dialect, ref, sign, "FROM help_requests h JOIN users u ON u.id = h.student_id "
+                    f"WHERE h.id = {ref}.request_id AND u.school_id IS NOT NULL", "h.created_at")
+
+
+def question_hot_spot_sql(dialect: str, ref: str, sign: int) -> list[str]:
+    """A question's knowledge-point tag (`ref`), the same way (migration 0011). A question converted
+    from a help request is the same ask: its tags were counted with the request, so not again."""
+    return _tag_sql(dialect, ref, sign, "FROM questions q JOIN users u ON u.id = q.student_id "
+                    f"WHERE q.id = {ref}.question_id AND q.source_request_id IS NULL AND u.school_id IS NOT NULL",
+                    "q.created_at")
+
+
+def _tag_sql(dialect: str, ref: str, sign: int, src: str, at: str) -> list[str]:
+    key = f"u.school_id, {day_of_ts(dialect, at)}, {ref}.knowledge_point_id, coalesce(u.class_id, 0)"
     cols = "school_id, day, knowledge_point_id, class_id"
     if sign > 0:
         return [f"INSERT INTO knowledge_point_days ({cols}, asked) SELECT {key}, 1 {src} "
@@ -427,9 +439,12 @@ def hot_spot_sql(dialect: str, ref: str, sign: int) -> list[str]:
             f"DELETE FROM knowledge_point_days WHERE asked = 0 AND ({cols}) IN (SELECT {key} {src})"]
 
 
+Triggers = list[tuple[str, str, list[tuple[str, str | None, list[str]]]]]
+
+
 # (table, events, statements per event as (condition on OLD/NEW or None, statements)); one
 # trigger per table and event on SQLite, one function per table on PostgreSQL.
-def dashboard_triggers(dialect: str) -> list[tuple[str, str, list[tuple[str, str | None, list[str]]]]]:
+def dashboard_triggers(dialect: str) -> Triggers:
     return [
         ("activity_hours", "student_days", [
             ("INSERT", "NEW.school_id IS NOT NULL", student_day_sql("INSERT")),
@@ -458,8 +473,12 @@ WATCHED = {"tutoring_sessions": ["live_at", "tutor_id", "duration_s", "rating"],
 
 
 def dashboard_trigger_sql(dialect: str) -> list[str]:
+    return _trigger_sql(dialect, dashboard_triggers(dialect))
+
+
+def _trigger_sql(dialect: str, triggers: Triggers) -> list[str]:
     out = []
-    for table, name, events in dashboard_triggers(dialect):
+    for table, name, events in triggers:
         watched = WATCHED.get(table)
         changed = " OR ".join(f"OLD.{c} IS {'DISTINCT FROM' if dialect == 'postgresql' else 'NOT'} NEW.{c}" for c in watched or [])
         if dialect == "postgresql":
@@ -491,8 +510,12 @@ def dashboard_trigger_sql(dialect: str) -> list[str]:
 
 
 def dashboard_drop_sql(dialect: str) -> list[str]:
+    return _drop_sql(dialect, dashboard_triggers(dialect))
+
+
+def _drop_sql(dialect: str, triggers: Triggers) -> list[str]:
     out = []
-    for table, name, events in dashboard_triggers(dialect):
+    for table, name, events in triggers:
         if dialect == "postgresql":
             out += [f"DROP TRIGGER IF EXISTS trg_{table}_{name} ON {table}", f"DROP FUNCTION IF EXISTS rollup_{table}_{name}()"]
         else:
@@ -539,15 +562,58 @@ def dashboard_rebuild_sql(dialect: str) -> list[str]:
         f"SELECT x.district_id, {month_of_day(dialect, day_of_ts(dialect, 'x.created_at'))}, x.tutor_id, count(*), "
         f"sum(CAST(round(x.points * 100) AS {'BIGINT' if dialect == 'postgresql' else 'INTEGER'})) FROM points_ledger x "
         f"GROUP BY x.district_id, {month_of_day(dialect, day_of_ts(dialect, 'x.created_at'))}, x.tutor_id",
+        *help_hot_spot_rebuild_sql(dialect),
+        "DELETE FROM student_registrations",
+        "INSERT INTO student_registrations (school_id, class_id, day, students) "
+        f"SELECT x.school_id, coalesce(x.class_id, 0), {day_of_ts(dialect, 'x.created_at')}, count(*) FROM users x "
+        f"WHERE x.role = 'student' AND x.school_id IS NOT NULL GROUP BY x.school_id, coalesce(x.class_id, 0), "
+        f"{day_of_ts(dialect, 'x.created_at')}",
+    ]
+
+
+def help_hot_spot_rebuild_sql(dialect: str) -> list[str]:
+    """knowledge_point_days from help requests alone, as migration 0008 built it (and 0011's downgrade)."""
+    return [
         "DELETE FROM knowledge_point_days",
         "INSERT INTO knowledge_point_days (school_id, day, knowledge_point_id, class_id, asked) "
         f"SELECT u.school_id, {day_of_ts(dialect, 'h.created_at')}, x.knowledge_point_id, coalesce(u.class_id, 0), count(*) "
         "FROM help_request_knowledge_points x JOIN help_requests h ON h.id = x.request_id JOIN users u ON u.id = h.student_id "
         f"WHERE u.school_id IS NOT NULL GROUP BY u.school_id, {day_of_ts(dialect, 'h.created_at')}, x.knowledge_point_id, "
         "coalesce(u.class_id, 0)",
-        "DELETE FROM student_registrations",
-        "INSERT INTO student_registrations (school_id, class_id, day, students) "
-        f"SELECT x.school_id, coalesce(x.class_id, 0), {day_of_ts(dialect, 'x.created_at')}, count(*) FROM users x "
-        f"WHERE x.role = 'student' AND x.school_id IS NOT NULL GROUP BY x.school_id, coalesce(x.class_id, 0), "
-        f"{day_of_ts(dialect, 'x.created_at')}",
+    ]
+
+
+# --- Migration 0011: questions count in the hot spots -------------------------------------------
+# question_knowledge_points ─► knowledge_point_days, beside help_request_knowledge_points. The
+# tags of a question and of a request are written once, with the question or request they belong
+# to (whose day, student and source never change afterwards), so inserts and deletes of tags are
+# all the triggers follow.
+
+def question_hot_spot_triggers(dialect: str) -> Triggers:
+    return [("question_knowledge_points", "hot_spots", [("INSERT", None, question_hot_spot_sql(dialect, "NEW", 1)),
+                                                       ("DELETE", None, question_hot_spot_sql(dialect, "OLD", -1))])]
+
+
+def question_hot_spot_trigger_sql(dialect: str) -> list[str]:
+    return _trigger_sql(dialect, question_hot_spot_triggers(dialect))
+
+
+def question_hot_spot_drop_sql(dialect: str) -> list[str]:
+    return _drop_sql(dialect, question_hot_spot_triggers(dialect))
+
+
+def hot_spot_rebuild_sql(dialect: str) -> list[str]:
+    """knowledge_point_days from help requests and from questions not converted from one."""
+    day_h, day_q = day_of_ts(dialect, "h.created_at"), day_of_ts(dialect, "q.created_at")
+    return [
+        "DELETE FROM knowledge_point_days",
+        "INSERT INTO knowledge_point_days (school_id, day, knowledge_point_id, class_id, asked) "
+        "SELECT t.school_id, t.day, t.knowledge_point_id, t.class_id, count(*) FROM ("
+        f"SELECT u.school_id, {day_h} AS day, x.knowledge_point_id, coalesce(u.class_id, 0) AS class_id "
+        "FROM help_request_knowledge_points x JOIN help_requests h ON h.id = x.request_id JOIN users u ON u.id = h.student_id "
+        "WHERE u.school_id IS NOT NULL UNION ALL "
+        f"SELECT u.school_id, {day_q}, x.knowledge_point_id, coalesce(u.class_id, 0) "
+        "FROM question_knowledge_points x JOIN questions q ON q.id = x.question_id JOIN users u ON u.id = q.student_id "
+        "WHERE u.school_id IS NOT NULL AND q.source_request_id IS NULL"
+        ") t GROUP BY t.school_id, t.day, t.knowledge_point_id, t.class_id",
     ]

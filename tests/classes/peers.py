@@ -57,9 +57,12 @@ class ClassPeer:
 
     async def connect(self) -> None:
         await self.pc.setLocalDescription(await self.pc.createOffer())
+        before = {id(f) for f in self.client.frames}  # an earlier connection's answer is not this one's
         await self.client.send(type="class_signal", class_id=self.class_id, kind="offer", sdp=self.pc.localDescription.sdp)
-        answer = await self.client.event("class_signal", class_id=self.class_id, kind="answer")
-        await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        answer = await self.client.wait_for(lambda f: id(f) not in before and f.get("type") == "event"
+                                            and f["kind"] == "class_signal" and f["data"].get("class_id") == self.class_id
+                                            and f["data"].get("kind") == "answer")
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer["data"]["sdp"], "answer"))
 
     async def close(self) -> None:
         await self.pc.close()

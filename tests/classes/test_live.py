@@ -58,10 +58,42 @@ async def test_the_tutor_is_heard_by_all_and_the_floor_by_the_tutor_and_the_clas
         assert media.stats(cid)["participants"] == 3
         await tutor.send(type="class_end", class_id=cid)
         assert (await b.event("class_ended", class_id=cid))["reason"] == "ended_by_tutor"
-        assert server.app.state.classes.media.stats(cid) == {}  # the room is closed with the class
+        await until(lambda: media.stats(cid) == {})  # the room is closed with the class (right after the events)
         recording = server.app.state.settings.data_dir / "recordings" / f"class-{cid}.ogg"
         await until(lambda: recording.stat().st_size > 4000)  # seconds of audio, finished as the room closes
         assert recording.read_bytes()[:4] == b"OggS"
+    finally:
+        for p in peers:
+            await p.close()
+
+
+async def test_a_muted_voice_on_the_floor_stops_at_once_and_comes_back_on_unmuting(factory, server, clients, clock):
+    org = await factory.org()
+    tutor_user = await factory.tutor(org, subjects=("math",))
+    users = [await factory.user("student", org, school=1) for _ in range(2)]
+    cid, tutor, (a, b) = await _class_with(server.base, clients, clock, tutor_user, users)
+    peers = [ClassPeer(tutor, cid), ClassPeer(a, cid, tone=660), ClassPeer(b, cid)]
+    t_peer, a_peer, b_peer = peers
+    try:
+        for p in peers:
+            await p.connect()
+        await tutor.send(type="class_floor", class_id=cid, student_id=users[0].id)
+        await until(lambda: t_peer.loud > 25 and b_peer.loud > 25)  # a is heard by the tutor and by b
+        await tutor.send(type="class_mute", class_id=cid, student_id=users[0].id, muted=True, audio=True)
+        assert (await a.event("class_muted", class_id=cid))["audio"] is True
+        media = server.app.state.classes.media
+        await until(lambda: media.stats(cid)["floor"] is None)
+        frames = t_peer.frames
+        await until(lambda: t_peer.frames > frames + 25)  # the frames already on their way play out …
+        heard_t, heard_b, frames = t_peer.loud, b_peer.loud, t_peer.frames
+        await until(lambda: t_peer.frames > frames + 100 and b_peer.frames > frames + 100)  # … then two seconds …
+        assert t_peer.loud - heard_t <= 1 and b_peer.loud - heard_b <= 1  # … without a's voice
+        await b.send(type="class_join", class_id=cid, ref="again")
+        state = await b.wait_for(lambda f: f.get("type") == "class_state" and f.get("ref") == "again")
+        assert state["floor"] == users[0].id  # a still holds the floor
+        await tutor.send(type="class_mute", class_id=cid, student_id=users[0].id, muted=False, audio=True)
+        heard_t = t_peer.loud
+        await until(lambda: t_peer.loud > heard_t + 25)  # heard again without reconnecting
     finally:
         for p in peers:
             await p.close()

@@ -229,3 +229,74 @@ async def test_a_class_from_start_to_cap_with_attendance_points_and_statistics(c
     archive = (await client.get("/api/stats/archive", params={**q, "tutor_id": tutor.id}, headers=ah)).json()
     arch_rows = archive["rows"] if isinstance(archive, dict) else archive
     assert [(r["kind"], r["minutes"], r["points"]) for r in arch_rows] == [("一对多课堂", "30.00", "6.15")]
+
+
+async def test_the_tutor_mutes_one_student_s_voice_at_once_even_on_the_floor(client, app, clock, people):
+    org, tutor, students, heads = people
+    a, b = students[:2]
+    cid = (await schedule(client, heads, tutor))["id"]
+    for s in (a, b):
+        await client.post(f"/api/classes/{cid}/enrolment", headers=heads[s.id])
+    clock.advance(30 * 60)
+    await send(app, tutor, type="class_join", class_id=cid)
+    for s in (a, b):
+        await send(app, s, type="class_join", class_id=cid)
+    media = app.state.classes.media
+    await media.create_room(cid)  # the room the first connection would open
+    try:
+        await send(app, tutor, type="class_floor", class_id=cid, student_id=a.id)
+        assert media.stats(cid)["floor"] == a.id
+        await send(app, tutor, type="class_mute", class_id=cid, student_id=a.id, muted=True, audio=True)
+        assert media.stats(cid)["floor"] is None  # the room no longer forwards a's voice …
+        state = await send(app, b, type="class_join", class_id=cid)
+        assert state["floor"] == a.id  # … though a keeps the floor
+        assert {p["id"]: (p["muted"], p["audio_muted"]) for p in state["participants"]} == {a.id: (False, True), b.id: (False, False)}
+        assert ("class_muted", {"class_id": cid, "student_id": a.id, "muted": True, "audio": True}) in await events_of(app, b.id)
+        await send(app, a, type="class_chat", class_id=cid, text="我还能打字")  # the chat is another switch
+        await send(app, tutor, type="class_floor", class_id=cid, student_id=b.id)
+        assert media.stats(cid)["floor"] == b.id
+        await send(app, tutor, type="class_floor", class_id=cid, student_id=a.id)  # a muted voice may hold the floor, unheard
+        assert media.stats(cid)["floor"] is None
+        await send(app, tutor, type="class_mute", class_id=cid, student_id=a.id, muted=False, audio=True)
+        assert media.stats(cid)["floor"] == a.id  # unmuted on the floor: heard again at once
+        await send(app, tutor, type="class_mute", class_id=cid, student_id=b.id, muted=True, audio=True)
+        assert media.stats(cid)["floor"] == a.id  # muting someone off the floor changes no media
+        for who, msg, code in ((tutor, {"muted": True, "audio": True}, "InvalidMute"),  # a voice is one student's
+                               (a, {"student_id": b.id, "muted": False, "audio": True}, "Forbidden")):
+            with pytest.raises(ProtocolError) as exc:
+                await send(app, who, type="class_mute", class_id=cid, **msg)
+            assert exc.value.code == code
+    finally:
+        await media.close_room(cid)
+
+
+async def test_a_student_with_no_socket_anywhere_leaves_the_class_after_the_grace(client, app, clock, people):
+    # What happens to a student whose socket died with its instance and who never came back
+    # through another: no socket of theirs is refreshed anywhere, so after the grace they leave,
+    # counted until they were first seen gone. A student whose socket lives stays.
+    org, tutor, students, heads = people
+    a, b = students[:2]
+    cid = (await schedule(client, heads, tutor))["id"]
+    for s in (a, b):
+        await client.post(f"/api/classes/{cid}/enrolment", headers=heads[s.id])
+    clock.advance(30 * 60)
+    await send(app, tutor, type="class_join", class_id=cid)
+    for s in (a, b):
+        await send(app, s, type="class_join", class_id=cid)
+    presence, classes = app.state.presence, app.state.classes
+    clock.advance(120)
+    await presence.register(b.id, "b-socket", classes.now)
+    await classes.tick()  # a is first seen without a socket here, two minutes in
+    clock.advance(app.state.settings.session_grace_s - 1)
+    await presence.refresh([(b.id, "b-socket")], classes.now)  # b's instance keeps b's socket alive
+    await classes.tick()
+    assert "class_left" not in [k for k, _ in await events_of(app, tutor.id)]  # within the grace
+    clock.advance(5)  # the timer looks every 5 s
+    await presence.refresh([(b.id, "b-socket")], classes.now)
+    await classes.tick()
+    assert [d["user_id"] for k, d in await events_of(app, tutor.id) if k == "class_left"] == [a.id]
+    async with app.state.sessionmaker() as db:
+        rows = {r.student_id: r for r in (await db.execute(select(ClassAttendance).where(
+            ClassAttendance.live_class_id == cid))).scalars()}
+    assert rows[a.id].present_since is None and rows[a.id].seconds == 120
+    assert rows[b.id].present_since is not None

@@ -80,6 +80,11 @@ async def test_a_class_with_a_tutor_and_three_students_in_chromium(factory, page
         await hears_more(page, e)  # with the tutor silent, the others still hear the floor holder
     await tutor.click("#take-floor")
     await expect(first.locator("#class-status")).to_have_text("")
+    await hand.locator("button.mute-voice").click()  # the voice apart from the chat
+    await expect(first.locator("#class-notice")).to_have_text("老师关闭了你的声音：全班听不到你。")
+    await expect(hand).to_contain_text("声音已关闭")
+    await hand.locator("button.mute-voice").click()
+    await expect(first.locator("#class-notice")).to_have_text("")
 
     box = await tutor.locator("#board").bounding_box()
     assert box

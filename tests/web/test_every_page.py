@@ -11,7 +11,7 @@ from playwright.async_api import expect
 from app.models import HelpRequest, SessionEvent, TutoringSession, utcnow
 
 from ..factories import PASSWORD
-from .conftest import DESKTOP, PHONE, Pages
+from .conftest import DESKTOP, PHONE, Pages, shot
 
 
 async def ended_session_with_chat(factory, student, tutor) -> int:  # type: ignore[no-untyped-def]
@@ -76,9 +76,37 @@ async def test_a_student_rereads_a_session_reports_it_and_an_admin_acts(factory,
     await student.click("#block-tutor")
     await expect(student.locator("#block-tutor")).to_be_disabled()
 
+    # The same student reports an answer in the Q&A centre: it joins the same list.
+    helper = await factory.tutor(org, school=2, subjects=("math",))
+    s_auth, h_auth = await factory.sign_in(student_user), await factory.sign_in(helper)
+    q = (await factory.client.post("/api/qa/questions", headers=s_auth, json={"subject": "math", "text": "配方法的步骤"})).json()
+    a = (await factory.client.post(f"/api/qa/questions/{q['id']}/answers", headers=h_auth, json={"text": "加我QQ 12345678 再讲"})).json()
+    r = await factory.client.post(f"/api/qa/questions/{q['id']}/reports", headers=s_auth, json={"reason": "回答里要我的QQ", "answer_id": a["id"]})
+    assert r.status_code == 201, r.text
+
     admin_user = await factory.user("school_admin", org)
     admin = await pages.open(admin_user.username, DESKTOP)
     await admin.click("nav a[href='#/reports']")
+    await expect(admin.locator("#reports article")).to_have_count(2)
+    await shot(admin, "admin-reports")
+    await admin.select_option("#reports-kind", "session")
+    await expect(admin.locator("#reports article[data-kind='qa']")).to_have_count(0)
+    await admin.select_option("#reports-kind", "")
+    answer_card = admin.locator("#reports article[data-kind='qa']")
+    await expect(answer_card).to_contain_text("回答里要我的QQ")
+    await expect(answer_card.locator("blockquote")).to_have_text("加我QQ 12345678 再讲")  # as typed, for the admin
+    await answer_card.locator("input").fill("含联系方式")
+    await answer_card.locator("button.hide").click()
+    await expect(answer_card).to_contain_text("内容已隐藏。")
+    await admin.select_option("#reports-status", "actioned")
+    answer_card = admin.locator("#reports article[data-kind='qa']")
+    await expect(answer_card).to_contain_text("该内容现已隐藏。")
+    await answer_card.locator("input").fill("复核：误判")
+    await answer_card.locator("button.restore").click()
+    await expect(answer_card).to_contain_text("内容已恢复显示")
+    shown = (await factory.client.get(f"/api/qa/questions/{q['id']}", headers=await factory.sign_in(tutor_user))).json()
+    assert [x["id"] for x in shown["answers"]] == [a["id"]]
+    await admin.select_option("#reports-status", "open")  # the Q&A report is dismissed now: the session's is left
     card = admin.locator("#reports article")
     await expect(card).to_have_count(1)
     await expect(card).to_contain_text("老师让我加他的微信")

@@ -93,14 +93,15 @@ async function room(view, classId, app) {
     : h('div.row', {}, hand, h('button', { type: 'button', id: 'leave-class', onclick: () => { live.send({ type: 'class_leave', class_id: classId }); go('#/classes'); } }, t('class.leave')));
 
   const paintPeople = () => clear(people, [...state.people.values()].map((p) => h('li', { dataset: { userId: p.id } },
-    p.name, state.hands.has(p.id) ? ` ✋ ${t('class.hand')}` : '', state.floor === p.id ? ` 🎤 ${t('class.on_floor')}` : '', p.muted ? ` (${t('class.muted')})` : '',
+    p.name, state.hands.has(p.id) ? ` ✋ ${t('class.hand')}` : '', state.floor === p.id ? ` 🎤 ${t('class.on_floor')}` : '', p.muted ? ` (${t('class.muted')})` : '', p.audio_muted ? ` 🔇 ${t('class.voice_muted')}` : '',
     tutor ? h('button', { type: 'button', class: 'give-floor', onclick: () => live.send({ type: 'class_floor', class_id: classId, student_id: p.id }) }, t('class.give_floor')) : null,
-    tutor ? h('button', { type: 'button', class: 'mute-student', onclick: () => live.send({ type: 'class_mute', class_id: classId, student_id: p.id, muted: !p.muted }) }, p.muted ? t('class.unmute') : t('class.mute')) : null)));
+    tutor ? h('button', { type: 'button', class: 'mute-student', onclick: () => live.send({ type: 'class_mute', class_id: classId, student_id: p.id, muted: !p.muted }) }, p.muted ? t('class.unmute') : t('class.mute')) : null,
+    tutor ? h('button', { type: 'button', class: 'mute-voice', onclick: () => live.send({ type: 'class_mute', class_id: classId, student_id: p.id, muted: !p.audio_muted, audio: true }) }, p.audio_muted ? t('class.unmute_voice') : t('class.mute_voice')) : null)));
   const paintStatus = () => { status.textContent = state.floor === me.id ? t('class.you_have_floor') : state.floor ? t('class.floor_is', { name: (state.people.get(state.floor) || {}).name || '' }) : ''; };
 
   const setMic = async () => {
     if (tutor || !state.audioSender) return;
-    if (state.floor === me.id) {
+    if (state.floor === me.id && !state.voiceMuted) {  // the service drops a muted voice anyway; the page stops sending it
       if (!state.mic) state.mic = await navigator.mediaDevices.getUserMedia({ audio: true }).catch(() => null);
       await state.audioSender.replaceTrack(state.mic ? state.mic.getAudioTracks()[0] : null);
     } else {
@@ -133,7 +134,12 @@ async function room(view, classId, app) {
     live.on('class_left', (d) => { if (d.class_id === classId) { state.people.delete(d.user_id); state.hands.delete(d.user_id); paintPeople(); } }),
     live.on('class_hand', (d) => { if (d.class_id === classId) { if (d.up) state.hands.add(d.user_id); else state.hands.delete(d.user_id); paintPeople(); } }),
     live.on('class_floor', async (d) => { if (d.class_id === classId) { state.floor = d.student_id; state.hands.delete(d.student_id); if (d.student_id === me.id) { handUp = false; hand.textContent = t('class.raise_hand'); } paintPeople(); paintStatus(); await setMic(); } }),
-    live.on('class_muted', (d) => { if (d.class_id === classId) { if (d.student_id === null) notice.textContent = d.muted ? t('class.chat_muted') : ''; else { const p = state.people.get(d.student_id); if (p) p.muted = d.muted; paintPeople(); } } }),
+    live.on('class_muted', async (d) => { if (d.class_id === classId) { if (d.student_id === null) notice.textContent = d.muted ? t('class.chat_muted') : ''; else if (d.audio) {
+      const p = state.people.get(d.student_id); if (p) p.audio_muted = d.muted;
+      if (d.student_id === me.id) { state.voiceMuted = d.muted; notice.textContent = d.muted ? t('class.your_voice_muted') : ''; await setMic(); }
+      paintPeople();
+    } else { const p = state.people.get(d.student_id); if (p) p.muted = d.muted; paintPeople(); } } }),
+    live.on('class_media_moved', async (d) => { if (d.class_id === classId && state.pc) { state.pc.close(); if (tutor && state.mic) state.mic.getTracks().forEach((x) => x.stop()); await connectMedia(); } }),  // the room's instance died: offer to the one that took it over
     live.on('class_ended', (d) => { if (d.class_id === classId) { status.textContent = t('class.ended'); if (state.pc) state.pc.close(); } }),
     live.on('server_error', (f) => { if (f.detail) flash(errorText({ code: f.error, detail: f.detail, extra: f })); }),
   ];
@@ -141,7 +147,7 @@ async function room(view, classId, app) {
     const off = live.on('class_state', (f) => { if (f.class_id === classId) { off(); ok(f); } });
     offs.push(off);
   });
-  onLeave(() => { offs.forEach((off) => off()); if (state.pc) state.pc.close(); if (state.mic) state.mic.getTracks().forEach((x) => x.stop()); board.destroy(); });
+  onLeave(() => { app.classRoom = null; offs.forEach((off) => off()); if (state.pc) state.pc.close(); if (state.mic) state.mic.getTracks().forEach((x) => x.stop()); board.destroy(); });
 
   const info = await api(`/api/classes/${classId}`);
   clear(view, h('h1', {}, info.title), status, notice, controls, h('div.class-room', {}, h('div.board', {}, canvas), h('aside', {}, h('h2', {}, t('class.participants')), people, log, chat)), audio);
@@ -149,6 +155,8 @@ async function room(view, classId, app) {
   const s = await joined;
   if (s.recording) notice.textContent = t('class.recording_notice');
   s.participants.forEach((p) => { state.people.set(p.id, p); if (p.hand) state.hands.add(p.id); });
+  state.voiceMuted = !!(state.people.get(me.id) || {}).audio_muted;
+  if (state.voiceMuted) notice.textContent = t('class.your_voice_muted');
   state.floor = s.floor;
   s.board.forEach((st) => board.replay(st, 'tutor'));
   paintPeople();

@@ -229,21 +229,8 @@ function answerEditor(existing, questionId, act) {
 }
 
 async function adminView(view) {
-  const reports = await api('/api/qa/reports');
   const backlog = await api('/api/qa/backlog');
-  const list = h('ul.plain', { id: 'qa-reports' }, reports.length ? reports.map((r) => {
-    const note = h('input', { minlength: 2, maxlength: 500, 'aria-label': t('qa.note'), placeholder: t('qa.note') });
-    const decide = (action) => async () => {
-      try { await api(`/api/qa/reports/${r.id}/decision`, { method: 'POST', json: { action, note: note.value.trim() || t('qa.note_default') } }); await adminView(view); } catch (err) { li.append(h('p.error', {}, errorText(err))); }
-    };
-    const li = h('li.card', { dataset: { report: r.id } },
-      h('p', {}, h('a', { href: `#/qa/${r.question_id}` }, t('qa.report_on', { id: r.question_id })), ' ', h('span.muted', {}, formatTime(r.created_at))),
-      h('p', {}, h('b', {}, t('qa.reason')), '：', r.reason), h('blockquote', {}, r.excerpt), note,
-      h('div.row', {}, h('button', { type: 'button', onclick: decide('dismiss') }, t('qa.dismiss')),
-        h('button', { type: 'button', onclick: decide('hide') }, t('qa.hide')),
-        h('button.danger', { type: 'button', onclick: decide('suspend') }, t('qa.suspend'))));
-    return li;
-  }) : h('li.muted', {}, t('qa.no_reports')));
-  clear(view, h('h1', {}, t('qa.moderation')), h('h2', {}, t('qa.reports')), list,
+  clear(view, h('h1', {}, t('qa.moderation')),
+    h('p', {}, t('qa.reports_moved'), ' ', h('a', { href: '#/reports', id: 'qa-reports-link' }, t('nav.reports'))),
     h('h2', {}, t('qa.backlog')), h('ul.plain', { id: 'qa-backlog' }, backlog.length ? await Promise.all(backlog.map(questionCard)) : h('li.muted', {}, t('qa.backlog_empty'))));
 }
