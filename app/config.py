@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     points_min_minutes: float = 3.0  # shorter sessions earn nothing
     points_rating_factors: tuple[float, float, float, float, float] = (0.5, 0.8, 1.0, 1.0, 1.2)  # by rating 1..5
     point_value_cny: float = 10.0
+    # The dashboard's answer for a period that includes today is kept this long and shared by every
+    # admin asking for the same scope and period (app/stats/cache.py); 0 keeps nothing.
+    dashboard_cache_s: float = 15.0
     unrated_booking_after_s: int = 86400  # unrated sessions are booked with factor 1.0 after this
     ws_allowed_origins: list[str] = []  # empty: same host as the page (and non-browser clients)
     ws_ticket_ttl_s: int = 60
@@ -95,7 +98,11 @@ class Settings(BaseSettings):
     class_points_per_attendee: float = 0.05  # … + attendees × this …
     class_points_min_minutes: float = 5.0  # … (nothing for a class shorter than this) …
     class_points_max: float = 20.0  # … at most this per class
-    class_media: str = "aiortc"  # the media backend of the live room (classroom/), "none" for signaling only
+    class_media: str = "aiortc"  # the media backend of the live room (classroom/): aiortc, janus, or none (signaling only)
+    janus_url: str = ""  # class_media=janus: Janus's WebSocket API, e.g. ws://127.0.0.1:8188 (scripts/ensure-janus.sh prints it)
+    janus_api_secret: str | None = None  # Janus's api_secret; stays in the service, never sent to a browser
+    janus_room_prefix: str | None = None  # names of this deployment's rooms in Janus; default "<redis_prefix>class-"
+    janus_timeout_s: float = 5.0  # a Janus call that takes longer fails with MediaUnavailable
 
     # Micro-lessons (app/lessons). Files live in `lessons_dir` (default: data_dir/lessons); several
     # instances point it at one shared folder (see README, "Micro-lessons").

@@ -4,8 +4,8 @@ Each participant holds ONE WebRTC connection to the service. The tutor *publishe
 class its voice, hears the floor holder); a student *subscribes* (hears the tutor and the floor
 holder, and sends its own microphone, which is forwarded only while it holds the floor). The
 browser's protocol is always the service's websocket (`class_signal`), whatever backend runs
-the media: `aiortc` (in this process, aiortc_room.py) today; a native SFU such as Janus can
-implement the same `MediaBackend` when a class outgrows one process.
+the media: `aiortc` (in this process, aiortc_room.py) or `janus` (the native media server,
+janus.py: packets relayed in C, never decoded).
 """
 from __future__ import annotations
 
@@ -75,11 +75,16 @@ class MediaUnavailable(Exception):
     pass
 
 
-def make_backend(name: str) -> MediaBackend:
+def make_backend(name: str, **options: Any) -> MediaBackend:
+    """`options` go to the backend that takes them (janus: url, api_secret, room_prefix, timeout_s)."""
     if name == "aiortc":
         from .aiortc_room import AiortcBackend
 
         return AiortcBackend()
+    if name == "janus":
+        from .janus import JanusBackend
+
+        return JanusBackend(**options)
     if name == "none":
         return NoMedia()
-    raise ValueError(f"unknown class media backend {name!r} (aiortc, none)")
+    raise ValueError(f"unknown class media backend {name!r} (aiortc, janus, none)")

@@ -1,44 +1,47 @@
-"""One class, many listeners: how many can one service process carry?
+"""One class, many listeners: how many can one media server carry?
 
-The media backend (`--media`, today `aiortc`) runs in a process of its own — the "service" whose
-CPU time and memory are measured, alone — reached over a line-per-message TCP socket on
-127.0.0.1 (create the room, publish, subscribe: the same calls app/classes/dispatch.py makes).
-One aiortc tutor sends silence with a click every second; N aiortc listeners, spread over
-worker processes, count RTP packets received and lost and time each click's arrival. N rises
-until loss passes 1 %. The floor is the service's CPU with the tutor alone, measured in the
-same run; CPU per listener is what N listeners add above it.
+The media backend (`--media`, repeatable: `aiortc`, `janus`) is driven by a process of its own
+reached over a line-per-message TCP socket on 127.0.0.1 (create the room, publish, subscribe: the
+same calls app/classes/dispatch.py makes). The *media server* whose CPU time and memory are
+measured, alone, from /proc: for aiortc that service process itself; for Janus the `janus`
+process (started for this run by scripts/ensure-janus.sh, stopped at the end) — the service
+process only signals then, and its CPU is reported beside. One aiortc tutor sends silence with a
+click every second; N aiortc listeners, spread over worker processes, count RTP packets received
+and lost and time each click's arrival. N rises until a step is not held (loss over 1 %, a
+listener not connected, or fewer than 95 % of the packets in time). The floor is the media
+server's CPU with the tutor alone, measured in the same run; CPU per listener is what N listeners
+add above it. The clients' CPU (the listeners' workers and the tutor's process) is reported too:
+on one machine they run out long before a media server.
 
-The delay is mouth to ear without the listener's own playout buffer: from the moment the
-tutor's track hands the click's frame to its sender (a microphone's capture time) to the
-moment the click's RTP packet reaches a listener's event loop. Both ends read the same wall
-clock (one machine). An arrival is matched to the latest click sent before it; a delay longer
-than the click period would alias to a short one, so the period (1 s) is far above any delay
-seen, and `clicks_heard_pct` (arrivals per click sent, per listener) shows that each click
-was heard once; a click not heard in the window counts as a full period late in the
-percentiles.
+The delay is mouth to ear without the listener's own playout buffer: from the moment the tutor's
+track hands the click's frame to its sender to the moment the click's RTP packet reaches a
+listener's event loop (one machine, one wall clock). An arrival is matched to the latest click
+sent before it; the period (1 s) is far above any delay seen, so a late click is not taken for
+the next one, `clicks_heard_pct` (arrivals per click sent, per listener) shows each click was
+heard once, and a click not heard in the window counts as a full period late in the percentiles.
 
 Where the delay is: `tutor_to_service_p99_ms` (the click's packet reaching the service) and
-`in_service_p50/p99_ms` (from there to being handed to each listener's sender) are clocked
-inside the service (aiortc backend); the rest is the kernel and the listener's own event loop.
-`service_cpu_wait_ms_per_s` and `clients_cpu_wait_ms_per_s` are the time their threads were
-runnable but waiting for a CPU (/proc/PID/task/*/schedstat): on a shared 2-core machine that,
-not the service's code, is where a long delay comes from. The listener processes run at
-`--client-nice 10` (on one machine they compete with the service; in a class they run on the
-students' own devices).
+`in_service_p50/p99_ms` (from there to being handed to each listener's sender) are clocked inside
+the service (aiortc backend only; None for Janus). `service_cpu_wait_ms_per_s` (the media server:
+the aiortc service process, or the `janus` process) and `clients_cpu_wait_ms_per_s` are the time
+their threads were runnable but waiting for a CPU (/proc/PID/task/*/schedstat): on a shared
+2-core machine that, not the server's code, is where a long delay comes from. The listener
+processes run at `--client-nice 10` (in a class they run on the students' own devices).
+`--listen count` (the default) makes the listeners count and time packets without decoding them;
+`--listen decode` (or `--decode`) plays each stream through aiortc's decoder, like a page.
 
-`--listen count` makes the listeners count and time packets without decoding them (a page
-would decode and play): it shows how much of the delay is the listeners' own CPU on the
-shared cores rather than the service.
-
-    python -m loadtest.classroom            # N = 25, 50, 100, 150, 200, 300 …, 8 s each
-    python -m loadtest.classroom --quick    # N = 5, 20, 3 s each
+    python -m loadtest.classroom --media janus --media aiortc   # both, side by side; N = 25, 50, 100 …, 8 s each
+    python -m loadtest.classroom --quick                        # aiortc only, N = 5, 20, 3 s each
+    python -m loadtest.classroom --steps 25,100 --listen decode --client-nice 0
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -98,7 +101,9 @@ def clock_stages() -> dict[str, list[float]]:
 async def serve(media: str) -> None:
     from classroom import make_backend
 
-    backend = make_backend(media)
+    options = {"url": os.environ["TUTORING_JANUS_URL"], "api_secret": os.environ["TUTORING_JANUS_API_SECRET"],
+               "room_prefix": f"loadtest-{os.getpid()}:", "timeout_s": 30.0} if media == "janus" else {}
+    backend = make_backend(media, **options)
     stages = clock_stages() if media == "aiortc" else {"in": [], "out": []}
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -148,11 +153,12 @@ def cpu_s(pid: int) -> float:
 
 
 def waiting_s(pid: int) -> float:
-    """Time the process's threads spent runnable but waiting for a CPU (/proc/PID/schedstat)."""
+    """Time the process's threads spent runnable but waiting for a CPU (/proc/PID/task/*/schedstat)."""
     total = 0
     for tid in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-            total += int(f.read().split()[1])
+        with contextlib.suppress(OSError):  # a thread that ended in between
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[1])
     return total / 1e9
 
 
@@ -172,17 +178,51 @@ async def connect(service: Service, room: int, user: int, pc: Any, op: str) -> N
     await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
 
 
-def listeners(port: int, room: int, first_user: int, n: int, t0: float, t1: float, decode: bool = True) -> dict[str, Any]:
+def listeners(port: int, room: int, first_user: int, n: int, t0: float, t1: float, decode: bool = False) -> dict[str, Any]:
     return asyncio.run(_listeners(Service(port), room, first_user, n, t0, t1, decode))
 
 
+class _Seen:
+    """What a light listener got in the window: packets, and the audio they span by their RTP
+    timestamps (960 per 20 ms frame). A packet lost on the way or never sent (a sender may drop a
+    slow listener's packets before numbering them) leaves a hole in that span; a listener that is
+    merely slow to read does not."""
+
+    def __init__(self) -> None:
+        self.got = 0
+        self.first: int | None = None
+        self.last = 0
+
+    def add(self, ts: int) -> None:
+        self.got += 1
+        if self.first is None:
+            self.first = self.last = ts
+            return
+        step = (ts - (self.last & 0xFFFFFFFF)) & 0xFFFFFFFF
+        if step < 0x80000000:  # later audio (modulo 2^32); an older packet only counts
+            self.last += step
+
+    def counts(self) -> tuple[int, int]:
+        if self.first is None:
+            return 0, 0
+        frames = (self.last - self.first) // SAMPLES_PER_FRAME + 1
+        return self.got, max(0, frames - self.got)
+
+
+SAMPLES_PER_FRAME = 960
+
+
 async def _listeners(service: Service, room: int, first_user: int, n: int, t0: float, t1: float,
-                     decode: bool) -> dict[str, Any]:
+                     decode: bool = False) -> dict[str, Any]:
+    """N listeners in this process. By default they count and time RTP packets without decoding
+    them (what the server sends is the same; a decoder per listener only spends the clients' CPU,
+    which on this machine runs out first); `decode` plays each stream through aiortc's decoder."""
     from aiortc import RTCPeerConnection
     from aiortc.mediastreams import MediaStreamError
 
     arrivals: list[float] = []
     pcs = []
+    seen: list[_Seen] = []
 
     async def consume(track: Any) -> None:
         try:
@@ -191,66 +231,52 @@ async def _listeners(service: Service, room: int, first_user: int, n: int, t0: f
         except MediaStreamError:
             pass
 
-    seqs: list[list[int]] = []  # per listener (count mode): highest sequence seen, packets, first sequence
-
-    def clock_arrivals(pc: Any) -> None:
+    def clock_arrivals(pc: Any, mine: _Seen) -> None:
         """Time each click where it reaches the listener: its RTP packet (a click encodes to a
         large packet, silence to a few bytes). The listeners' own decoding is not the service's
-        delay (it still costs their CPU, on the same cores, unless `--listen count`)."""
+        delay, and on these shared cores it would dominate the figure."""
         for receiver in pc.getReceivers():
-            handle, last, mine = receiver._handle_rtp_packet, [0, 0.0], [-1, 0, -1]
-            seqs.append(mine)
+            handle, last = receiver._handle_rtp_packet, [0, 0.0]
 
-            async def hooked(packet: Any, arrival_time_ms: int, handle: Any = handle, last: list[Any] = last,
-                             mine: list[int] = mine) -> None:
-                now, size = time.time(), len(packet.payload)
+            async def hooked(packet: Any, arrival_time_ms: int, handle: Any = handle, last: list[Any] = last) -> None:
+                size = len(packet.payload)
+                now = time.time()
                 if size > CLICK_BYTES and last[0] <= CLICK_BYTES and now - last[1] > REFRACTORY_S:
                     last[1] = now
                     if t0 <= now < t1:
                         arrivals.append(now)
                 last[0] = size
+                if t0 <= now < t1:
+                    mine.add(packet.timestamp)
                 if decode:
                     await handle(packet, arrival_time_ms=arrival_time_ms)
-                elif t0 <= now < t1:  # packets of the measured window, by sequence number (no wrap in seconds)
-                    mine[0] = max(mine[0], packet.sequence_number)
-                    mine[1] += 1
-                    if mine[2] < 0:
-                        mine[2] = packet.sequence_number
 
             receiver._handle_rtp_packet = hooked
 
     for i in range(n):
         pc = RTCPeerConnection()
         pc.addTransceiver("audio", direction="recvonly")
-        pc.on("track", lambda track: asyncio.ensure_future(consume(track)))
-        clock_arrivals(pc)
+        if decode:
+            pc.on("track", lambda track: asyncio.ensure_future(consume(track)))
+        seen.append(_Seen())
+        clock_arrivals(pc, seen[-1])
         pcs.append(pc)
     await asyncio.gather(*(connect(service, room, first_user + i, pc, "subscribe") for i, pc in enumerate(pcs)))
 
     async def counts() -> tuple[int, int]:
         got = lost = 0
-        if not decode:
-            for top, packets, first in seqs:
-                got += packets
-                lost += max(0, top - first + 1 - packets) if packets else 0
-            return got, lost
-        for pc in pcs:
-            for s in (await pc.getStats()).values():
-                if s.type == "inbound-rtp":
-                    got += s.packetsReceived
-                    lost += max(0, s.packetsLost)
+        for mine in seen:
+            g, lo = mine.counts()
+            got, lost = got + g, lost + lo
         return got, lost
 
-    await asyncio.sleep(max(0.0, t0 - time.time()))
-    g0, l0 = await counts()
-    await asyncio.sleep(max(0.0, t1 - time.time()))
+    await asyncio.sleep(max(0.0, t1 - time.time()) + 0.3)  # packets in flight at t1 arrive
     g1, l1 = await counts()
+    g0 = l0 = 0
     connected = sum(pc.connectionState == "connected" for pc in pcs)
     for pc in pcs:
         await pc.close()
-    if not decode:
-        g0 = l0 = 0
-    return {"received": g1 - g0, "lost": l1 - l0, "arrivals": arrivals, "connected": connected, "n": n}
+    return {"received": g1 - g0, "lost": l1 - l0, "arrivals": arrivals, "connected": connected}
 
 
 def tone_track(clicks: list[float]) -> Any:
@@ -277,8 +303,14 @@ def tone_track(clicks: list[float]) -> Any:
     return Clicks()
 
 
+def clients_cpu_s(pool: ProcessPoolExecutor) -> tuple[float, float]:
+    """CPU time and CPU wait of the listeners' worker processes and this (the tutor's) process."""
+    pids = [*(getattr(pool, "_processes", {}) or {}), os.getpid()]
+    return sum(cpu_s(p) for p in pids), sum(waiting_s(p) for p in pids)
+
+
 async def step(service: Service, pid: int, pool: ProcessPoolExecutor, workers: int, room: int, n: int,
-               seconds: float, decode: bool = True) -> dict[str, Any]:
+               seconds: float, service_pid: int | None = None, decode: bool = False) -> dict[str, Any]:
     from aiortc import RTCPeerConnection
 
     await service.call(op="create", room=room)
@@ -298,12 +330,11 @@ async def step(service: Service, pid: int, pool: ProcessPoolExecutor, workers: i
     jobs = [loop.run_in_executor(pool, listeners, service.port, room, 1000 + sum(share[:i]), k, t0, t1, decode)
             for i, k in enumerate(share) if k]
     await asyncio.sleep(max(0.0, t0 - time.time()))
-    clients = list(getattr(pool, "_processes", {}) or {})
-    c0, w0 = cpu_s(pid), waiting_s(pid)
-    k0 = [(cpu_s(p), waiting_s(p)) for p in clients]
+    c0, w0, (k0, kw0) = cpu_s(pid), waiting_s(pid), clients_cpu_s(pool)
+    s0 = cpu_s(service_pid) if service_pid else 0.0
     await asyncio.sleep(max(0.0, t1 - time.time()))
-    c1, w1, rss = cpu_s(pid), waiting_s(pid), rss_mb(pid)
-    k1 = [(cpu_s(p), waiting_s(p)) for p in clients]
+    c1, w1, rss, (k1, kw1) = cpu_s(pid), waiting_s(pid), rss_mb(pid), clients_cpu_s(pool)
+    s1 = cpu_s(service_pid) if service_pid else 0.0
     results = [await j for j in jobs] if jobs else []
     await tutor.close()
     stages = await service.call(op="stages", t0=t0, t1=t1)
@@ -330,78 +361,146 @@ async def step(service: Service, pid: int, pool: ProcessPoolExecutor, workers: i
     def pct(xs: list[float], q: int) -> float | None:
         return round(percentile(xs, q), 1) if xs else None
 
-    # a click not heard within the window counts as a period late (at least): a figure over the
-    # heard clicks alone would flatter a run whose listeners fell behind
+    # a click not heard within the window counts as a full period late: a figure over the heard
+    # clicks alone would flatter a run whose listeners fell behind
     heard = len(delays)
     delays += [CLICK_EVERY * 20.0] * max(0, n * sent_in - heard)
     to_service = after([t for t in stages["in"] if t0 <= t < t1], clicks)
     in_service = after([t for t in stages["out"] if t0 <= t < t1], stages["in"])
-    per = [(b[0] - a[0], b[1] - a[1]) for a, b in zip(k0, k1)]
     return {"listeners": n, "connected": sum(r["connected"] for r in results),
+            "cpu_ms_per_s": round((c1 - c0) * 1000 / seconds, 1), "rss_mb": round(rss, 1),
+            "service_cpu_wait_ms_per_s": round((w1 - w0) * 1000 / seconds, 1),
+            "clients_cpu_ms_per_s": round((k1 - k0) * 1000 / seconds, 1),
+            "clients_cpu_wait_ms_per_s": round((kw1 - kw0) * 1000 / seconds, 1),
             "tutor_to_service_p99_ms": pct(to_service, 99), "in_service_p50_ms": pct(in_service, 50),
             "in_service_p99_ms": pct(in_service, 99),
-            "service_cpu_wait_ms_per_s": round((w1 - w0) * 1000 / seconds, 1),
-            "clients_cpu_ms_per_s": round(sum(c for c, _ in per) * 1000 / seconds, 1),
-            "clients_cpu_wait_ms_per_s": round(sum(w for _, w in per) * 1000 / seconds, 1),
             "clicks_heard_pct": round(100 * heard / (n * sent_in), 1) if n and sent_in else None,
-            "cpu_ms_per_s": round((c1 - c0) * 1000 / seconds, 1), "rss_mb": round(rss, 1),
+            **({"signaling_cpu_ms_per_s": round((s1 - s0) * 1000 / seconds, 1)} if service_pid else {}),
+            # Lost on the way or never sent: holes in the audio each listener received (by RTP
+            # timestamps), so a sender's silent drop counts and a listener slow to read does not.
             "loss_pct": round(100 * lost / (got + lost), 3) if got + lost else (0.0 if n == 0 else 100.0),
+            "received_per_listener_s": round(got / n / seconds, 1) if n else 0.0,
             "delay_p50_ms": round(percentile(delays, 50), 1) if delays else None,
             "delay_p99_ms": round(percentile(delays, 99), 1) if delays else None}
+
+
+def held(row: dict[str, Any]) -> bool:
+    """Every listener connected, loss ≤ 1 %, and ≥ 95 % of the 50 packets a second arriving in
+    time: a room whose clock is starved sends fewer frames without holes, and a listener that
+    cannot keep up reads fewer — either way the class is not heard in real time."""
+    return row["loss_pct"] <= 1.0 and row["connected"] == row["listeners"] and row["received_per_listener_s"] >= 47.5
+
+
+def load() -> float:
+    return float(open("/proc/loadavg").read().split()[0])
+
+
+async def sweep(media: str, steps: list[int], seconds: float, workers: int, decode: bool, nice: int) -> dict[str, Any]:
+    """One backend: its floor, then N listeners rising until loss passes 1 % or some do not connect."""
+    env = dict(os.environ)
+    janus = None
+    if media == "janus":
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="loadtest-janus-")
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        run = await asyncio.create_subprocess_exec(os.path.join(root, "scripts", "ensure-janus.sh"), folder,
+                                                   stdout=asyncio.subprocess.PIPE)
+        out, _ = await run.communicate()
+        if run.returncode != 0:
+            raise SystemExit("scripts/ensure-janus.sh could not start Janus")
+        janus = dict(line.split("=", 1) for line in out.decode().split() if "=" in line)
+        env.update(TUTORING_JANUS_URL=janus["TUTORING_JANUS_URL"], TUTORING_JANUS_API_SECRET=janus["TUTORING_JANUS_API_SECRET"])
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "loadtest.classroom", "--serve", "--media", media,
+                                                stdout=asyncio.subprocess.PIPE, env=env)
+    assert proc.stdout is not None
+    service = Service(int((await proc.stdout.readline()).decode()))
+    server_pid = int(janus["JANUS_PID"]) if janus else proc.pid  # whose CPU and memory are "the media server's"
+    service_pid = proc.pid if janus else None
+    rows = []
+    try:
+        with ProcessPoolExecutor(workers, initializer=os.nice, initargs=(nice,)) as pool:
+            floor = await step(service, server_pid, pool, workers, 1, 0, seconds, service_pid, decode)
+            print(f"[{media}] floor (tutor alone): {floor['cpu_ms_per_s']} ms CPU per s, {floor['rss_mb']} MB (load {load()})")
+            for i, n in enumerate(steps):
+                row = await step(service, server_pid, pool, workers, 2 + i, n, seconds, service_pid, decode)
+                row["cpu_ms_per_listener_s"] = round((row["cpu_ms_per_s"] - floor["cpu_ms_per_s"]) / n, 4)
+                row["load"] = load()
+                print(f"[{media}] " + json.dumps(row))
+                rows.append(row)
+                if not held(row):
+                    break
+    finally:
+        proc.terminate()
+        await proc.wait()
+        if janus:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(janus["JANUS_PID"]), signal.SIGTERM)
+    held_rows = [r for r in rows if held(r)]
+    best = held_rows[-1] if held_rows else rows[0]
+    per = best["cpu_ms_per_listener_s"]
+    return {"media": media, "listeners_max": best["listeners"] if held_rows else 0,
+            "cpu_ms_per_listener_s": per, "loss_pct_at_max": best["loss_pct"], "delay_p99_ms": best["delay_p99_ms"],
+            "delay_p50_ms": best["delay_p50_ms"], "clicks_heard_pct_at_max": best["clicks_heard_pct"],
+            "in_service_p99_ms_at_max": best["in_service_p99_ms"],
+            "service_cpu_wait_ms_per_s_at_max": best["service_cpu_wait_ms_per_s"],
+            "clients_cpu_wait_ms_per_s_at_max": best["clients_cpu_wait_ms_per_s"],
+            "floor_cpu_ms_per_s": floor["cpu_ms_per_s"],
+            "rss_mb_at_max": best["rss_mb"], "clients_cpu_ms_per_s_at_max": best["clients_cpu_ms_per_s"],
+            "one_core_listeners_est": int((1000 - floor["cpu_ms_per_s"]) / per) if per > 0 else None,
+            "stopped_by": "loss, a listener not connected, or too few packets" if len(held_rows) < len(rows) else "last step",
+            "steps": rows}
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--media", default="aiortc", help="the media backend to measure (classroom.make_backend)")
+    parser.add_argument("--media", action="append", help="a media backend to measure (classroom.make_backend); repeat for several")
     parser.add_argument("--workers", type=int, default=2, help="listener processes")
+    parser.add_argument("--steps", help="listeners per step, comma-separated (default 25,50,100,150,200,300,400; 5,20 with --quick)")
+    parser.add_argument("--listen", choices=("count", "decode"), default="count",
+                        help="listeners only count and time RTP packets (default), or also decode them like a page "
+                             "(costs the clients' CPU on these shared cores)")
+    parser.add_argument("--decode", action="store_const", dest="listen", const="decode", help="the same as --listen decode")
     parser.add_argument("--client-nice", type=int, default=10,
-                        help="niceness of the listener processes: on one machine they compete with the service "
+                        help="niceness of the listener processes: on one machine they compete with the media server "
                              "for the same cores, in a real class they run on the students' devices (0: compete)")
-    parser.add_argument("--listen", choices=("decode", "count"), default="decode",
-                        help="listeners decode what they receive (like a page), or only count and time packets")
-    parser.add_argument("--steps", help="listener counts to try, comma-separated (default: 25,50,100,… or 5,20 with --quick)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    media = args.media or ["aiortc"]
     if args.serve:
-        await serve(args.media)
+        await serve(media[0])
         return
-    steps = [5, 20] if args.quick else [25, 50, 100, 150, 200, 300, 400]
-    if args.steps:
-        steps = [int(n) for n in args.steps.split(",")]
+    steps = [int(x) for x in args.steps.split(",")] if args.steps else [5, 20] if args.quick else [25, 50, 100, 150, 200, 300, 400]
     seconds = 3.0 if args.quick else 8.0
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "loadtest.classroom", "--serve", "--media", args.media,
-                                                stdout=asyncio.subprocess.PIPE)
-    assert proc.stdout is not None
-    service = Service(int((await proc.stdout.readline()).decode()))
-    rows = []
-    try:
-        with ProcessPoolExecutor(args.workers, initializer=os.nice, initargs=(args.client_nice,)) as pool:
-            decode = args.listen == "decode"
-            floor = await step(service, proc.pid, pool, args.workers, 1, 0, seconds, decode)
-            print(f"floor (tutor alone): {floor['cpu_ms_per_s']} ms CPU per s, {floor['rss_mb']} MB")
-            for i, n in enumerate(steps):
-                row = await step(service, proc.pid, pool, args.workers, 2 + i, n, seconds, decode)
-                row["cpu_ms_per_listener_s"] = round((row["cpu_ms_per_s"] - floor["cpu_ms_per_s"]) / n, 3)
-                print(json.dumps(row))
-                rows.append(row)
-                if row["loss_pct"] > 1.0 or row["connected"] < n:
-                    break
-    finally:
-        proc.terminate()
-        await proc.wait()
-    held = [r for r in rows if r["loss_pct"] <= 1.0 and r["connected"] == r["listeners"]]
-    best = held[-1] if held else rows[0]
-    per = best["cpu_ms_per_listener_s"]
-    figures = {"media": args.media, "listen": args.listen, "client_nice": args.client_nice, "listeners_max": best["listeners"] if held else 0,
-               "cpu_ms_per_listener_s": per, "loss_pct_at_max": best["loss_pct"], "delay_p99_ms": best["delay_p99_ms"],
-               "delay_p50_ms": best["delay_p50_ms"], "clicks_heard_pct_at_max": best["clicks_heard_pct"],
-               "floor_cpu_ms_per_s": floor["cpu_ms_per_s"], "rss_mb_at_max": best["rss_mb"],
-               "one_core_listeners_est": int((1000 - floor["cpu_ms_per_s"]) / per) if per > 0 else None,
-               "stopped_by": "loss" if len(held) < len(rows) else "last step", "quick": args.quick, "steps": rows}
-    print(f"one class held {figures['listeners_max']} listeners (loss {figures['loss_pct_at_max']} %, "
-          f"delay p99 {figures['delay_p99_ms']} ms); the service spent {per} ms CPU per listener-second "
-          f"above a floor of {floor['cpu_ms_per_s']} ms/s: one core ≈ {figures['one_core_listeners_est']} listeners")
+    decode = args.listen == "decode"
+    results = {m: await sweep(m, steps, seconds, args.workers, decode, args.client_nice) for m in media}
+    first = results[media[0]]
+    figures = {k: v for k, v in first.items()}
+    figures.update(quick=args.quick, backends={m: {k: v for k, v in r.items()} for m, r in results.items()},
+                   media_measured=media, load_at_end=load(), listeners_decode=decode,
+                   listen=args.listen, client_nice=args.client_nice)
+    print(f"{'':34}" + "".join(f"{m:>14}" for m in media))
+    for label, key in (("listeners held (loss <= 1 %)", "listeners_max"), ("media server CPU ms/listener-s", "cpu_ms_per_listener_s"),
+                       ("floor CPU ms/s (tutor alone)", "floor_cpu_ms_per_s"), ("RSS MB at max", "rss_mb_at_max"),
+                       ("loss % at max", "loss_pct_at_max"), ("delay p50 ms", "delay_p50_ms"), ("delay p99 ms", "delay_p99_ms"),
+                       ("clicks heard % at max", "clicks_heard_pct_at_max"), ("in service p99 ms at max", "in_service_p99_ms_at_max"),
+                       ("server CPU wait ms/s at max", "service_cpu_wait_ms_per_s_at_max"),
+                       ("clients' CPU ms/s at max", "clients_cpu_ms_per_s_at_max"),
+                       ("clients' CPU wait ms/s at max", "clients_cpu_wait_ms_per_s_at_max"), ("one core ≈ listeners", "one_core_listeners_est")):
+        print(f"{label:34}" + "".join(f"{str(results[m][key]):>14}" for m in media))
+    if "janus" in results and "aiortc" in results:
+        # The ratio at the same N: the largest N both held (the clients, not the servers, set it here).
+        both = {r["listeners"]: r for r in results["janus"]["steps"] if held(r)}
+        same = [r for r in results["aiortc"]["steps"] if r["listeners"] in both and held(r)]
+        if same:
+            n = same[-1]["listeners"]
+            j, a = both[n]["cpu_ms_per_listener_s"], same[-1]["cpu_ms_per_listener_s"]
+            figures.update(compared_at_listeners=n, janus_cpu_ms_per_listener_s=j, aiortc_cpu_ms_per_listener_s=a,
+                           janus_to_aiortc_cpu_ratio=round(j / a, 4) if a > 0 else None,
+                           target_met=bool(a > 0 and j <= a / 10 and both[n]["loss_pct"] <= 1.0))
+            print(f"at N = {n}: Janus {j} vs aiortc {a} ms CPU per listener-second "
+                  f"(ratio {figures['janus_to_aiortc_cpu_ratio']}; target ≤ 0.1: {'met' if figures['target_met'] else 'NOT met'})")
     report("classroom", figures)
 
 

@@ -73,7 +73,12 @@ def floor_app():  # type: ignore[no-untyped-def]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = await asyncpg.create_pool(dsn, min_size=10, max_size=30)
+        # No reset query on release (asyncpg's default sends one, a round trip per request): the
+        # service's hot reads skip it too (app/kit/reads.py), and a floor must not be padded.
+        async def keep(_conn: Any) -> None:
+            return None
+
+        app.state.pool = await asyncpg.create_pool(dsn, min_size=10, max_size=30, reset=keep)
         yield
         await app.state.pool.close()
 
@@ -96,6 +101,12 @@ def floor_app():  # type: ignore[no-untyped-def]
 def _listen() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # uvicorn takes an inherited socket (`--fd`) for a UNIX one and so never sets TCP_NODELAY on
+    # what it accepts: each answer (headers, then body: two writes) then waited for the client's
+    # delayed ACK, ~40 ms — the p50 of a lone /healthz probe, and a ceiling of ~1,100 req/s at 50
+    # connections for every target. Linux hands the listener's TCP_NODELAY to accepted sockets,
+    # as uvicorn's own `--port` sockets have it.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))  # a free port from the OS: other engineers run this too
     sock.listen(2048)
     return sock
@@ -325,6 +336,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         targets = {"floor": (floor, floor_base, "/floor"), "healthz": (service, base, "/healthz"),
                    "me": (service, base, "/api/auth/me"), "sessions": (service, base, "/api/sessions")}
         samples: dict[str, list[dict[str, Any]]] = {k: [] for k in targets}
+        RESULTS.mkdir(exist_ok=True)  # py-spy writes its samples there (and fails silently without it)
         with tempfile.TemporaryDirectory() as tmp:
             for name, (proc, url_, path) in targets.items():  # warm-up, not measured
                 await asyncio.to_thread(wrk, url_, path, tokens, min(1.0, args.seconds), args.connections, Path(tmp))

@@ -17,7 +17,7 @@ Then, through the real HTTP API in-process (httpx → ASGI app → PostgreSQL), 
 - beside each p50/p99, the CPU time this process spent per request (`*_cpu_ms`: client, app and
   driver, not the database server), which the other tenants of the machine move far less.
 
-    python -m loadtest.qa [--quick] [--rebuild] [--requests 400]
+    python -m loadtest.qa [--quick] [--rebuild] [--requests 400] [--database tutoring_bench_qa]
 """
 from __future__ import annotations
 
@@ -252,7 +252,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="10,000 questions instead of 100,000")
     ap.add_argument("--rebuild", action="store_true")
     ap.add_argument("--requests", type=int, default=400)
+    ap.add_argument("--database", default=DATABASE, help="the benchmark's own database (one per engineer on a shared server)")
     args = ap.parse_args()
+    globals()["DATABASE"] = args.database
     report("qa", asyncio.run(run(args.quick, args.rebuild, args.requests)))
 
 

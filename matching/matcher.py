@@ -200,17 +200,13 @@ class Matcher:
             elif res in ("busy", "off_duty"):
                 await self._tell_unavailable(spec, res)
             return
-        offered = 0
-        for r in await self.recommend(spec, self.config.candidates, set(st.tried), candidates):
-            res = await self.pool.offer(request_id, r.status.card.id, now, deadline, chosen=False)
-            if res == "ok":
-                offered += 1
-                await self._offer_event(spec, r.status.card.id, deadline)
-                if offered >= self.config.fanout:
-                    break
-            elif res == "gone":
-                return
-        if offered:
+        ranked = [r.status.card.id for r in await self.recommend(spec, self.config.candidates, set(st.tried), candidates)]
+        gone, rung = await self.pool.offer_first(request_id, ranked, now, deadline, self.config.fanout)
+        for tid in rung:
+            await self._offer_event(spec, tid, deadline)
+        if gone:
+            return
+        if rung:
             await self._emit(spec.student_id, "queue", request_id=request_id, state="ringing")
         else:
             await self._emit(spec.student_id, "queue", request_id=request_id, state="waiting",

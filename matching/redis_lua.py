@@ -205,6 +205,43 @@ redis.call('ZADD', P..'od', deadline, rid..':'..tid)
 return 'ok'
 """
 
+# ARGV: P, rid, now, deadline, want, tid... -> {gone (0|1), rung...}: OFFER (auto) down a ranked
+# list until `want` tutors ring, in one round trip.
+OFFER_FIRST = HELPERS + r"""
+local rid, deadline, want = ARGV[2], ARGV[4], tonumber(ARGV[5])
+local rk = P..'r:'..rid
+local rung = {}
+for i = 6, #ARGV do
+  local tid = ARGV[i]
+  local state = redis.call('HGET', rk, 'state')
+  if not state or (state ~= 'waiting' and state ~= 'ringing') then
+    table.insert(rung, 1, 1)
+    return rung
+  end
+  local tk = P..'t:'..tid
+  local tstate = redis.call('HGET', tk, 'state')
+  if tstate and tstate ~= 'in_session' and redis.call('SISMEMBER', P..'rt:'..rid, tid) == 0 then
+    local ok = redis.call('SISMEMBER', P..'ro:'..rid, tid) == 1
+    if not ok and tstate == 'available' then
+      redis.call('ZREM', P..'q:'..redis.call('HGET', rk, 'qkey'), rid)
+      redis.call('HSET', rk, 'state', 'ringing')
+      redis.call('SADD', P..'ro:'..rid, tid)
+      unfree(tid)
+      redis.call('HSET', tk, 'state', 'offered')
+      redis.call('SADD', P..'to:'..tid, rid)
+      redis.call('ZADD', P..'od', deadline, rid..':'..tid)
+      ok = true
+    end
+    if ok then
+      table.insert(rung, tid)
+      if #rung >= want then break end
+    end
+  end
+end
+table.insert(rung, 1, 0)
+return rung
+"""
+
 # ARGV: P, rid, tid, now, minute -> {outcome, nfreed, freed..., orphaned...}
 CLAIM = HELPERS + r"""
 local rid, tid, now = ARGV[2], ARGV[3], ARGV[4]

@@ -23,7 +23,7 @@ class RedisPool(Pool):
         self._cards: dict[int, tuple[str, TutorCard]] = {}
         self._scripts = {name: redis.register_script(getattr(lua, name)) for name in (
             "PUT_TUTOR", "REMOVE_TUTOR", "HEARTBEAT", "END_SESSION", "DROP_STALE", "AVAILABLE", "ADD_REQUEST",
-            "OFFER", "CLAIM", "WITHDRAW", "CLOSE", "RELEASE", "POSITION", "WAITING", "FREE_TUTOR_AND_WAITING")}
+            "OFFER", "OFFER_FIRST", "CLAIM", "WITHDRAW", "CLOSE", "RELEASE", "POSITION", "WAITING", "FREE_TUTOR_AND_WAITING")}
 
     async def _run(self, name: str, *args: object) -> object:
         return await self._scripts[name](args=[self.p, *args])
@@ -152,6 +152,13 @@ class RedisPool(Pool):
 
     async def offer(self, request_id: int, tutor_id: int, now: float, deadline: float, chosen: bool) -> str:
         return str(await self._run("OFFER", request_id, tutor_id, now, deadline, "1" if chosen else "0"))
+
+    async def offer_first(self, request_id: int, tutor_ids: list[int], now: float, deadline: float,
+                          want: int) -> tuple[bool, list[int]]:
+        if not tutor_ids:
+            return False, []
+        res: list = await self._run("OFFER_FIRST", request_id, now, deadline, want, *tutor_ids)  # type: ignore[assignment]
+        return bool(int(res[0])), self._ints(res[1:])
 
     async def claim(self, request_id: int, tutor_id: int, now: float) -> ClaimResult:
         res: list = await self._run("CLAIM", request_id, tutor_id, now, int(now // 60))  # type: ignore[assignment]

@@ -146,6 +146,12 @@ async def test_dashboard_figures_match_brute_force_counts(client, factory):  # t
         expected_t = sorted(per_tutor.items(), key=lambda kv: (-len(kv[1]), -sum(s for s, _ in kv[1]), kv[0]))
         assert [(r["id"], r["sessions"], Decimal(str(r["live_minutes"])), r["ratings"]) for r in rows] == [
             (tid, len(v), two(Decimal(sum(s for s, _ in v)) / 60), sum(1 for _, x in v if x)) for tid, v in expected_t], tag
+        # … and narrowed to a district or a school: the tutors employed there, in the same order.
+        employed = {tu.id: tu for tu in tutors}
+        for narrow, keep in (({"district_id": district0}, lambda tid: employed[tid].district_id == district0),
+                             ({"school_id": org.schools[3].id}, lambda tid: employed[tid].school_id == org.schools[3].id)):
+            scoped = await get("leaderboards/tutors", **period, **narrow, limit=200)
+            assert [(r["id"], r["sessions"]) for r in scoped] == [(tid, len(v)) for tid, v in expected_t if keep(tid)], (tag, narrow)
         for r in rows:
             rated = [x for _, x in per_tutor[r["id"]] if x]
             assert r["average_rating"] == (str((Decimal(sum(rated)) / len(rated)).quantize(Decimal("0.01"))) if rated else None)

@@ -32,6 +32,22 @@ def test_the_migration_froze_the_sql_the_module_generates() -> None:
     assert "from app" not in MIGRATION.read_text() and "import app" not in MIGRATION.read_text()
 
 
+CHAIN = Path(__file__).resolve().parent.parent / "migrations" / "versions" / "2026_11_26_2200-0013_rollup_chain.py"
+
+
+def test_the_chain_migration_froze_the_sql_the_module_generates() -> None:
+    from app.stats import rollup_chain
+    spec = importlib.util.spec_from_file_location("m0013", CHAIN)
+    m = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(m)  # type: ignore[union-attr]
+    for dialect, tag in (("postgresql", "PG"), ("sqlite", "SQLITE")):
+        assert getattr(m, f"{tag}_DROP_REPLACED") == rollup_chain.chain_drop_replaced_sql(dialect)
+        assert getattr(m, f"{tag}_TRIGGERS") == rollup_chain.chain_trigger_sql(dialect)
+        assert getattr(m, f"{tag}_DROP") == rollup_chain.chain_drop_sql(dialect)
+        assert getattr(m, f"{tag}_RESTORE") == rollup_chain.chain_restore_sql(dialect)
+    assert "from app" not in CHAIN.read_text() and "import app" not in CHAIN.read_text()
+
+
 def test_the_question_hot_spot_migration_froze_the_sql_the_module_generates() -> None:
     spec = importlib.util.spec_from_file_location("m0011", HOT_SPOTS)
     m = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]

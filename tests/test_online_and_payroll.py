@@ -58,7 +58,7 @@ async def test_online_rate_by_role_and_stage(client, factory):
     # crossed here), UTC days from the hourly one; both must match the brute force.
     from datetime import date
 
-    from app.stats.other import online_rate
+    from app.stats.online import online_rate
     periods = [(date(2026, 8, 1), date(2027, 2, 1)), (date(2026, 10, 1), date(2026, 10, 2))]
     periods += [(a, a + timedelta(days=rng.choice([3, 40, 100]))) for a in
                 (date(2026, 8, 5) + timedelta(days=rng.randint(0, 150)) for _ in range(5))]

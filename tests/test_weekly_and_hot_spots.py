@@ -8,7 +8,7 @@ from sqlalchemy import delete, literal, select
 
 from app.models import (ClassAttendance, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, LiveClass, Question,
                         QuestionKnowledgePoint, SchoolClass, TutoringSession, User)
-from app.stats.other import hot_spots
+from app.stats.hot_spots import hot_spots
 
 SH = ZoneInfo("Asia/Shanghai")
 MONDAY = datetime(2026, 11, 2, tzinfo=SH)

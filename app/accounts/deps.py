@@ -1,7 +1,9 @@
 """Who is calling, and may they? Role checks here; object-level checks in app.accounts.scope."""
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -9,6 +11,7 @@ from sqlalchemy import bindparam, select
 
 from app.kit.db import DB
 from app.kit.errors import AccountSuspended, Forbidden, NotAuthenticated, TokenRevoked
+from app.kit.reads import HotReads
 from app.kit.security import read_access_token
 from app.models import AuthSession, User
 
@@ -22,25 +25,81 @@ _WHO = (select(User, AuthSession.revoked_at)
         .where(User.id == bindparam("uid"), AuthSession.id == bindparam("sid")))
 
 
+def _claims(request: Request, creds: HTTPAuthorizationCredentials | None) -> dict[str, Any]:
+    if creds is None or creds.scheme.lower() != "bearer":
+        raise NotAuthenticated("sign in first: send 'Authorization: Bearer <access token>'")
+    return read_access_token(request.app.state.settings.secret(), creds.credentials)
+
+
+def _admit(revoked_at: datetime | None, status: str, suspended_reason: str | None) -> None:
+    """The one rule both checks apply to the account and sign-in found: this sign-in is not
+    revoked (sign-out, password change, reset and suspension revoke: app.match.closing) and the
+    account is not suspended. Read from the database on every request, so it holds at once on
+    every instance."""
+    if revoked_at is not None:
+        raise TokenRevoked("signed out; sign in again")
+    if status == "suspended":
+        raise AccountSuspended("this account is suspended", reason=suspended_reason)
+
+
 async def current_user(
     request: Request, db: DB, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> User:
-    if creds is None or creds.scheme.lower() != "bearer":
-        raise NotAuthenticated("sign in first: send 'Authorization: Bearer <access token>'")
-    claims = read_access_token(request.app.state.settings.secret(), creds.credentials)
+    """The caller as an ORM object in the request's session (for requests that change things)."""
+    claims = _claims(request, creds)
     row = (await db.execute(_WHO, {"uid": int(claims["sub"]), "sid": claims["sid"]})).first()
     if row is None:
         raise NotAuthenticated("unknown account")
     user, revoked_at = row
-    if revoked_at is not None:
-        raise TokenRevoked("signed out; sign in again")
-    if user.status == "suspended":
-        raise AccountSuspended("this account is suspended", reason=user.suspended_reason)
+    _admit(revoked_at, user.status, user.suspended_reason)
     request.state.sid = claims["sid"]
     return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The caller for hot reads: the account's columns, no ORM object, no database session."""
+    id: int
+    username: str
+    role: str
+    real_name: str
+    city_id: int | None
+    district_id: int | None
+    school_id: int | None
+    class_id: int | None
+    grade: int | None
+    status: str
+    created_at: datetime
+    sid: str
+
+
+CALLER_FIELDS = tuple(f for f in Caller.__dataclass_fields__ if f != "sid")
+# The same check as _WHO, as plain columns, run by app.kit.reads (an asyncpg pool on PostgreSQL):
+# ~55 µs of CPU instead of ~280 µs for the ORM session, statement and commit.
+_WHO_LEAN = (select(*(getattr(User, f) for f in CALLER_FIELDS), User.suspended_reason, AuthSession.revoked_at)
+             .join(AuthSession, AuthSession.user_id == User.id)
+             .where(User.id == bindparam("uid"), AuthSession.id == bindparam("sid")))
+
+
+async def current_caller(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Caller:
+    """The caller for GET endpoints on every page's path (`/api/auth/me`, `/api/sessions`):
+    JWT decode and one lean query, the same rule as current_user."""
+    claims = _claims(request, creds)
+    reads: HotReads = request.app.state.reads
+    row = await reads.one(_WHO_LEAN, {"uid": int(claims["sub"]), "sid": claims["sid"]})
+    if row is None:
+        raise NotAuthenticated("unknown account")
+    _admit(row["revoked_at"], row["status"], row["suspended_reason"])
+    request.state.sid = claims["sid"]
+    return Caller(*(row[f] for f in CALLER_FIELDS), sid=claims["sid"])
+
+
+CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 
 def require(*roles: str):  # type: ignore[no-untyped-def]

@@ -2,15 +2,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import TypeAdapter
 
 from app.kit.db import DB, after_commit
 from app.kit.errors import InvalidCredentials
+from app.kit.jsonout import model_response
 from app.kit.security import password_check_slot
 from app.kit.throttle import SIGN_IN_ACCOUNT, SIGN_IN_ADDRESS, Throttled, too_many
 
 from . import manage, service
-from .deps import Admin, CurrentUser
+from .deps import Admin, CurrentCaller, CurrentUser
 from .schemas import (ChangePasswordBody, ManagedAccount, PasswordReset, RefreshBody, SignInBody, SuspendBody, Tokens,
                       UserOut)
 
@@ -68,9 +70,14 @@ async def change_password(body: ChangePasswordBody, user: CurrentUser, request: 
     _closed(request, db, user.id, None, "TokenRevoked")
 
 
+_USER_OUT = TypeAdapter(UserOut)
+
+
 @router.get("/me", response_model=UserOut)
-async def me(user: CurrentUser) -> UserOut:
-    return UserOut.model_validate(user)
+async def me(caller: CurrentCaller) -> Response:
+    """Every page asks this first: the lean check (app.accounts.deps.current_caller) and the
+    answer validated and written once (app.kit.jsonout)."""
+    return model_response(_USER_OUT, caller, from_attributes=True)
 
 
 manage_router = APIRouter(prefix="/api/accounts", tags=["accounts"])

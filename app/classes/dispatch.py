@@ -25,11 +25,21 @@ log = logging.getLogger(__name__)
 SWEEP_EVERY_S = 5.0
 
 
+def media_options(settings: Any) -> dict[str, Any]:
+    """What the configured media backend needs from the settings (only Janus needs any)."""
+    if settings.class_media != "janus":
+        return {}
+    return {"url": settings.janus_url, "api_secret": settings.janus_api_secret, "timeout_s": settings.janus_timeout_s,
+            "room_prefix": settings.janus_room_prefix or f"{settings.redis_prefix}class-"}
+
+
 class ClassDispatch:
     def __init__(self, app: FastAPI, media: MediaBackend | None = None) -> None:
         self.app = app
-        self.media = media or make_backend(app.state.settings.class_media)
-        if media is None and getattr(app.state, "redis", None) is not None:
+        self.media = media or make_backend(app.state.settings.class_media, **media_options(app.state.settings))
+        if media is None and getattr(app.state, "redis", None) is not None and self.media.name != "janus":
+            # An in-process room lives in one instance: the others route to it. Janus's rooms are
+            # shared by every instance (each drives its own participants' connections), so no routing.
             self.media = RoutedMedia(self.media, app.state.redis, app.state.settings.redis_prefix)
             self.media.on_takeover = self.media_moved
         self._gone: dict[tuple[int, int], float] = {}  # (class, student) → first seen without a socket anywhere
@@ -39,6 +49,24 @@ class ClassDispatch:
         start = getattr(self.media, "start", None)
         if start is not None:
             await start()
+        await self.reconcile()
+
+    async def reconcile(self) -> list[int]:
+        """A media server outside this process (Janus) may hold rooms of classes that ended while
+        no instance was there to close them (a crash): destroy the rooms of classes not live."""
+        local = getattr(self.media, "local", self.media)
+        if not hasattr(local, "reconcile"):
+            return []
+        async with self.app.state.sessionmaker() as db:
+            live_ids = set((await db.execute(select(LiveClass.id).where(LiveClass.state == "live"))).scalars())
+        try:
+            orphans: list[int] = await local.reconcile(live_ids)
+        except MediaUnavailable as exc:  # the service starts; joining a class says the media is unavailable
+            log.warning("class media not reconciled at start-up: %s", exc)
+            return []
+        if orphans:
+            log.info("class media: destroyed %d orphan room(s) of classes no longer live: %s", len(orphans), orphans)
+        return orphans
 
     @property
     def now(self) -> float:

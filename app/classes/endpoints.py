@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.accounts.deps import CurrentUser, Student, Tutor
 from app.accounts.scope import user_in_scope
 from app.kit.db import DB, after_commit
-from app.kit.errors import Forbidden
+from app.kit.errors import Forbidden, NotFound
 from app.live.service import Outbox
 from app.match.service import band_of
 from app.models import ClassAttendance, ClassEnrolment, LiveClass, PointsEntry, User
@@ -132,3 +132,22 @@ async def remove(class_id: int, student_id: int, request: Request, tutor: Tutor,
         after_commit(db, lambda: request.app.state.classes.deliver(left.__class__(media=left.media)))
     _publish(request, db, outbox)
     return await detail(class_id, tutor, db)
+
+
+@router.api_route("/media/turn", methods=["GET", "POST"], include_in_schema=False)
+async def media_server_turn(request: Request, key: str = Query(""), service_name: str = Query("turn", alias="service")) -> dict[str, object]:
+    """TURN credentials for the class media server itself (Janus's `turn_rest_api`, set by
+    scripts/ensure-janus.sh from TUTORING_JANUS_TURN_REST_API): the same TURN servers and
+    shared-secret scheme the browsers get from /api/live/ice-servers, so a Janus behind NAT relays
+    through them too. Only Janus calls it, with its API secret as the key; browsers never see it."""
+    import hmac
+
+    from signaling.turn import turn_credentials
+
+    s = request.app.state.settings
+    if not s.janus_api_secret or not hmac.compare_digest(key.encode(), s.janus_api_secret.encode()) or service_name != "turn":
+        raise Forbidden("this endpoint is for the class media server")
+    if not s.turn_urls or not s.turn_secret:
+        raise NotFound("no TURN server is configured (TUTORING_TURN_URLS, TUTORING_TURN_SECRET)")
+    username, password = turn_credentials(s.turn_secret, 0, _now(request), s.turn_ttl_s)  # user 0: the media server
+    return {"username": username, "password": password, "ttl": s.turn_ttl_s, "uris": list(s.turn_urls)}

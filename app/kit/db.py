@@ -23,6 +23,16 @@ def make_engine(url: str) -> AsyncEngine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn) -> None:  # type: ignore[no-untyped-def]
+            # A writing request takes the write lock when it begins, waiting its turn (busy
+            # timeout) behind other writers. Begun deferred, a transaction that read and then
+            # wrote after another writer had committed failed at once with "database is locked"
+            # (SQLite cannot move a read snapshot forward inside a transaction and does not wait
+            # for it): 500s under concurrent POSTs (tests/test_sqlite_writers.py).
+            if conn.get_execution_options().get(IMMEDIATE):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
         return engine
     # asyncpg prepares every statement; after five runs PostgreSQL may switch a statement to a
     # generic plan, which for range scans over skewed data (the statistics over a semester) is
@@ -43,10 +53,24 @@ def make_engine(url: str) -> AsyncEngine:
     # work_mem 32 MB: a city month's student leaderboard groups ~140,000 students; with the default
     # 4 MB the hash aggregation spilled to disk in five batches (1.4 s → 0.9 s in memory on the
     # benchmark city, measured on a loaded machine). At most 20 connections × a few such nodes.
-    return create_async_engine(url, pool_size=20, max_overflow=0, pool_pre_ping=False,
-                               connect_args={"timeout": 5,  # an unreachable database is a 503 within seconds
-                                             "server_settings": {"plan_cache_mode": "force_custom_plan", "jit": "off",
-                                                                 "work_mem": "32MB"}})
+    return create_async_engine(url, pool_size=20, max_overflow=0, pool_pre_ping=False, connect_args=PG_CONNECT_ARGS)
+
+
+# Every PostgreSQL connection of the service (the engine's and app.kit.reads'): see make_engine.
+PG_CONNECT_ARGS = {"timeout": 5,  # an unreachable database is a 503 within seconds
+                   "server_settings": {"plan_cache_mode": "force_custom_plan", "jit": "off", "work_mem": "32MB"}}
+
+
+IMMEDIATE = "tutoring_sqlite_immediate"  # execution option: SQLite transactions begin with the write lock
+
+
+def writer_for(maker: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions for requests that may write (not GET/HEAD): on SQLite their transaction begins
+    IMMEDIATE (see make_engine); elsewhere the same sessions as `maker`."""
+    engine: AsyncEngine = maker.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        return maker
+    return async_sessionmaker(engine.execution_options(**{IMMEDIATE: True}), expire_on_commit=False, autoflush=False)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -93,11 +117,10 @@ async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     (see reader_for)."""
     state = request.app.state
     maker: async_sessionmaker[AsyncSession] = state.sessionmaker
-    if request.method in ("GET", "HEAD"):
-        cached = getattr(state, "read_sessionmaker", None)
-        if cached is None or cached[0] is not maker:
-            cached = state.read_sessionmaker = (maker, reader_for(maker))
-        maker = cached[1]
+    cached = getattr(state, "request_sessionmakers", None)
+    if cached is None or cached[0] is not maker:
+        cached = state.request_sessionmakers = (maker, reader_for(maker), writer_for(maker))
+    maker = cached[1] if request.method in ("GET", "HEAD") else cached[2]
     async with maker() as session:
         try:
             yield session

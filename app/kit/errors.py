@@ -5,6 +5,7 @@ Codes are stable and machine-readable; `detail` is for people. Anything a user c
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -74,7 +75,10 @@ def _bad_input_detail(exc: DBAPIError) -> str:
     return "a value could not be stored as given"
 
 
-def _unavailable(detail: str) -> JSONResponse:
+def _unavailable(detail: str, exc: BaseException) -> JSONResponse:
+    # Logged with its cause: a 503 under load (a pool that ran dry, a timeout) is otherwise
+    # indistinguishable from an outage.
+    logging.getLogger(__name__).warning("503 %s: %s: %s", detail, type(exc).__name__, exc)
     return JSONResponse({"error": "ServiceUnavailable", "detail": f"{detail}; try again shortly", "retry_after": 5},
                         status_code=503, headers={"Retry-After": "5"})
 
@@ -141,21 +145,21 @@ def install(app: FastAPI) -> None:
         if _is_bad_input(exc):
             return JSONResponse({"error": "InvalidInput", "detail": _bad_input_detail(exc)}, status_code=422)
         if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
-            return _unavailable("the database is not answering")
+            return _unavailable("the database is not answering", exc)
         return _server_error()
 
     @app.exception_handler(RedisError)
     async def _redis(_: Request, exc: RedisError) -> JSONResponse:
-        return _unavailable("the shared state (Redis) is not answering")
+        return _unavailable("the shared state (Redis) is not answering", exc)
 
     @app.exception_handler(ConnectionError)
     async def _connection(_: Request, exc: ConnectionError) -> JSONResponse:
-        return _unavailable("a service this request needs is not answering")
+        return _unavailable("a service this request needs is not answering", exc)
 
     @app.exception_handler(TimeoutError)
     async def _timeout(_: Request, exc: TimeoutError) -> JSONResponse:
         # A connect timeout (asyncpg's `timeout`, a Redis socket timeout not wrapped by redis-py).
-        return _unavailable("a service this request needs is not answering")
+        return _unavailable("a service this request needs is not answering", exc)
 
     @app.exception_handler(Exception)
     async def _anything(_: Request, exc: Exception) -> JSONResponse:

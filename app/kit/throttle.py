@@ -15,6 +15,7 @@ from collections.abc import Callable
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio import BlockingConnectionPool
 
 from app.config import Settings
 from app.kit.errors import TooManyRequests
@@ -82,9 +83,15 @@ class Throttled(Exception):
 class Throttle:
     def __init__(self, settings: Settings) -> None:
         self.storage: Storage
+        self._pool: BlockingConnectionPool | None = None
         if settings.redis_url:
+            # A bounded pool that waits: with the library's own (unbounded by default, but capped
+            # at 100 by redis-py) a burst of 200 sign-ins failed half of them with 503
+            # "Too many connections" (`python -m loadtest.http`).
+            pool = self._pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=32, timeout=10,
+                                                   socket_connect_timeout=3, socket_timeout=10)
             self.storage = RedisStorage("async+" + settings.redis_url, implementation="redispy",
-                                        key_prefix=settings.redis_prefix + "limits")
+                                        key_prefix=settings.redis_prefix + "limits", connection_pool=pool)
         else:
             self.storage = MemoryStorage()
         self.limiter = MovingWindowRateLimiter(self.storage)
@@ -124,6 +131,8 @@ class Throttle:
         client = getattr(getattr(self.storage, "bridge", None), "storage", None)  # the Redis client limits made
         if client is not None:
             await client.aclose()
+        if self._pool is not None:  # given to the client, so the client does not close it
+            await self._pool.disconnect()
 
 
 def too_many(exc: Throttled, what: str) -> TooManyRequests:

@@ -232,14 +232,15 @@ async def mine(db: AsyncSession, tutor: User) -> list[Lesson]:
                                   .order_by(Lesson.created_at.desc(), Lesson.id.desc()))).scalars())
 
 
-def _search(query: Select, dialect: str, q: str) -> Select:  # type: ignore[type-arg]
+def _search(query: Select, dialect: str, q: str) -> tuple[Select, Any]:  # type: ignore[type-arg]
     """Title search, the Q&A centre's (app/kit/search.py): every word of `q` must be in the title,
-    Chinese matched by its character bigrams (电功率 finds 电功率的计算 and 求电功率)."""
+    Chinese matched by its character bigrams (电功率 finds 电功率的计算 and 求电功率); with the
+    Q&A centre's rank to order by (the title is the lesson's own text)."""
     words = bigrams.query_terms(q)
     if not words:
         raise InvalidInput("search for at least one word", field="q")
     found = bigrams.matching(SEARCH, dialect, words)
-    return query.where(Lesson.id.in_(select(found.c.lesson_id)))
+    return query.where(Lesson.id.in_(select(found.c.lesson_id))), bigrams.rank(Lesson.title, words)
 
 
 async def catalogue(db: AsyncSession, user: User, *, subject: str | None, band: str | None, knowledge_point_id: int | None,
@@ -259,11 +260,15 @@ async def catalogue(db: AsyncSession, user: User, *, subject: str | None, band: 
                                                     KnowledgePoint.parent_id == knowledge_point_id))
         query = query.where(exists().where(LessonKnowledgePoint.lesson_id == Lesson.id,
                                            LessonKnowledgePoint.knowledge_point_id.in_(under)))
+    rank = None
     if q and q.strip():
-        query = _search(query, db.bind.dialect.name, q)
+        query, rank = _search(query, db.bind.dialect.name, q)
     total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    order = ((Lesson.complete_views.desc(), Lesson.clicks.desc(), Lesson.id.desc()) if sort == "most_watched"
-             else (Lesson.published_at.desc(), Lesson.id.desc()))
+    # Every order ends with the id: a total order, so that pages (offset) neither repeat nor skip.
+    order: tuple[Any, ...] = ((Lesson.complete_views.desc(), Lesson.clicks.desc(), Lesson.id.desc()) if sort == "most_watched"
+                              else (Lesson.published_at.desc(), Lesson.id.desc()))
+    if rank is not None and sort == "newest":  # a search's default order: most relevant, then newest
+        order = (rank.desc(), *order)
     rows = list((await db.execute(query.order_by(*order).limit(limit).offset(offset))).scalars())
     return total, rows
 

@@ -5,15 +5,16 @@ import json
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, WebSocket
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Request, Response, WebSocket
+from pydantic import BaseModel, Field, TypeAdapter
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import aliased
 
-from app.accounts.deps import CurrentUser, Student
+from app.accounts.deps import CurrentCaller, CurrentUser, Student
 from app.accounts.scope import user_in_scope
 from app.kit.db import DB, after_commit
 from app.kit.errors import Forbidden, NotFound
+from app.kit.jsonout import model_response
 from app.kit.safety import screen
 from app.models import SessionEvent, SessionReport, TutoringSession, User
 from signaling.turn import ice_servers
@@ -119,12 +120,18 @@ _MINE = (select(*_LISTED).join(_TUTOR, _TUTOR.id == TutoringSession.tutor_id)
 _MINE_BEFORE = _MINE.where(TutoringSession.id < bindparam("before"))
 
 
+_LISTED_OUT = TypeAdapter(list[SessionOut])
+
+
 @router.get("/api/sessions", response_model=list[SessionOut])
-async def my_sessions(user: CurrentUser, db: DB, limit: int = Query(50, ge=1, le=200),
-                      before_id: int | None = None) -> list[SessionOut]:
+async def my_sessions(request: Request, caller: CurrentCaller, limit: int = Query(50, ge=1, le=200),
+                      before_id: int | None = None) -> Response:
+    """Newest first. On every student's and tutor's home page: the lean caller check and one
+    query through app.kit.reads (no ORM session), the rows validated and written once
+    (app.kit.jsonout) — `python -m loadtest.http`."""
     q, params = (_MINE_BEFORE, {"before": before_id}) if before_id else (_MINE, {})
-    rows = await db.execute(q, {"uid": user.id, "limit": limit, **params})
-    return [SessionOut.model_validate(row._mapping) for row in rows]
+    rows = await request.app.state.reads.all(q, {"uid": caller.id, "limit": limit, **params})
+    return model_response(_LISTED_OUT, [dict(r) for r in rows])
 
 
 @router.get("/api/sessions/{session_id}", response_model=SessionOut)

@@ -64,6 +64,9 @@ class ClassMonth(Base):
     """Per class and month, the distinct students who took part and their participations."""
 
     __tablename__ = "class_months"
+    # The month's classes of a scope (migration 0013): the class leaderboard and 活跃班级 of one
+    # school or district no longer read every class of the city.
+    __table_args__ = (Index("ix_class_months_month", "month", "school_id"),)
     class_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     month: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     school_id: Mapped[int] = mapped_column(Integer)

@@ -8,14 +8,14 @@ may read.
 """
 from __future__ import annotations
 
-from sqlalchemy import FromClause, select
+from sqlalchemy import ColumnElement, FromClause, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit import search as bigrams
-from app.kit.search import MAX_MATCHES, MAX_QUERY_TERMS, query_terms, terms
+from app.kit.search import MAX_MATCHES, MAX_QUERY_TERMS, bound, query_terms, rank, terms
 from app.models import Answer, KnowledgePoint, QaSearchDoc, Question, QuestionKnowledgePoint, Subject
 
-__all__ = ["MAX_MATCHES", "MAX_QUERY_TERMS", "matching", "query_terms", "reindex", "terms"]
+__all__ = ["MAX_MATCHES", "MAX_QUERY_TERMS", "bound", "matched", "matching", "query_terms", "rank", "reindex", "terms"]
 INDEX = bigrams.Index(docs="qa_search_docs", key="question_id", fts="qa_search_fts", cte="qa_match")
 
 
@@ -41,7 +41,12 @@ async def reindex(db: AsyncSession, question_id: int) -> None:
     await db.flush()
 
 
-def matching(dialect: str, words: list[str], any_of: bool = False) -> FromClause:
+def matched(dialect: str, question_id: ColumnElement[int], words: list[str]) -> ColumnElement[bool]:
+    """`question_id` is among the first MAX_MATCHES questions whose document holds all of `words`."""
+    return bigrams.matched(INDEX, dialect, question_id, words, MAX_MATCHES)
+
+
+def matching(dialect: str, words: list[str], any_of: bool = False, cap: int | None = None) -> FromClause:
     """The ids (`question_id`) of questions whose document holds all of `words` (or any, with
-    `any_of`), to join with the questions."""
-    return bigrams.matching(INDEX, dialect, words, any_of)
+    `any_of`; at most `cap`), to join with the questions."""
+    return bigrams.matching(INDEX, dialect, words, any_of, cap)

@@ -1,10 +1,13 @@
 """Statistics endpoints. Every table comes as JSON, CSV or XLSX (`?format=`)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
+from zoneinfo import ZoneInfo
+
+from matching import SystemClock
 
 from app.accounts.deps import Admin, Tutor, require
 from app.kit.db import DB
@@ -12,10 +15,16 @@ from app.kit.errors import Forbidden, InvalidInput, NotFound
 from app.accounts.scope import user_in_scope
 from app.models import District, TutorProfile, User
 
-from .other import archive, class_weekly, hot_spots, online_rate, payroll, tutor_workload, workload_totals
+from .hot_spots import hot_spots
+from .online import online_rate
+from .other import archive, tutor_workload, workload_totals
+from .payroll import payroll
+from .weekly import class_weekly
 from . import boards
 from .export import ARCHIVE, BOARD, HOT, ONLINE, PAYROLL, STARS, TREND, WEEKLY, WORKLOAD, WORKLOAD_TOTALS, Format, table
-from .participation import COLUMNS, city_table
+from .cache import FigureCache, is_open
+from .dashboard import dashboard, in_scope, shared_city_table
+from .participation import COLUMNS
 from .scope import scoped
 
 router = APIRouter(prefix="/api/stats", tags=["statistics"])
@@ -25,6 +34,17 @@ async def _scope(db: DB, admin: User, district_id: int | None, school_id: int | 
     """The request's district and school intersected with the admin's scope (app/stats/scope.py)."""
     s = await scoped(db, admin, district_id, school_id)
     return s.district_id, s.school_id
+
+
+def figures(request: Request) -> FigureCache:
+    """The process's shared figures (app/stats/cache.py)."""
+    return request.app.state.figures  # type: ignore[no-any-return]
+
+
+def service_today(request: Request, tz: str) -> date:
+    """The current day in the service's time zone, by the app's clock."""
+    clock = getattr(request.app.state, "clock", None) or SystemClock()
+    return datetime.fromtimestamp(clock.now(), ZoneInfo(tz)).date()
 
 
 def _period(from_: date, to: date) -> None:
@@ -155,10 +175,24 @@ async def participation(request: Request, admin: Admin, db: DB, from_: date = Qu
     A school admin sees their school, a district admin their district, a city admin any."""
     _period(from_, to)
     district_id, school_id = await _scope(db, admin, district_id, school_id)
-    rows = await city_table(db, admin.city_id or 0, from_, to, request.app.state.settings.timezone)
-    rows = [r for r in rows if (district_id is None or r.district_id == district_id)
-            and (school_id is None or r.school_id == school_id)]
-    return table("participation", format, COLUMNS, [r.as_dict() for r in rows], from_, to)
+    rows = await shared_city_table(db, figures(request), admin.city_id or 0, from_, to, request.app.state.settings.timezone)
+    return table("participation", format, COLUMNS, [r.as_dict() for r in in_scope(rows, district_id, school_id)], from_, to)
+
+
+@router.get("/dashboard")
+async def dashboard_page(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
+                         district_id: int | None = None, school_id: int | None = None) -> dict[str, object]:
+    """Everything the dashboard page shows, in one answer: the daily trend, the participation rows
+    of the scope, the hot spots, the top 10 students and classes of the period, and the stars of
+    the month the period starts in (each as its own endpoint returns it). While the period is
+    open (it includes today), the answer may be up to 15 s old (app/stats/cache.py)."""
+    _period(from_, to)
+    scope = await scoped(db, admin, district_id, school_id)
+    tz = request.app.state.settings.timezone
+    cache = figures(request)
+    keep = is_open(to, service_today(request, tz))
+    body = await cache.get(("dashboard", scope, from_, to, tz), lambda: dashboard(db, cache, scope, from_, to, tz, keep), keep=keep)
+    return {"from": from_, "to": to, **body}
 
 
 @router.get("/leaderboards/{kind}")

@@ -1,111 +1,26 @@
-"""Online rate by role and stage, a district's payroll from the points ledger, tutor workload."""
+"""The tutors' figures: workload (per tutor, and summed per subject or district) and a tutor's
+archive (辅导档案). They read the raw records of the period (sessions, classes, answers, the
+points ledger) and follow the tutors shown.
+
+(The other tables that lived here have their own modules now: online.py, payroll.py, weekly.py,
+hot_spots.py. This one keeps its name until the branch adding lessons to the archive and the
+workload has landed, so that the two changes merge; then it becomes tutors.py.)"""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select, union_all
+from sqlalchemy import Select, and_, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.records import NOT_HELD_CLASS_STATES
-from app.models import (Answer, ClassAttendance, District, HelpRequest, HelpRequestKnowledgePoint, KnowledgePoint, KnowledgePointDay, Lesson,
-                        LessonView, LiveClass, PointsEntry, PointsMonth, Question, QuestionKnowledgePoint, StudentDay, School, SchoolClass,
-                        SignInBlock, SignInHour, Subject, TutoringSession,
-                        TutorProfile, User)
-from app.schools.names import class_label, grade_name
+from app.models import (Answer, ClassAttendance, District, Lesson, LessonView, LiveClass, PointsEntry, Question, School, Subject,
+                        TutoringSession, User)
+from app.schools.names import grade_name
 
 from .participation import bounds, ratio, two_places
-from .rollups import block_masks, day_bounds, day_number, hits, hour_bounds, month_start, split_months
-
-def _approved(teaches: ColumnElement[bool]) -> ColumnElement[bool]:
-    """The user has an approved tutor profile that teaches the stage: a probe of tutor_profiles by
-    its key for each tutor, never a join the planner could order badly (see online_rate). The
-    profile is looked up by user_id alone (the other tests are on the row found), so the key is
-    the only index the probe can use."""
-    return select(case((and_(TutorProfile.status == "approved", teaches.is_(True)), 1), else_=0)).where(
-        TutorProfile.user_id == User.id).scalar_subquery() == 1
-
-
-GROUPS = [  # (label, role, condition on the user)
-    ("初中教师", "tutor", _approved(TutorProfile.teaches_junior)),
-    ("高中教师", "tutor", _approved(TutorProfile.teaches_senior)),
-    ("初中学生", "student", User.grade.between(7, 9)),
-    ("高中学生", "student", User.grade.between(10, 12)),
-]
-
-
-def _scoped(query: Select, city_id: int, district_id: int | None, school_id: int | None) -> Select:  # type: ignore[type-arg]
-    query = query.where(User.city_id == city_id)
-    if district_id is not None:
-        query = query.where(User.district_id == district_id)
-    if school_id is not None:
-        query = query.where(User.school_id == school_id)
-    return query
-
-
-async def online_rate(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
-                      start: date, end: date, tz: str) -> list[dict[str, object]]:
-    """上线用户 (signed in during the period) / 平台用户 (registered before its end) = 上线率.
-    One pass over the users in scope, each marked online or not by the sign-in rollups."""
-    t = bounds(start, end, tz)[1]
-    h0, h1 = hour_bounds(start, end, tz)
-    days = day_bounds(h0, h1)
-    # No joins for the planner to choose: one scan of the users in scope, each tested with index
-    # probes ("signed in during the period": EXISTS on the sign-in rollup's index by user; a
-    # tutor's profile: EXISTS by its key). Whatever it believes about the tables (fresh statistics
-    # or none: a join of users and tutor_profiles once became a 27 s nested loop on a freshly
-    # loaded, never analysed database), the work stays one pass plus a probe per user.
-    if days is not None:
-        masks = block_masks(*days)
-        signed_in = select(SignInBlock.user_id).where(
-            SignInBlock.user_id == User.id, SignInBlock.block.between(min(masks, default=0), max(masks, default=-1)),
-            hits(SignInBlock.days, SignInBlock.block, masks)).exists()
-    else:
-        signed_in = select(SignInHour.user_id).where(SignInHour.user_id == User.id, SignInHour.hour >= h0, SignInHour.hour < h1).exists()
-    members = [func.count().filter(and_(User.role == role, condition)) for _, role, condition in GROUPS]
-
-    def of_users(query: Select) -> Select:  # type: ignore[type-arg]
-        return _scoped(query.select_from(User).where(User.created_at < t), city_id, district_id, school_id)
-    registered = (await db.execute(of_users(select(*members)))).one()
-    online = (await db.execute(of_users(select(*members)).where(signed_in))).one()
-    got = [x for pair in zip(registered, online) for x in pair]
-    out = []
-    for i, (label, _, _) in enumerate(GROUPS):
-        registered, on = got[2 * i], got[2 * i + 1]
-        out.append({"group": label, "online": on, "registered": registered, "rate": ratio(on, registered, 100)})
-    return out
-
-
-async def payroll(db: AsyncSession, district_id: int, start: date, end: date, tz: str,
-                  point_value: float) -> dict[str, object]:
-    """Points booked to the district's tutors in [from, to), and what the district pays: a sum
-    over the append-only ledger, so it reconciles with it exactly."""
-    f, t = bounds(start, end, tz)
-    district = await db.get(District, district_id)
-    days = day_bounds(*hour_bounds(start, end, tz))
-    m0, m1, _ = split_months(*days) if days is not None else (0, 0, [])
-    # Whole months from points_months (in cents), the rest of the period from the ledger itself.
-    parts = [select(PointsMonth.tutor_id.label("tid"), PointsMonth.entries.label("n"), PointsMonth.cents.label("cents")).where(
-        PointsMonth.district_id == district_id, PointsMonth.month >= m0, PointsMonth.month < m1)] if m1 > m0 else []
-    raw = select(PointsEntry.tutor_id.label("tid"), literal(1).label("n"),
-                 func.round(PointsEntry.points * 100).label("cents")).where(PointsEntry.district_id == district_id)
-    ranges = [(f, t)] if m1 <= m0 else [(f, datetime.combine(month_start(m0), time(0), ZoneInfo(tz))),
-                                        (datetime.combine(month_start(m1), time(0), ZoneInfo(tz)), t)]
-    parts += [raw.where(PointsEntry.created_at >= a, PointsEntry.created_at < b) for a, b in ranges if a < b]
-    per = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
-    rows = (await db.execute(
-        select(per.c.tid, User.real_name, func.sum(per.c.n), func.sum(per.c.cents)).join(User, User.id == per.c.tid)
-        .group_by(per.c.tid, User.real_name).order_by(per.c.tid))).all()
-    value = Decimal(str(point_value))
-    cents = {tid: Decimal(int(round(c))) / 100 for tid, _, _, c in rows}
-    tutors = [{"tutor_id": tid, "name": name, "entries": int(n), "points": cents[tid].quantize(Decimal("0.01")),
-               "amount_cny": (cents[tid] * value).quantize(Decimal("0.01"))} for tid, name, n, _ in rows]
-    total = sum((r["points"] for r in tutors), Decimal("0.00"))
-    return {"district_id": district_id, "district": district.name if district else None, "point_value_cny": value,
-            "tutors": tutors, "total_points": total, "total_cny": (total * value).quantize(Decimal("0.01"))}
-
-
+from .scope import users_scoped as _scoped
 
 
 async def tutor_workload(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
@@ -223,93 +138,6 @@ async def workload_totals(db: AsyncSession, city_id: int, district_id: int | Non
     for k, row in sorted(groups.items(), key=lambda kv: (kv[0] is None, str(kv[0]))):
         out.append({by: k, "name": names.get(k, "其他") if k is not None else "其他", **{c: v for c, v in row.items() if c != "key"}})
     return out
-
-
-async def class_weekly(db: AsyncSession, school_id: int, start: date, end: date, tz: str) -> list[dict[str, object]]:
-    """Per class and week (weeks start on Monday; [from, to) cut into 7-day steps from the
-    Monday on or before `from`): participants (students of the class with a session gone live, a
-    question or a class attendance), one-to-one sessions that went live, questions, attendances.
-    A record counts for the class the student was in when it happened (student_days)."""
-    monday = start - timedelta(days=start.weekday())
-    zone = ZoneInfo(tz)
-    f, t = bounds(start, end, tz)
-    classes = (await db.execute(select(SchoolClass).where(SchoolClass.school_id == school_id)
-                                .order_by(SchoolClass.grade, SchoolClass.name))).scalars().all()
-    kinds = ("sessions", "questions", "attendances")
-    # Per week, class and kind: the students, once per record (days from student_days; in a time
-    # zone other than UTC+8, the records themselves).
-    found: dict[tuple[int, int | None, str], list[int]] = {}
-    days = day_bounds(*hour_bounds(start, end, tz))
-    if days is not None:
-        d = StudentDay
-        for class_id, day, student, *counts in (await db.execute(select(d.class_id, d.day, d.student_id, d.one_to_one, d.questions,
-                                                                        d.attendances).where(
-                d.school_id == school_id, d.day >= days[0], d.day < days[1]))).all():
-            week = (day - day_number(monday)) // 7
-            for kind, n in zip(kinds, counts):
-                found.setdefault((week, class_id, kind), []).extend([student] * n)
-    else:
-        sources = {"sessions": (TutoringSession.student_id, TutoringSession.live_at),
-                   "questions": (Question.student_id, Question.created_at),
-                   "attendances": (ClassAttendance.student_id, ClassAttendance.joined_at)}
-        for kind, (student_col, at_col) in sources.items():
-            for class_id, student, at in (await db.execute(select(User.class_id, student_col, at_col).join(
-                    User, User.id == student_col).where(User.school_id == school_id, at_col >= f, at_col < t))).all():
-                week = (at.astimezone(zone).date() - monday).days // 7
-                found.setdefault((week, class_id, kind), []).append(student)
-    out = []
-    for week in (offset // 7 for offset in range(0, (end - monday).days, 7)):
-        for c in classes:
-            sessions, questions, attended = (found.get((week, c.id, kind), []) for kind in kinds)
-            out.append({"week_of": monday + timedelta(days=7 * week), "class_id": c.id, "class": class_label(c.grade, c.name),
-                        "participants": len(set(sessions) | set(questions) | set(attended)), "sessions": len(sessions),
-                        "questions": len(questions), "attendances": len(attended)})
-    return out
-
-
-async def hot_spots(db: AsyncSession, city_id: int, start: date, end: date, tz: str, *, subject: str | None = None,
-                    district_id: int | None = None, school_id: int | None = None, class_id: int | None = None,
-                    limit: int = 20) -> list[dict[str, object]]:
-    """The knowledge points students asked about most: the tags of their help requests and of
-    their Q&A questions (a question converted from a request is that request's ask, counted once),
-    from knowledge_point_days (per school, class and day of the ask; the raw tags for a time zone
-    other than UTC+8). An ask counts for the school and class the student was in when asking."""
-    days = day_bounds(*hour_bounds(start, end, tz))
-    if days is not None:
-        k = KnowledgePointDay
-        asked = func.sum(k.asked)
-        q = (select(KnowledgePoint.id, KnowledgePoint.name, KnowledgePoint.subject_code, asked)
-             .select_from(k).join(KnowledgePoint, KnowledgePoint.id == k.knowledge_point_id)
-             .where(k.day >= days[0], k.day < days[1]))
-        if school_id is not None:
-            q = q.where(k.school_id == school_id)
-        else:
-            schools = select(School.id).join(District, District.id == School.district_id).where(District.city_id == city_id)
-            q = q.where(k.school_id.in_(schools.where(School.district_id == district_id) if district_id is not None else schools))
-        if class_id is not None:
-            q = q.where(k.class_id == class_id)
-    else:
-        f, t = bounds(start, end, tz)
-        requests = (select(HelpRequestKnowledgePoint.knowledge_point_id.label("kp"))
-                    .join(HelpRequest, HelpRequest.id == HelpRequestKnowledgePoint.request_id)
-                    .join(User, User.id == HelpRequest.student_id)
-                    .where(HelpRequest.created_at >= f, HelpRequest.created_at < t))
-        questions = (select(QuestionKnowledgePoint.knowledge_point_id.label("kp"))
-                     .join(Question, Question.id == QuestionKnowledgePoint.question_id)
-                     .join(User, User.id == Question.student_id)
-                     .where(Question.created_at >= f, Question.created_at < t, Question.source_request_id.is_(None)))
-        branches = [_scoped(b, city_id, district_id, school_id) for b in (requests, questions)]
-        if class_id is not None:
-            branches = [b.where(User.class_id == class_id) for b in branches]
-        tags = union_all(*branches).subquery()
-        asked = func.count()
-        q = (select(KnowledgePoint.id, KnowledgePoint.name, KnowledgePoint.subject_code, asked)
-             .select_from(tags).join(KnowledgePoint, KnowledgePoint.id == tags.c.kp))
-    if subject is not None:
-        q = q.where(KnowledgePoint.subject_code == subject)
-    rows = (await db.execute(q.group_by(KnowledgePoint.id, KnowledgePoint.name, KnowledgePoint.subject_code)
-                             .order_by(asked.desc(), KnowledgePoint.id).limit(limit))).all()
-    return [{"knowledge_point_id": i, "name": n, "subject": s, "asked": int(c)} for i, n, s, c in rows]
 
 
 async def archive(db: AsyncSession, tutor_id: int, start: date, end: date, tz: str) -> list[dict[str, object]]:

@@ -169,7 +169,9 @@ def derived_rebuild_sql(dialect: str) -> list[str]:
 
 
 def rebuild_sql(dialect: str) -> list[str]:
-    return hour_rebuild_sql(dialect) + derived_rebuild_sql(dialect) + dashboard_rebuild_sql(dialect) + hot_spot_rebuild_sql(dialect)
+    # With the triggers of migration 0013 enabled, student_days' trigger writes activity_blocks:
+    # the blocks (and school_days) are recomputed after it.
+    return hour_rebuild_sql(dialect) + dashboard_rebuild_sql(dialect) + derived_rebuild_sql(dialect) + hot_spot_rebuild_sql(dialect)
 
 
 def hour_rebuild_sql(dialect: str) -> list[str]:

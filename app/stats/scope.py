@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import Forbidden
@@ -69,3 +70,13 @@ async def scoped(db: AsyncSession, admin: User, district_id: int | None = None, 
             raise _outside("district")
     return Scope(own.city_id, district_id if district_id is not None else own.district_id,
                  school_id if school_id is not None else own.school_id, class_id)
+
+
+def users_scoped(query: Select, city_id: int, district_id: int | None, school_id: int | None) -> Select:  # type: ignore[type-arg]
+    """A query over `User` limited to the users of the scope (their city, district, school now)."""
+    query = query.where(User.city_id == city_id)
+    if district_id is not None:
+        query = query.where(User.district_id == district_id)
+    if school_id is not None:
+        query = query.where(User.school_id == school_id)
+    return query

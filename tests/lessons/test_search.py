@@ -46,6 +46,13 @@ async def test_title_search_finds_lessons_as_the_qa_centre_finds_questions(facto
     assert await lessons_found("电阻 透镜") == []
     for q in ("电路", "透镜", "电磁", "电流 相等", "路中", "电阻 透镜", "总电阻", "规律是什么", "成像 凸透镜", "电"):
         assert await lessons_found(q) == await questions_found(q), q
+    # Ranked pages follow each other: page by page, the same list, nothing twice or skipped.
+    paged = []
+    for offset in range(3):
+        r = await client.get("/api/lessons", headers=sh, params={"q": "电路", "limit": 1, "offset": offset})
+        assert r.json()["total"] == 2
+        paged += [lessons.index(x["id"]) for x in r.json()["rows"]]
+    assert paged == [1, 0]
     # Search narrows the other filters and keeps the chosen order.
     r = await client.get("/api/lessons", headers=sh, params={"q": "电路", "sort": "most_watched"})
     assert [lessons.index(x["id"]) for x in r.json()["rows"]] == [1, 0]

@@ -220,3 +220,28 @@ async def test_release_undoes_a_claim(matcher, clock):
     await matcher.release(1, 1)
     assert (await matcher.pool.request(1)).state == RequestState.CANCELLED
     assert (await matcher.pool.tutor(1)).state == TutorState.AVAILABLE
+
+
+async def test_offering_down_a_ranked_list_skips_who_cannot_ring_and_stops_when_enough_ring(pool, clock):
+    now = clock.now()
+    for tid in (1, 2, 3, 4, 5):
+        await pool.put_tutor(card(tid), now)
+    await pool.add_request(spec(1), now + 600, now)
+    await pool.add_request(spec(2), now + 600, now)
+    await pool.add_request(spec(3), now + 600, now)
+    assert await pool.offer(2, 1, now, now + 20, chosen=False) == "ok"  # 1 rings for another request
+    assert (await pool.claim(2, 1, now)).ok  # … and takes it: in a session
+    assert await pool.offer(3, 2, now, now + 20, chosen=False) == "ok"  # 2 rings for request 3
+    # 9 is off duty, 1 is in a session, 2 is ringing elsewhere: 3 and 4 ring, 5 is not needed.
+    assert await pool.offer_first(1, [9, 1, 2, 3, 4, 5], now, now + 20, want=2) == (False, [3, 4])
+    st = await pool.request(1)
+    assert st.state == RequestState.RINGING and st.offers == [3, 4]
+    assert (await pool.tutor(5)).state == TutorState.AVAILABLE
+    # Asked again: those already ringing count as rung, nobody new is rung.
+    assert await pool.offer_first(1, [3, 4, 5], now, now + 20, want=2) == (False, [3, 4])
+    # A tutor who declined is not asked again; a closed request is gone before anyone rings.
+    assert (await pool.withdraw(1, 3, now)).done
+    assert await pool.offer_first(1, [3, 5], now, now + 20, want=1) == (False, [5])
+    await pool.close(3, RequestState.CANCELLED, now)
+    assert await pool.offer_first(3, [5, 2], now, now + 20, want=1) == (True, [])
+    assert await pool.offer_first(1, [], now, now + 20, want=1) == (False, [])

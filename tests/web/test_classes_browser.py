@@ -1,16 +1,31 @@
 """A class in real Chromium: a tutor and three students in separate browser contexts, audio
-through the service's aiortc room, the floor passed and heard, the board on every canvas, a
-student leaving and rejoining, the cap ending the class, and the records it leaves."""
+through each media backend — the service's aiortc room and Janus (started for this run by
+scripts/ensure-janus.sh; the test fails if it cannot be) —, the floor passed and heard, the board
+on every canvas, a student leaving and rejoining, the cap ending the class, and the records it leaves."""
 from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from playwright.async_api import Page, expect
 from sqlalchemy import select
 
 from app.models import ClassAttendance, PointsEntry
 
+from ..janus import janus_server, janus_settings  # noqa: F401 - the run's Janus
 from .conftest import DESKTOP, PHONE, Pages
+
+
+@pytest.fixture(params=["aiortc", "janus"])
+def class_media(request: pytest.FixtureRequest) -> str:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def app_settings(app_settings, class_media, request, tmp_path):  # type: ignore[no-untyped-def]
+    if class_media == "janus":
+        return janus_settings(app_settings, request.getfixturevalue("janus_server"), f"browser-{tmp_path.name}:")
+    return app_settings
 
 STATS = """async () => {
   const room = window.__tutoring.classRoom;
@@ -30,14 +45,19 @@ async def hears_more(page: Page, than: float, timeout: int = 20_000) -> None:
     await page.wait_for_function(f"async () => (await ({STATS})()).energy > {than} + 1e-6", timeout=timeout)
 
 
-async def enter(page: Page, cid: int) -> None:
+async def enter(page: Page, cid: int, listens: bool = True) -> None:
+    """Into the class; its media connected, and (a listener) its audio arriving. The aiortc room
+    sends the tutor silence while nobody has the floor; Janus forwards packets only from a voice."""
     await page.goto(page.url.split("#")[0] + "#/classes")
     await page.locator(f"#class-list li[data-class-id='{cid}'] a.enter").click()
     await page.wait_for_function(f"() => window.__tutoring.classRoom && window.__tutoring.classRoom.classId === {cid}")
-    await page.wait_for_function(STATS.replace("return { energy, packets };", "return packets > 20;"), timeout=20_000)
+    await page.wait_for_function("() => window.__tutoring.classRoom.state.pc && window.__tutoring.classRoom.state.pc.connectionState === 'connected'",
+                                 timeout=20_000)
+    if listens:
+        await page.wait_for_function(STATS.replace("return { energy, packets };", "return packets > 20;"), timeout=20_000)
 
 
-async def test_a_class_with_a_tutor_and_three_students_in_chromium(factory, pages: Pages, app, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_a_class_with_a_tutor_and_three_students_in_chromium(factory, pages: Pages, app, clock, class_media) -> None:  # type: ignore[no-untyped-def]
     org = await factory.org()
     tutor_user = await factory.tutor(org, subjects=("math",))
     users = [await factory.user("student", org, school=i % 2) for i in range(3)]
@@ -58,11 +78,15 @@ async def test_a_class_with_a_tutor_and_three_students_in_chromium(factory, page
         students.append(page)
 
     clock.advance(30 * 60)  # 19:30: the tutor opens the class, the students come in
-    await enter(tutor, cid)
+    await enter(tutor, cid, listens=False)
     for page in students:
         await enter(page, cid)
     for page in students:  # every student hears the tutor's (fake) microphone
         await hears_more(page, 0.0)
+    if class_media == "janus":  # the four connections are Janus's, not the service's
+        assert app.state.classes.media.name == "janus"
+        assert await app.state.classes.media.room_stats(cid) == {"participants": 4, "connected": 4, "floor": None,
+                                                                  "tutor": tutor_user.id}
     quiet = (await audio(tutor))["energy"]
     assert quiet < 1e-6  # nobody has the floor: the tutor hears silence
 

@@ -1,0 +1,87 @@
+"""Figures shared between concurrent requests, and kept briefly while their period is still open.
+
+At 18:00 hundreds of admins open the dashboard at once; every one of their participation tables
+is the same city-wide ranking (a school's rank is among all the city's schools), and many ask
+for the same scope and month. Two rules:
+
+- **Shared computation (exact).** Requests for the same figure (same key: what, scope, period)
+  that arrive while it is being computed wait for that one computation instead of starting their
+  own. Each gets figures read after it was sent or at most one computation earlier — what it
+  would get from a read that started a moment before.
+- **Kept for `ttl_s` seconds, only for an open period** (one that has not ended yet: it
+  includes the current service day or later). Such figures change with every session that
+  goes live, so any answer is a snapshot anyway; a dashboard up to `ttl_s` old (15 s by default:
+  shorter than anyone reads a chart, and it spares the database the same work for every admin
+  who opens the page within that window) is the staleness we allow. A **closed period** is
+  never kept: its figures can still change (a late correction, a rating given after midnight to a
+  session of the day before), and an admin reading last month must see them exactly.
+
+Only what the dashboard answers is kept (`GET /api/stats/dashboard`: its whole answer, and the
+city's participation table it is cut from); the tables and exports share computations but are
+never served from the kept copies. The cache is per process and
+bounded (`max_entries`, the oldest dropped first); several instances each keep their own.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from datetime import date
+from typing import Any, Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+
+class FigureCache:
+    def __init__(self, clock: Clock, ttl_s: float = 15.0, max_entries: int = 512) -> None:
+        self.clock, self.ttl_s, self.max_entries = clock, ttl_s, max_entries
+        self._kept: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._running: dict[Hashable, asyncio.Future[Any]] = {}
+
+    async def get(self, key: Hashable, compute: Callable[[], Awaitable[Any]], *, keep: bool) -> Any:
+        """The figure for `key`: a kept copy younger than ttl_s (when `keep`), else the running
+        computation of the same key, else a new one (kept afterwards when `keep`)."""
+        if keep:
+            hit = self._kept.get(key)
+            if hit is not None and self.clock.now() - hit[0] < self.ttl_s:
+                return hit[1]
+        running = self._running.get(key)
+        if running is not None:
+            try:
+                return await asyncio.shield(running)
+            except asyncio.CancelledError:
+                if not running.cancelled():
+                    raise  # this request itself was cancelled
+                # The request computing it was cancelled (its client left): compute it here.
+                return await self.get(key, compute, keep=keep)
+        started = self.clock.now()
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._running[key] = future
+        try:
+            value = await compute()
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as e:
+            future.set_exception(e)
+            future.exception()  # marked retrieved: no one else waiting is not an error
+            raise
+        finally:
+            del self._running[key]
+        future.set_result(value)
+        if keep:
+            self._kept[key] = (started, value)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.max_entries:
+                self._kept.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        self._kept.clear()
+
+
+def is_open(end: date, today: date) -> bool:
+    """A period [from, end) is open while its end is after the current service day's start."""
+    return end > today
