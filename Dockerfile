@@ -32,4 +32,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD curl -fsS http://127.0.0.1:8000/healthz || exit 1
 # prestart (wait for the database, migrate, seed reference data), then uvicorn.
-CMD ["sh", "-c", "tutoring prestart && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --proxy-headers --forwarded-allow-ips='*'"]
+CMD ["sh", "-c", "tutoring prestart && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --ws-per-message-deflate false --proxy-headers --forwarded-allow-ips='*'"]

@@ -44,7 +44,10 @@ def main(argv: list[str] | None = None) -> None:
 
         say(window_hint(settings, window=asyncio.run(service_window_now(settings))))
         say(f"Ready: open http://{host}:{port}/ (demo accounts: see README, password demo1234)")
-        uvicorn.run("app.main:app", host=host, port=port, workers=args.workers, log_level="info")
+        # No per-message deflate on the websocket: frames are small (chat, strokes), and zlib cost
+        # CPU on every frame and ~100 KB of memory per connection (README, "The live relay").
+        uvicorn.run("app.main:app", host=host, port=port, workers=args.workers, log_level="info",
+                    ws_per_message_deflate=False)
 
 
 def say(line: str) -> None:

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 
 def create_app() -> FastAPI:
@@ -40,7 +40,10 @@ def create_app() -> FastAPI:
         if not redis_url:
             yield
             return
-        redis = Redis.from_url(redis_url, decode_responses=True)
+        # The service's pool (app/kit/redis.py): bounded, waiting for a free connection — with
+        # redis-py's unbounded default, 200 pairs' concurrent PUBLISHes failed with "Too many connections".
+        redis = Redis(connection_pool=BlockingConnectionPool.from_url(redis_url, decode_responses=True,
+                                                                      max_connections=64, timeout=10))
         pubsub = redis.pubsub(ignore_subscribe_messages=True)
         await pubsub.subscribe(prefix + "_")  # get_message needs a subscription to read from
         state.update(redis=redis, pubsub=pubsub)

@@ -44,6 +44,7 @@ from sqlalchemy import text
 
 from .accounts import ensure
 from .common import percentile, report
+from .profile import Sampler
 
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / ".data" / "signaling"
@@ -64,8 +65,10 @@ def _serve(kind: str) -> None:
     sock.bind(("127.0.0.1", 0))
     print(sock.getsockname()[1], flush=True)
     target = "app.main:app" if kind == "service" else "loadtest.relayfloor:create_app"
+    # The service's own uvicorn settings (app/cli.py, Dockerfile) for both the service and the
+    # floor: no per-message deflate (see README, "The live relay").
     config = uvicorn.Config(target, factory=kind != "service", log_level="warning", backlog=4096,
-                            ws_ping_interval=None, lifespan="on")
+                            ws_ping_interval=None, ws_per_message_deflate=False, lifespan="on")
     server = uvicorn.Server(config)
     import uvloop
 
@@ -205,8 +208,9 @@ def message(k: int, session_id: int | None, uid: int, floor: bool) -> tuple[str,
 
 
 async def drive(sides: list[tuple[Side, int | None]], meter: Meter, rate: float, warm: float, seconds: float,
-                procs: list[Proc], floor: bool) -> dict[str, float]:
-    """Every side sends at `rate`/s (random phase); returns what the measured window saw."""
+                procs: list[Proc], floor: bool, profile: Path | None = None) -> dict[str, float]:
+    """Every side sends at `rate`/s (random phase); returns what the measured window saw.
+    `profile`: py-spy the processes during the measured window, into `profile`-<n>.txt."""
     stop_at = time.perf_counter() + warm + seconds
     counts = {"sent": 0}
 
@@ -230,6 +234,8 @@ async def drive(sides: list[tuple[Side, int | None]], meter: Meter, rate: float,
     tasks = [asyncio.create_task(sender(s, sid)) for s, sid in sides]
     await asyncio.sleep(warm)
     meter.measuring, meter.lat = True, []
+    samplers = [Sampler(p.p.pid, profile.with_name(f"{profile.name}-{n}.txt"), seconds)
+                for n, p in enumerate(procs)] if profile else []
     cpu0, sent0, t0 = sum(p.cpu_s() for p in procs), counts["sent"], time.perf_counter()
     own0 = time.process_time()
     await asyncio.gather(*tasks)
@@ -237,6 +243,9 @@ async def drive(sides: list[tuple[Side, int | None]], meter: Meter, rate: float,
     cpu = sum(p.cpu_s() for p in procs) - cpu0
     own = time.process_time() - own0
     sent = counts["sent"] - sent0
+    for n, sampler in enumerate(samplers):
+        summary = await asyncio.to_thread(sampler.finish, 25)
+        print(f"  profile of instance {n} ({sampler.out}):", *summary.splitlines()[:60], sep="\n    ", flush=True)
     for _ in range(100):  # drain: wait up to 10 s for what is still in flight
         if not meter.sent:
             break
@@ -418,7 +427,7 @@ async def transcript_check(url: str, sides: list[tuple[Side, int | None]], wait_
 
 
 async def service_run(setup: str, pairs: int, rate: float, warm: float, seconds: float, data: Path,
-                      pg_db: str) -> dict[str, Any]:
+                      pg_db: str, profile: Path | None = None) -> dict[str, Any]:
     prefix = f"bench:sig:{os.getpid()}:{secrets.token_hex(3)}:"
     env, url = await prepare(setup, data, pg_db, prefix)
     procs = [Proc("service", env) for _ in range(1 if setup == "embedded" else 2)]
@@ -433,7 +442,8 @@ async def service_run(setup: str, pairs: int, rate: float, warm: float, seconds:
         sides = await live_pairs(procs, accounts, meter)
         print(f"  {pairs} pairs live in {time.perf_counter() - t:.1f} s", flush=True)
         per_conn = (sum(p.rss() for p in procs) - rss0) / max(len(sides), 1)
-        r = await drive(sides, meter, rate, warm, seconds, procs, floor=False)
+        r = await drive(sides, meter, rate, warm, seconds, procs, floor=False,
+                        profile=profile / f"{setup}-{pairs}" if profile else None)
         held = sum(1 for s, _ in sides if s.ws.state == websockets.protocol.State.OPEN)
         missing, disorder = await transcript_check(url, sides)
         for s, sid in sides[::2]:  # the students hang up
@@ -469,9 +479,13 @@ async def run_setup(setup: str, args: argparse.Namespace) -> dict[str, Any]:
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     figures: dict[str, Any] = {"setup": setup, "pairs": pairs, "rate_per_side": args.rate, "seconds": args.seconds,
                                "load_average_at_start": round(os.getloadavg()[0], 2)}
-    figures |= await floor_run(pairs, args.rate, args.warm, args.seconds, REDIS_URL if setup == "production" else None,
-                               1 if setup == "embedded" else 2)
-    figures |= await service_run(setup, pairs, args.rate, args.warm, args.seconds, args.data_dir, args.pg_db)
+    if not args.no_floor:
+        figures |= await floor_run(pairs, args.rate, args.warm, args.seconds, REDIS_URL if setup == "production" else None,
+                                   1 if setup == "embedded" else 2)
+    else:  # profiling runs only: the floor figures are missing, the ratio meaningless
+        figures |= {"floor_relay_p99_ms": float("nan"), "echo_p99_ms": float("nan")}
+    figures |= await service_run(setup, pairs, args.rate, args.warm, args.seconds, args.data_dir, args.pg_db,
+                                 args.profile)
     figures["relay_p99_over_floor"] = round(figures["relay_p99_ms"] / max(figures["floor_relay_p99_ms"], 0.001), 2)
     for k, v in figures.items():
         print(f"  {k:28s} {v}", flush=True)
@@ -489,6 +503,8 @@ async def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--data-dir", type=Path, default=DATA, help="databases and cached tokens (reused)")
     parser.add_argument("--pg-db", help="default: tutoring_bench_signaling_<hash of the data dir>")
     parser.add_argument("--name", default="signaling", help="results file loadtest/results/NAME.json")
+    parser.add_argument("--profile", type=Path, help="py-spy each service instance during the window, into this dir")
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor and echo (profiling runs only)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.quick_pairs = 20

@@ -20,7 +20,6 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict, deque
-from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -30,14 +29,51 @@ from .subscriber import Subscriber
 log = logging.getLogger(__name__)
 
 
-@dataclass
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # one encoder, not one per call
+_KINDS: dict[str, str] = {}
+
+
+def dumps(data: Any) -> str:
+    """Compact JSON as every frame and stored event carries it."""
+    return _encode(data)
+
+
 class StoredEvent:
-    id: int
-    kind: str
-    data: dict[str, Any]
+    """One event of a user's stream. Its data is kept as JSON text (`body`) when it came that
+    way (the relay serialises a shared item once for all its recipients and the transcript; a
+    bell or a stream read hands over text): `text()` then frames it without decoding or
+    encoding anything, and `data` is decoded only if someone asks."""
+
+    __slots__ = ("id", "kind", "_data", "_body")
+
+    def __init__(self, id: int, kind: str, data: dict[str, Any] | None = None, body: str | None = None) -> None:
+        self.id, self.kind, self._data, self._body = id, kind, data, body
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = json.loads(self._body or "{}")
+        return self._data
+
+    @property
+    def body(self) -> str:
+        if self._body is None:
+            self._body = dumps(self._data)
+        return self._body
 
     def frame(self) -> dict[str, Any]:
         return {"type": "event", "id": self.id, "kind": self.kind, "data": self.data}
+
+    def text(self) -> str:
+        """`frame()` as the JSON text sent on the socket."""
+        kind = _KINDS.get(self.kind) or _KINDS.setdefault(self.kind, json.dumps(self.kind))
+        return f'{{"type":"event","id":{self.id},"kind":{kind},"data":{self.body}}}'
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StoredEvent) and (self.id, self.kind, self.data) == (other.id, other.kind, other.data)
+
+    def __repr__(self) -> str:
+        return f"StoredEvent({self.id}, {self.kind!r}, {self.body})"
 
 
 class ResumeGap(Exception):
@@ -53,7 +89,8 @@ class EventLog(ABC):
         self._bells: dict[int, set[asyncio.Event]] = defaultdict(set)
 
     @abstractmethod
-    async def append(self, user_id: int, kind: str, data: dict[str, Any]) -> int: ...
+    async def append(self, user_id: int, kind: str, data: dict[str, Any], body: str | None = None) -> int:
+        """`body`: `data` already serialised as JSON, when the caller has it (stored and sent as it is)."""
 
     @abstractmethod
     async def read(self, user_id: int, after: int, limit: int = 500) -> list[StoredEvent]:
@@ -91,9 +128,10 @@ class InProcessEventLog(EventLog):
         self.streams: dict[int, deque[StoredEvent]] = defaultdict(lambda: deque(maxlen=self.keep))
         self.seq: dict[int, int] = defaultdict(int)
 
-    async def append(self, user_id: int, kind: str, data: dict[str, Any]) -> int:
+    async def append(self, user_id: int, kind: str, data: dict[str, Any], body: str | None = None) -> int:
+        """`body`: `data` already serialised (the relay's shared items), sent as it is."""
         self.seq[user_id] += 1
-        self.streams[user_id].append(StoredEvent(self.seq[user_id], kind, data))
+        self.streams[user_id].append(StoredEvent(self.seq[user_id], kind, None if body is not None else data, body))
         self._ring(user_id)
         return self.seq[user_id]
 
@@ -130,16 +168,18 @@ class RedisEventLog(EventLog):
         # user's stream itself was last read (an empty answer from `_fresh` is trusted for 1 s).
         self._fresh: dict[int, deque[StoredEvent]] = {}
         self._asked: dict[int, float] = {}
+        self._heard_at: dict[int, float] = {}  # when a local user last heard an event (monotonic)
 
     def heard(self, user_id: int, event_id: int, kind: str, body: str) -> None:
         """An event known without reading the stream (its bell, or our own append)."""
         if user_id not in self._bells:
             return
+        self._heard_at[user_id] = time.monotonic()
         fresh = self._fresh.setdefault(user_id, deque(maxlen=64))
         if fresh and event_id > fresh[-1].id + 1:
             fresh.clear()  # one not heard in between (its bell may still come): the run restarts here
         if not fresh or event_id == fresh[-1].id + 1:
-            fresh.append(StoredEvent(event_id, kind, json.loads(body)))
+            fresh.append(StoredEvent(event_id, kind, body=body))  # decoded only if someone asks
         self._ring(user_id)
 
     def unbell(self, user_id: int, ev: asyncio.Event) -> None:
@@ -147,9 +187,10 @@ class RedisEventLog(EventLog):
         if user_id not in self._bells:
             self._fresh.pop(user_id, None)
             self._asked.pop(user_id, None)
+            self._heard_at.pop(user_id, None)
 
-    async def append(self, user_id: int, kind: str, data: dict[str, Any]) -> int:
-        body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    async def append(self, user_id: int, kind: str, data: dict[str, Any], body: str | None = None) -> int:
+        body = body if body is not None else dumps(data)
         keys = [f"{self.p}seq:{user_id}", f"{self.p}s:{user_id}", self.channel]
         seq = int(await self._append(keys=keys, args=[self.keep, kind, body, self.ttl, user_id]))
         self.heard(user_id, seq, kind, body)  # local listeners need not wait for the round trip through pub/sub
@@ -175,7 +216,7 @@ class RedisEventLog(EventLog):
         first = int(head[0][0].split("-")[0]) if head else latest + 1
         if after > latest or after < first - 1:
             raise ResumeGap(latest)
-        return [StoredEvent(int(i.split("-")[0]), f["k"], json.loads(f["d"])) for i, f in rows]
+        return [StoredEvent(int(i.split("-")[0]), f["k"], body=f["d"]) for i, f in rows]
 
     async def start(self) -> None:
         async def ring(data: str) -> None:
@@ -184,7 +225,24 @@ class RedisEventLog(EventLog):
 
         self._listener = Subscriber(self.r, self.channel, ring, "event bell")
         self._listener.start()
+        self._ringer = asyncio.create_task(self._ring_all())
+
+    async def _ring_all(self, every_s: float = 5.0) -> None:
+        """A bell is a pub/sub message and can be lost (a subscriber reconnecting): every few
+        seconds each socket that heard nothing meanwhile reads its stream anyway (one timer for
+        all of them, instead of a timeout around every wait)."""
+        while True:
+            await asyncio.sleep(every_s)
+            now = time.monotonic()
+            for user_id in list(self._bells):
+                if now - self._heard_at.get(user_id, 0.0) >= every_s:  # quiet that long: ask the stream
+                    self._heard_at[user_id] = now
+                    self._ring(user_id)
 
     async def aclose(self) -> None:
+        ringer = getattr(self, "_ringer", None)
+        if ringer is not None:
+            ringer.cancel()
+            await asyncio.gather(ringer, return_exceptions=True)
         if self._listener is not None:
             await self._listener.aclose()

@@ -51,3 +51,19 @@ async def test_help_request_text_and_tutor_display_names_are_masked(client, fact
         org.schools[0].code, real_name="王老师 扣扣 12345678", bio="电话 138 0013 8000，欢迎提问。"))
     assert r.status_code == 201, r.text
     assert r.json()["real_name"] == f"王老师 扣扣 {MASK}" and r.json()["bio"] == f"电话 {MASK}，欢迎提问。"
+
+
+def test_the_window_kept_folded_masks_exactly_as_screening_the_lines_again():
+    """Recent keeps each line folded; the result must be what screen() gives with the raw lines."""
+    import random
+
+    lines = CONTACTS[:60] + ORDINARY[:60] + ["我的号", "138", "0013", "8000", "微", "信 kid2010bj", "朝阳路", "12号"]
+    rng = random.Random(13)
+    recent = Recent()
+    raw: dict[int, list[str]] = {}
+    for _ in range(400):
+        key, text = rng.randint(0, 3), rng.choice(lines)
+        text = text if isinstance(text, str) else str(text[0])
+        expected = screen(text, raw.get(key, [])[-3:])
+        assert recent.screen(key, text) == expected
+        raw.setdefault(key, []).append(text[-200:])

@@ -97,3 +97,50 @@ async def test_large_bodies_are_refused_before_they_are_read(client, factory):  
 
     r = await client.post("/api/auth/sign-in", headers={"content-type": "application/json"}, content=chunks())
     assert r.status_code == 413
+
+
+# --- the per-socket message rate (token buckets, app/kit/throttle.py SocketRate) -------------------
+
+def test_a_socket_gets_its_burst_then_the_sustained_rate_and_a_refused_frame_takes_no_token() -> None:
+    import pytest
+    from limits import parse_many
+
+    from app.kit.throttle import SocketRate
+    from signaling.protocol import ProtocolError
+
+    now = [1000.0]
+    rate = SocketRate(parse_many("100/second"), parse_many("5/10 seconds")).for_socket(clock=lambda: now[0])
+    for _ in range(5):  # the burst of chat: five lines at once
+        rate("chat")
+    with pytest.raises(ProtocolError) as refused:
+        rate("chat")
+    assert refused.value.code == "TooManyMessages" and refused.value.extra["retry_after"] == 2  # 1 token / 0.5 per s
+    now[0] += 1.0  # half a token back: still refused
+    with pytest.raises(ProtocolError):
+        rate("chat")
+    now[0] += 1.0  # one token: one line passes, the next is refused again
+    rate("chat")
+    with pytest.raises(ProtocolError):
+        rate("chat")
+    now[0] += 60.0  # the bucket refills to its burst, no more
+    for _ in range(5):
+        rate("chat")
+    with pytest.raises(ProtocolError):
+        rate("chat")
+    rate(None)  # other frames have their own buckets
+
+
+def test_every_socket_has_its_own_buckets() -> None:
+    import pytest
+    from limits import parse_many
+
+    from app.kit.throttle import SocketRate
+    from signaling.protocol import ProtocolError
+
+    limits = SocketRate(parse_many("2/minute"), parse_many("2/minute"))
+    first, second = limits.for_socket(clock=lambda: 0.0), limits.for_socket(clock=lambda: 0.0)
+    first(None)
+    first(None)
+    with pytest.raises(ProtocolError):
+        first(None)
+    second(None)  # another socket is not throttled by the first one's frames

@@ -48,10 +48,33 @@ def _fold(ch: str) -> str:
 @dataclass(frozen=True)
 class _Folded:
     text: str
-    where: list[int]  # index in the source of each character
+    where: Sequence[int]  # index in the source of each character (a range when it is one to one)
+
+
+class _FoldTable(dict[int, str]):
+    """For str.translate: a character's fold, computed on first sight (translate runs in C)."""
+
+    def __missing__(self, o: int) -> str:
+        self[o] = f = _fold(chr(o))
+        return f
+
+
+class _IrregularTable(dict[int, str]):
+    """For str.translate: "" for a character that folds to exactly one character, the character
+    itself otherwise — translating a text with it leaves "" when the fold is one to one."""
+
+    def __missing__(self, o: int) -> str:
+        self[o] = v = "" if len(_fold(chr(o))) == 1 else chr(o)
+        return v
+
+
+_FOLD, _IRREGULAR = _FoldTable(), _IrregularTable()
 
 
 def _skeleton(text: str) -> _Folded:
+    # Nearly every chat line folds one character to one character: two C passes, no loop.
+    if not text.translate(_IRREGULAR):
+        return _Folded(text.translate(_FOLD), range(len(text)))
     out: list[str] = []
     where: list[int] = []
     for i, ch in enumerate(text):
@@ -61,18 +84,51 @@ def _skeleton(text: str) -> _Folded:
     return _Folded("".join(out), where)
 
 
+def _joined(parts: Sequence[tuple[str, _Folded]], compact: bool = False) -> _Folded:
+    """The skeleton of "\n".join(the texts), from each text's own skeleton (folding is per
+    character, so this is exactly `_skeleton` of the joined text, without folding again); with
+    `compact`, from each text's compact form, the compact form of the joined text (the "\n"
+    is a separator, and what `_compact` keeps depends on a character's neighbours only, which a
+    "\n" on either side makes the same as a text's own edge)."""
+    texts, where, offset = [], [], 0
+    for n, (text, sk) in enumerate(parts):
+        if n and not compact:
+            texts.append("\n")
+            where.append(offset - 1)
+        texts.append(sk.text)
+        where.extend(range(offset, offset + len(text)) if isinstance(sk.where, range) else [w + offset for w in sk.where])
+        offset += len(text) + 1
+    return _Folded("".join(texts), where)
+
+
+_SEP_CHAR = re.compile("[" + "".join(re.escape(c) for c in sorted(_SEPS)) + "]")
+
+
 def _compact(sk: _Folded) -> _Folded:
     """The skeleton without separators; a space survives only between two letters (so that
     "wechat every day" stays three words while "微 / 信" and "q q 1 2 3" close up)."""
-    t = sk.text
-    keep = [(c, w) for i, (c, w) in enumerate(zip(t, sk.where))
-            if c not in _SEPS or (c == " " and 0 < i < len(t) - 1 and t[i - 1].isascii() and t[i - 1].isalpha()
-                                  and t[i + 1].isascii() and t[i + 1].isalpha())]
-    return _Folded("".join(c for c, _ in keep), [w for _, w in keep])
+    t, w = sk.text, sk.where
+    texts: list[str] = []
+    where: list[int] = []
+    pos = 0
+    for m in _SEP_CHAR.finditer(t):  # a chat line has a few separators: a loop over them, not over characters
+        i = m.start()
+        if (t[i] == " " and 0 < i < len(t) - 1 and t[i - 1].isascii() and t[i - 1].isalpha()
+                and t[i + 1].isascii() and t[i + 1].isalpha()):
+            continue
+        texts.append(t[pos:i])
+        where.extend(w[pos:i])
+        pos = i + 1
+    if pos == 0:
+        return sk
+    texts.append(t[pos:])
+    where.extend(w[pos:])
+    return _Folded("".join(texts), where)
 
 
 # --- phone and ID numbers: digit groups joined by separators -------------------------------
 _GROUPS = re.compile(r"(?<![\d.])\d+(?:" + _SEP + r"{1,3}\d+)*")
+_DIGIT = re.compile(r"\d")
 _ID_NUMBER = re.compile(r"(?<!\d)\d{6}" + _SEP + r"?\d{8}" + _SEP + r"?\d{3}[\dx](?![\d])")
 
 
@@ -82,10 +138,12 @@ def _thousands(sizes: list[int], seps: list[str]) -> bool:
 
 
 def _phones(sk: _Folded) -> list[tuple[int, int, str]]:
-    if sum(c.isdigit() for c in sk.text) < 10:  # every number below has ten digits or more
+    if len(_DIGIT.findall(sk.text)) < 10:  # every number below has ten (\d) digits or more
         return []
     found = [(m.start(), m.end(), "id_number") for m in _ID_NUMBER.finditer(sk.text)]
     for m in _GROUPS.finditer(sk.text):
+        if len(_DIGIT.findall(m.group())) < 10:  # a phone has 11 digits, a landline 10-12: none here
+            continue
         groups = [(g.start() + m.start(), g.end() + m.start()) for g in re.finditer(r"\d+", m.group())]
         sizes = [b - a for a, b in groups]
         seps = [sk.text[groups[k][1]:groups[k + 1][0]].strip() or " " for k in range(len(groups) - 1)]
@@ -140,11 +198,20 @@ def _account_ok(token: str, strict: bool) -> bool:
     return len(token) >= 6 and token[0].isalpha() and (not strict or any(c.isdigit() for c in token))
 
 
+# Cheap necessary conditions, tested before the patterns that scan a text slowly (a Chinese
+# chat line is mostly characters where they try every start): each names something its
+# pattern cannot match without.
+_HAS_Q = re.compile(r"[q扣抠寇蔻口企球]")
+_HAS_AT = re.compile(r"@|at|艾特|圈a")
+_KEYED = ((_QQ, _HAS_Q, "qq", False), (_QQ_WEAK, _HAS_Q, "qq", False), (_QQ_AFTER, _HAS_Q, "qq", False),
+          (_ACCOUNT, None, "wechat", False), (_ACCOUNT_WEAK, None, "wechat", True), (_INTENT, None, "contact", True))
+
+
 def _keyed(cp: _Folded) -> list[tuple[int, int, str]]:
     found = []
-    for pattern, kind, strict in ((_QQ, "qq", False), (_QQ_WEAK, "qq", False), (_QQ_AFTER, "qq", False),
-                                  (_ACCOUNT, "wechat", False), (_ACCOUNT_WEAK, "wechat", True),
-                                  (_INTENT, "contact", True)):
+    for pattern, needs, kind, strict in _KEYED:
+        if needs is not None and not needs.search(cp.text):
+            continue
         for m in pattern.finditer(cp.text):
             if kind == "qq" or _account_ok(m.group(1), strict):
                 found.append((m.start(1), m.end(1), kind))
@@ -152,16 +219,17 @@ def _keyed(cp: _Folded) -> list[tuple[int, int, str]]:
 
 
 # --- home addresses -----------------------------------------------------------------------
-_ADDRESS = [
-    re.compile(r"[\u4e00-\u9fa5]{1,12}(?:路|街|大街|大道|胡同|巷|弄|里)\d+(?:号|弄)"),
-    re.compile(r"\d+(?:号楼|栋|幢|座)\d+(?:单元|室|号|层)(?:\d+(?:室|号))?"),
-    re.compile(r"\d+单元\d+(?:室|号)?"),
-    re.compile(r"[\u4e00-\u9fa5]{2,8}(?:小区|花园|家园|公寓|新村|苑)\d+(?:号楼|栋|幢|号|期)"),
+_ADDRESS = [  # (pattern, what it cannot match without)
+    (re.compile(r"[\u4e00-\u9fa5]{1,12}(?:路|街|大街|大道|胡同|巷|弄|里)\d+(?:号|弄)"), re.compile(r"[路街道同巷弄里]\d")),
+    (re.compile(r"\d+(?:号楼|栋|幢|座)\d+(?:单元|室|号|层)(?:\d+(?:室|号))?"), None),
+    (re.compile(r"\d+单元\d+(?:室|号)?"), None),
+    (re.compile(r"[\u4e00-\u9fa5]{2,8}(?:小区|花园|家园|公寓|新村|苑)\d+(?:号楼|栋|幢|号|期)"), re.compile(r"[区园寓村苑]\d")),
 ]
 
 
 def _addresses(cp: _Folded) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), "address") for p in _ADDRESS for m in p.finditer(cp.text)]
+    return [(m.start(), m.end(), "address") for p, needs in _ADDRESS if needs is None or needs.search(cp.text)
+            for m in p.finditer(cp.text)]
 
 
 @dataclass(frozen=True)
@@ -174,12 +242,19 @@ class Screened:
         return bool(self.found)
 
 
-def _spans(text: str) -> list[tuple[int, int, str]]:
+# The last character of anything masked (a span ends with a digit, a letter of an account or
+# an e-mail's domain, or the last character of an address): a text without one of these in
+# its skeleton has nothing to mask, alone or completing what the sender typed before.
+_SPAN_END = re.compile(r"[\da-z号弄室层元楼栋幢期]")
+
+
+def _spans(text: str, sk: _Folded | None = None, cp: _Folded | None = None) -> list[tuple[int, int, str]]:
     """Source spans [start, end) of the contact details in `text`, with their kind."""
-    sk = _skeleton(text)
-    cp = _compact(sk)
+    sk = sk or _skeleton(text)
+    cp = cp or _compact(sk)
     out = []
-    for a, b, kind in _phones(sk) + [(m.start(), m.end(), "email") for m in _EMAIL.finditer(sk.text)]:
+    emails = [(m.start(), m.end(), "email") for m in _EMAIL.finditer(sk.text)] if _HAS_AT.search(sk.text) else []
+    for a, b, kind in _phones(sk) + emails:
         out.append((sk.where[a], sk.where[b - 1] + 1, kind))
     for a, b, kind in _keyed(cp) + _addresses(cp):
         out.append((cp.where[a], cp.where[b - 1] + 1, kind))
@@ -193,12 +268,35 @@ def screen(text: str, recent: Sequence[str] = ()) -> Screened:
     Mask the contact details in `text`. `recent`: the sender's previous messages in this
     conversation, oldest first; a detail that only appears when they are read together is
     masked in `text` (the part of it that this message carries)."""
+    return _screen(_Line.of(text), [_Line.of(r) for r in recent])
+
+
+@dataclass(frozen=True)
+class _Line:
+    """A text with its skeleton and compact form, folded once."""
+
+    text: str
+    sk: _Folded
+    cp: _Folded
+
+    @staticmethod
+    def of(text: str) -> _Line:
+        sk = _skeleton(text)
+        return _Line(text, sk, _compact(sk))
+
+
+def _screen(line: _Line, recent: Sequence[_Line]) -> Screened:
+    text = line.text
+    if not _SPAN_END.search(line.sk.text):
+        return Screened(text, ())
     if recent:  # one pass over the sender's last lines and this one; keep what reaches into this one
-        head = "\n".join(recent) + "\n"
-        offset = len(head)
-        spans = [(max(a - offset, 0), b - offset, kind) for a, b, kind in _spans(head + text) if b > offset]
+        offset = sum(len(r.text) + 1 for r in recent)
+        lines = [*recent, line]
+        spans = [(max(a - offset, 0), b - offset, kind) for a, b, kind in
+                 _spans("", _joined([(r.text, r.sk) for r in lines]), _joined([(r.text, r.cp) for r in lines], True))
+                 if b > offset]
     else:
-        spans = _spans(text)
+        spans = _spans(text, line.sk, line.cp)
     if not spans:
         return Screened(text, ())
     spans.sort()
@@ -218,25 +316,30 @@ def screen(text: str, recent: Sequence[str] = ()) -> Screened:
 
 class Recent:
     """The last few messages of each sender in each conversation (bounded, least recently used
-    first out). In memory: a socket's messages arrive at one instance; after a reconnect to
+    first out), kept folded so that each message is folded once, not once per window it is
+    part of. In memory: a socket's messages arrive at one instance; after a reconnect to
     another instance the window starts empty, which only loosens the check for a moment."""
 
     def __init__(self, per_key: int = 3, keys: int = 20_000) -> None:
         self.per_key, self.keys = per_key, keys
-        self._texts: OrderedDict[Hashable, list[str]] = OrderedDict()
+        self._lines: OrderedDict[Hashable, list[_Line]] = OrderedDict()
 
     def get(self, key: Hashable) -> list[str]:
-        return list(self._texts.get(key, ()))
+        return [line.text for line in self._lines.get(key, ())]
 
-    def add(self, key: Hashable, text: str) -> None:
-        texts = self._texts.pop(key, [])
-        texts = (texts + [text[-200:]])[-self.per_key:]
-        self._texts[key] = texts
-        while len(self._texts) > self.keys:
-            self._texts.popitem(last=False)
+    def add(self, key: Hashable, text: str, line: _Line | None = None) -> None:
+        lines = self._lines.pop(key, [])
+        kept = text[-200:]
+        if line is None or len(kept) != len(text):
+            line = _Line.of(kept)
+        lines = (lines + [line])[-self.per_key:]
+        self._lines[key] = lines
+        while len(self._lines) > self.keys:
+            self._lines.popitem(last=False)
 
     def screen(self, key: Hashable, text: str) -> Screened:
         """screen() across this sender's last messages, then remember this one."""
-        clean = screen(text, self.get(key))
-        self.add(key, text)
+        line = _Line.of(text)
+        clean = _screen(line, self._lines.get(key, ()))
+        self.add(key, text, line)
         return clean

@@ -67,3 +67,15 @@ async def test_bell_rings_across_instances():
     await b.aclose()
     await infra.clear_redis(prefix)
     await client.aclose()
+
+
+async def test_an_event_is_sent_as_the_json_of_its_frame_whether_it_came_as_data_or_as_text(log):
+    import json
+
+    await log.append(7, "chat", {"session_id": 3, "text": "先看\"电路图\""})
+    await log.append(7, "chat", {}, body='{"session_id":3,"text":"再看一遍","seq":2}')
+    first, second = await log.read(7, 0)
+    assert json.loads(first.text()) == {"type": "event", "id": 1, "kind": "chat",
+                                        "data": {"session_id": 3, "text": "先看\"电路图\""}}
+    assert json.loads(second.text()) == second.frame() == {"type": "event", "id": 2, "kind": "chat",
+                                                           "data": {"session_id": 3, "text": "再看一遍", "seq": 2}}

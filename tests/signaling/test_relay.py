@@ -68,3 +68,23 @@ async def test_rows_a_dead_writer_took_are_claimed_by_another_instance() -> None
     finally:
         await infra.clear_redis(prefix)
         await client.aclose()
+
+
+async def test_messages_sent_together_keep_each_senders_order_and_each_one_its_own_answer(relay):
+    """On Redis the script calls of concurrent messages share one pipeline; in-process they are
+    dict operations: either way each gets its own seq, in the order they were sent, and an ended
+    session refuses only what comes after."""
+    import asyncio
+
+    async def say(n: int) -> int:
+        return await relay.send(7, "chat", 1 + n % 2, {"session_id": 7, "from": 1 + n % 2, "text": f"第{n}句"}, [1, 2],
+                                float(n))
+
+    seqs = await asyncio.gather(*(say(n) for n in range(40)))
+    assert seqs == list(range(1, 41))
+    rows = [row for _, row in await relay.take(100, 0)]
+    assert [(r.seq, r.sender_id) for r in rows] == [(n + 1, 1 + n % 2) for n in range(40)]
+    assert [e.data["text"] for e in await relay.events.read(2, 0)] == [f"第{n}句" for n in range(40)]
+    await relay.close_session(7)
+    results = await asyncio.gather(say(40), return_exceptions=True)
+    assert isinstance(results[0], SessionClosed)
