@@ -1,4 +1,5 @@
 """`tutoring` command: run (prepare + serve), prestart, seed-demo."""
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,9 @@ def main(argv: list[str] | None = None) -> None:
         print("demo data added" if asyncio.run(seed(settings, demo=True)) else "demo data already there")
     else:
         host, port = args.host or settings.host, args.port or settings.port
-        mode = (f"embedded (SQLite at {settings.data_dir})" if settings.embedded
-                else f"production (PostgreSQL{' + Redis' if settings.redis_url else ''})")
+        mode = (
+            f"embedded (SQLite at {settings.data_dir})" if settings.embedded else f"production (PostgreSQL{' + Redis' if settings.redis_url else ''})"
+        )
         # The URL comes first: a first start spends a while migrating and seeding, and a newcomer
         # should know at once where to look and that something is happening.
         say(f"Tutoring service, {mode}: http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
@@ -46,8 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         say(f"Ready: open http://{host}:{port}/ (demo accounts: see README, password demo1234)")
         # No per-message deflate on the websocket: frames are small (chat, strokes), and zlib cost
         # CPU on every frame and ~100 KB of memory per connection (README, "The live relay").
-        uvicorn.run("app.main:app", host=host, port=port, workers=args.workers, log_level="info",
-                    ws_per_message_deflate=False)
+        uvicorn.run("app.main:app", host=host, port=port, workers=args.workers, log_level="info", ws_per_message_deflate=False)
 
 
 def say(line: str) -> None:
@@ -64,8 +65,10 @@ def window_hint(settings: Settings, now: float | None = None, window: ServiceWin
         return f"Live tutoring is open now (service window: {settings.service_window}, {settings.timezone})."
     opening = window.next_opening(at)
     when = opening.strftime("%a %Y-%m-%d %H:%M %Z") if opening else "not within a year"
-    return (f"Live tutoring is closed now (service window: {settings.service_window}, {settings.timezone}; "
-            f"next opening {when}). For a demo at any hour: TUTORING_SERVICE_WINDOW=always make run")
+    return (
+        f"Live tutoring is closed now (service window: {settings.service_window}, {settings.timezone}; "
+        f"next opening {when}). For a demo at any hour: TUTORING_SERVICE_WINDOW=always make run"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """The one settings class. No environment = embedded default (SQLite file, in-process state)."""
+
 from __future__ import annotations
 
 import secrets
@@ -132,11 +133,11 @@ class Settings(BaseSettings):
         if self.database_url:
             url = self.database_url
             if url.startswith("postgres://"):
-                url = "postgresql://" + url[len("postgres://"):]
+                url = "postgresql://" + url[len("postgres://") :]
             if url.startswith("postgresql://"):
-                url = "postgresql+asyncpg://" + url[len("postgresql://"):]
+                url = "postgresql+asyncpg://" + url[len("postgresql://") :]
             if url.startswith("sqlite://"):
-                url = "sqlite+aiosqlite://" + url[len("sqlite://"):]
+                url = "sqlite+aiosqlite://" + url[len("sqlite://") :]
             return url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'tutoring.db').resolve()}"
 

@@ -1,4 +1,5 @@
 """The application factory. `uvicorn app.main:app` serves it; `tutoring run` prepares and serves."""
+
 from __future__ import annotations
 
 import asyncio
@@ -60,14 +61,19 @@ async def _every(interval: float, step: Callable[[FastAPI], Awaitable[Any]], app
         await asyncio.sleep(interval)
 
 
-def build_matcher(settings: Settings, redis: Redis | None, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
-                  sink: EventSink) -> Matcher:
+def build_matcher(settings: Settings, redis: Redis | None, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, sink: EventSink) -> Matcher:
     pool = RedisPool(redis, settings.redis_prefix) if redis is not None else InProcessPool()
-    weights = Weights(expertise=settings.match_w_expertise, rating=settings.match_w_rating,
-                      favourite=settings.match_w_favourite, fairness=settings.match_w_fairness)
-    config = MatchConfig(ring_seconds=settings.match_ring_seconds, fanout=settings.match_fanout,
-                         candidates=settings.match_candidates, max_wait_s=settings.match_max_wait_s,
-                         presence_ttl_s=settings.match_presence_ttl_s, weights=weights)
+    weights = Weights(
+        expertise=settings.match_w_expertise, rating=settings.match_w_rating, favourite=settings.match_w_favourite, fairness=settings.match_w_fairness
+    )
+    config = MatchConfig(
+        ring_seconds=settings.match_ring_seconds,
+        fanout=settings.match_fanout,
+        candidates=settings.match_candidates,
+        max_wait_s=settings.match_max_wait_s,
+        presence_ttl_s=settings.match_presence_ttl_s,
+        weights=weights,
+    )
     return Matcher(pool, clock, sink, config, ExpiryHooks(sessionmaker, clock))
 
 
@@ -82,23 +88,32 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.reads = HotReads(app.state.engine, PG_CONNECT_ARGS)
         await app.state.reads.start()
         app.state.redis = make_redis(settings.redis_url) if settings.redis_url else None
-        app.state.events = (RedisEventLog(app.state.redis, settings.redis_prefix) if app.state.redis is not None
-                            else InProcessEventLog())
+        app.state.events = RedisEventLog(app.state.redis, settings.redis_prefix) if app.state.redis is not None else InProcessEventLog()
         await app.state.events.start()
-        app.state.presence = (RedisPresence(app.state.redis, settings.redis_prefix, settings.ws_presence_ttl_s)
-                              if app.state.redis is not None else InProcessPresence(settings.ws_presence_ttl_s))
+        app.state.presence = (
+            RedisPresence(app.state.redis, settings.redis_prefix, settings.ws_presence_ttl_s)
+            if app.state.redis is not None
+            else InProcessPresence(settings.ws_presence_ttl_s)
+        )
         await app.state.presence.start()
-        app.state.relay = (RedisRelay(app.state.redis, settings.redis_prefix, app.state.events)
-                           if isinstance(app.state.events, RedisEventLog) else InProcessRelay(app.state.events))
+        app.state.relay = (
+            RedisRelay(app.state.redis, settings.redis_prefix, app.state.events)
+            if isinstance(app.state.events, RedisEventLog)
+            else InProcessRelay(app.state.events)
+        )
         await app.state.relay.start()
         app.state.transcript = TranscriptWriter(app.state.relay, app.state.sessionmaker)
         app.state.transcript.start()
-        app.state.matcher = build_matcher(settings, app.state.redis, app.state.sessionmaker,
-                                          app.state.clock,
-                                          EventLogSink(app.state.events))
-        app.state.live = LiveHandler(settings=settings, clock=app.state.clock, sessionmaker=app.state.sessionmaker,
-                                     events=app.state.events, relay=app.state.relay, presence=app.state.presence,
-                                     matcher=app.state.matcher)
+        app.state.matcher = build_matcher(settings, app.state.redis, app.state.sessionmaker, app.state.clock, EventLogSink(app.state.events))
+        app.state.live = LiveHandler(
+            settings=settings,
+            clock=app.state.clock,
+            sessionmaker=app.state.sessionmaker,
+            events=app.state.events,
+            relay=app.state.relay,
+            presence=app.state.presence,
+            matcher=app.state.matcher,
+        )
         app.state.account_closed = partial(account_closed, app)
         app.state.classes = app.state.live.classes = ClassDispatch(app)
         await app.state.classes.start()
@@ -106,11 +121,18 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.state.lesson_worker.start()
         app.state.throttle = Throttle(settings)
         app.state.socket_rate = SocketRate()
-        timers = [asyncio.create_task(app.state.matcher.run_reaper()), asyncio.create_task(_every(1.0, run_tick, app)),
-                  asyncio.create_task(_every(1.0, class_tick, app)), asyncio.create_task(_every(3600.0, collect_images, app)),
-                  asyncio.create_task(_every(60.0, run_escalation, app)),
-                  asyncio.create_task(_every(settings.match_reconcile_s, reconcile, app))] \
-            if settings.match_reaper else []
+        timers = (
+            [
+                asyncio.create_task(app.state.matcher.run_reaper()),
+                asyncio.create_task(_every(1.0, run_tick, app)),
+                asyncio.create_task(_every(1.0, class_tick, app)),
+                asyncio.create_task(_every(3600.0, collect_images, app)),
+                asyncio.create_task(_every(60.0, run_escalation, app)),
+                asyncio.create_task(_every(settings.match_reconcile_s, reconcile, app)),
+            ]
+            if settings.match_reaper
+            else []
+        )
         if settings.tune_gc:
             tune_gc()
         try:
@@ -132,9 +154,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     # Swagger UI and ReDoc from files in the package, not a CDN: /docs works offline (and where
     # CDNs are unreliable, as from mainland China).
-    app = FastAPIOffline(title="Open online tutoring (开放型在线辅导)", version="0.1.0", lifespan=lifespan,
-                  description="Live one-to-one tutoring, classes, Q&A and participation statistics. "
-                              "Errors: `{\"error\": \"Code\", \"detail\": \"...\"}`.")
+    app = FastAPIOffline(
+        title="Open online tutoring (开放型在线辅导)",
+        version="0.1.0",
+        lifespan=lifespan,
+        description='Live one-to-one tutoring, classes, Q&A and participation statistics. Errors: `{"error": "Code", "detail": "..."}`.',
+    )
     app.state.settings = settings
     app.state.clock = clock or SystemClock()  # the one clock (app/kit/clock.py)
     app.state.figures = FigureCache(app.state.clock, ttl_s=settings.dashboard_cache_s)  # app/stats/cache.py
@@ -164,8 +189,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     # so the paths of every page load come first: the caller (/api/auth/me), the home page's
     # sessions, the duty desk and requests. No path of one router matches a route of another
     # (tests/test_routes.py), so the order changes only the cost.
-    for router in (health, auth, live, match, helprequests, accounts, subjects, schools, tutors, calendar, classes, safety,
-                   stats, qa, lessons):
+    for router in (health, auth, live, match, helprequests, accounts, subjects, schools, tutors, calendar, classes, safety, stats, qa, lessons):
         app.include_router(router)
 
     from app import web

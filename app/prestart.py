@@ -1,4 +1,5 @@
 """What runs before the server starts: wait for the database, migrate, seed."""
+
 from __future__ import annotations
 
 import asyncio

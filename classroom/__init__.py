@@ -7,6 +7,7 @@ browser's protocol is always the service's websocket (`class_signal`), whatever 
 the media: `aiortc` (in this process, aiortc_room.py) or `janus` (the native media server,
 janus.py: packets relayed in C, never decoded).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -14,6 +14,7 @@ backlog; a 20 ms timer takes over only while no tutor frame comes (the tutor gon
 so the floor is heard all the same. Inbound audio is released to the decoder as each packet
 arrives (an audio packet is a whole frame) instead of aiortc's four-packet prefetch.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -231,9 +232,13 @@ class Room:
                 self.recorder.close()
 
     def stats(self) -> dict[str, Any]:
-        return {"participants": len(self.people), "ticks": self.ticks, "floor": self.floor_id,
-                "sent": {u: p.out.sent for u, p in self.people.items()},
-                "received": {u: p.frames_in for u, p in self.people.items()}}
+        return {
+            "participants": len(self.people),
+            "ticks": self.ticks,
+            "floor": self.floor_id,
+            "sent": {u: p.out.sent for u, p in self.people.items()},
+            "received": {u: p.frames_in for u, p in self.people.items()},
+        }
 
 
 class AudioJitterBuffer(JitterBuffer):
@@ -269,8 +274,8 @@ def _samples(frame: AudioFrame) -> bytes:
     if frame.format.name != "s16":
         return bytes(SAMPLES * 4)
     if frame.layout.name == "mono":
-        data = audioop.tostereo(data[:frame.samples * 2], 2, 1, 1)
-    data = data[:SAMPLES * 4]
+        data = audioop.tostereo(data[: frame.samples * 2], 2, 1, 1)
+    data = data[: SAMPLES * 4]
     return data + bytes(SAMPLES * 4 - len(data))
 
 

@@ -23,6 +23,7 @@ Janus session). Every call has a deadline: a Janus that is down or stuck gives
 that several deployments (or test runs) can share one Janus; `list_rooms()` lists this prefix's
 rooms for the start-up reconciliation (app/classes/dispatch.py).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -67,11 +68,17 @@ class JanusApi:
         from websockets.asyncio.client import connect
 
         try:
-            self.ws = await asyncio.wait_for(connect(self.url, subprotocols=["janus-protocol"],  # type: ignore[list-item]  # websockets types subprotocols as its Subprotocol NewType
-                                                     open_timeout=self.timeout_s, max_size=2**22), self.timeout_s)
+            self.ws = await asyncio.wait_for(
+                connect(
+                    self.url,
+                    subprotocols=["janus-protocol"],  # type: ignore[list-item]  # websockets types subprotocols as its Subprotocol NewType
+                    open_timeout=self.timeout_s,
+                    max_size=2**22,
+                ),
+                self.timeout_s,
+            )
         except (TimeoutError, OSError, Exception) as exc:  # noqa: BLE001 - refused, timed out, bad handshake
-            raise MediaUnavailable(f"the class media server (Janus at {self.url}) is not answering: "
-                                   f"{type(exc).__name__}") from None
+            raise MediaUnavailable(f"the class media server (Janus at {self.url}) is not answering: {type(exc).__name__}") from None
         self.reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -140,8 +147,7 @@ class JanusBackend:
 
     name = "janus"
 
-    def __init__(self, url: str, api_secret: str | None = None, *, room_prefix: str = "tutoring:class-",
-                 timeout_s: float = 5.0) -> None:
+    def __init__(self, url: str, api_secret: str | None = None, *, room_prefix: str = "tutoring:class-", timeout_s: float = 5.0) -> None:
         if not url:
             raise ValueError("TUTORING_CLASS_MEDIA=janus needs TUTORING_JANUS_URL (ws://host:port of Janus's WebSocket API)")
         self.url, self.prefix = url, room_prefix
@@ -231,9 +237,14 @@ class JanusBackend:
             await self._detach(old)
         handle = await self._attach()
         try:
-            out = await self.api.call("message", want_event=True, session_id=self.session, handle_id=handle,
-                                      body={"request": "join", "room": self._room(room_id), "user": user_id, "role": role},
-                                      jsep={"type": "offer", "sdp": offer_sdp})
+            out = await self.api.call(
+                "message",
+                want_event=True,
+                session_id=self.session,
+                handle_id=handle,
+                body={"request": "join", "room": self._room(room_id), "user": user_id, "role": role},
+                jsep={"type": "offer", "sdp": offer_sdp},
+            )
         except JanusError as exc:
             await self._detach(handle)
             raise ValueError(exc.reason) from None  # Janus refuses SDP it cannot parse (JSEP errors)
@@ -301,7 +312,7 @@ class JanusBackend:
     async def list_rooms(self) -> list[int]:
         """The class ids of this prefix's rooms in Janus (whoever created them)."""
         data = await self._control(request="list", prefix=self.prefix)
-        return [int(n[len(self.prefix):]) for n in data.get("rooms", []) if n[len(self.prefix):].isdigit()]
+        return [int(n[len(self.prefix) :]) for n in data.get("rooms", []) if n[len(self.prefix) :].isdigit()]
 
     async def reconcile(self, live: set[int]) -> list[int]:
         """Destroy the rooms of classes that are not live (left by a crashed instance); returns them."""

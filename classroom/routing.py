@@ -18,6 +18,7 @@ dead takes it over the same way. An instance that finds it no longer owns a room
 was taken over during a Redis outage of its own) closes its copy. Cost of the watch: per live
 class and instance, one GET a second, and one PUBSUB NUMSUB a second where the owner is another.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -115,8 +116,9 @@ class RoutedMedia:
             return await getattr(self.local, op)(room_id, *args)
         rid = secrets.token_hex(8)
         reply = f"{self.prefix}classroom:reply:{rid}"
-        listeners = await self.r.publish(f"{self.prefix}classroom:instance:{owner}",
-                                         json.dumps({"id": rid, "op": op, "room": room_id, "args": list(args)}))
+        listeners = await self.r.publish(
+            f"{self.prefix}classroom:instance:{owner}", json.dumps({"id": rid, "op": op, "room": room_id, "args": list(args)})
+        )
         if not listeners:
             raise MediaUnavailable("the instance that holds this class's media is gone")
         got = await self.r.blpop([reply], timeout=RPC_TIMEOUT_S)

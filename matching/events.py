@@ -1,5 +1,6 @@
 """Events out of matching. The signaling layer delivers them over websockets; tests and the
 HTTP polling endpoint read them from here until then."""
+
 from __future__ import annotations
 
 from collections import defaultdict

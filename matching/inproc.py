@@ -1,5 +1,6 @@
 """The in-process pool (embedded default). Single event loop: each method runs without an
 await inside, so every step is atomic by construction."""
+
 from __future__ import annotations
 
 import bisect
@@ -193,8 +194,7 @@ class InProcessPool(Pool):
         self._note("arrival", spec.subject, now)
         # A re-targeted request (same id) keeps who already declined it; nothing else carries over.
         previous = self.requests.get(spec.id)
-        r = _Request(spec=spec, state=RequestState.WAITING, expires_at=expires_at,
-                     tried=previous.tried if previous else set())
+        r = _Request(spec=spec, state=RequestState.WAITING, expires_at=expires_at, tried=previous.tried if previous else set())
         self.requests[spec.id] = r
         self._requeue(r)
         self.request_deadlines.add(spec.id, expires_at)
@@ -213,8 +213,7 @@ class InProcessPool(Pool):
         return None if rank is None else rank + 1
 
     async def waiting(self, keys: list[str], limit: int) -> list[RequestStatus]:
-        return [st for key in keys for rid in self.queues[key].first(limit)
-                if (st := await self.request(rid)) is not None]
+        return [st for key in keys for rid in self.queues[key].first(limit) if (st := await self.request(rid)) is not None]
 
     async def offer(self, request_id: int, tutor_id: int, now: float, deadline: float, chosen: bool) -> str:
         r, t = self.requests.get(request_id), self.tutors.get(tutor_id)

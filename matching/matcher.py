@@ -4,6 +4,7 @@ It holds no state of its own (all of it is in the pool), so any number of matche
 number of instances can work on one Redis pool; `tick()` reaps what is due and may run on
 every instance at once, because each reaping step is atomic in the pool.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -48,8 +49,7 @@ class Ranked:
 
 
 class Matcher:
-    def __init__(self, pool: Pool, clock: Clock, sink: EventSink, config: MatchConfig | None = None,
-                 hooks: Hooks | None = None) -> None:
+    def __init__(self, pool: Pool, clock: Clock, sink: EventSink, config: MatchConfig | None = None, hooks: Hooks | None = None) -> None:
         self.pool, self.clock, self.sink = pool, clock, sink
         self.config = config or MatchConfig()
         self.hooks = hooks
@@ -87,8 +87,7 @@ class Matcher:
             await self._dispatch(spec.id, known=known)
             return
         # The arrival and its candidates in one step (one Redis round trip less per request).
-        candidates = await self.pool.add_request_for_candidates(spec, now + self.config.max_wait_s, now,
-                                                                self.config.candidates)
+        candidates = await self.pool.add_request_for_candidates(spec, now + self.config.max_wait_s, now, self.config.candidates)
         await self._dispatch(spec.id, known=known, candidates=candidates)
 
     async def choose(self, request_id: int, tutor_id: int | None) -> str:
@@ -143,8 +142,14 @@ class Matcher:
         st = await self.pool.request(request_id)
         if st is None:
             return None
-        out: dict[str, Any] = {"request_id": request_id, "state": st.state.value, "ringing": len(st.offers),
-                               "tutor_id": st.tutor, "position": None, "eta_s": None}
+        out: dict[str, Any] = {
+            "request_id": request_id,
+            "state": st.state.value,
+            "ringing": len(st.offers),
+            "tutor_id": st.tutor,
+            "position": None,
+            "eta_s": None,
+        }
         if st.state == RequestState.WAITING:
             out.update(await self._estimate(st.spec, await self.pool.queue_position(request_id)))
         return out
@@ -162,29 +167,44 @@ class Matcher:
         if not mu:
             mu = on_duty / self.config.mean_session_s
         eta = round(position / mu, 1) if position and mu and on_duty else None
-        return {"position": position, "eta_s": eta, "arrivals_per_min": round(lam * 60, 2),
-                "matches_per_min": round(mu * 60, 2), "tutors_on_duty": on_duty}
+        return {
+            "position": position,
+            "eta_s": eta,
+            "arrivals_per_min": round(lam * 60, 2),
+            "matches_per_min": round(mu * 60, 2),
+            "tutors_on_duty": on_duty,
+        }
 
-    async def recommend(self, spec: RequestSpec, limit: int = 20, tried: set[int] | None = None,
-                        candidates: list[TutorStatus] | None = None) -> list[Ranked]:
+    async def recommend(
+        self, spec: RequestSpec, limit: int = 20, tried: set[int] | None = None, candidates: list[TutorStatus] | None = None
+    ) -> list[Ranked]:
         """Free tutors for this request, best first (the 择师 list and the auto choice);
         `candidates` when the caller already has `available(spec.queue_key, …)`."""
         now, w = self.clock.now(), self.config.weights
-        pool = candidates if candidates is not None else \
-            await self.pool.available(spec.queue_key, max(self.config.candidates, limit))
-        ranked = [Ranked(t, score(spec, t.card, t.available_since, t.served, now, w), t.card.id in spec.preferences)
-                  for t in pool if eligible(spec, t.card, tried or set())]
+        pool = candidates if candidates is not None else await self.pool.available(spec.queue_key, max(self.config.candidates, limit))
+        ranked = [
+            Ranked(t, score(spec, t.card, t.available_since, t.served, now, w), t.card.id in spec.preferences)
+            for t in pool
+            if eligible(spec, t.card, tried or set())
+        ]
         ranked.sort(key=lambda r: (-r.score, r.status.available_since, r.status.card.id))
         return ranked[:limit]
 
     # --- the engine -----------------------------------------------------------------------
     async def _offer_event(self, st_spec: RequestSpec, tutor_id: int, deadline: float) -> None:
-        await self._emit(tutor_id, "offer", request_id=st_spec.id, subject=st_spec.subject, band=st_spec.band,
-                         knowledge_points=st_spec.knowledge_points, mode=st_spec.mode, deadline=deadline,
-                         **st_spec.summary)
+        await self._emit(
+            tutor_id,
+            "offer",
+            request_id=st_spec.id,
+            subject=st_spec.subject,
+            band=st_spec.band,
+            knowledge_points=st_spec.knowledge_points,
+            mode=st_spec.mode,
+            deadline=deadline,
+            **st_spec.summary,
+        )
 
-    async def _dispatch(self, request_id: int, known: RequestStatus | None = None,
-                        candidates: list[TutorStatus] | None = None) -> None:
+    async def _dispatch(self, request_id: int, known: RequestStatus | None = None, candidates: list[TutorStatus] | None = None) -> None:
         st = known or await self.pool.request(request_id)
         if st is None or st.state != RequestState.WAITING:
             return
@@ -209,25 +229,39 @@ class Matcher:
         if rung:
             await self._emit(spec.student_id, "queue", request_id=request_id, state="ringing")
         else:
-            await self._emit(spec.student_id, "queue", request_id=request_id, state="waiting",
-                             **await self._estimate(spec, await self.pool.queue_position(request_id)))
+            await self._emit(
+                spec.student_id,
+                "queue",
+                request_id=request_id,
+                state="waiting",
+                **await self._estimate(spec, await self.pool.queue_position(request_id)),
+            )
 
     async def _tell_unavailable(self, spec: RequestSpec, why: str) -> None:
         st = await self.pool.request(spec.id)
         others = await self.recommend(spec, 5, set(st.tried) if st else set())
-        await self._emit(spec.student_id, "offer_declined", request_id=spec.id, tutor_id=spec.chosen_tutor,
-                         reason=why, suggestions=[r.status.card.id for r in others])
+        await self._emit(
+            spec.student_id,
+            "offer_declined",
+            request_id=spec.id,
+            tutor_id=spec.chosen_tutor,
+            reason=why,
+            suggestions=[r.status.card.id for r in others],
+        )
 
-    async def _serve_tutor(self, tutor_id: int,
-                           known: tuple[TutorStatus | None, list[RequestStatus]] | None = None) -> None:
+    async def _serve_tutor(self, tutor_id: int, known: tuple[TutorStatus | None, list[RequestStatus]] | None = None) -> None:
         """A tutor came free: ring them for the oldest waiting request they can take."""
         t, waiting = known or await self.pool.free_tutor_and_waiting(tutor_id, _SERVE_LIMIT)
         if t is None:
             return
         best: tuple[float, RequestSpec] | None = None
         for st in waiting:
-            if (st.state == RequestState.WAITING and st.spec.mode == "auto" and eligible(st.spec, t.card, set(st.tried))
-                    and (best is None or st.spec.created_at < best[0])):
+            if (
+                st.state == RequestState.WAITING
+                and st.spec.mode == "auto"
+                and eligible(st.spec, t.card, set(st.tried))
+                and (best is None or st.spec.created_at < best[0])
+            ):
                 best = (st.spec.created_at, st.spec)
         if best is not None:
             now = self.clock.now()

@@ -6,6 +6,7 @@ offer, a claim, a withdrawal, a cancel — is one atomic step, so that a request
 most once and a tutor is in at most one session. `tests/matching/test_contract.py` runs the
 same suite against both.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -44,8 +45,7 @@ class Pool(ABC):
     async def end_session(self, tutor_id: int, now: float) -> bool:
         """A session ended: the tutor is available again (one more served tonight)."""
 
-    async def end_session_and_waiting(self, tutor_id: int, now: float, limit: int
-                                      ) -> tuple[bool, TutorStatus | None, list[RequestStatus]]:
+    async def end_session_and_waiting(self, tutor_id: int, now: float, limit: int) -> tuple[bool, TutorStatus | None, list[RequestStatus]]:
         """`end_session`, then (when it ended one) `free_tutor_and_waiting`: one step, so that a
         backend across a network can make it one round trip."""
         if not await self.end_session(tutor_id, now):
@@ -67,8 +67,7 @@ class Pool(ABC):
         """Queue a request (waiting) until it is matched, cancelled or expires at `expires_at`;
         counts an arrival for the live rates."""
 
-    async def add_request_for_candidates(self, spec: RequestSpec, expires_at: float, now: float,
-                                         limit: int) -> list[TutorStatus]:
+    async def add_request_for_candidates(self, spec: RequestSpec, expires_at: float, now: float, limit: int) -> list[TutorStatus]:
         """`add_request`, then `available(spec.queue_key, limit)`: the tutors a new arrival may
         ring. One step, so that a backend across a network can make it one round trip."""
         await self.add_request(spec, expires_at, now)
@@ -100,8 +99,7 @@ class Pool(ABC):
         Returns ok | gone (request not open) | busy (tutor in a session) | off_duty | taken
         (tutor not free) | tried (tutor already declined it)."""
 
-    async def offer_first(self, request_id: int, tutor_ids: list[int], now: float, deadline: float,
-                          want: int) -> tuple[bool, list[int]]:
+    async def offer_first(self, request_id: int, tutor_ids: list[int], now: float, deadline: float, want: int) -> tuple[bool, list[int]]:
         """Auto offers down a ranked list: ring the first `want` tutors of `tutor_ids` whose
         offer is ok, skipping the others (taken, busy, off duty, tried). Returns (gone, rung):
         `gone` when the request stopped being open before `want` were rung. The Redis pool does

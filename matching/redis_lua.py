@@ -86,7 +86,9 @@ end
 """
 
 # ARGV: P, tid, card, keys, now, card version, served tonight (for a tutor not on duty yet)
-PUT_TUTOR = HELPERS + r"""
+PUT_TUTOR = (
+    HELPERS
+    + r"""
 local tid, card, keys, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local tk = P..'t:'..tid
 if redis.call('EXISTS', tk) == 1 then
@@ -108,9 +110,12 @@ for key in keys_of(tid) do redis.call('SADD', P..'duty:'..key, tid) end
 redis.call('ZADD', P..'presence', now, tid)
 return 1
 """
+)
 
 # ARGV: P, tid, now
-REMOVE_TUTOR = HELPERS + r"""
+REMOVE_TUTOR = (
+    HELPERS
+    + r"""
 local tid, now = ARGV[2], ARGV[3]
 local tk = P..'t:'..tid
 if redis.call('EXISTS', tk) == 0 then return {'ok'} end
@@ -122,19 +127,25 @@ local orphaned = take_off(tid, now)
 table.insert(orphaned, 1, 'ok')
 return orphaned
 """
+)
 
 # ARGV: P, tid, now
-HEARTBEAT = HELPERS + r"""
+HEARTBEAT = (
+    HELPERS
+    + r"""
 local tid, now = ARGV[2], ARGV[3]
 if redis.call('EXISTS', P..'t:'..tid) == 0 then return 0 end
 redis.call('HSET', P..'t:'..tid, 'seen', now)
 redis.call('ZADD', P..'presence', now, tid)
 return 1
 """
+)
 
 # ARGV: P, tid, now, limit -> {} when not in a session; else {1, FREE_TUTOR_AND_WAITING's answer...}
 # with `limit` > 0 (the tutor come free and what waits for them, in the same round trip), {1} without.
-END_SESSION = HELPERS + r"""
+END_SESSION = (
+    HELPERS
+    + r"""
 local tid, now = ARGV[2], ARGV[3]
 local tk = P..'t:'..tid
 if redis.call('HGET', tk, 'state') ~= 'in_session' then return {} end
@@ -146,9 +157,12 @@ local out = limit > 0 and serve_rows(tid, limit) or {}
 table.insert(out, 1, 1)
 return out
 """
+)
 
 # ARGV: P, tid, before, now
-DROP_STALE = HELPERS + r"""
+DROP_STALE = (
+    HELPERS
+    + r"""
 local tid, before, now = ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local tk = P..'t:'..tid
 if redis.call('EXISTS', tk) == 0 then return {'no'} end
@@ -159,16 +173,22 @@ local orphaned = take_off(tid, now)
 table.insert(orphaned, 1, 'ok')
 return orphaned
 """
+)
 
 # ARGV: P, key, limit -> flat [tid, card version, since, served, seen, ...]; cards themselves
 # are fetched only when the caller's cache lacks that version.
-AVAILABLE = HELPERS + r"""
+AVAILABLE = (
+    HELPERS
+    + r"""
 return free_rows(ARGV[2], tonumber(ARGV[3]))
 """
+)
 
 # ARGV: P, rid, spec, qkey, created, expires, subject, minute, candidates -> AVAILABLE's rows for
 # qkey (at most `candidates`): an arrival and the tutors it may ring in one round trip.
-ADD_REQUEST = HELPERS + r"""
+ADD_REQUEST = (
+    HELPERS
+    + r"""
 local rid = ARGV[2]
 -- A re-targeted request (same id) keeps who already declined it; nothing else carries over.
 redis.call('DEL', P..'r:'..rid, P..'ro:'..rid)
@@ -182,9 +202,12 @@ local limit = tonumber(ARGV[9])
 if limit > 0 then return free_rows(ARGV[4], limit) end
 return {}
 """
+)
 
 # ARGV: P, rid, tid, now, deadline, chosen
-OFFER = HELPERS + r"""
+OFFER = (
+    HELPERS
+    + r"""
 local rid, tid, deadline, chosen = ARGV[2], ARGV[3], ARGV[5], ARGV[6]
 local rk, tk = P..'r:'..rid, P..'t:'..tid
 local state = redis.call('HGET', rk, 'state')
@@ -204,10 +227,13 @@ redis.call('SADD', P..'to:'..tid, rid)
 redis.call('ZADD', P..'od', deadline, rid..':'..tid)
 return 'ok'
 """
+)
 
 # ARGV: P, rid, now, deadline, want, tid... -> {gone (0|1), rung...}: OFFER (auto) down a ranked
 # list until `want` tutors ring, in one round trip.
-OFFER_FIRST = HELPERS + r"""
+OFFER_FIRST = (
+    HELPERS
+    + r"""
 local rid, deadline, want = ARGV[2], ARGV[4], tonumber(ARGV[5])
 local rk = P..'r:'..rid
 local rung = {}
@@ -241,9 +267,12 @@ end
 table.insert(rung, 1, 0)
 return rung
 """
+)
 
 # ARGV: P, rid, tid, now, minute -> {outcome, nfreed, freed..., orphaned...}
-CLAIM = HELPERS + r"""
+CLAIM = (
+    HELPERS
+    + r"""
 local rid, tid, now = ARGV[2], ARGV[3], ARGV[4]
 local rk, tk = P..'r:'..rid, P..'t:'..tid
 local state = redis.call('HGET', rk, 'state')
@@ -269,18 +298,24 @@ for _, x in ipairs(freed) do table.insert(out, x) end
 for _, x in ipairs(orphaned) do table.insert(out, x) end
 return out
 """
+)
 
 # ARGV: P, rid, tid, now -> {done, request_state, tutor_free}
-WITHDRAW = HELPERS + r"""
+WITHDRAW = (
+    HELPERS
+    + r"""
 local rid, tid, now = ARGV[2], ARGV[3], ARGV[4]
 if redis.call('SISMEMBER', P..'ro:'..rid, tid) == 0 then return {0} end
 redis.call('SADD', P..'rt:'..rid, tid)
 local res = drop_offer(rid, tid, now)
 return {1, redis.call('HGET', P..'r:'..rid, 'state'), res[2]}
 """
+)
 
 # ARGV: P, rid, new_state, now -> {'ok', freed...} | {'none'}
-CLOSE = HELPERS + r"""
+CLOSE = (
+    HELPERS
+    + r"""
 local rid, new_state, now = ARGV[2], ARGV[3], ARGV[4]
 local rk = P..'r:'..rid
 local state = redis.call('HGET', rk, 'state')
@@ -294,9 +329,12 @@ finish(rid)
 table.insert(freed, 1, 'ok')
 return freed
 """
+)
 
 # ARGV: P, rid, tid, now
-RELEASE = HELPERS + r"""
+RELEASE = (
+    HELPERS
+    + r"""
 local rid, tid, now = ARGV[2], ARGV[3], ARGV[4]
 local rk, tk = P..'r:'..rid, P..'t:'..tid
 if redis.call('HGET', rk, 'state') == 'matched' and redis.call('HGET', rk, 'tutor') == tid then
@@ -308,24 +346,33 @@ if redis.call('HGET', tk, 'state') == 'in_session' and redis.call('HGET', tk, 's
 end
 return 1
 """
+)
 
 # ARGV: P, rid -> queue position (1-based) or false
-POSITION = HELPERS + r"""
+POSITION = (
+    HELPERS
+    + r"""
 local qkey = redis.call('HGET', P..'r:'..ARGV[2], 'qkey')
 if not qkey then return false end
 local rank = redis.call('ZRANK', P..'q:'..qkey, ARGV[2])
 if not rank then return false end
 return rank + 1
 """
+)
 
 # ARGV: P, tid, limit -> {} unless the tutor is available; else [card version, since, seen, served,
 # then WAITING's rows for every key the tutor teaches]: a tutor come free and what they may take.
-FREE_TUTOR_AND_WAITING = HELPERS + r"""
+FREE_TUTOR_AND_WAITING = (
+    HELPERS
+    + r"""
 return serve_rows(ARGV[2], tonumber(ARGV[3]))
 """
+)
 
 # ARGV: P, limit, key... -> flat [rid, spec, state, tried (space-separated), ...] oldest first per key
-WAITING = HELPERS + r"""
+WAITING = (
+    HELPERS
+    + r"""
 local limit = tonumber(ARGV[2])
 local out = {}
 for i = 3, #ARGV do
@@ -339,3 +386,4 @@ for i = 3, #ARGV do
 end
 return out
 """
+)

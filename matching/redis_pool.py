@@ -3,6 +3,7 @@
 A request lives in Redis (not in the memory of the instance that received it), so it survives
 that instance's restart; deadlines sit in sorted sets that any live instance reaps.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -19,15 +20,34 @@ def _text(value: bytes | str) -> str:
     """The app's client decodes replies (decode_responses=True); a raw client gives bytes."""
     return value if isinstance(value, str) else value.decode()
 
+
 class RedisPool(Pool):
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.r = redis
         self.p = prefix + "m:"
         # Tutor cards change only when a tutor goes on duty again; keep the parsed ones by version.
         self._cards: dict[int, tuple[str, TutorCard]] = {}
-        self._scripts = {name: redis.register_script(getattr(lua, name)) for name in (
-            "PUT_TUTOR", "REMOVE_TUTOR", "HEARTBEAT", "END_SESSION", "DROP_STALE", "AVAILABLE", "ADD_REQUEST",
-            "OFFER", "OFFER_FIRST", "CLAIM", "WITHDRAW", "CLOSE", "RELEASE", "POSITION", "WAITING", "FREE_TUTOR_AND_WAITING")}
+        self._scripts = {
+            name: redis.register_script(getattr(lua, name))
+            for name in (
+                "PUT_TUTOR",
+                "REMOVE_TUTOR",
+                "HEARTBEAT",
+                "END_SESSION",
+                "DROP_STALE",
+                "AVAILABLE",
+                "ADD_REQUEST",
+                "OFFER",
+                "OFFER_FIRST",
+                "CLAIM",
+                "WITHDRAW",
+                "CLOSE",
+                "RELEASE",
+                "POSITION",
+                "WAITING",
+                "FREE_TUTOR_AND_WAITING",
+            )
+        }
 
     async def _run(self, name: str, *args: str | int | float) -> Any:
         """Any: a Lua script's reply is whatever the script returns (lists, numbers, strings)."""
@@ -59,9 +79,15 @@ class RedisPool(Pool):
         cached = self._cards.get(tutor_id)
         if cached is None or cached[0] != h.get("cv"):
             cached = self._cards[tutor_id] = (h.get("cv"), TutorCard.from_json(h["card"]))
-        return TutorStatus(cached[1], TutorState(h["state"]), float(h["since"]),
-                           float(h["seen"]), int(h["served"]), sorted(self._ints(offers)),
-                           int(h["sreq"]) if h.get("sreq") else None)
+        return TutorStatus(
+            cached[1],
+            TutorState(h["state"]),
+            float(h["since"]),
+            float(h["seen"]),
+            int(h["served"]),
+            sorted(self._ints(offers)),
+            int(h["sreq"]) if h.get("sreq") else None,
+        )
 
     async def available(self, key: str, limit: int) -> list[TutorStatus]:
         return await self._statuses(await self._run("AVAILABLE", key, limit))
@@ -82,8 +108,11 @@ class RedisPool(Pool):
                 if raw is not None:
                     cards[tid] = (cv, TutorCard.from_json(raw))
         available = TutorState.AVAILABLE
-        return [TutorStatus(cards[tid][1], available, float(since), float(seen), int(served), [], None)
-                for tid, since, served, seen in zip(ids, flat[2::5], flat[3::5], flat[4::5]) if tid in cards]
+        return [
+            TutorStatus(cards[tid][1], available, float(since), float(seen), int(served), [], None)
+            for tid, since, served, seen in zip(ids, flat[2::5], flat[3::5], flat[4::5])
+            if tid in cards
+        ]
 
     async def on_duty_count(self, key: str) -> int:
         return int(await self.r.scard(f"{self.p}duty:{key}"))
@@ -91,8 +120,7 @@ class RedisPool(Pool):
     async def end_session(self, tutor_id: int, now: float) -> bool:
         return bool(await self._run("END_SESSION", tutor_id, now, 0))
 
-    async def end_session_and_waiting(self, tutor_id: int, now: float, limit: int
-                                      ) -> tuple[bool, TutorStatus | None, list[RequestStatus]]:
+    async def end_session_and_waiting(self, tutor_id: int, now: float, limit: int) -> tuple[bool, TutorStatus | None, list[RequestStatus]]:
         flat: list = await self._run("END_SESSION", tutor_id, now, limit)
         if not flat:
             return False, None, []
@@ -107,13 +135,12 @@ class RedisPool(Pool):
 
     # --- requests -------------------------------------------------------------------------
     async def add_request(self, spec: RequestSpec, expires_at: float, now: float) -> None:
-        await self._run("ADD_REQUEST", spec.id, spec.to_json(), spec.queue_key, spec.created_at, expires_at,
-                        spec.subject, int(now // 60), 0)
+        await self._run("ADD_REQUEST", spec.id, spec.to_json(), spec.queue_key, spec.created_at, expires_at, spec.subject, int(now // 60), 0)
 
-    async def add_request_for_candidates(self, spec: RequestSpec, expires_at: float, now: float,
-                                         limit: int) -> list[TutorStatus]:
-        flat = await self._run("ADD_REQUEST", spec.id, spec.to_json(), spec.queue_key, spec.created_at, expires_at,
-                               spec.subject, int(now // 60), limit)
+    async def add_request_for_candidates(self, spec: RequestSpec, expires_at: float, now: float, limit: int) -> list[TutorStatus]:
+        flat = await self._run(
+            "ADD_REQUEST", spec.id, spec.to_json(), spec.queue_key, spec.created_at, expires_at, spec.subject, int(now // 60), limit
+        )
         return await self._statuses(flat)
 
     async def request(self, request_id: int) -> RequestStatus | None:
@@ -124,8 +151,13 @@ class RedisPool(Pool):
             h, offers, tried = await pipe.execute()
         if not h:
             return None
-        return RequestStatus(RequestSpec.from_json(h["spec"]), RequestState(h["state"]), sorted(self._ints(offers)),
-                             sorted(self._ints(tried)), int(h["tutor"]) if h.get("tutor") else None)
+        return RequestStatus(
+            RequestSpec.from_json(h["spec"]),
+            RequestState(h["state"]),
+            sorted(self._ints(offers)),
+            sorted(self._ints(tried)),
+            int(h["tutor"]) if h.get("tutor") else None,
+        )
 
     async def queue_position(self, request_id: int) -> int | None:
         pos = await self._run("POSITION", request_id)
@@ -135,8 +167,10 @@ class RedisPool(Pool):
         return self._waiting_rows(await self._run("WAITING", limit, *keys))
 
     def _waiting_rows(self, flat: list[str]) -> list[RequestStatus]:
-        return [RequestStatus(RequestSpec.from_json(spec), RequestState(state), [], self._ints(tried.split()), None)
-                for _, spec, state, tried in (flat[i:i + 4] for i in range(0, len(flat), 4))]
+        return [
+            RequestStatus(RequestSpec.from_json(spec), RequestState(state), [], self._ints(tried.split()), None)
+            for _, spec, state, tried in (flat[i : i + 4] for i in range(0, len(flat), 4))
+        ]
 
     async def free_tutor_and_waiting(self, tutor_id: int, limit: int) -> tuple[TutorStatus | None, list[RequestStatus]]:
         return await self._serving(tutor_id, await self._run("FREE_TUTOR_AND_WAITING", tutor_id, limit))
@@ -158,8 +192,7 @@ class RedisPool(Pool):
     async def offer(self, request_id: int, tutor_id: int, now: float, deadline: float, chosen: bool) -> str:
         return str(await self._run("OFFER", request_id, tutor_id, now, deadline, "1" if chosen else "0"))
 
-    async def offer_first(self, request_id: int, tutor_ids: list[int], now: float, deadline: float,
-                          want: int) -> tuple[bool, list[int]]:
+    async def offer_first(self, request_id: int, tutor_ids: list[int], now: float, deadline: float, want: int) -> tuple[bool, list[int]]:
         if not tutor_ids:
             return False, []
         res: list = await self._run("OFFER_FIRST", request_id, now, deadline, want, *tutor_ids)
@@ -168,7 +201,7 @@ class RedisPool(Pool):
     async def claim(self, request_id: int, tutor_id: int, now: float) -> ClaimResult:
         res: list = await self._run("CLAIM", request_id, tutor_id, now, int(now // 60))
         n = int(res[1])
-        return ClaimResult(str(res[0]), self._ints(res[2:2 + n]), self._ints(res[2 + n:]))
+        return ClaimResult(str(res[0]), self._ints(res[2 : 2 + n]), self._ints(res[2 + n :]))
 
     async def withdraw(self, request_id: int, tutor_id: int, now: float) -> Withdrawal:
         res: list = await self._run("WITHDRAW", request_id, tutor_id, now)

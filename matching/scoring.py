@@ -9,6 +9,7 @@ score = w_expertise * overlap            share of the request's knowledge points
       + w_fairness  * fairness           longest-waiting tutors forward (wait / horizon, capped
                                           at 1), minus `served_penalty` per session tonight
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,5 +48,4 @@ def score(spec: RequestSpec, card: TutorCard, available_since: float, served: in
 
 def eligible(spec: RequestSpec, card: TutorCard, tried: set[int]) -> bool:
     """Hard filters that the pool's index does not already guarantee."""
-    return (card.id not in tried and card.id not in spec.excluded and spec.subject in card.subjects
-            and spec.band in card.bands)
+    return card.id not in tried and card.id not in spec.excluded and spec.subject in card.subjects and spec.band in card.bands

@@ -1,4 +1,5 @@
 """The values that cross the matching package's boundary."""
+
 from __future__ import annotations
 
 import json

@@ -5,4 +5,5 @@
 set -e
 BIN="${BIN:-.venv/bin}"
 "$BIN/ruff" check app matching signaling classroom tests/test_layers.py
+"$BIN/ruff" format --check app matching signaling classroom
 "$BIN/mypy"

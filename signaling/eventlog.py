@@ -12,6 +12,7 @@ instance with the user's socket sends it without a second round trip to read the
 only when it continues exactly from what that socket saw (`_fresh`); after a gap, or when the
 stream was not asked for a second, `read` goes to the stream, so a missed bell loses nothing.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -10,6 +10,7 @@ In-process (embedded default): dictionaries. Redis: a sorted set per user (socke
 `SET NX` for tickets, one pub/sub channel for kicks. `tests/signaling/test_presence.py` runs
 the same contract against both.
 """
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ Anything else — unknown type, missing field, oversized frame, bad JSON — is 
 error frame `{"type": "error", "error": Code, "detail": …, "ref": <the message's ref>}` and
 nothing is stored. See docs/websocket.md for every message with an example.
 """
+
 from __future__ import annotations
 
 import json
@@ -161,8 +162,7 @@ ClassMessage = ClassJoin | ClassLeave | ClassSignal | ClassChat | ClassStroke | 
 # --- end of one-to-many classes --------------------------------------------------------------------
 
 
-ClientMessage = Annotated[Ping | Pong | Signal | Media | Chat | Stroke | Board | ShareImage | Hangup | ClassMessage,
-                          Field(discriminator="type")]
+ClientMessage = Annotated[Ping | Pong | Signal | Media | Chat | Stroke | Board | ShareImage | Hangup | ClassMessage, Field(discriminator="type")]
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 
 

@@ -11,6 +11,7 @@ consumer group: a writer that dies before its commit leaves them pending, and an
 writer claims them after `claim_idle_ms` — nothing between receipt and the database is held
 only by an instance. In-process (embedded) they wait in a list, flushed on shutdown.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -52,8 +53,17 @@ def _open_body(data: dict[str, Any]) -> str:
 
 class Relay(ABC):
     @abstractmethod
-    async def send(self, session_id: int, kind: str, sender: int, data: dict[str, Any], recipients: list[int],
-                   at: float, raw: str | None = None, flagged: bool = False) -> int:
+    async def send(
+        self,
+        session_id: int,
+        kind: str,
+        sender: int,
+        data: dict[str, Any],
+        recipients: list[int],
+        at: float,
+        raw: str | None = None,
+        flagged: bool = False,
+    ) -> int:
         """Deliver `data` (+ its transcript seq) as event `kind` to `recipients` and queue its row.
         Returns the seq; raises SessionClosed once the session has been marked ended."""
 
@@ -87,8 +97,17 @@ class InProcessRelay(Relay):
         self.rows: list[Row] = []
         self._more = asyncio.Event()
 
-    async def send(self, session_id: int, kind: str, sender: int, data: dict[str, Any], recipients: list[int],
-                   at: float, raw: str | None = None, flagged: bool = False) -> int:
+    async def send(
+        self,
+        session_id: int,
+        kind: str,
+        sender: int,
+        data: dict[str, Any],
+        recipients: list[int],
+        at: float,
+        raw: str | None = None,
+        flagged: bool = False,
+    ) -> int:
         if session_id in self.closed:
             raise SessionClosed(session_id)
         self.seq[session_id] += 1
@@ -155,8 +174,7 @@ class RedisRelay(Relay):
     """Keys: `<prefix>tr:ended:<session>`, `<prefix>tr:seq:<session>`, the stream `<prefix>tr:rows`
     (consumer group "transcript"); the users' event streams are the event log's."""
 
-    def __init__(self, redis: Redis, prefix: str, events: RedisEventLog, claim_idle_ms: int = 15_000,
-                 consumer: str | None = None) -> None:
+    def __init__(self, redis: Redis, prefix: str, events: RedisEventLog, claim_idle_ms: int = 15_000, consumer: str | None = None) -> None:
         self.r, self.p, self.events = redis, prefix + "tr:", events
         self.stream = self.p + "rows"
         self.claim_idle_ms = claim_idle_ms
@@ -174,15 +192,23 @@ class RedisRelay(Relay):
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def send(self, session_id: int, kind: str, sender: int, data: dict[str, Any], recipients: list[int],
-                   at: float, raw: str | None = None, flagged: bool = False) -> int:
+    async def send(
+        self,
+        session_id: int,
+        kind: str,
+        sender: int,
+        data: dict[str, Any],
+        recipients: list[int],
+        at: float,
+        raw: str | None = None,
+        flagged: bool = False,
+    ) -> int:
         ev = self.events
         keys = [f"{self.p}ended:{session_id}", f"{self.p}seq:{session_id}", self.stream, ev.channel]
         for user_id in recipients:
             keys += [f"{ev.p}seq:{user_id}", f"{ev.p}s:{user_id}"]
         opened = _open_body(data)
-        args = [ev.keep, ev.ttl, kind, opened, sender, raw or "", "1" if flagged else "", repr(at), session_id,
-                *recipients]
+        args = [ev.keep, ev.ttl, kind, opened, sender, raw or "", "1" if flagged else "", repr(at), session_id, *recipients]
         seq, *ids = (int(n) for n in await self._call(keys, args))
         if seq < 0:
             raise SessionClosed(session_id)
@@ -243,8 +269,7 @@ class RedisRelay(Relay):
         entries: list[Any] = []  # (id, fields) pairs as Redis replies them
         if wait_s == 0 or time.monotonic() - self._claimed_at >= 5.0:
             self._claimed_at = time.monotonic()
-            claimed = await self.r.xautoclaim(self.stream, GROUP, self.consumer, self.claim_idle_ms,
-                                              start_id=self._claim_from, count=limit)
+            claimed = await self.r.xautoclaim(self.stream, GROUP, self.consumer, self.claim_idle_ms, start_id=self._claim_from, count=limit)
             self._claim_from = claimed[0] if claimed[1] else "0-0"
             entries = [e for e in claimed[1] if e[1]]
         if not entries:
@@ -256,8 +281,7 @@ class RedisRelay(Relay):
 
     @staticmethod
     def _row(f: dict[str, str]) -> Row:
-        return Row(int(f["s"]), int(f["q"]), f["k"], int(f["f"]) if f["f"] else None, f["b"], f["r"] or None,
-                   f["g"] == "1", float(f["t"]))
+        return Row(int(f["s"]), int(f["q"]), f["k"], int(f["f"]) if f["f"] else None, f["b"], f["r"] or None, f["g"] == "1", float(f["t"]))
 
     async def ack(self, tokens: list[str]) -> None:
         if tokens:

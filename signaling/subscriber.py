@@ -7,6 +7,7 @@ channel the same way; this is that way, written once:
 - a lost connection is logged and the channel subscribed again a second later (what each
   owner keeps meanwhile — streams, periodic checks — covers the gap).
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -1,6 +1,7 @@
 """ICE servers for clients, with TURN credentials in the time-limited shared-secret scheme of
 coturn's REST API (`use-auth-secret` / `static-auth-secret`): username = "<expiry>:<user>",
 password = base64(HMAC-SHA1(secret, username)). coturn checks both; nothing is stored."""
+
 from __future__ import annotations
 
 import base64
@@ -22,8 +23,7 @@ def credentials_valid(secret: str, username: str, password: str, now: float) -> 
     return hmac.compare_digest(expected, password) and expiry.isdigit() and int(expiry) > now
 
 
-def ice_servers(stun: list[str], turn: list[str], secret: str | None, user_id: int, now: float,
-                ttl_s: int) -> dict[str, Any]:
+def ice_servers(stun: list[str], turn: list[str], secret: str | None, user_id: int, now: float, ttl_s: int) -> dict[str, Any]:
     servers: list[dict[str, Any]] = [{"urls": stun}] if stun else []
     if turn and secret:
         username, password = turn_credentials(secret, user_id, now, ttl_s)

@@ -4,6 +4,7 @@ token in the URL), origin-checked, with heartbeats both ways and idle connection
 It knows no database: an app-provided `Handler` authenticates and handles messages; the
 `EventLog` carries every event to the user, resumable with `last_event_id`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,8 +42,16 @@ def origin_allowed(websocket: WebSocket, allowed: list[str]) -> bool:
     return urlparse(origin).netloc == websocket.headers.get("host")
 
 
-async def serve(websocket: WebSocket, handler: Handler, events: EventLog, *, allowed_origins: list[str],
-                ping_s: float, idle_s: float, rate: Callable[[str | None], None] | None = None) -> None:
+async def serve(
+    websocket: WebSocket,
+    handler: Handler,
+    events: EventLog,
+    *,
+    allowed_origins: list[str],
+    ping_s: float,
+    idle_s: float,
+    rate: Callable[[str | None], None] | None = None,
+) -> None:
     """`rate`: this socket's throttle, called for every frame (None) and again for a chat
     ("chat"); it raises ProtocolError("TooManyMessages", …) when the socket sends too fast.
 
@@ -82,8 +91,14 @@ async def serve(websocket: WebSocket, handler: Handler, events: EventLog, *, all
                 try:
                     batch = await events.read(user.id, last)
                 except ResumeGap as gap:
-                    await send({"type": "error", "error": "ResumeGap", "latest": gap.latest,
-                                "detail": "missed events are no longer kept; re-fetch your state"})
+                    await send(
+                        {
+                            "type": "error",
+                            "error": "ResumeGap",
+                            "latest": gap.latest,
+                            "detail": "missed events are no longer kept; re-fetch your state",
+                        }
+                    )
                     last = gap.latest
                     continue
                 for event in batch:
@@ -143,8 +158,7 @@ async def serve(websocket: WebSocket, handler: Handler, events: EventLog, *, all
                 continue
             except Exception:  # noqa: BLE001 - an unforeseen failure answers this frame, the socket stays
                 log.exception("websocket message failed")
-                await send({"type": "error", "error": "ServerError", "detail": "this message could not be handled",
-                            "ref": getattr(msg, "ref", None)})
+                await send({"type": "error", "error": "ServerError", "detail": "this message could not be handled", "ref": getattr(msg, "ref", None)})
                 continue
             if reply is not None and not isinstance(msg, Pong):
                 await send(reply)

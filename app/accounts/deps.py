@@ -1,4 +1,5 @@
 """Who is calling, and may they? Role checks here; object-level checks in app.accounts.scope."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,9 +21,11 @@ _bearer = HTTPBearer(auto_error=False)
 # Built once: constructing the statement and its cache key on every request cost 7 % of
 # `GET /api/auth/me` (py-spy, `python -m loadtest.http`). One round trip checks the account and
 # that the token's sign-in is not revoked; on GET it runs without a transaction (app.kit.db).
-_WHO = (select(User, AuthSession.revoked_at)
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(User.id == bindparam("uid"), AuthSession.id == bindparam("sid")))
+_WHO = (
+    select(User, AuthSession.revoked_at)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(User.id == bindparam("uid"), AuthSession.id == bindparam("sid"))
+)
 
 
 def _claims(request: Request, creds: HTTPAuthorizationCredentials | None) -> dict[str, Any]:
@@ -42,9 +45,7 @@ def _admit(revoked_at: datetime | None, status: str, suspended_reason: str | Non
         raise AccountSuspended("this account is suspended", reason=suspended_reason)
 
 
-async def current_user(
-    request: Request, db: DB, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> User:
+async def current_user(request: Request, db: DB, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
     """The caller as an ORM object in the request's session (for requests that change things)."""
     claims = _claims(request, creds)
     row = (await db.execute(_WHO, {"uid": int(claims["sub"]), "sid": claims["sid"]})).first()
@@ -62,6 +63,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 @dataclass(frozen=True, slots=True)
 class Caller:
     """The caller for hot reads: the account's columns, no ORM object, no database session."""
+
     id: int
     username: str
     role: str
@@ -79,14 +81,14 @@ class Caller:
 CALLER_FIELDS = tuple(f for f in Caller.__dataclass_fields__ if f != "sid")
 # The same check as _WHO, as plain columns, run by app.kit.reads (an asyncpg pool on PostgreSQL):
 # ~55 µs of CPU instead of ~280 µs for the ORM session, statement and commit.
-_WHO_LEAN = (select(*(getattr(User, f) for f in CALLER_FIELDS), User.suspended_reason, AuthSession.revoked_at)
-             .join(AuthSession, AuthSession.user_id == User.id)
-             .where(User.id == bindparam("uid"), AuthSession.id == bindparam("sid")))
+_WHO_LEAN = (
+    select(*(getattr(User, f) for f in CALLER_FIELDS), User.suspended_reason, AuthSession.revoked_at)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(User.id == bindparam("uid"), AuthSession.id == bindparam("sid"))
+)
 
 
-async def current_caller(
-    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Caller:
+async def current_caller(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
     """The caller for GET endpoints on every page's path (`/api/auth/me`, `/api/sessions`):
     JWT decode and one lean query, the same rule as current_user."""
     claims = _claims(request, creds)

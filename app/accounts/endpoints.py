@@ -34,8 +34,9 @@ async def sign_in(body: SignInBody, request: Request, db: DB) -> Tokens:
         raise too_many(exc, "sign-in") from None
     try:
         async with password_check_slot():  # a burst waits here, holding no database connection
-            tokens = await service.sign_in(db, request.app.state.settings, body.username, body.password,
-                                           _ip(request), request.headers.get("user-agent"))
+            tokens = await service.sign_in(
+                db, request.app.state.settings, body.username, body.password, _ip(request), request.headers.get("user-agent")
+            )
     except InvalidCredentials:
         await throttle.count(SIGN_IN_ACCOUNT, account)
         await throttle.count(SIGN_IN_ADDRESS, address)
@@ -83,9 +84,13 @@ manage_router = APIRouter(prefix="/api/accounts", tags=["accounts"])
 
 
 @manage_router.get("", response_model=list[ManagedAccount])
-async def find_accounts(admin: Admin, db: DB, q: str = Query("", max_length=64),
-                        role: Literal["student", "tutor", "school_admin"] | None = None,
-                        limit: int = Query(50, ge=1, le=200)) -> list[ManagedAccount]:
+async def find_accounts(
+    admin: Admin,
+    db: DB,
+    q: str = Query("", max_length=64),
+    role: Literal["student", "tutor", "school_admin"] | None = None,
+    limit: int = Query(50, ge=1, le=200),
+) -> list[ManagedAccount]:
     """Students, tutors (and, for district and city admins, school admins) of the caller's schools
     whose username or real name contains `q`."""
     return [ManagedAccount.model_validate(u) for u in await manage.find(db, admin, q.strip(), role, limit)]

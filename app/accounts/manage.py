@@ -4,6 +4,7 @@
 An admin acts on students and tutors of their schools; district and city admins on school admins
 too. Nobody acts on themselves or on an admin of their own level or above.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -18,8 +19,11 @@ from app.models import School, User, UserStatus
 from .scope import schools_in_scope, user_in_scope
 from .service import sign_out_everywhere
 
-MANAGED = {"school_admin": {"student", "tutor"}, "district_admin": {"student", "tutor", "school_admin"},
-           "city_admin": {"student", "tutor", "school_admin"}}
+MANAGED = {
+    "school_admin": {"student", "tutor"},
+    "district_admin": {"student", "tutor", "school_admin"},
+    "city_admin": {"student", "tutor", "school_admin"},
+}
 
 
 async def find(db: AsyncSession, admin: User, q: str, role: str | None, limit: int) -> list[User]:

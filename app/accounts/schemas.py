@@ -43,6 +43,7 @@ class UserOut(BaseModel):
 
 class ManagedAccount(BaseModel):
     """An account as the admins who manage it see it."""
+
     model_config = ConfigDict(from_attributes=True)
     id: int
     username: str

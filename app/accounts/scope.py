@@ -4,6 +4,7 @@ A school admin sees their school; a district admin the schools of their district
 admin every school of their city. Each rule is one function so that every endpoint asks the
 same question the same way.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import Select, select

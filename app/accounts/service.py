@@ -20,8 +20,7 @@ def _tokens(settings: Settings, user: User, sid: str, refresh: str) -> Tokens:
     return Tokens(access_token=access, refresh_token=refresh, expires_in=settings.access_token_minutes * 60)
 
 
-async def sign_in(db: AsyncSession, settings: Settings, username: str, password: str,
-                  ip: str | None, user_agent: str | None) -> Tokens:
+async def sign_in(db: AsyncSession, settings: Settings, username: str, password: str, ip: str | None, user_agent: str | None) -> Tokens:
     user = (await db.execute(select(User).where(User.username == username))).scalar_one_or_none()
     if not await verify_password_off_loop(user.password_hash if user else None, password) or user is None:
         raise InvalidCredentials("wrong username or password")
@@ -29,9 +28,15 @@ async def sign_in(db: AsyncSession, settings: Settings, username: str, password:
         raise AccountSuspended("this account is suspended", reason=user.suspended_reason)
     refresh = new_refresh_token()
     sid = secrets.token_hex(16)
-    db.add(AuthSession(id=sid, user_id=user.id, refresh_hash=digest(refresh),
-                       expires_at=utcnow() + timedelta(days=settings.refresh_token_days),
-                       user_agent=(user_agent or "")[:255] or None))
+    db.add(
+        AuthSession(
+            id=sid,
+            user_id=user.id,
+            refresh_hash=digest(refresh),
+            expires_at=utcnow() + timedelta(days=settings.refresh_token_days),
+            user_agent=(user_agent or "")[:255] or None,
+        )
+    )
     db.add(SignIn(user_id=user.id, method="password", ip=ip))
     await db.flush()
     return _tokens(settings, user, sid, refresh)
@@ -49,7 +54,8 @@ async def refresh(db: AsyncSession, settings: Settings, token: str, ip: str | No
     new = new_refresh_token()
     # Conditional update: two concurrent refreshes with the same token cannot both win.
     result = await db.execute(
-        update(AuthSession).where(AuthSession.id == auth.id, AuthSession.refresh_hash == digest(token))
+        update(AuthSession)
+        .where(AuthSession.id == auth.id, AuthSession.refresh_hash == digest(token))
         .values(refresh_hash=digest(new), expires_at=utcnow() + timedelta(days=settings.refresh_token_days))
     )
     if rowcount(result) != 1:
@@ -60,13 +66,11 @@ async def refresh(db: AsyncSession, settings: Settings, token: str, ip: str | No
 
 
 async def sign_out(db: AsyncSession, user: User, sid: str) -> None:
-    await db.execute(update(AuthSession).where(AuthSession.id == sid, AuthSession.user_id == user.id)
-                     .values(revoked_at=utcnow()))
+    await db.execute(update(AuthSession).where(AuthSession.id == sid, AuthSession.user_id == user.id).values(revoked_at=utcnow()))
 
 
 async def sign_out_everywhere(db: AsyncSession, user_id: int) -> None:
-    await db.execute(update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-                     .values(revoked_at=utcnow()))
+    await db.execute(update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)).values(revoked_at=utcnow()))
 
 
 async def change_password(db: AsyncSession, user: User, old: str, new: str) -> None:

@@ -1,4 +1,5 @@
 """The service calendar: holidays and vacations closed, weekend make-up school days opened."""
+
 from __future__ import annotations
 
 from datetime import date

@@ -1,6 +1,7 @@
 """The service calendar and the service window it shapes: the configured weekly window
 (`settings.service_window`) with the admins' exceptions (holidays closed, make-up school days
 opened). Live tutoring, going on duty and classes all ask `service_window()`."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
@@ -19,8 +20,7 @@ from .window import ServiceWindow
 async def list_days(db: AsyncSession, from_: date, to: date) -> list[DayOut]:
     if to < from_ or (to - from_).days > 400:
         raise InvalidInput("give a range [from, to] of at most 400 days")
-    rows = (await db.execute(select(CalendarDay).where(CalendarDay.day >= from_, CalendarDay.day <= to)
-                             .order_by(CalendarDay.day))).scalars()
+    rows = (await db.execute(select(CalendarDay).where(CalendarDay.day >= from_, CalendarDay.day <= to).order_by(CalendarDay.day))).scalars()
     return [DayOut(day=r.day, is_service_day=r.is_service_day, note=r.note) for r in rows]
 
 
@@ -45,7 +45,8 @@ async def clear_day(db: AsyncSession, day: date) -> None:
 async def service_window(db: AsyncSession, settings: Settings, around: float) -> ServiceWindow:
     """The configured weekly window with the admins' calendar exceptions for the coming year."""
     today = datetime.fromtimestamp(around, UTC).date()
-    rows = (await db.execute(select(CalendarDay).where(
-        CalendarDay.day >= today - timedelta(days=1), CalendarDay.day <= today + timedelta(days=400)))).scalars()
+    rows = (
+        await db.execute(select(CalendarDay).where(CalendarDay.day >= today - timedelta(days=1), CalendarDay.day <= today + timedelta(days=400)))
+    ).scalars()
     overrides: dict[date, bool] = {r.day: r.is_service_day for r in rows}
     return ServiceWindow.parse(settings.service_window, settings.timezone, overrides)

@@ -3,6 +3,7 @@
 Admins keep a calendar of exceptions: holidays and vacations closed, weekend make-up school
 days (调休) opened. Outside the window live tutoring is refused with the next opening time.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -28,8 +29,7 @@ class ServiceWindow:
         first, _, last = days.partition("-")
         weekdays = frozenset(range(int(first) - 1, int(last or first)))
         a, b = hours.split("-")
-        return cls(tz=tz, weekdays=weekdays, opens=time.fromisoformat(a), closes=time.fromisoformat(b),
-                   overrides=overrides or {})
+        return cls(tz=tz, weekdays=weekdays, opens=time.fromisoformat(a), closes=time.fromisoformat(b), overrides=overrides or {})
 
     def is_service_day(self, day: date) -> bool:
         if day in self.overrides:

@@ -4,6 +4,7 @@ with a `class_id`, and `LiveHandler.disconnected` when a user's last socket clos
 One database session per message; events after the commit; then the media actions (the room
 is in this process for the aiortc backend, so they run only after the database agrees).
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,12 @@ def media_options(settings: Any) -> dict[str, Any]:
     """What the configured media backend needs from the settings (only Janus needs any)."""
     if settings.class_media != "janus":
         return {}
-    return {"url": settings.janus_url, "api_secret": settings.janus_api_secret, "timeout_s": settings.janus_timeout_s,
-            "room_prefix": settings.janus_room_prefix or f"{settings.redis_prefix}class-"}
+    return {
+        "url": settings.janus_url,
+        "api_secret": settings.janus_api_secret,
+        "timeout_s": settings.janus_timeout_s,
+        "room_prefix": settings.janus_room_prefix or f"{settings.redis_prefix}class-",
+    }
 
 
 class ClassDispatch:
@@ -142,8 +147,13 @@ class ClassDispatch:
         if user.role != "student":
             return
         async with self.app.state.sessionmaker() as db:
-            ids = list((await db.execute(select(ClassAttendance.live_class_id).where(
-                ClassAttendance.student_id == user.id, ClassAttendance.present_since.is_not(None)))).scalars())
+            ids = list(
+                (
+                    await db.execute(
+                        select(ClassAttendance.live_class_id).where(ClassAttendance.student_id == user.id, ClassAttendance.present_since.is_not(None))
+                    )
+                ).scalars()
+            )
             results = []
             for class_id in ids:
                 c = await db.get(LiveClass, class_id)
@@ -178,9 +188,13 @@ class ClassDispatch:
         if now - self._swept < SWEEP_EVERY_S:
             return []
         self._swept = now
-        rows = (await db.execute(select(ClassAttendance.live_class_id, ClassAttendance.student_id)
-                                 .join(LiveClass, LiveClass.id == ClassAttendance.live_class_id)
-                                 .where(LiveClass.state == "live", ClassAttendance.present_since.is_not(None)))).all()
+        rows = (
+            await db.execute(
+                select(ClassAttendance.live_class_id, ClassAttendance.student_id)
+                .join(LiveClass, LiveClass.id == ClassAttendance.live_class_id)
+                .where(LiveClass.state == "live", ClassAttendance.present_since.is_not(None))
+            )
+        ).all()
         here = await self.app.state.presence.present({s for _, s in rows}, now) if rows else set()
         keys = {(c, s) for c, s in rows}
         self._gone = {k: t for k, t in self._gone.items() if k in keys and k[1] not in here}
@@ -205,8 +219,7 @@ class ClassDispatch:
                 result.media += gone.media
             await db.commit()
             adopt = getattr(self.media, "adopt", None)
-            rooms = [] if adopt is None else list((await db.execute(
-                select(LiveClass).where(LiveClass.state == "live"))).scalars())
+            rooms = [] if adopt is None else list((await db.execute(select(LiveClass).where(LiveClass.state == "live"))).scalars())
         await self.deliver(result)
         for c in rooms:  # a room whose instance died is taken over (classroom/routing.py)
             try:

@@ -1,5 +1,6 @@
 """Classes over HTTP: scheduling and cancelling (tutors), the list and enrolment (students),
 a class's detail with its enrolments, attendance and points. The live room is on the websocket."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -29,24 +30,64 @@ def _publish(request: Request, db: DB, outbox: Outbox) -> None:
     async def send() -> None:
         for user_id, kind, data in outbox:
             await request.app.state.events.append(user_id, kind, data)
+
     after_commit(db, send)
 
 
 async def _out(db: DB, classes: list[LiveClass], me: User | None = None) -> list[ClassOut]:
     ids = [c.id for c in classes]
     kps = await service.knowledge_points(db, ids)
-    counts = dict((await db.execute(select(ClassEnrolment.live_class_id, func.count()).where(
-        ClassEnrolment.live_class_id.in_(ids), ClassEnrolment.state == "enrolled").group_by(ClassEnrolment.live_class_id))).all()) if ids else {}
+    counts = (
+        dict(
+            (
+                await db.execute(
+                    select(ClassEnrolment.live_class_id, func.count())
+                    .where(ClassEnrolment.live_class_id.in_(ids), ClassEnrolment.state == "enrolled")
+                    .group_by(ClassEnrolment.live_class_id)
+                )
+            ).all()
+        )
+        if ids
+        else {}
+    )
     names = dict((await db.execute(select(User.id, User.real_name).where(User.id.in_({c.tutor_id for c in classes})))).all()) if ids else {}
-    mine = set((await db.execute(select(ClassEnrolment.live_class_id).where(
-        ClassEnrolment.student_id == me.id, ClassEnrolment.state == "enrolled", ClassEnrolment.live_class_id.in_(ids)))).scalars()) \
-        if me is not None and me.role == "student" and ids else set()
-    return [ClassOut(id=c.id, tutor_id=c.tutor_id, tutor_name=names.get(c.tutor_id, ""), subject=c.subject_code, band=c.band,
-                     title=c.title, description=c.description, knowledge_point_ids=[k for k, _ in kps[c.id]],
-                     knowledge_points=[n for _, n in kps[c.id]], starts_at=c.starts_at, minutes=c.length_s // 60,
-                     capacity=c.capacity, enrolled=counts.get(c.id, 0), state=c.state, recording=c.recording,
-                     live_at=c.live_at, ended_at=c.ended_at, end_reason=c.end_reason, me_enrolled=c.id in mine)
-            for c in classes]
+    mine = (
+        set(
+            (
+                await db.execute(
+                    select(ClassEnrolment.live_class_id).where(
+                        ClassEnrolment.student_id == me.id, ClassEnrolment.state == "enrolled", ClassEnrolment.live_class_id.in_(ids)
+                    )
+                )
+            ).scalars()
+        )
+        if me is not None and me.role == "student" and ids
+        else set()
+    )
+    return [
+        ClassOut(
+            id=c.id,
+            tutor_id=c.tutor_id,
+            tutor_name=names.get(c.tutor_id, ""),
+            subject=c.subject_code,
+            band=c.band,
+            title=c.title,
+            description=c.description,
+            knowledge_point_ids=[k for k, _ in kps[c.id]],
+            knowledge_points=[n for _, n in kps[c.id]],
+            starts_at=c.starts_at,
+            minutes=c.length_s // 60,
+            capacity=c.capacity,
+            enrolled=counts.get(c.id, 0),
+            state=c.state,
+            recording=c.recording,
+            live_at=c.live_at,
+            ended_at=c.ended_at,
+            end_reason=c.end_reason,
+            me_enrolled=c.id in mine,
+        )
+        for c in classes
+    ]
 
 
 @router.post("", response_model=ClassOut, status_code=201)
@@ -57,8 +98,9 @@ async def schedule(body: ClassCreate, request: Request, tutor: Tutor, db: DB) ->
 
 
 @router.get("", response_model=list[ClassOut])
-async def list_classes(request: Request, user: CurrentUser, db: DB,
-                       past: bool = Query(False, description="tutors: include ended and cancelled classes")) -> list[ClassOut]:
+async def list_classes(
+    request: Request, user: CurrentUser, db: DB, past: bool = Query(False, description="tutors: include ended and cancelled classes")
+) -> list[ClassOut]:
     """Students: the upcoming and live classes of their band. Tutors: their own classes."""
     q = select(LiveClass)
     if user.role == "student":
@@ -83,18 +125,38 @@ async def detail(class_id: int, user: CurrentUser, db: DB) -> ClassDetail:
         if user.role == "student" and c.band == band_of(user.grade):
             return ClassDetail(**base.model_dump())
         raise Forbidden("this class is not yours")
-    enrolments = [EnrolmentOut(student_id=e.student_id, name=n, grade=g, state=e.state, enrolled_at=e.enrolled_at)
-                  for e, n, g in (await db.execute(select(ClassEnrolment, User.real_name, User.grade).join(
-                      User, User.id == ClassEnrolment.student_id).where(ClassEnrolment.live_class_id == c.id)
-                      .order_by(ClassEnrolment.enrolled_at))).all()]
-    attendances = [AttendanceOut(student_id=a.student_id, name=n, joined_at=a.joined_at, left_at=a.left_at,
-                                 present=a.present_since is not None,
-                                 minutes=(Decimal(a.seconds) / 60).quantize(Decimal("0.01")))
-                   for a, n in (await db.execute(select(ClassAttendance, User.real_name).join(
-                       User, User.id == ClassAttendance.student_id).where(ClassAttendance.live_class_id == c.id)
-                       .order_by(ClassAttendance.joined_at))).all()]
-    points = (await db.execute(select(func.sum(PointsEntry.points)).where(
-        PointsEntry.source_kind == "class", PointsEntry.source_id == c.id))).scalar_one_or_none()
+    enrolments = [
+        EnrolmentOut(student_id=e.student_id, name=n, grade=g, state=e.state, enrolled_at=e.enrolled_at)
+        for e, n, g in (
+            await db.execute(
+                select(ClassEnrolment, User.real_name, User.grade)
+                .join(User, User.id == ClassEnrolment.student_id)
+                .where(ClassEnrolment.live_class_id == c.id)
+                .order_by(ClassEnrolment.enrolled_at)
+            )
+        ).all()
+    ]
+    attendances = [
+        AttendanceOut(
+            student_id=a.student_id,
+            name=n,
+            joined_at=a.joined_at,
+            left_at=a.left_at,
+            present=a.present_since is not None,
+            minutes=(Decimal(a.seconds) / 60).quantize(Decimal("0.01")),
+        )
+        for a, n in (
+            await db.execute(
+                select(ClassAttendance, User.real_name)
+                .join(User, User.id == ClassAttendance.student_id)
+                .where(ClassAttendance.live_class_id == c.id)
+                .order_by(ClassAttendance.joined_at)
+            )
+        ).all()
+    ]
+    points = (
+        await db.execute(select(func.sum(PointsEntry.points)).where(PointsEntry.source_kind == "class", PointsEntry.source_id == c.id))
+    ).scalar_one_or_none()
     return ClassDetail(**base.model_dump(), enrolments=enrolments, attendances=attendances, points=points)
 
 

@@ -5,6 +5,7 @@ go out after the commit, and the media actions (the floor, closing the room) aft
 Cost per message: a handful of primary-key reads and one indexed read of who is present; the
 fan-out is one event append per present participant (the event log carries it to every instance).
 """
+
 from __future__ import annotations
 
 import json
@@ -39,28 +40,49 @@ class Result:
 
 
 async def present_ids(db: AsyncSession, class_id: int) -> list[int]:
-    return list((await db.execute(select(ClassAttendance.student_id).where(
-        ClassAttendance.live_class_id == class_id, ClassAttendance.present_since.is_not(None)))).scalars())
+    return list(
+        (
+            await db.execute(
+                select(ClassAttendance.student_id).where(ClassAttendance.live_class_id == class_id, ClassAttendance.present_since.is_not(None))
+            )
+        ).scalars()
+    )
 
 
 async def _everyone(db: AsyncSession, c: LiveClass, kind: str, data: dict[str, Any], but: int | None = None) -> Outbox:
     return [(u, kind, data) for u in [c.tutor_id, *await present_ids(db, c.id)] if u != but]
 
 
-async def _record(db: AsyncSession, c: LiveClass, kind: str, sender: int, body: dict[str, Any], now: float,
-                  raw: str | None = None, flagged: bool = False) -> int:
+async def _record(
+    db: AsyncSession, c: LiveClass, kind: str, sender: int, body: dict[str, Any], now: float, raw: str | None = None, flagged: bool = False
+) -> int:
     await db.execute(update(LiveClass).where(LiveClass.id == c.id).values(transcript_seq=LiveClass.transcript_seq + 1))
     seq = (await db.execute(select(LiveClass.transcript_seq).where(LiveClass.id == c.id))).scalar_one()
-    db.add(ClassEvent(live_class_id=c.id, seq=seq, kind=kind, sender_id=sender, created_at=ts(now),
-                      body=json.dumps(body, ensure_ascii=False, separators=(",", ":")), raw=raw, flagged=flagged))
+    db.add(
+        ClassEvent(
+            live_class_id=c.id,
+            seq=seq,
+            kind=kind,
+            sender_id=sender,
+            created_at=ts(now),
+            body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+            raw=raw,
+            flagged=flagged,
+        )
+    )
     return int(seq)
 
 
 async def board_state(db: AsyncSession, class_id: int) -> list[dict[str, Any]]:
     """The board as it is: the strokes since the last clear, less those undone."""
     strokes: dict[str, dict[str, Any]] = {}
-    for kind, body in (await db.execute(select(ClassEvent.kind, ClassEvent.body).where(
-            ClassEvent.live_class_id == class_id, ClassEvent.kind.in_(("stroke", "board"))).order_by(ClassEvent.seq))).all():
+    for kind, body in (
+        await db.execute(
+            select(ClassEvent.kind, ClassEvent.body)
+            .where(ClassEvent.live_class_id == class_id, ClassEvent.kind.in_(("stroke", "board")))
+            .order_by(ClassEvent.seq)
+        )
+    ).all():
         data = json.loads(body)
         if kind == "stroke":
             strokes[data["id"]] = data
@@ -72,11 +94,14 @@ async def board_state(db: AsyncSession, class_id: int) -> list[dict[str, Any]]:
 
 
 async def roster(db: AsyncSession, c: LiveClass) -> list[dict[str, Any]]:
-    rows = (await db.execute(select(User.id, User.real_name, ClassEnrolment.hand_at, ClassEnrolment.muted,
-                                    ClassEnrolment.audio_muted)
-                             .join(ClassEnrolment, ClassEnrolment.student_id == User.id)
-                             .join(ClassAttendance, (ClassAttendance.student_id == User.id) & (ClassAttendance.live_class_id == c.id))
-                             .where(ClassEnrolment.live_class_id == c.id, ClassAttendance.present_since.is_not(None)))).all()
+    rows = (
+        await db.execute(
+            select(User.id, User.real_name, ClassEnrolment.hand_at, ClassEnrolment.muted, ClassEnrolment.audio_muted)
+            .join(ClassEnrolment, ClassEnrolment.student_id == User.id)
+            .join(ClassAttendance, (ClassAttendance.student_id == User.id) & (ClassAttendance.live_class_id == c.id))
+            .where(ClassEnrolment.live_class_id == c.id, ClassAttendance.present_since.is_not(None))
+        )
+    ).all()
     return [{"id": i, "name": n, "hand": h is not None, "muted": m, "audio_muted": a} for i, n, h, m, a in rows]
 
 
@@ -92,17 +117,28 @@ async def _window_open(db: AsyncSession, settings: Settings, now: float) -> None
     window = await service_window(db, settings, now)
     if not window.is_open(now):
         nxt = window.next_opening(now)
-        raise OutsideServiceWindow(f"classes are held inside the service window {settings.service_window} "
-                                   f"({settings.timezone}); next opening {nxt.isoformat() if nxt else '-'}",
-                                   next_opening=nxt.isoformat() if nxt else None)
+        raise OutsideServiceWindow(
+            f"classes are held inside the service window {settings.service_window} "
+            f"({settings.timezone}); next opening {nxt.isoformat() if nxt else '-'}",
+            next_opening=nxt.isoformat() if nxt else None,
+        )
 
 
 async def _state(db: AsyncSession, c: LiveClass, me: User) -> dict[str, Any]:
-    return {"type": "class_state", "class_id": c.id, "title": c.title, "tutor_id": c.tutor_id, "state": c.state,
-            "role": "tutor" if me.id == c.tutor_id else "student",
-            "ends_at": c.live_at.timestamp() + c.length_s if c.live_at else None, "floor": c.floor_id,
-            "chat_muted": c.chat_muted, "recording": c.recording, "participants": await roster(db, c),
-            "board": await board_state(db, c.id)}
+    return {
+        "type": "class_state",
+        "class_id": c.id,
+        "title": c.title,
+        "tutor_id": c.tutor_id,
+        "state": c.state,
+        "role": "tutor" if me.id == c.tutor_id else "student",
+        "ends_at": c.live_at.timestamp() + c.length_s if c.live_at else None,
+        "floor": c.floor_id,
+        "chat_muted": c.chat_muted,
+        "recording": c.recording,
+        "participants": await roster(db, c),
+        "board": await board_state(db, c.id),
+    }
 
 
 async def join(db: AsyncSession, settings: Settings, user: User, c: LiveClass, now: float) -> Result:
@@ -112,8 +148,9 @@ async def join(db: AsyncSession, settings: Settings, user: User, c: LiveClass, n
             if now < c.starts_at.timestamp() - settings.class_open_before_s or now >= c.starts_at.timestamp() + c.length_s:
                 raise ClassNotOpen("the room opens shortly before the class starts", starts_at=c.starts_at.timestamp())
             await _window_open(db, settings, now)
-            started = await db.execute(update(LiveClass).where(LiveClass.id == c.id, LiveClass.state == "scheduled")
-                                       .values(state="live", live_at=ts(now)))
+            started = await db.execute(
+                update(LiveClass).where(LiveClass.id == c.id, LiveClass.state == "scheduled").values(state="live", live_at=ts(now))
+            )
             await db.refresh(c)
             if rowcount(started) == 1:
                 data = {"class_id": c.id, "title": c.title, "ends_at": now + c.length_s, "recording": c.recording}
@@ -127,11 +164,13 @@ async def join(db: AsyncSession, settings: Settings, user: User, c: LiveClass, n
         if e.state == "removed":
             raise RemovedFromClass("the tutor removed you from this class")
         if c.state != "live":
-            raise ClassNotOpen("the class has not started yet" if c.state == "scheduled" else "this class is over",
-                               state=c.state, starts_at=c.starts_at.timestamp())
+            raise ClassNotOpen(
+                "the class has not started yet" if c.state == "scheduled" else "this class is over", state=c.state, starts_at=c.starts_at.timestamp()
+            )
         await _window_open(db, settings, now)
-        a = (await db.execute(select(ClassAttendance).where(ClassAttendance.live_class_id == c.id,
-                                                            ClassAttendance.student_id == user.id))).scalar_one_or_none()
+        a = (
+            await db.execute(select(ClassAttendance).where(ClassAttendance.live_class_id == c.id, ClassAttendance.student_id == user.id))
+        ).scalar_one_or_none()
         if a is None:
             remaining = int(c.live_at.timestamp() + c.length_s - now) if c.live_at else c.length_s
             await service.check_weekly_cap(db, settings, user.id, c, remaining)
@@ -139,22 +178,21 @@ async def join(db: AsyncSession, settings: Settings, user: User, c: LiveClass, n
         elif a.present_since is None:
             a.present_since = ts(now)
         await db.flush()
-        res.events += await _everyone(db, c, "class_joined", {"class_id": c.id, "user_id": user.id, "name": user.real_name},
-                                      but=user.id)
+        res.events += await _everyone(db, c, "class_joined", {"class_id": c.id, "user_id": user.id, "name": user.real_name}, but=user.id)
     res.reply = await _state(db, c, user)
     return res
 
 
 async def leave_student(db: AsyncSession, c: LiveClass, student_id: int, now: float) -> Result:
     res = Result()
-    a = (await db.execute(select(ClassAttendance).where(ClassAttendance.live_class_id == c.id,
-                                                        ClassAttendance.student_id == student_id))).scalar_one_or_none()
+    a = (
+        await db.execute(select(ClassAttendance).where(ClassAttendance.live_class_id == c.id, ClassAttendance.student_id == student_id))
+    ).scalar_one_or_none()
     if a is None or a.present_since is None:
         return res
     a.seconds += max(0, int(now - a.present_since.timestamp()))
     a.present_since, a.left_at = None, ts(now)
-    await db.execute(update(ClassEnrolment).where(ClassEnrolment.live_class_id == c.id, ClassEnrolment.student_id == student_id)
-                     .values(hand_at=None))
+    await db.execute(update(ClassEnrolment).where(ClassEnrolment.live_class_id == c.id, ClassEnrolment.student_id == student_id).values(hand_at=None))
     if c.floor_id == student_id:
         c.floor_id = None
         res.media.append(("floor", c.id, None))
@@ -168,12 +206,16 @@ async def end(db: AsyncSession, settings: Settings, c: LiveClass, reason: str, n
     """End once (a conditional update: two instances' timers cannot both end it), close every
     attendance still open, book the tutor's points, close the media room."""
     present = await present_ids(db, c.id)
-    done = await db.execute(update(LiveClass).where(LiveClass.id == c.id, LiveClass.state == "live")
-                            .values(state="ended", ended_at=ts(now), end_reason=reason, floor_id=None))
+    done = await db.execute(
+        update(LiveClass)
+        .where(LiveClass.id == c.id, LiveClass.state == "live")
+        .values(state="ended", ended_at=ts(now), end_reason=reason, floor_id=None)
+    )
     if rowcount(done) != 1:
         return Result()
-    for a in (await db.execute(select(ClassAttendance).where(ClassAttendance.live_class_id == c.id,
-                                                             ClassAttendance.present_since.is_not(None)))).scalars():
+    for a in (
+        await db.execute(select(ClassAttendance).where(ClassAttendance.live_class_id == c.id, ClassAttendance.present_since.is_not(None)))
+    ).scalars():
         since = a.present_since.timestamp() if a.present_since else now  # never None: selected by it
         a.seconds += max(0, int(now - since))
         a.present_since, a.left_at = None, ts(now)
@@ -214,15 +256,13 @@ async def handle(db: AsyncSession, settings: Settings, user: User, msg: Any, now
         body: dict[str, Any] = {"class_id": c.id, "from": user.id, "name": user.real_name, "text": clean.text}
         if clean.flagged:
             body["masked"] = True
-        body["seq"] = await _record(db, c, "chat", user.id, body, now, raw=msg.text if clean.flagged else None,
-                                    flagged=clean.flagged)
+        body["seq"] = await _record(db, c, "chat", user.id, body, now, raw=msg.text if clean.flagged else None, flagged=clean.flagged)
         res.events += await _everyone(db, c, "class_chat", body)
     elif isinstance(msg, (ClassStroke, ClassBoard)):
         if not tutor:
             raise Forbidden("only the tutor writes on the class board")
         if isinstance(msg, ClassStroke):
-            body = {"class_id": c.id, "id": msg.id, "tool": msg.tool, "color": msg.color, "width": msg.width,
-                    "points": msg.points}
+            body = {"class_id": c.id, "id": msg.id, "tool": msg.tool, "color": msg.color, "width": msg.width, "points": msg.points}
             kind = "stroke"
         else:
             body, kind = {"class_id": c.id, "action": msg.action, "stroke_id": msg.stroke_id}, "board"
@@ -231,10 +271,12 @@ async def handle(db: AsyncSession, settings: Settings, user: User, msg: Any, now
     elif isinstance(msg, ClassHand):
         if tutor:
             raise Forbidden("students raise their hands")
-        await db.execute(update(ClassEnrolment).where(ClassEnrolment.live_class_id == c.id, ClassEnrolment.student_id == user.id)
-                         .values(hand_at=ts(now) if msg.up else None))
-        res.events += [(u, "class_hand", {"class_id": c.id, "user_id": user.id, "name": user.real_name, "up": msg.up})
-                       for u in (c.tutor_id, user.id)]
+        await db.execute(
+            update(ClassEnrolment)
+            .where(ClassEnrolment.live_class_id == c.id, ClassEnrolment.student_id == user.id)
+            .values(hand_at=ts(now) if msg.up else None)
+        )
+        res.events += [(u, "class_hand", {"class_id": c.id, "user_id": user.id, "name": user.real_name, "up": msg.up}) for u in (c.tutor_id, user.id)]
     elif isinstance(msg, (ClassFloor, ClassMute, ClassEnd)):
         if not tutor:
             raise Forbidden("only the tutor does that")
@@ -280,8 +322,7 @@ async def _mute_voice(db: AsyncSession, c: LiveClass, msg: ClassMute, res: Resul
     await db.flush()
     if c.floor_id == msg.student_id:
         res.media.append(("floor", c.id, await voice_heard(db, c)))
-    res.events += await _everyone(db, c, "class_muted", {"class_id": c.id, "student_id": msg.student_id,
-                                                         "muted": msg.muted, "audio": True})
+    res.events += await _everyone(db, c, "class_muted", {"class_id": c.id, "student_id": msg.student_id, "muted": msg.muted, "audio": True})
 
 
 async def _mute(db: AsyncSession, c: LiveClass, msg: ClassMute, res: Result) -> None:
@@ -312,8 +353,11 @@ async def tick(db: AsyncSession, settings: Settings, now: float) -> Result:
             res.events += ended.events
             res.media += ended.media
         elif c.state == "scheduled" and now >= c.starts_at.timestamp() + c.length_s:
-            done = await db.execute(update(LiveClass).where(LiveClass.id == c.id, LiveClass.state == "scheduled")
-                                    .values(state="lapsed", ended_at=ts(now), end_reason="not_started"))
+            done = await db.execute(
+                update(LiveClass)
+                .where(LiveClass.id == c.id, LiveClass.state == "scheduled")
+                .values(state="lapsed", ended_at=ts(now), end_reason="not_started")
+            )
             if rowcount(done) == 1:
                 res.events += [(s, "class_lapsed", {"class_id": c.id}) for s in await service.enrolled_ids(db, c.id)]
     return res

@@ -1,4 +1,5 @@
 """Classes over HTTP: what a tutor schedules, what a student sees, who enrolled and attended."""
+
 from __future__ import annotations
 
 from datetime import datetime

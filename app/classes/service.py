@@ -3,6 +3,7 @@ reminders, and the records a class leaves (attendance, points). The room itself:
 
 Events go into an outbox, published by the caller after the commit (CONVENTIONS 7).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -75,11 +76,21 @@ async def schedule(db: AsyncSession, settings: Settings, tutor: User, body: Clas
     if not window.is_open(start) or (closes is not None and start + length > closes):
         nxt = window.next_opening(start - 1) if not window.is_open(start) else None
         raise OutsideServiceWindow(
-            f"classes are held inside the service window {settings.service_window} ({settings.timezone}) "
-            "and must end before it closes", next_opening=nxt.isoformat() if nxt else None)
-    c = LiveClass(tutor_id=tutor.id, subject_code=body.subject, band=body.band, title=body.title.strip(),
-                  description=body.description.strip(), starts_at=ts(start), length_s=length, capacity=body.capacity,
-                  recording=body.recording, state="scheduled")
+            f"classes are held inside the service window {settings.service_window} ({settings.timezone}) and must end before it closes",
+            next_opening=nxt.isoformat() if nxt else None,
+        )
+    c = LiveClass(
+        tutor_id=tutor.id,
+        subject_code=body.subject,
+        band=body.band,
+        title=body.title.strip(),
+        description=body.description.strip(),
+        starts_at=ts(start),
+        length_s=length,
+        capacity=body.capacity,
+        recording=body.recording,
+        state="scheduled",
+    )
     db.add(c)
     await db.flush()
     db.add_all([ClassKnowledgePoint(live_class_id=c.id, knowledge_point_id=k) for k in kps])
@@ -98,14 +109,33 @@ async def week_load_s(db: AsyncSession, settings: Settings, student_id: int, c: 
     """The student's class time in the week of `c`, other than `c`: attended seconds of held
     classes, and the planned length of the open classes they are enrolled in."""
     f, t = week_of(settings, c.starts_at)
-    attended = (await db.execute(select(func.coalesce(func.sum(ClassAttendance.seconds), 0)).join(
-        LiveClass, LiveClass.id == ClassAttendance.live_class_id).where(
-        ClassAttendance.student_id == student_id, LiveClass.id != c.id, LiveClass.starts_at >= f, LiveClass.starts_at < t,
-        LiveClass.state.not_in(OPEN_STATES)))).scalar_one()
-    planned = (await db.execute(select(func.coalesce(func.sum(LiveClass.length_s), 0)).join(
-        ClassEnrolment, ClassEnrolment.live_class_id == LiveClass.id).where(
-        ClassEnrolment.student_id == student_id, ClassEnrolment.state == "enrolled", LiveClass.id != c.id,
-        LiveClass.starts_at >= f, LiveClass.starts_at < t, LiveClass.state.in_(OPEN_STATES)))).scalar_one()
+    attended = (
+        await db.execute(
+            select(func.coalesce(func.sum(ClassAttendance.seconds), 0))
+            .join(LiveClass, LiveClass.id == ClassAttendance.live_class_id)
+            .where(
+                ClassAttendance.student_id == student_id,
+                LiveClass.id != c.id,
+                LiveClass.starts_at >= f,
+                LiveClass.starts_at < t,
+                LiveClass.state.not_in(OPEN_STATES),
+            )
+        )
+    ).scalar_one()
+    planned = (
+        await db.execute(
+            select(func.coalesce(func.sum(LiveClass.length_s), 0))
+            .join(ClassEnrolment, ClassEnrolment.live_class_id == LiveClass.id)
+            .where(
+                ClassEnrolment.student_id == student_id,
+                ClassEnrolment.state == "enrolled",
+                LiveClass.id != c.id,
+                LiveClass.starts_at >= f,
+                LiveClass.starts_at < t,
+                LiveClass.state.in_(OPEN_STATES),
+            )
+        )
+    ).scalar_one()
     return int(attended) + int(planned)
 
 
@@ -113,14 +143,17 @@ async def check_weekly_cap(db: AsyncSession, settings: Settings, student_id: int
     used = await week_load_s(db, settings, student_id, c)
     if used + wanted_s > settings.class_weekly_cap_s:
         cap_h = settings.class_weekly_cap_s / 3600
-        raise WeeklyClassCap(f"at most {cap_h:g} hours of classes a week: {used // 60} minutes are taken this week, "
-                             f"this class needs {wanted_s // 60} more", used_minutes=used // 60,
-                             cap_minutes=settings.class_weekly_cap_s // 60)
+        raise WeeklyClassCap(
+            f"at most {cap_h:g} hours of classes a week: {used // 60} minutes are taken this week, this class needs {wanted_s // 60} more",
+            used_minutes=used // 60,
+            cap_minutes=settings.class_weekly_cap_s // 60,
+        )
 
 
 async def enrolled_count(db: AsyncSession, class_id: int) -> int:
-    return int((await db.execute(select(func.count()).where(
-        ClassEnrolment.live_class_id == class_id, ClassEnrolment.state == "enrolled"))).scalar_one())
+    return int(
+        (await db.execute(select(func.count()).where(ClassEnrolment.live_class_id == class_id, ClassEnrolment.state == "enrolled"))).scalar_one()
+    )
 
 
 async def enrol(db: AsyncSession, settings: Settings, student: User, class_id: int, now: float) -> Outbox:
@@ -142,8 +175,13 @@ async def enrol(db: AsyncSession, settings: Settings, student: User, class_id: i
     else:
         e.state, e.enrolled_at = "enrolled", ts(now)
     await db.flush()
-    return [(c.tutor_id, "class_enrolled", {"class_id": c.id, "student_id": student.id, "name": student.real_name,
-                                             "enrolled": await enrolled_count(db, c.id)})]
+    return [
+        (
+            c.tutor_id,
+            "class_enrolled",
+            {"class_id": c.id, "student_id": student.id, "name": student.real_name, "enrolled": await enrolled_count(db, c.id)},
+        )
+    ]
 
 
 async def withdraw(db: AsyncSession, student: User, class_id: int) -> Outbox:
@@ -153,19 +191,24 @@ async def withdraw(db: AsyncSession, student: User, class_id: int) -> Outbox:
         raise NotEnrolled("you are not enrolled in this class")
     e.state = "withdrawn"
     await db.flush()
-    return [(c.tutor_id, "class_withdrawn", {"class_id": c.id, "student_id": student.id,
-                                              "enrolled": await enrolled_count(db, c.id)})]
+    return [(c.tutor_id, "class_withdrawn", {"class_id": c.id, "student_id": student.id, "enrolled": await enrolled_count(db, c.id)})]
 
 
 async def enrolled_ids(db: AsyncSession, class_id: int) -> list[int]:
-    return list((await db.execute(select(ClassEnrolment.student_id).where(
-        ClassEnrolment.live_class_id == class_id, ClassEnrolment.state == "enrolled"))).scalars())
+    return list(
+        (
+            await db.execute(select(ClassEnrolment.student_id).where(ClassEnrolment.live_class_id == class_id, ClassEnrolment.state == "enrolled"))
+        ).scalars()
+    )
 
 
 async def cancel(db: AsyncSession, tutor: User, class_id: int, now: float) -> Outbox:
     c = own(await get_class(db, class_id), tutor)
-    done = await db.execute(update(LiveClass).where(LiveClass.id == c.id, LiveClass.state == "scheduled")
-                            .values(state="cancelled", ended_at=ts(now), end_reason="cancelled"))
+    done = await db.execute(
+        update(LiveClass)
+        .where(LiveClass.id == c.id, LiveClass.state == "scheduled")
+        .values(state="cancelled", ended_at=ts(now), end_reason="cancelled")
+    )
     if rowcount(done) != 1:
         raise InvalidState("only a class that has not started can be cancelled", state=c.state)
     await db.refresh(c)
@@ -190,15 +233,13 @@ def class_points(settings: Settings, held_s: int, attendees: int) -> Decimal:
     minutes = held_s / 60
     if minutes < settings.class_points_min_minutes or attendees == 0:
         return Decimal("0.00")
-    raw = min(minutes * settings.class_points_per_minute + attendees * settings.class_points_per_attendee,
-              settings.class_points_max)
+    raw = min(minutes * settings.class_points_per_minute + attendees * settings.class_points_per_attendee, settings.class_points_max)
     return Decimal(str(raw)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 async def book_points(db: AsyncSession, settings: Settings, c: LiveClass) -> None:
     """Once per class (a conditional update and the ledger's unique key guard a second booking)."""
-    done = await db.execute(update(LiveClass).where(LiveClass.id == c.id, LiveClass.points_booked.is_(False))
-                            .values(points_booked=True))
+    done = await db.execute(update(LiveClass).where(LiveClass.id == c.id, LiveClass.points_booked.is_(False)).values(points_booked=True))
     if rowcount(done) != 1 or c.live_at is None or c.ended_at is None:
         return
     attendees = int((await db.execute(select(func.count()).where(ClassAttendance.live_class_id == c.id))).scalar_one())
@@ -206,17 +247,29 @@ async def book_points(db: AsyncSession, settings: Settings, c: LiveClass) -> Non
     points = class_points(settings, held, attendees)
     tutor = await db.get(User, c.tutor_id)
     if points > 0 and tutor is not None and tutor.district_id is not None:
-        db.add(PointsEntry(tutor_id=c.tutor_id, district_id=tutor.district_id, source_kind="class", source_id=c.id,
-                           points=points, note=f"{held // 60} min, {attendees} attended"))
+        db.add(
+            PointsEntry(
+                tutor_id=c.tutor_id,
+                district_id=tutor.district_id,
+                source_kind="class",
+                source_id=c.id,
+                points=points,
+                note=f"{held // 60} min, {attendees} attended",
+            )
+        )
     await db.flush()
 
 
 async def knowledge_points(db: AsyncSession, class_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
     out: dict[int, list[tuple[int, str]]] = {i: [] for i in class_ids}
     if class_ids:
-        for cid, kid, name in (await db.execute(select(ClassKnowledgePoint.live_class_id, KnowledgePoint.id, KnowledgePoint.name)
-                                                .join(KnowledgePoint, KnowledgePoint.id == ClassKnowledgePoint.knowledge_point_id)
-                                                .where(ClassKnowledgePoint.live_class_id.in_(class_ids)))).all():
+        for cid, kid, name in (
+            await db.execute(
+                select(ClassKnowledgePoint.live_class_id, KnowledgePoint.id, KnowledgePoint.name)
+                .join(KnowledgePoint, KnowledgePoint.id == ClassKnowledgePoint.knowledge_point_id)
+                .where(ClassKnowledgePoint.live_class_id.in_(class_ids))
+            )
+        ).all():
             out[cid].append((kid, name))
     return out
 
@@ -224,13 +277,25 @@ async def knowledge_points(db: AsyncSession, class_ids: list[int]) -> dict[int, 
 async def reminders(db: AsyncSession, settings: Settings, now: float) -> Outbox:
     """Tell the enrolled students once, `class_remind_before_s` before the start."""
     out: Outbox = []
-    due = (await db.execute(select(LiveClass).where(
-        LiveClass.state == "scheduled", LiveClass.reminded.is_(False),
-        LiveClass.starts_at <= ts(now + settings.class_remind_before_s)))).scalars().all()
+    due = (
+        (
+            await db.execute(
+                select(LiveClass).where(
+                    LiveClass.state == "scheduled", LiveClass.reminded.is_(False), LiveClass.starts_at <= ts(now + settings.class_remind_before_s)
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
     for c in due:
         done = await db.execute(update(LiveClass).where(LiveClass.id == c.id, LiveClass.reminded.is_(False)).values(reminded=True))
         if rowcount(done) == 1 and now < c.starts_at.timestamp() + c.length_s:
-            data: dict[str, Any] = {"class_id": c.id, "title": c.title, "starts_at": c.starts_at.timestamp(),
-                                    "starts_in_s": max(0, int(c.starts_at.timestamp() - now))}
+            data: dict[str, Any] = {
+                "class_id": c.id,
+                "title": c.title,
+                "starts_at": c.starts_at.timestamp(),
+                "starts_in_s": max(0, int(c.starts_at.timestamp() - now)),
+            }
             out += [(s, "class_reminder", data) for s in await enrolled_ids(db, c.id)]
     return out

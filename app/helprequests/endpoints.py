@@ -22,8 +22,9 @@ router = APIRouter(prefix="/api", tags=["help requests"])
 
 
 @router.post("/images", response_model=ImageOut, status_code=201)
-async def upload_image(request: Request, user: CurrentUser, db: DB, s: SettingsDep,
-                       file: UploadFile = File(..., description="JPEG, PNG or WebP")) -> ImageOut:
+async def upload_image(
+    request: Request, user: CurrentUser, db: DB, s: SettingsDep, file: UploadFile = File(..., description="JPEG, PNG or WebP")
+) -> ImageOut:
     """Upload one picture. The type is read from the content; metadata is stripped."""
     try:
         await request.app.state.throttle.hit(UPLOADS, f"upload:{user.id}")
@@ -46,15 +47,23 @@ async def get_image(image_id: str, request: Request, user: CurrentUser, db: DB, 
         # batches); write what is queued and look once more.
         await request.app.state.transcript.flush()
         img = await service.readable_image(db, user, image_id, ringing)
-    return Response(img.data, media_type=img.content_type,
-                    headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
+    return Response(img.data, media_type=img.content_type, headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
 
 
-@router.post("/help-requests", response_model=HelpRequestOut, status_code=201,
-             responses={409: {"description": "OutsideServiceWindow (the request is kept as `refused`, see "
-                                             "`request_id`, `next_opening`), TutorBusy or TutorUnavailable (择师)"}})
-async def create(body: HelpRequestCreate, request: Request, student: Student, db: DB,
-                 matcher: MatcherDep, clock: ClockDep, settings: SettingsDep) -> HelpRequestOut | JSONResponse:
+@router.post(
+    "/help-requests",
+    response_model=HelpRequestOut,
+    status_code=201,
+    responses={
+        409: {
+            "description": "OutsideServiceWindow (the request is kept as `refused`, see "
+            "`request_id`, `next_opening`), TutorBusy or TutorUnavailable (择师)"
+        }
+    },
+)
+async def create(
+    body: HelpRequestCreate, request: Request, student: Student, db: DB, matcher: MatcherDep, clock: ClockDep, settings: SettingsDep
+) -> HelpRequestOut | JSONResponse:
     """Ask for live help. `mode: auto` lets the service ring the best free tutors; `mode:
     chosen` with `tutor_id` rings that tutor (择师). Matching starts once the request is stored;
     follow it with `GET /api/help-requests/{id}/status` or the live events."""
@@ -67,8 +76,9 @@ async def create(body: HelpRequestCreate, request: Request, student: Student, db
 
 
 @router.get("/help-requests", response_model=list[HelpRequestOut])
-async def list_mine(student: Student, db: DB, status: str | None = Query(None, max_length=16),
-                    limit: int = Query(50, ge=1, le=200), before_id: int | None = None) -> list[HelpRequestOut]:
+async def list_mine(
+    student: Student, db: DB, status: str | None = Query(None, max_length=16), limit: int = Query(50, ge=1, le=200), before_id: int | None = None
+) -> list[HelpRequestOut]:
     return await service.to_out(db, await service.list_own(db, student, status, limit, before_id))
 
 
@@ -85,12 +95,17 @@ async def status(request_id: int, student: Student, db: DB, matcher: MatcherDep)
     req = await service.get_own(db, student, request_id)
     live = await matcher.status(request_id) if req.status == RequestStatus.OPEN else None
     session = await session_for_request(db, request_id) if req.status == RequestStatus.MATCHED else None
-    return RequestStatusOut(request_id=request_id, status=req.status, matching=live["state"] if live else None,
-                            position=live and live.get("position"), eta_s=live and live.get("eta_s"),
-                            arrivals_per_min=live and live.get("arrivals_per_min"),
-                            matches_per_min=live and live.get("matches_per_min"),
-                            tutors_on_duty=live and live.get("tutors_on_duty"),
-                            session_id=session.id if session else None)
+    return RequestStatusOut(
+        request_id=request_id,
+        status=req.status,
+        matching=live["state"] if live else None,
+        position=live and live.get("position"),
+        eta_s=live and live.get("eta_s"),
+        arrivals_per_min=live and live.get("arrivals_per_min"),
+        matches_per_min=live and live.get("matches_per_min"),
+        tutors_on_duty=live and live.get("tutors_on_duty"),
+        session_id=session.id if session else None,
+    )
 
 
 @router.post("/help-requests/{request_id}/choose", response_model=RequestStatusOut)
@@ -106,8 +121,9 @@ async def cancel(request_id: int, student: Student, db: DB, matcher: MatcherDep,
 
 
 @router.post("/help-requests/{request_id}/to-question", response_model=HelpRequestOut)
-async def to_question(request_id: int, request: Request, student: Student, db: DB, matcher: MatcherDep,
-                      clock: ClockDep, settings: SettingsDep, events: EventsDep) -> HelpRequestOut:
+async def to_question(
+    request_id: int, request: Request, student: Student, db: DB, matcher: MatcherDep, clock: ClockDep, settings: SettingsDep, events: EventsDep
+) -> HelpRequestOut:
     """Keep an unanswered request as a Q&A question (refused outside hours, expired, or
     cancelled while waiting). An open request is cancelled first. The request becomes
     `converted`; `question_id` names the question in the Q&A centre (`/api/qa/questions/{id}`)."""

@@ -3,6 +3,7 @@ the service window, handed to matching after the commit), choosing another tutor
 cancelling it, keeping it as a Q&A question. Every status change goes through the one guarded
 transition (`app.models.request_transition`). Dependencies run helprequests → match →
 matching: `app/match` (duty, offers, accept, expiry) never imports this package."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,23 +29,26 @@ TutorUnavailable = error_type("TutorUnavailable", 409)
 RestRequired = error_type("RestRequired", 409)
 
 
-async def file_request(db: AsyncSession, settings: Settings, matcher: Matcher, clock: Clock, student: User,
-                       body: HelpRequestCreate) -> tuple[HelpRequest, OutsideServiceWindow | None]:
+async def file_request(
+    db: AsyncSession, settings: Settings, matcher: Matcher, clock: Clock, student: User, body: HelpRequestCreate
+) -> tuple[HelpRequest, OutsideServiceWindow | None]:
     """Store the request, then either refuse it (outside the window; the request is kept as
     `refused` so that it can become a Q&A question) or hand it to matching after the commit."""
     now = clock.now()
     until = await rest_until(db, settings, student.id, now)
     if until is not None:
-        raise RestRequired("time for a rest: you have been in live sessions for a long stretch",
-                           until=ts(until).isoformat())
+        raise RestRequired("time for a rest: you have been in live sessions for a long stretch", until=ts(until).isoformat())
     window = await service_window(db, settings, now)
     if body.mode == "chosen" and body.tutor_id is not None and window.is_open(now):
         await _check_chosen(db, matcher, student, body.tutor_id, body.subject)
     req = await service.create(db, student, body, settings.max_images_per_request)
     if not window.is_open(now):
         opening = window.next_opening(now)
-        await db.execute(request_transition(req.id, RequestStatus.REFUSED, close_reason="outside_service_window",
-                                            closed_at=ts(now), wants_question=body.fallback_to_question))
+        await db.execute(
+            request_transition(
+                req.id, RequestStatus.REFUSED, close_reason="outside_service_window", closed_at=ts(now), wants_question=body.fallback_to_question
+            )
+        )
         await db.refresh(req)
         if body.fallback_to_question:
             await qa.from_request(db, settings, student, req, ts(now))
@@ -52,7 +56,10 @@ async def file_request(db: AsyncSession, settings: Settings, matcher: Matcher, c
         return req, OutsideServiceWindow(
             f"live tutoring is open {settings.service_window} ({settings.timezone}); next opening {when}. "
             "You can post the question to the Q&A centre instead.",
-            next_opening=opening.isoformat() if opening else None, request_id=req.id, can_ask_question=True)
+            next_opening=opening.isoformat() if opening else None,
+            request_id=req.id,
+            can_ask_question=True,
+        )
     spec = await request_spec(db, student, req)
     after_commit(db, lambda: matcher.submit(spec))
     return req, None
@@ -82,8 +89,7 @@ async def choose(db: AsyncSession, matcher: Matcher, student: User, request_id: 
     if outcome == "busy":
         raise TutorBusy("that tutor is tutoring someone else now")
     if outcome in ("off_duty", "tried"):
-        raise TutorUnavailable("that tutor is not on duty" if outcome == "off_duty"
-                               else "that tutor already declined this request")
+        raise TutorUnavailable("that tutor is not on duty" if outcome == "off_duty" else "that tutor already declined this request")
     if outcome == "gone":
         raise InvalidState("the request is not waiting any more (ringing, matched or closed)")
     req.mode, req.chosen_tutor_id = ("chosen", tutor_id) if tutor_id else ("auto", None)
@@ -93,8 +99,7 @@ async def choose(db: AsyncSession, matcher: Matcher, student: User, request_id: 
 async def cancel(db: AsyncSession, matcher: Matcher, clock: Clock, student: User, request_id: int) -> HelpRequest:
     req = await service.get_own(db, student, request_id)
     # Guarded: a cancel racing a tutor's accept loses cleanly instead of undoing a match.
-    result = await db.execute(request_transition(req.id, RequestStatus.CANCELLED, close_reason="cancelled_by_student",
-                                                 closed_at=ts(clock.now())))
+    result = await db.execute(request_transition(req.id, RequestStatus.CANCELLED, close_reason="cancelled_by_student", closed_at=ts(clock.now())))
     await db.refresh(req)
     if rowcount(result) != 1:
         raise InvalidState(f"the request is already {req.status}", status=req.status)
@@ -102,15 +107,15 @@ async def cancel(db: AsyncSession, matcher: Matcher, clock: Clock, student: User
     return req
 
 
-async def to_question(db: AsyncSession, settings: Settings, matcher: Matcher, clock: Clock, events: Any, student: User,
-                      request_id: int) -> HelpRequest:
+async def to_question(
+    db: AsyncSession, settings: Settings, matcher: Matcher, clock: Clock, events: Any, student: User, request_id: int
+) -> HelpRequest:
     """Keep an unanswered request as a Q&A question (refused outside hours, expired, or
     cancelled while waiting; an open request is cancelled first). Tutors on duty hear of it."""
     req = await service.get_own(db, student, request_id)
     if req.status == RequestStatus.OPEN:
         req = await cancel(db, matcher, clock, student, request_id)
-    if req.status not in (RequestStatus.REFUSED, RequestStatus.EXPIRED, RequestStatus.CANCELLED,
-                          RequestStatus.CONVERTED):
+    if req.status not in (RequestStatus.REFUSED, RequestStatus.EXPIRED, RequestStatus.CANCELLED, RequestStatus.CONVERTED):
         raise InvalidState(f"the request is {req.status}", status=req.status)
     await qa.from_request(db, settings, student, req, ts(clock.now()), events, matcher.pool)
     return req

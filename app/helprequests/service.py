@@ -1,4 +1,5 @@
 """Help-request intake: a student asks for live help in a subject, with up to 3 photos."""
+
 from __future__ import annotations
 
 import secrets
@@ -21,13 +22,19 @@ from .schemas import HelpRequestCreate, HelpRequestOut, ImageOut
 
 
 def image_out(img: Image) -> ImageOut:
-    return ImageOut(id=img.id, content_type=img.content_type, width=img.width, height=img.height,
-                    size=img.size, url=f"/api/images/{img.id}")
+    return ImageOut(id=img.id, content_type=img.content_type, width=img.width, height=img.height, size=img.size, url=f"/api/images/{img.id}")
 
 
 async def store_image(db: AsyncSession, owner: User, clean: CleanImage) -> Image:
-    img = Image(id=secrets.token_hex(16), owner_id=owner.id, content_type=clean.content_type,
-                width=clean.width, height=clean.height, size=len(clean.data), data=clean.data)
+    img = Image(
+        id=secrets.token_hex(16),
+        owner_id=owner.id,
+        content_type=clean.content_type,
+        width=clean.width,
+        height=clean.height,
+        size=len(clean.data),
+        data=clean.data,
+    )
     db.add(img)
     await db.flush()
     return img
@@ -42,8 +49,15 @@ async def readable_image(db: AsyncSession, viewer: User, image_id: str, ringing:
     if img.owner_id == viewer.id or (img.help_request_id is not None and img.help_request_id in ringing):
         return img
     # The tutor of the session that the request became may see its photos.
-    if viewer.role == Role.TUTOR and img.help_request_id is not None and (await db.execute(select(TutoringSession.id).where(
-            TutoringSession.request_id == img.help_request_id, TutoringSession.tutor_id == viewer.id))).first():
+    if (
+        viewer.role == Role.TUTOR
+        and img.help_request_id is not None
+        and (
+            await db.execute(
+                select(TutoringSession.id).where(TutoringSession.request_id == img.help_request_id, TutoringSession.tutor_id == viewer.id)
+            )
+        ).first()
+    ):
         return img
     if await _shared_with(db, viewer, img):
         return img
@@ -58,10 +72,20 @@ async def _shared_with(db: AsyncSession, viewer: User, img: Image) -> bool:
     shared, by id; only the two participants' sessions are searched)."""
     mine = or_(TutoringSession.student_id == viewer.id, TutoringSession.tutor_id == viewer.id)
     theirs = or_(TutoringSession.student_id == img.owner_id, TutoringSession.tutor_id == img.owner_id)
-    return (await db.execute(select(SessionEvent.id).join(TutoringSession, TutoringSession.id == SessionEvent.session_id)
-                             .where(mine, theirs, SessionEvent.kind == "image", SessionEvent.sender_id == img.owner_id,
-                                    SessionEvent.body.contains(f'"image_id":"{img.id}"', autoescape=True))
-                             .limit(1))).first() is not None
+    return (
+        await db.execute(
+            select(SessionEvent.id)
+            .join(TutoringSession, TutoringSession.id == SessionEvent.session_id)
+            .where(
+                mine,
+                theirs,
+                SessionEvent.kind == "image",
+                SessionEvent.sender_id == img.owner_id,
+                SessionEvent.body.contains(f'"image_id":"{img.id}"', autoescape=True),
+            )
+            .limit(1)
+        )
+    ).first() is not None
 
 
 async def readable(db: AsyncSession, viewer: User, request_id: int) -> HelpRequest:
@@ -72,8 +96,10 @@ async def readable(db: AsyncSession, viewer: User, request_id: int) -> HelpReque
         raise NotFound(f"no help request {request_id}")
     if req.student_id == viewer.id:
         return req
-    if viewer.role == Role.TUTOR and (await db.execute(select(TutoringSession.id).where(
-            TutoringSession.request_id == req.id, TutoringSession.tutor_id == viewer.id))).first():
+    if (
+        viewer.role == Role.TUTOR
+        and (await db.execute(select(TutoringSession.id).where(TutoringSession.request_id == req.id, TutoringSession.tutor_id == viewer.id))).first()
+    ):
         return req
     raise Forbidden("this is not your help request")
 
@@ -94,10 +120,17 @@ async def create(db: AsyncSession, student: User, body: HelpRequestCreate, max_i
         if missing:
             raise InvalidInput(f"image(s) {missing} are not your unused uploads", field="image_ids")
     # The text rings on tutors' desks with the offer: contact details are masked before it is stored.
-    req = HelpRequest(student_id=student.id, subject_code=body.subject, text=screen(body.text.strip()).text, mode=body.mode,
-                      chosen_tutor_id=body.tutor_id if body.mode == "chosen" else None, status=RequestStatus.OPEN)
-    open_ = (await db.execute(select(HelpRequest.id).where(HelpRequest.student_id == student.id,
-                                                           HelpRequest.status == RequestStatus.OPEN).limit(1))).scalar()
+    req = HelpRequest(
+        student_id=student.id,
+        subject_code=body.subject,
+        text=screen(body.text.strip()).text,
+        mode=body.mode,
+        chosen_tutor_id=body.tutor_id if body.mode == "chosen" else None,
+        status=RequestStatus.OPEN,
+    )
+    open_ = (
+        await db.execute(select(HelpRequest.id).where(HelpRequest.student_id == student.id, HelpRequest.status == RequestStatus.OPEN).limit(1))
+    ).scalar()
     if open_ is not None:
         raise Conflict("you already have an open help request; cancel it or wait for it first", request_id=open_)
     db.add(req)
@@ -136,20 +169,41 @@ async def to_out(db: AsyncSession, reqs: Sequence[HelpRequest]) -> list[HelpRequ
     questions: dict[int, int] = {}
     imgs: dict[int, list[ImageOut]] = {i: [] for i in ids}
     if ids:
-        for rid, kp in (await db.execute(select(HelpRequestKnowledgePoint.request_id, HelpRequestKnowledgePoint.knowledge_point_id)
-                                         .where(HelpRequestKnowledgePoint.request_id.in_(ids)))).all():
+        for rid, kp in (
+            await db.execute(
+                select(HelpRequestKnowledgePoint.request_id, HelpRequestKnowledgePoint.knowledge_point_id).where(
+                    HelpRequestKnowledgePoint.request_id.in_(ids)
+                )
+            )
+        ).all():
             kps[rid].append(kp)
         for img in (await db.execute(select(Image).where(Image.help_request_id.in_(ids)).order_by(Image.created_at))).scalars():
             if img.help_request_id is not None:  # never None: selected by it
                 imgs[img.help_request_id].append(image_out(img))
-        questions = {rid: qid for rid, qid in (await db.execute(select(Question.source_request_id, Question.id)
-                                                                .where(Question.source_request_id.in_(ids)))).all() if rid is not None}
-    return [HelpRequestOut(id=r.id, student_id=r.student_id, subject=r.subject_code, text=r.text,
-                           knowledge_point_ids=sorted(kps[r.id]), images=imgs[r.id], mode=r.mode,
-                           tutor_id=r.chosen_tutor_id, status=r.status, close_reason=r.close_reason,
-                           wants_question=r.wants_question, created_at=r.created_at, closed_at=r.closed_at,
-                           question_id=questions.get(r.id))
-            for r in reqs]
+        questions = {
+            rid: qid
+            for rid, qid in (await db.execute(select(Question.source_request_id, Question.id).where(Question.source_request_id.in_(ids)))).all()
+            if rid is not None
+        }
+    return [
+        HelpRequestOut(
+            id=r.id,
+            student_id=r.student_id,
+            subject=r.subject_code,
+            text=r.text,
+            knowledge_point_ids=sorted(kps[r.id]),
+            images=imgs[r.id],
+            mode=r.mode,
+            tutor_id=r.chosen_tutor_id,
+            status=r.status,
+            close_reason=r.close_reason,
+            wants_question=r.wants_question,
+            created_at=r.created_at,
+            closed_at=r.closed_at,
+            question_id=questions.get(r.id),
+        )
+        for r in reqs
+    ]
 
 
 async def collect_unattached_images(db: AsyncSession, before: datetime) -> int:
@@ -157,6 +211,9 @@ async def collect_unattached_images(db: AsyncSession, before: datetime) -> int:
     live session (an upload someone abandoned). One DELETE; it runs once an hour."""
     shown = select(SessionEvent.id).where(SessionEvent.kind == "image", SessionEvent.body.contains(Image.id))
     in_qa = select(QaImage.image_id).where(QaImage.image_id == Image.id)  # a Q&A question's or answer's photo
-    result = await db.execute(delete(Image).where(Image.help_request_id.is_(None), Image.created_at < before,
-                                                  ~shown.exists(), ~in_qa.exists()).execution_options(synchronize_session=False))
+    result = await db.execute(
+        delete(Image)
+        .where(Image.help_request_id.is_(None), Image.created_at < before, ~shown.exists(), ~in_qa.exists())
+        .execution_options(synchronize_session=False)
+    )
     return rowcount(result) or 0

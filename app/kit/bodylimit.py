@@ -3,6 +3,7 @@
 room for the form. A larger body is refused with 413 in the error envelope — from its
 Content-Length when it gives one, else as soon as the bytes received pass the cap — so a 100 MB
 JSON document is never read, let alone parsed."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,7 @@ class BodyLimit:
         self.upload_cap = max(settings.max_image_bytes, settings.max_csv_bytes) + 64 * 1024
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS") \
-                or (scope["method"] == "PUT" and _STREAMED.match(scope["path"])):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS") or (scope["method"] == "PUT" and _STREAMED.match(scope["path"])):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
@@ -68,10 +68,13 @@ class BodyLimit:
 
 
 async def _too_large(send: Send, cap: int) -> None:
-    payload: dict[str, Any] = {"error": "PayloadTooLarge", "detail": f"the request body is larger than {cap} bytes",
-                               "limit_bytes": cap}
+    payload: dict[str, Any] = {"error": "PayloadTooLarge", "detail": f"the request body is larger than {cap} bytes", "limit_bytes": cap}
     data = json.dumps(payload).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()), (b"connection", b"close")],
+        }
+    )
     await send({"type": "http.response.body", "body": data})

@@ -7,6 +7,7 @@ of `app/`); this module is where `app/` takes it from.
 Left on the wall clock, on purpose: column defaults (`app.models.base.utcnow`, for rows that
 no request stamps), JWT expiry (PyJWT checks `exp` against the wall clock) and the refresh
 tokens that must agree with it, rate-limit windows (the `limits` library's own clock)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

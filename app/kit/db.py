@@ -1,4 +1,5 @@
 """Engine and the one-session-per-request dependency (commit at the boundary, never in services)."""
+
 from __future__ import annotations
 
 import logging
@@ -57,8 +58,10 @@ def make_engine(url: str) -> AsyncEngine:
 
 
 # Every PostgreSQL connection of the service (the engine's and app.kit.reads'): see make_engine.
-PG_CONNECT_ARGS = {"timeout": 5,  # an unreachable database is a 503 within seconds
-                   "server_settings": {"plan_cache_mode": "force_custom_plan", "jit": "off", "work_mem": "32MB"}}
+PG_CONNECT_ARGS = {
+    "timeout": 5,  # an unreachable database is a 503 within seconds
+    "server_settings": {"plan_cache_mode": "force_custom_plan", "jit": "off", "work_mem": "32MB"},
+}
 
 
 IMMEDIATE = "tutoring_sqlite_immediate"  # execution option: SQLite transactions begin with the write lock
@@ -106,8 +109,9 @@ def reader_for(maker: async_sessionmaker[AsyncSession]) -> async_sessionmaker[As
     engine: AsyncEngine = maker.kw["bind"]
     if engine.dialect.name != "postgresql":
         return maker
-    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
-                              expire_on_commit=False, autoflush=False, sync_session_class=_ReadSession)
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False, autoflush=False, sync_session_class=_ReadSession
+    )
 
 
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:

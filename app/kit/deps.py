@@ -1,6 +1,7 @@
 """Dependencies for what the app factory builds once (`app.state`), so that endpoints declare
 what they use instead of reaching into the app: settings and the event log here, the clock in
 `clock.py`, the database session in `db.py`, the matcher in `app/match/deps.py`."""
+
 from __future__ import annotations
 
 from typing import Annotated

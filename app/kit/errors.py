@@ -3,6 +3,7 @@
 Codes are stable and machine-readable; `detail` is for people. Anything a user can cause is a
 4xx with a code from here, never a 500.
 """
+
 from __future__ import annotations
 
 import logging
@@ -51,9 +52,16 @@ TooManyRequests = error_type("TooManyRequests", 429)
 
 
 _STATUS_CODES = {
-    400: "BadRequest", 401: "NotAuthenticated", 403: "Forbidden", 404: "NotFound",
-    405: "MethodNotAllowed", 409: "Conflict", 413: "PayloadTooLarge", 415: "UnsupportedMediaType",
-    422: "InvalidInput", 429: "TooManyRequests",
+    400: "BadRequest",
+    401: "NotAuthenticated",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    422: "InvalidInput",
+    429: "TooManyRequests",
 }
 
 
@@ -61,9 +69,18 @@ def _is_bad_input(exc: DBAPIError) -> bool:
     """Errors the database raises for a value nobody could store: a NUL character in text
     (PostgreSQL), a number beyond 64 bits, text that is not valid in the database encoding."""
     text = f"{type(exc.orig).__name__} {exc.orig}".lower()
-    return isinstance(exc, DataError) or any(k in text for k in (
-        "0x00", "out of int64 range", "out of range", "untranslatablecharacter", "characternotinrepertoire",
-        "too large to convert", "invalid byte sequence"))
+    return isinstance(exc, DataError) or any(
+        k in text
+        for k in (
+            "0x00",
+            "out of int64 range",
+            "out of range",
+            "untranslatablecharacter",
+            "characternotinrepertoire",
+            "too large to convert",
+            "invalid byte sequence",
+        )
+    )
 
 
 def _bad_input_detail(exc: DBAPIError) -> str:
@@ -79,20 +96,25 @@ def _unavailable(detail: str, exc: BaseException) -> JSONResponse:
     # Logged with its cause: a 503 under load (a pool that ran dry, a timeout) is otherwise
     # indistinguishable from an outage.
     logging.getLogger(__name__).warning("503 %s: %s: %s", detail, type(exc).__name__, exc)
-    return JSONResponse({"error": "ServiceUnavailable", "detail": f"{detail}; try again shortly", "retry_after": 5},
-                        status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse(
+        {"error": "ServiceUnavailable", "detail": f"{detail}; try again shortly", "retry_after": 5}, status_code=503, headers={"Retry-After": "5"}
+    )
 
 
 def _server_error() -> JSONResponse:
-    return JSONResponse({"error": "ServerError", "detail": "something went wrong on our side; it has been logged"},
-                        status_code=500)
+    return JSONResponse({"error": "ServerError", "detail": "something went wrong on our side; it has been logged"}, status_code=500)
 
 
 ENVELOPE_SCHEMA: dict[str, Any] = {
-    "title": "Error", "type": "object", "required": ["error", "detail"], "additionalProperties": True,
-    "properties": {"error": {"type": "string", "description": "stable machine-readable code"},
-                   "detail": {"type": "string", "description": "for people"},
-                   "problems": {"type": "array", "items": {"type": "object"}}},
+    "title": "Error",
+    "type": "object",
+    "required": ["error", "detail"],
+    "additionalProperties": True,
+    "properties": {
+        "error": {"type": "string", "description": "stable machine-readable code"},
+        "detail": {"type": "string", "description": "for people"},
+        "problems": {"type": "array", "items": {"type": "object"}},
+    },
 }
 
 
@@ -119,26 +141,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
         retry = exc.extra.get("retry_after")
-        return JSONResponse(exc.envelope(), status_code=exc.status_code,
-                            headers={"Retry-After": str(retry)} if retry is not None else None)
+        return JSONResponse(exc.envelope(), status_code=exc.status_code, headers={"Retry-After": str(retry)} if retry is not None else None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
+        problems = [{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()]
         first = problems[0] if problems else {"loc": [], "msg": "invalid input"}
         detail = f"{'.'.join(first['loc'][1:] or first['loc'])}: {first['msg']}"
-        return JSONResponse(
-            {"error": "InvalidInput", "detail": detail, "problems": problems}, status_code=422
-        )
+        return JSONResponse({"error": "InvalidInput", "detail": detail, "problems": problems}, status_code=422)
 
     @app.exception_handler(OverflowError)
     async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
         # SQLite: "Python int too large to convert to SQLite INTEGER" — a number beyond 64 bits.
-        return JSONResponse({"error": "InvalidInput", "detail": "a number is out of range (64-bit integers)"},
-                            status_code=422)
+        return JSONResponse({"error": "InvalidInput", "detail": "a number is out of range (64-bit integers)"}, status_code=422)
 
     @app.exception_handler(DBAPIError)
     async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
@@ -170,6 +185,7 @@ def install(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "HttpError")
         return JSONResponse(
-            {"error": code, "detail": str(exc.detail)}, status_code=exc.status_code,
+            {"error": code, "detail": str(exc.detail)},
+            status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )

@@ -1,6 +1,7 @@
 """Image intake: the content decides the type (never the file name), the size is capped, and
 the picture is re-encoded so that no metadata (EXIF GPS position, camera serial, comments)
 leaves the student's phone for anybody else to see."""
+
 from __future__ import annotations
 
 import io

@@ -8,6 +8,7 @@ encoder was slower: ~90 µs, most of it formatting timestamps). Endpoints that r
 `model_response(...)` keep their `response_model`, so the OpenAPI document (and Schemathesis,
 which checks every answer against it) stays as it was.
 """
+
 from __future__ import annotations
 
 from typing import Any, TypeVar

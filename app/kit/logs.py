@@ -1,5 +1,6 @@
 """Secrets never reach the logs: uvicorn writes every request's path with its query string, and
 the websocket's ticket travels there (`/ws?ticket=…`)."""
+
 from __future__ import annotations
 
 import logging

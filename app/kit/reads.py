@@ -19,6 +19,7 @@ engine, so the result types are the same on both: ids and counts as int, timesta
 Statements here are single SELECTs (one snapshot each), never writes. A PostgreSQL that
 stops answering is a 503, as it is on the ORM path.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -31,8 +32,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.kit.errors import error_type
 
 DatabaseUnavailable = error_type("ServiceUnavailable", 503)
-_DOWN = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
-         asyncpg.exceptions.CannotConnectNowError, asyncpg.exceptions.AdminShutdownError)
+_DOWN = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+)
 
 
 async def _nothing_to_reset(_conn: asyncpg.Connection) -> None:
@@ -61,8 +68,9 @@ class HotReads:
         kwargs = {**kwargs, **self._connect_args}
         # min_size 0: nothing is opened until a read needs it (many test apps share one server);
         # idle connections close after a minute.
-        self._pool = await asyncpg.create_pool(*args, min_size=0, max_size=self._size, reset=_nothing_to_reset,
-                                               max_inactive_connection_lifetime=60.0, **kwargs)
+        self._pool = await asyncpg.create_pool(
+            *args, min_size=0, max_size=self._size, reset=_nothing_to_reset, max_inactive_connection_lifetime=60.0, **kwargs
+        )
 
     async def aclose(self) -> None:
         if self._pool is not None:

@@ -7,9 +7,9 @@ def make_redis(url: str, max_connections: int = 64) -> Redis:
     """A bounded pool that waits for a free connection instead of failing under a burst."""
     # Connect and read timeouts: a Redis that stopped answering is reported (503) within
     # seconds instead of holding the request forever.
-    pool = BlockingConnectionPool.from_url(url, decode_responses=True, max_connections=max_connections,
-                                           timeout=10, health_check_interval=30, socket_connect_timeout=3,
-                                           socket_timeout=10)
+    pool = BlockingConnectionPool.from_url(
+        url, decode_responses=True, max_connections=max_connections, timeout=10, health_check_interval=30, socket_connect_timeout=3, socket_timeout=10
+    )
     return Redis(connection_pool=pool)
 
 

@@ -1,4 +1,5 @@
 """Process tuning shared by the service and its benchmarks."""
+
 from __future__ import annotations
 
 import gc

@@ -18,6 +18,7 @@ completes it. `Recent` keeps those windows per (conversation, sender) in memory.
 The corpus in tests/test_masking_corpus.py measures recall and the false-positive rate (README,
 "Security").
 """
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,14 @@ from functools import lru_cache
 
 MASK = "***"
 
-_CN_DIGITS = {**dict(zip("零〇一二三四五六七八九", "0012345678" "9")), **dict(zip("壹贰叁肆伍陆柒捌玖", "123456789")),
-              "幺": "1", "洞": "0", "貳": "2", "陸": "6"}
+_CN_DIGITS = {
+    **dict(zip("零〇一二三四五六七八九", "00123456789")),
+    **dict(zip("壹贰叁肆伍陆柒捌玖", "123456789")),
+    "幺": "1",
+    "洞": "0",
+    "貳": "2",
+    "陸": "6",
+}
 # Separators a teenager puts between the digits of a number (or the letters of a keyword).
 _SEPS = set(" \t\n\r\u3000-_/\\|,.，。、·・~～—–'\"*()（）[]【】<>《》")
 _SEP = r"[\s\-_/\\|,.，。、·・~～—–'\"*()（）\[\]【】<>《》]"
@@ -113,8 +120,7 @@ def _compact(sk: _Folded) -> _Folded:
     pos = 0
     for m in _SEP_CHAR.finditer(t):  # a chat line has a few separators: a loop over them, not over characters
         i = m.start()
-        if (t[i] == " " and 0 < i < len(t) - 1 and t[i - 1].isascii() and t[i - 1].isalpha()
-                and t[i + 1].isascii() and t[i + 1].isalpha()):
+        if t[i] == " " and 0 < i < len(t) - 1 and t[i - 1].isascii() and t[i - 1].isalpha() and t[i + 1].isascii() and t[i + 1].isalpha():
             continue
         texts.append(t[pos:i])
         where.extend(w[pos:i])
@@ -146,7 +152,7 @@ def _phones(sk: _Folded) -> list[tuple[int, int, str]]:
             continue
         groups = [(g.start() + m.start(), g.end() + m.start()) for g in re.finditer(r"\d+", m.group())]
         sizes = [b - a for a, b in groups]
-        seps = [sk.text[groups[k][1]:groups[k + 1][0]].strip() or " " for k in range(len(groups) - 1)]
+        seps = [sk.text[groups[k][1] : groups[k + 1][0]].strip() or " " for k in range(len(groups) - 1)]
         if _thousands(sizes, seps):
             continue
         for i in range(len(groups)):
@@ -173,8 +179,7 @@ def _phones(sk: _Folded) -> list[tuple[int, int, str]]:
 _AT = r"(?:\s*(?:@|\(at\)|\[at\]|\{at\}|<at>|艾特|圈a)\s*|\s+at\s+)"
 _DOT = r"(?:\s*(?:\.|\(dot\)|\[dot\]|\{dot\}|点|。)\s*|\s+dot\s+)"
 _TLD = r"(?:com|cn|net|org|edu|gov|io|me|top|xyz|cc|hk|tw|co|info|email)"
-_EMAIL = re.compile(r"[a-z0-9][a-z0-9._%+\-]*" + _AT + r"[a-z0-9\-]+(?:" + _DOT + r"[a-z0-9\-]+)*" + _DOT + _TLD
-                    + r"(?![a-z])")
+_EMAIL = re.compile(r"[a-z0-9][a-z0-9._%+\-]*" + _AT + r"[a-z0-9\-]+(?:" + _DOT + r"[a-z0-9\-]+)*" + _DOT + _TLD + r"(?![a-z])")
 
 # --- accounts behind a keyword (on the compact form, so 微 / 信 and q q match) ---------------
 _FILL = r"(?:\s*(?:号码|账号|号|id|名|是|为|:|：|加|搜索|搜|@|is)\s*){0,3}\s*"
@@ -182,12 +187,15 @@ _TOKEN = r"([a-z0-9][a-z0-9_\-]{4,24})"
 _QQ = re.compile(r"(?:q ?q|扣扣|抠抠|寇寇|蔻蔻|口口|企鹅|球球|q号|q码|扣号)" + _FILL + r"(\d{5,12})")
 _QQ_WEAK = re.compile(r"(?<![a-z])q\s*(?:[:：]|号)\s*(\d{5,12})")
 _QQ_AFTER = re.compile(r"(?<!\d)(\d{5,12})\s*(?:@|艾特)?\s*(?:qq|扣扣)(?!邮箱)")
-_ACCOUNT = re.compile(r"(?<![a-z])(?:微信|威信|薇信|徽信|维信|胃信|喂信|v信|vx|wx|weixin|wechat|vchat|微x|薇x|"
-                      r"微博|抖音|快手|小红书|b站|telegram|instagram|discord|skype|whatsapp|snapchat|facebook)"
-                      + _FILL + _TOKEN)
+_ACCOUNT = re.compile(
+    r"(?<![a-z])(?:微信|威信|薇信|徽信|维信|胃信|喂信|v信|vx|wx|weixin|wechat|vchat|微x|薇x|"
+    r"微博|抖音|快手|小红书|b站|telegram|instagram|discord|skype|whatsapp|snapchat|facebook)" + _FILL + _TOKEN
+)
 _ACCOUNT_WEAK = re.compile(r"(?:(?<![a-z])(?:v|ins|tg|line|fb)\s*(?:[:：]|号)|微|薇|威)" + _FILL + r"([a-z][a-z0-9_\-]{4,24})")
-_INTENT = re.compile(r"(?<![a-z])(?:加我|加一下|加个好友|加好友|联系我|联系方式|找我|私聊|私我|私信|打给我|打我|"
-                     r"call me|text me|add me|我的号|号码|电话|手机|tel|phone|dial)(?:吧|哦|呀|啊)?" + _FILL + _TOKEN)
+_INTENT = re.compile(
+    r"(?<![a-z])(?:加我|加一下|加个好友|加好友|联系我|联系方式|找我|私聊|私我|私信|打给我|打我|"
+    r"call me|text me|add me|我的号|号码|电话|手机|tel|phone|dial)(?:吧|哦|呀|啊)?" + _FILL + _TOKEN
+)
 
 
 def _account_ok(token: str, strict: bool) -> bool:
@@ -203,8 +211,14 @@ def _account_ok(token: str, strict: bool) -> bool:
 # pattern cannot match without.
 _HAS_Q = re.compile(r"[q扣抠寇蔻口企球]")
 _HAS_AT = re.compile(r"@|at|艾特|圈a")
-_KEYED = ((_QQ, _HAS_Q, "qq", False), (_QQ_WEAK, _HAS_Q, "qq", False), (_QQ_AFTER, _HAS_Q, "qq", False),
-          (_ACCOUNT, None, "wechat", False), (_ACCOUNT_WEAK, None, "wechat", True), (_INTENT, None, "contact", True))
+_KEYED = (
+    (_QQ, _HAS_Q, "qq", False),
+    (_QQ_WEAK, _HAS_Q, "qq", False),
+    (_QQ_AFTER, _HAS_Q, "qq", False),
+    (_ACCOUNT, None, "wechat", False),
+    (_ACCOUNT_WEAK, None, "wechat", True),
+    (_INTENT, None, "contact", True),
+)
 
 
 def _keyed(cp: _Folded) -> list[tuple[int, int, str]]:
@@ -228,8 +242,7 @@ _ADDRESS = [  # (pattern, what it cannot match without)
 
 
 def _addresses(cp: _Folded) -> list[tuple[int, int, str]]:
-    return [(m.start(), m.end(), "address") for p, needs in _ADDRESS if needs is None or needs.search(cp.text)
-            for m in p.finditer(cp.text)]
+    return [(m.start(), m.end(), "address") for p, needs in _ADDRESS if needs is None or needs.search(cp.text) for m in p.finditer(cp.text)]
 
 
 @dataclass(frozen=True)
@@ -292,9 +305,11 @@ def _screen(line: _Line, recent: Sequence[_Line]) -> Screened:
     if recent:  # one pass over the sender's last lines and this one; keep what reaches into this one
         offset = sum(len(r.text) + 1 for r in recent)
         lines = [*recent, line]
-        spans = [(max(a - offset, 0), b - offset, kind) for a, b, kind in
-                 _spans("", _joined([(r.text, r.sk) for r in lines]), _joined([(r.text, r.cp) for r in lines], True))
-                 if b > offset]
+        spans = [
+            (max(a - offset, 0), b - offset, kind)
+            for a, b, kind in _spans("", _joined([(r.text, r.sk) for r in lines]), _joined([(r.text, r.cp) for r in lines], True))
+            if b > offset
+        ]
     else:
         spans = _spans(text, line.sk, line.cp)
     if not spans:
@@ -332,7 +347,7 @@ class Recent:
         kept = text[-200:]
         if line is None or len(kept) != len(text):
             line = _Line.of(kept)
-        lines = (lines + [line])[-self.per_key:]
+        lines = (lines + [line])[-self.per_key :]
         self._lines[key] = lines
         while len(self._lines) > self.keys:
             self._lines.popitem(last=False)

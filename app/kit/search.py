@@ -27,6 +27,7 @@ A document table has two columns: its key (the searched thing's id, also the FTS
 `terms`. Each domain builds its own documents (what goes into them is its business) and filters
 the matches by what the searcher may see.
 """
+
 from __future__ import annotations
 
 import re
@@ -51,7 +52,7 @@ def terms(value: str) -> list[str]:
         elif len(run) == 1:
             out.append(run)
         else:
-            out.extend(run[i:i + 2] for i in range(len(run) - 1))
+            out.extend(run[i : i + 2] for i in range(len(run) - 1))
     return out
 
 
@@ -82,18 +83,21 @@ def matching(index: Index, dialect: str, words: list[str], any_of: bool = False,
     if dialect == "postgresql":
         docs = table(index.docs, column(index.key), column("terms"))
         op = "&&" if any_of else "@>"
-        cond = text(f"string_to_array({index.docs}.terms, ' ') {op} :words").bindparams(
-            bindparam("words", words, type_=ARRAY(Text)))
+        cond = text(f"string_to_array({index.docs}.terms, ' ') {op} :words").bindparams(bindparam("words", words, type_=ARRAY(Text)))
         # MATERIALIZED: the matches come from the GIN index first, whatever the outer query orders by.
         return select(docs.c[index.key]).where(cond).limit(cap).cte(index.cte).prefix_with("MATERIALIZED")
     # Every term is quoted: a bigram is letters or digits only, so no quote can be inside.
     expr = (" OR " if any_of else " ").join(f'"{w}"' for w in words)
-    return select(literal_column("rowid").label(index.key)).select_from(text(index.fts)).where(
-        text(f"{index.fts} MATCH :expr").bindparams(expr=expr)).limit(cap).subquery()
+    return (
+        select(literal_column("rowid").label(index.key))
+        .select_from(text(index.fts))
+        .where(text(f"{index.fts} MATCH :expr").bindparams(expr=expr))
+        .limit(cap)
+        .subquery()
+    )
 
 
-def matched(index: Index, dialect: str, key: ColumnElement[int] | InstrumentedAttribute[int], words: list[str],
-            cap: int) -> ColumnElement[bool]:
+def matched(index: Index, dialect: str, key: ColumnElement[int] | InstrumentedAttribute[int], words: list[str], cap: int) -> ColumnElement[bool]:
     """`key` is one of the first `cap` documents holding all of `words` (any `cap` of them: a cut for
     a query of one very common word): a condition for a query that reads every match, as a ranked
     search does. On PostgreSQL `key = ANY(ARRAY(…))`: the matches are read from the GIN index once,
@@ -103,7 +107,8 @@ def matched(index: Index, dialect: str, key: ColumnElement[int] | InstrumentedAt
         docs = f"SELECT {index.key} FROM {index.docs} WHERE string_to_array({index.docs}.terms, ' ') @> :words LIMIT :cap"
         col = key.expression  # (a mapped attribute: its table's column)
         return text(f"{col.table.name}.{col.name} = ANY(ARRAY({docs}))").bindparams(  # type: ignore[return-value]  # a TextClause used as a boolean condition
-            bindparam("words", words, type_=ARRAY(Text)), bindparam("cap", cap, type_=Integer))
+            bindparam("words", words, type_=ARRAY(Text)), bindparam("cap", cap, type_=Integer)
+        )
     return key.in_(select(matching(index, dialect, words, cap=cap)))
 
 

@@ -1,4 +1,5 @@
 """Password hashing (argon2id via argon2-cffi) and signed access tokens (PyJWT, HS256)."""
+
 from __future__ import annotations
 
 import asyncio

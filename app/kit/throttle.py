@@ -6,6 +6,7 @@ A throttle refuses with `429 TooManyRequests` and `Retry-After` (header and `ret
 error envelope); on the websocket the caller turns `Throttled` into an error frame. The numbers
 are in README ("Security") and here, one place:
 """
+
 from __future__ import annotations
 
 import math
@@ -54,8 +55,7 @@ class SocketRate:
     def for_socket(self, clock: Callable[[], float] = time.monotonic) -> Callable[[str | None], None]:
         """The socket's check, called for every frame (`None`) and again for a chat ("chat");
         raises ProtocolError("TooManyMessages", retry_after=…) when a bucket is empty."""
-        buckets = {None: [[float(n), clock()] for n, _, _ in self.any],
-                   "chat": [[float(n), clock()] for n, _, _ in self.chat]}
+        buckets = {None: [[float(n), clock()] for n, _, _ in self.any], "chat": [[float(n), clock()] for n, _, _ in self.chat]}
         limits = {None: self.any, "chat": self.chat}
 
         def rate(kind: str | None) -> None:
@@ -66,8 +66,7 @@ class SocketRate:
                 b[1] = now
                 if b[0] < 1.0:
                     wait = max(math.ceil((1.0 - b[0]) / per_s), 1)
-                    raise ProtocolError("TooManyMessages", f"this socket sends too fast ({label}); slow down",
-                                        retry_after=wait)
+                    raise ProtocolError("TooManyMessages", f"this socket sends too fast ({label}); slow down", retry_after=wait)
             for b in mine:
                 b[0] -= 1.0
 
@@ -88,10 +87,15 @@ class Throttle:
             # A bounded pool that waits: with the library's own (unbounded by default, but capped
             # at 100 by redis-py) a burst of 200 sign-ins failed half of them with 503
             # "Too many connections" (`python -m loadtest.http`).
-            pool = self._pool = BlockingConnectionPool.from_url(settings.redis_url, max_connections=32, timeout=10,
-                                                   socket_connect_timeout=3, socket_timeout=10)
-            self.storage = RedisStorage("async+" + settings.redis_url, implementation="redispy",
-                                        key_prefix=settings.redis_prefix + "limits", connection_pool=pool)  # type: ignore[arg-type]  # limits types its options as scalars; redis-py takes the pool
+            pool = self._pool = BlockingConnectionPool.from_url(
+                settings.redis_url, max_connections=32, timeout=10, socket_connect_timeout=3, socket_timeout=10
+            )
+            self.storage = RedisStorage(
+                "async+" + settings.redis_url,
+                implementation="redispy",
+                key_prefix=settings.redis_prefix + "limits",
+                connection_pool=pool,  # type: ignore[arg-type]  # limits types its options as scalars; redis-py takes the pool
+            )
         else:
             self.storage = MemoryStorage()
         self.limiter = MovingWindowRateLimiter(self.storage)

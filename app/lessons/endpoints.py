@@ -1,4 +1,5 @@
 """Micro-lessons over HTTP: publishing, review, catalogue, playing and progress reports."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +41,7 @@ def _link(request: Request, key: str | None) -> str | None:
 
 async def _out(request: Request, db: Any, lessons: list[Any]) -> list[LessonOut]:
     rows = await service.describe(db, lessons)
-    return [LessonOut(**{k: v for k, v in r.items() if not k.startswith("_")}, poster_url=_link(request, r["_poster_key"]))
-            for r in rows]
+    return [LessonOut(**{k: v for k, v in r.items() if not k.startswith("_")}, poster_url=_link(request, r["_poster_key"])) for r in rows]
 
 
 @router.post("", status_code=201)
@@ -52,15 +52,24 @@ async def create(data: LessonCreate, request: Request, tutor: Tutor, db: DB) -> 
 
 
 @router.get("")
-async def catalogue(request: Request, user: CurrentUser, db: DB, subject: str | None = Query(None, max_length=16),
-                    band: Literal["junior", "senior"] | None = None, knowledge_point_id: int | None = None,
-                    q: str | None = Query(None, max_length=100), tutor_id: int | None = None,
-                    sort: Literal["newest", "most_watched"] = "newest", limit: int = Query(20, ge=1, le=100),
-                    offset: int = Query(0, ge=0)) -> LessonPage:
+async def catalogue(
+    request: Request,
+    user: CurrentUser,
+    db: DB,
+    subject: str | None = Query(None, max_length=16),
+    band: Literal["junior", "senior"] | None = None,
+    knowledge_point_id: int | None = None,
+    q: str | None = Query(None, max_length=100),
+    tutor_id: int | None = None,
+    sort: Literal["newest", "most_watched"] = "newest",
+    limit: int = Query(20, ge=1, le=100),
+    offset: int = Query(0, ge=0),
+) -> LessonPage:
     """Approved lessons of the city: by subject, band and knowledge point (its sub-points too),
     a title search, one tutor's lessons; newest or most watched first."""
-    total, rows = await service.catalogue(db, user, subject=subject, band=band, knowledge_point_id=knowledge_point_id,
-                                          q=q, tutor_id=tutor_id, sort=sort, limit=limit, offset=offset)
+    total, rows = await service.catalogue(
+        db, user, subject=subject, band=band, knowledge_point_id=knowledge_point_id, q=q, tutor_id=tutor_id, sort=sort, limit=limit, offset=offset
+    )
     return LessonPage(total=total, rows=await _out(request, db, rows))
 
 
@@ -98,8 +107,7 @@ async def file(request: StarletteRequest) -> Response:
         path = request.app.state.lesson_storage.path(key)
     except ValueError:
         expires, path = 0, None
-    if path is None or not links.valid(settings.secret(), key, expires, request.query_params.get("s", ""),
-                                       request.app.state.clock.now()):
+    if path is None or not links.valid(settings.secret(), key, expires, request.query_params.get("s", ""), request.app.state.clock.now()):
         return JSONResponse({"error": "NotFound", "detail": "this link is not valid (any more): open the lesson again"}, 404)
     if not path.is_file():
         return JSONResponse({"error": "NotFound", "detail": "no such file"}, 404)
@@ -116,8 +124,15 @@ def _period(from_: date, to: date) -> None:
 
 
 @router.get("/stats/views")
-async def view_figures(request: Request, user: CurrentUser, db: DB, by: Literal["lesson", "tutor", "subject", "knowledge_point", "school"],
-                       from_: date = Query(alias="from"), to: date = Query(), format: Format = "json") -> Any:
+async def view_figures(
+    request: Request,
+    user: CurrentUser,
+    db: DB,
+    by: Literal["lesson", "tutor", "subject", "knowledge_point", "school"],
+    from_: date = Query(alias="from"),
+    to: date = Query(),
+    format: Format = "json",
+) -> Any:
     """Clicks and complete views in [from, to) per lesson, tutor, subject, knowledge point or
     (viewers') school. Admins: the viewers of their scope; a tutor: their own lessons."""
     _period(from_, to)
@@ -132,8 +147,15 @@ async def view_figures(request: Request, user: CurrentUser, db: DB, by: Literal[
 
 
 @router.get("/stats/leaderboard")
-async def leaderboard(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
-                      limit: int = Query(20, ge=1, le=200), format: Format = "json") -> Any:
+async def leaderboard(
+    request: Request,
+    admin: Admin,
+    db: DB,
+    from_: date = Query(alias="from"),
+    to: date = Query(),
+    limit: int = Query(20, ge=1, le=200),
+    format: Format = "json",
+) -> Any:
     """The city's lessons by complete views in [from, to), then clicks (ties share a rank)."""
     _period(from_, to)
     rows = await stats.figures(db, "lesson", from_, to, request.app.state.settings.timezone, city_id=admin.city_id or 0)
@@ -141,8 +163,9 @@ async def leaderboard(request: Request, admin: Admin, db: DB, from_: date = Quer
 
 
 @router.get("/stats/workload")
-async def workload(request: Request, user: CurrentUser, db: DB, from_: date = Query(alias="from"), to: date = Query(),
-                   format: Format = "json") -> Any:
+async def workload(
+    request: Request, user: CurrentUser, db: DB, from_: date = Query(alias="from"), to: date = Query(), format: Format = "json"
+) -> Any:
     """Per tutor: lessons published, clicks, complete views and lesson points in [from, to).
     Admins: the tutors of their schools; a tutor: themselves."""
     _period(from_, to)
@@ -157,8 +180,15 @@ async def workload(request: Request, user: CurrentUser, db: DB, from_: date = Qu
 
 
 @router.get("/stats/archive")
-async def archive(request: Request, user: CurrentUser, db: DB, from_: date = Query(alias="from"), to: date = Query(),
-                  tutor_id: int | None = None, format: Format = "json") -> Any:
+async def archive(
+    request: Request,
+    user: CurrentUser,
+    db: DB,
+    from_: date = Query(alias="from"),
+    to: date = Query(),
+    tutor_id: int | None = None,
+    format: Format = "json",
+) -> Any:
     """The micro-lesson part of a tutor's archive (辅导档案): a tutor's own; admins any tutor in scope."""
     _period(from_, to)
     if tutor_id is None or tutor_id == user.id:
@@ -167,8 +197,12 @@ async def archive(request: Request, user: CurrentUser, db: DB, from_: date = Que
         target = user
     else:
         found = await db.get(User, tutor_id)
-        if found is None or found.role != "tutor" or user.role not in ("school_admin", "district_admin", "city_admin") \
-                or not await user_in_scope(db, user, found):
+        if (
+            found is None
+            or found.role != "tutor"
+            or user.role not in ("school_admin", "district_admin", "city_admin")
+            or not await user_in_scope(db, user, found)
+        ):
             raise NotFound(f"no tutor {tutor_id} in your scope")
         target = found
     rows = await stats.archive(db, target.id, from_, to, request.app.state.settings.timezone)
@@ -221,8 +255,10 @@ async def upload(lesson_id: int, request: Request, tutor: Tutor, db: DB) -> Less
         except media.MediaRejected as e:
             raise VideoRejected(str(e)) from None
         if probe.duration_s > settings.lesson_max_duration_s:
-            raise VideoTooLong(f"the video lasts {probe.duration_s / 60:.1f} minutes; the limit is "
-                               f"{settings.lesson_max_duration_s / 60:.0f} minutes", limit_s=settings.lesson_max_duration_s)
+            raise VideoTooLong(
+                f"the video lasts {probe.duration_s / 60:.1f} minutes; the limit is {settings.lesson_max_duration_s / 60:.0f} minutes",
+                limit_s=settings.lesson_max_duration_s,
+            )
         replaced = await service.accept_upload(db, tutor_id, lesson_id, key, size, _now(request))
     except BaseException:
         storage.delete(key)
@@ -256,10 +292,16 @@ async def reject(lesson_id: int, data: Reject, request: Request, admin: Admin, d
 async def play(lesson_id: int, request: Request, user: CurrentUser, db: DB, data: PlayStart | None = None) -> Play:
     """Start watching: a signed link to the video, where to resume; a student's click is counted."""
     settings = request.app.state.settings
-    lesson, resume, counted = await service.start_play(db, user, lesson_id, data.from_s if data else None,
-                                                       _now(request), settings)
-    return Play(lesson_id=lesson.id, video_url=_link(request, lesson.video_key) or "", poster_url=_link(request, lesson.poster_key),
-                resume_s=resume, duration_s=lesson.duration_s or 0.0, counted_click=counted, report_every_s=2.0)
+    lesson, resume, counted = await service.start_play(db, user, lesson_id, data.from_s if data else None, _now(request), settings)
+    return Play(
+        lesson_id=lesson.id,
+        video_url=_link(request, lesson.video_key) or "",
+        poster_url=_link(request, lesson.poster_key),
+        resume_s=resume,
+        duration_s=lesson.duration_s or 0.0,
+        counted_click=counted,
+        report_every_s=2.0,
+    )
 
 
 @router.post("/{lesson_id}/progress")

@@ -4,6 +4,7 @@ service's secret: checking it costs one HMAC and no database query, which keeps 
 as cheap as serving a plain file (see loadtest/lessons.py). The API decides who may see a
 lesson before it signs; a link lives `TUTORING_LESSON_STREAM_TTL_S` (the player asks for a
 fresh one when it expires)."""
+
 from __future__ import annotations
 
 import hashlib

@@ -3,6 +3,7 @@ installed with aiortc; its wheels carry libx264 and AAC, so no ffmpeg binary is 
 
 Everything here is blocking CPU work: callers run it in a thread, off the request path.
 """
+
 from __future__ import annotations
 
 import struct
@@ -37,8 +38,7 @@ class Probe:
     @property
     def phone_ready(self) -> bool:
         """H.264 (+ AAC or no sound) in an MP4 with the index first: served as uploaded."""
-        return (self.container == "mp4" and self.video_codec == "h264" and self.audio_codec in (None, "aac")
-                and self.faststart)
+        return self.container == "mp4" and self.video_codec == "h264" and self.audio_codec in (None, "aac") and self.faststart
 
 
 def _moov_first(path: Path) -> bool:
@@ -83,8 +83,15 @@ def probe(path: Path) -> Probe:
             width, height = v.codec_context.width, v.codec_context.height
             if not width or not height:
                 raise MediaRejected("the video's picture size cannot be read")
-            return Probe(container, v.codec_context.name, a.codec_context.name if a else None, float(duration),
-                         width, height, container == "mp4" and _moov_first(path))
+            return Probe(
+                container,
+                v.codec_context.name,
+                a.codec_context.name if a else None,
+                float(duration),
+                width,
+                height,
+                container == "mp4" and _moov_first(path),
+            )
     except MediaRejected:
         raise
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError):
@@ -143,7 +150,7 @@ def remux_faststart(src: Path, dst: Path) -> None:
     """Same streams, index moved to the front (no re-encoding)."""
     with av.open(str(src)) as inp, av.open(str(dst), "w", format="mp4", options={"movflags": "+faststart"}) as out:
         mapping = {}
-        for s in (inp.streams.video[:1] + inp.streams.audio[:1]):
+        for s in inp.streams.video[:1] + inp.streams.audio[:1]:
             mapping[s.index] = out.add_stream_from_template(s)
         for packet in inp.demux(list(inp.streams.video[:1]) + list(inp.streams.audio[:1])):
             if packet.dts is None:

@@ -10,6 +10,7 @@ between them), or playing at 16× move the anchor without credit. The anchor is 
 lesson, not per tab, so several players at once gain nothing. A complete view is counted once,
 when the credited seconds reach the configured share of the lesson.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,15 +57,24 @@ def visible() -> Any:
 
 # --- publishing --------------------------------------------------------------------------------
 
+
 async def create(db: AsyncSession, tutor: User, data: LessonCreate, now: float) -> Lesson:
     profile = await db.get(TutorProfile, tutor.id)
     if profile is None or profile.status != "approved" or tutor.school_id is None or tutor.district_id is None:
         raise Forbidden("only approved tutors publish lessons")
     await check_subjects(db, [data.subject])
     kps = await check_knowledge_points(db, data.knowledge_point_ids, [data.subject])
-    lesson = Lesson(tutor_id=tutor.id, school_id=tutor.school_id, district_id=tutor.district_id, subject_code=data.subject,
-                    band=data.band, title=data.title.strip(), description=data.description.strip(),
-                    created_at=ts(now), updated_at=ts(now))
+    lesson = Lesson(
+        tutor_id=tutor.id,
+        school_id=tutor.school_id,
+        district_id=tutor.district_id,
+        subject_code=data.subject,
+        band=data.band,
+        title=data.title.strip(),
+        description=data.description.strip(),
+        created_at=ts(now),
+        updated_at=ts(now),
+    )
     db.add(lesson)
     await db.flush()
     db.add_all([LessonKnowledgePoint(lesson_id=lesson.id, knowledge_point_id=k) for k in kps])
@@ -100,8 +110,9 @@ async def amend(db: AsyncSession, tutor: User, lesson_id: int, data: LessonUpdat
     if data.knowledge_point_ids is not None or data.subject is not None:
         ids = data.knowledge_point_ids
         if ids is None:
-            ids = list((await db.execute(select(LessonKnowledgePoint.knowledge_point_id)
-                                         .where(LessonKnowledgePoint.lesson_id == lesson.id))).scalars())
+            ids = list(
+                (await db.execute(select(LessonKnowledgePoint.knowledge_point_id).where(LessonKnowledgePoint.lesson_id == lesson.id))).scalars()
+            )
         kps = await check_knowledge_points(db, ids, [subject])
         await db.execute(delete(LessonKnowledgePoint).where(LessonKnowledgePoint.lesson_id == lesson.id))
         db.add_all([LessonKnowledgePoint(lesson_id=lesson.id, knowledge_point_id=k) for k in kps])
@@ -143,6 +154,7 @@ async def accept_upload(db: AsyncSession, tutor_id: int, lesson_id: int, key: st
 
 # --- review ------------------------------------------------------------------------------------
 
+
 def _reviewable_by(admin: User) -> Any:
     if admin.role == "school_admin":
         return Lesson.school_id == admin.school_id
@@ -152,9 +164,15 @@ def _reviewable_by(admin: User) -> Any:
 
 
 async def review_queue(db: AsyncSession, admin: User) -> list[Lesson]:
-    return list((await db.execute(select(Lesson).where(_reviewable_by(admin), Lesson.review_status == "pending",
-                                                       Lesson.media_status == "ready")
-                                  .order_by(Lesson.updated_at, Lesson.id))).scalars())
+    return list(
+        (
+            await db.execute(
+                select(Lesson)
+                .where(_reviewable_by(admin), Lesson.review_status == "pending", Lesson.media_status == "ready")
+                .order_by(Lesson.updated_at, Lesson.id)
+            )
+        ).scalars()
+    )
 
 
 async def _for_review(db: AsyncSession, admin: User, lesson_id: int) -> Lesson:
@@ -176,9 +194,17 @@ async def approve(db: AsyncSession, admin: User, lesson_id: int, now: float, set
     if lesson.published_at is None:
         lesson.published_at = ts(now)
         if settings.lesson_points_publish > 0:
-            db.add(PointsEntry(tutor_id=lesson.tutor_id, district_id=lesson.district_id, source_kind="lesson",
-                               source_id=lesson.id, points=Decimal(str(settings.lesson_points_publish)),
-                               note="micro-lesson published", created_at=ts(now)))
+            db.add(
+                PointsEntry(
+                    tutor_id=lesson.tutor_id,
+                    district_id=lesson.district_id,
+                    source_kind="lesson",
+                    source_id=lesson.id,
+                    points=Decimal(str(settings.lesson_points_publish)),
+                    note="micro-lesson published",
+                    created_at=ts(now),
+                )
+            )
     await db.flush()
     return lesson
 
@@ -192,6 +218,7 @@ async def reject(db: AsyncSession, admin: User, lesson_id: int, reason: str, now
 
 
 # --- seeing ------------------------------------------------------------------------------------
+
 
 async def may_see(db: AsyncSession, user: User, lesson: Lesson) -> bool:
     """The tutor always; admins over the tutor's school; everybody of the city once approved."""
@@ -218,26 +245,47 @@ async def describe(db: AsyncSession, lessons: list[Lesson]) -> list[dict[str, An
     """Lessons as the API shows them: with knowledge points, tutor and school names (three queries)."""
     ids = [x.id for x in lessons]
     kps: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    for lid, kid, name in (await db.execute(
+    for lid, kid, name in (
+        await db.execute(
             select(LessonKnowledgePoint.lesson_id, KnowledgePoint.id, KnowledgePoint.name)
             .join(KnowledgePoint, KnowledgePoint.id == LessonKnowledgePoint.knowledge_point_id)
-            .where(LessonKnowledgePoint.lesson_id.in_(ids)).order_by(KnowledgePoint.id))).all():
+            .where(LessonKnowledgePoint.lesson_id.in_(ids))
+            .order_by(KnowledgePoint.id)
+        )
+    ).all():
         kps[lid].append({"id": kid, "name": name})
-    tutors = dict((await db.execute(select(User.id, User.real_name)
-                                    .where(User.id.in_({x.tutor_id for x in lessons})))).all())
-    schools = dict((await db.execute(select(School.id, School.name)
-                                     .where(School.id.in_({x.school_id for x in lessons})))).all())
-    return [{"id": x.id, "title": x.title, "description": x.description, "subject": x.subject_code, "band": x.band,
-             "knowledge_points": kps[x.id], "tutor_id": x.tutor_id, "tutor_name": tutors.get(x.tutor_id, ""),
-             "school": schools.get(x.school_id, ""), "media_status": x.media_status, "failure_reason": x.failure_reason,
-             "review_status": x.review_status, "reject_reason": x.reject_reason, "duration_s": x.duration_s,
-             "width": x.width, "height": x.height, "clicks": x.clicks, "complete_views": x.complete_views,
-             "published_at": x.published_at, "created_at": x.created_at, "_poster_key": x.poster_key} for x in lessons]
+    tutors = dict((await db.execute(select(User.id, User.real_name).where(User.id.in_({x.tutor_id for x in lessons})))).all())
+    schools = dict((await db.execute(select(School.id, School.name).where(School.id.in_({x.school_id for x in lessons})))).all())
+    return [
+        {
+            "id": x.id,
+            "title": x.title,
+            "description": x.description,
+            "subject": x.subject_code,
+            "band": x.band,
+            "knowledge_points": kps[x.id],
+            "tutor_id": x.tutor_id,
+            "tutor_name": tutors.get(x.tutor_id, ""),
+            "school": schools.get(x.school_id, ""),
+            "media_status": x.media_status,
+            "failure_reason": x.failure_reason,
+            "review_status": x.review_status,
+            "reject_reason": x.reject_reason,
+            "duration_s": x.duration_s,
+            "width": x.width,
+            "height": x.height,
+            "clicks": x.clicks,
+            "complete_views": x.complete_views,
+            "published_at": x.published_at,
+            "created_at": x.created_at,
+            "_poster_key": x.poster_key,
+        }
+        for x in lessons
+    ]
 
 
 async def mine(db: AsyncSession, tutor: User) -> list[Lesson]:
-    return list((await db.execute(select(Lesson).where(Lesson.tutor_id == tutor.id)
-                                  .order_by(Lesson.created_at.desc(), Lesson.id.desc()))).scalars())
+    return list((await db.execute(select(Lesson).where(Lesson.tutor_id == tutor.id).order_by(Lesson.created_at.desc(), Lesson.id.desc()))).scalars())
 
 
 def _search(query: Select, dialect: str, q: str) -> tuple[Select, Any]:
@@ -251,12 +299,22 @@ def _search(query: Select, dialect: str, q: str) -> tuple[Select, Any]:
     return query.where(Lesson.id.in_(select(found.c.lesson_id))), bigrams.rank(Lesson.title, words)
 
 
-async def catalogue(db: AsyncSession, user: User, *, subject: str | None, band: str | None, knowledge_point_id: int | None,
-                    q: str | None, tutor_id: int | None, sort: str, limit: int, offset: int) -> tuple[int, list[Lesson]]:
+async def catalogue(
+    db: AsyncSession,
+    user: User,
+    *,
+    subject: str | None,
+    band: str | None,
+    knowledge_point_id: int | None,
+    q: str | None,
+    tutor_id: int | None,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[Lesson]]:
     """Approved, ready lessons of the viewer's city. A knowledge point also finds lessons on the
     points under it (a chapter finds its lessons)."""
-    query = (select(Lesson).join(District, District.id == Lesson.district_id)
-             .where(visible(), District.city_id == user.city_id))
+    query = select(Lesson).join(District, District.id == Lesson.district_id).where(visible(), District.city_id == user.city_id)
     if subject:
         query = query.where(Lesson.subject_code == subject)
     if band:
@@ -264,17 +322,18 @@ async def catalogue(db: AsyncSession, user: User, *, subject: str | None, band: 
     if tutor_id is not None:
         query = query.where(Lesson.tutor_id == tutor_id)
     if knowledge_point_id is not None:
-        under = select(KnowledgePoint.id).where(or_(KnowledgePoint.id == knowledge_point_id,
-                                                    KnowledgePoint.parent_id == knowledge_point_id))
-        query = query.where(exists().where(LessonKnowledgePoint.lesson_id == Lesson.id,
-                                           LessonKnowledgePoint.knowledge_point_id.in_(under)))
+        under = select(KnowledgePoint.id).where(or_(KnowledgePoint.id == knowledge_point_id, KnowledgePoint.parent_id == knowledge_point_id))
+        query = query.where(exists().where(LessonKnowledgePoint.lesson_id == Lesson.id, LessonKnowledgePoint.knowledge_point_id.in_(under)))
     rank = None
     if q and q.strip():
         query, rank = _search(query, db.get_bind().dialect.name, q)
     total = (await db.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     # Every order ends with the id: a total order, so that pages (offset) neither repeat nor skip.
-    order: tuple[Any, ...] = ((Lesson.complete_views.desc(), Lesson.clicks.desc(), Lesson.id.desc()) if sort == "most_watched"
-                              else (Lesson.published_at.desc(), Lesson.id.desc()))
+    order: tuple[Any, ...] = (
+        (Lesson.complete_views.desc(), Lesson.clicks.desc(), Lesson.id.desc())
+        if sort == "most_watched"
+        else (Lesson.published_at.desc(), Lesson.id.desc())
+    )
     if rank is not None and sort == "newest":  # a search's default order: most relevant, then newest
         order = (rank.desc(), *order)
     rows = list((await db.execute(query.order_by(*order).limit(limit).offset(offset))).scalars())
@@ -285,33 +344,47 @@ async def lessons_on(db: AsyncSession, user: User, knowledge_point_ids: list[int
     """How many visible lessons each knowledge point has (the hot-spot figures link to them)."""
     if not knowledge_point_ids:
         return {}
-    rows = (await db.execute(
-        select(LessonKnowledgePoint.knowledge_point_id, func.count())
-        .join(Lesson, Lesson.id == LessonKnowledgePoint.lesson_id).join(District, District.id == Lesson.district_id)
-        .where(visible(), District.city_id == user.city_id, LessonKnowledgePoint.knowledge_point_id.in_(knowledge_point_ids))
-        .group_by(LessonKnowledgePoint.knowledge_point_id))).all()
+    rows = (
+        await db.execute(
+            select(LessonKnowledgePoint.knowledge_point_id, func.count())
+            .join(Lesson, Lesson.id == LessonKnowledgePoint.lesson_id)
+            .join(District, District.id == Lesson.district_id)
+            .where(visible(), District.city_id == user.city_id, LessonKnowledgePoint.knowledge_point_id.in_(knowledge_point_ids))
+            .group_by(LessonKnowledgePoint.knowledge_point_id)
+        )
+    ).all()
     return {k: n for k, n in rows}
 
 
 # --- watching and counting ---------------------------------------------------------------------
+
 
 def _bits(duration: float | None) -> int:
     return max(1, round(duration or 0))
 
 
 async def _view(db: AsyncSession, student: User, lesson: Lesson, now: float) -> LessonView:
-    view = (await db.execute(select(LessonView).where(LessonView.lesson_id == lesson.id, LessonView.student_id == student.id)
-                             .with_for_update())).scalar_one_or_none()
+    view = (
+        await db.execute(select(LessonView).where(LessonView.lesson_id == lesson.id, LessonView.student_id == student.id).with_for_update())
+    ).scalar_one_or_none()
     if view is None:
-        view = LessonView(lesson_id=lesson.id, student_id=student.id, school_id=student.school_id, position_s=0.0,
-                          covered=bytes(math.ceil(_bits(lesson.duration_s) / 8)), covered_s=0, started_at=ts(now))
+        view = LessonView(
+            lesson_id=lesson.id,
+            student_id=student.id,
+            school_id=student.school_id,
+            position_s=0.0,
+            covered=bytes(math.ceil(_bits(lesson.duration_s) / 8)),
+            covered_s=0,
+            started_at=ts(now),
+        )
         db.add(view)
         await db.flush()
     return view
 
 
-async def start_play(db: AsyncSession, user: User, lesson_id: int, from_s: float | None, now: float,
-                     settings: Settings) -> tuple[Lesson, float, bool]:
+async def start_play(
+    db: AsyncSession, user: User, lesson_id: int, from_s: float | None, now: float, settings: Settings
+) -> tuple[Lesson, float, bool]:
     """A play starts: a click for a student (unless they started this lesson within the click gap)
     and the resume position. Others (the tutor, admins reviewing) watch without being counted."""
     lesson = await get_visible(db, user, lesson_id)
@@ -324,9 +397,15 @@ async def start_play(db: AsyncSession, user: User, lesson_id: int, from_s: float
     resume = view.position_s if view.position_s < duration - 1 else 0.0
     start = min(max(from_s if from_s is not None else resume, 0.0), duration)
     view.anchor_s, view.anchor_at, view.position_s = start, ts(now), start
-    recent = (await db.execute(select(exists().where(
-        LessonPlay.lesson_id == lesson.id, LessonPlay.student_id == user.id,
-        LessonPlay.at > ts(now - settings.lesson_click_gap_s))))).scalar()
+    recent = (
+        await db.execute(
+            select(
+                exists().where(
+                    LessonPlay.lesson_id == lesson.id, LessonPlay.student_id == user.id, LessonPlay.at > ts(now - settings.lesson_click_gap_s)
+                )
+            )
+        )
+    ).scalar()
     if not recent:
         db.add(LessonPlay(lesson_id=lesson.id, student_id=user.id, school_id=user.school_id, at=ts(now)))
         await db.execute(update(Lesson).where(Lesson.id == lesson.id).values(clicks=Lesson.clicks + 1))
@@ -334,8 +413,7 @@ async def start_play(db: AsyncSession, user: User, lesson_id: int, from_s: float
     return lesson, resume, not recent
 
 
-async def report(db: AsyncSession, student: User, lesson_id: int, position: float, now: float,
-                 settings: Settings) -> dict[str, Any]:
+async def report(db: AsyncSession, student: User, lesson_id: int, position: float, now: float, settings: Settings) -> dict[str, Any]:
     """One progress report (every 2 s per watching student): the lesson by primary key (its
     district from the identity map), the view row locked, one UPDATE and the commit — four round
     trips, no scan; the bitmap is at most a few hundred bytes."""
@@ -370,8 +448,7 @@ async def report(db: AsyncSession, student: User, lesson_id: int, position: floa
     await db.flush()
     if completed_now:
         await _book_view(db, lesson, view, now, settings)
-    return {"position_s": position, "covered_s": view.covered_s, "needed_s": needed, "credited": credited,
-            "completed": view.completed_at is not None}
+    return {"position_s": position, "covered_s": view.covered_s, "needed_s": needed, "credited": credited, "completed": view.completed_at is not None}
 
 
 async def _book_view(db: AsyncSession, lesson: Lesson, view: LessonView, now: float, settings: Settings) -> None:
@@ -381,9 +458,17 @@ async def _book_view(db: AsyncSession, lesson: Lesson, view: LessonView, now: fl
     views = (await db.execute(select(Lesson.complete_views).where(Lesson.id == lesson.id))).scalar_one()
     if views > settings.lesson_points_views_cap:
         return
-    db.add(PointsEntry(tutor_id=lesson.tutor_id, district_id=lesson.district_id, source_kind="lesson_view",
-                       source_id=view.id, points=Decimal(str(settings.lesson_points_per_view)),
-                       note=f"complete view of lesson {lesson.id}", created_at=ts(now)))
+    db.add(
+        PointsEntry(
+            tutor_id=lesson.tutor_id,
+            district_id=lesson.district_id,
+            source_kind="lesson_view",
+            source_id=view.id,
+            points=Decimal(str(settings.lesson_points_per_view)),
+            note=f"complete view of lesson {lesson.id}",
+            created_at=ts(now),
+        )
+    )
     await db.flush()
 
 

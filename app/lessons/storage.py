@@ -6,6 +6,7 @@ same path on every instance, so that any instance serves a lesson any other one 
 database says which key is which lesson. An object store (S3/MinIO) would implement the same
 interface with ranged GETs; the folder is what runs here and what the tests cover.
 """
+
 from __future__ import annotations
 
 import os

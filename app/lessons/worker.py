@@ -3,6 +3,7 @@
 instances never process one lesson, and a lesson whose instance died is picked up by another)
 checks every frame, makes the poster and the phone-ready file, and sets `ready` or `failed`
 with the reason. A failed lesson keeps no file."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,9 @@ log = logging.getLogger(__name__)
 
 
 class LessonWorker:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], storage: LessonStorage, clock: Any,
-                 lease_s: float, sweep_s: float = 30.0) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], storage: LessonStorage, clock: Any, lease_s: float, sweep_s: float = 30.0
+    ) -> None:
         self.sessionmaker, self.storage, self.clock, self.lease_s, self.sweep_s = sessionmaker, storage, clock, lease_s, sweep_s
         self.cpu = asyncio.Semaphore(1)  # one transcode at a time per instance: it uses every core it gets
         self.tasks: set[asyncio.Task[None]] = set()
@@ -64,8 +66,9 @@ class LessonWorker:
     async def sweep(self) -> None:
         """Lessons left `processing` with no live lease (their instance stopped): take them over."""
         async with self.sessionmaker() as db:
-            ids = list((await db.execute(select(Lesson.id).where(Lesson.media_status == "processing",
-                                                                 lease_expired(self.clock.now())).limit(20))).scalars())
+            ids = list(
+                (await db.execute(select(Lesson.id).where(Lesson.media_status == "processing", lease_expired(self.clock.now())).limit(20))).scalars()
+            )
         for lesson_id in ids:
             if not any(getattr(t, "lesson_id", None) == lesson_id for t in self.tasks):
                 self.kick(lesson_id)
@@ -73,9 +76,11 @@ class LessonWorker:
     async def _claim(self, lesson_id: int) -> Lesson | None:
         now = self.clock.now()
         async with self.sessionmaker() as db:
-            got = await db.execute(update(Lesson).where(Lesson.id == lesson_id, Lesson.media_status == "processing",
-                                                        lease_expired(now))
-                                   .values(lease_until=ts(now) + timedelta(seconds=self.lease_s)))
+            got = await db.execute(
+                update(Lesson)
+                .where(Lesson.id == lesson_id, Lesson.media_status == "processing", lease_expired(now))
+                .values(lease_until=ts(now) + timedelta(seconds=self.lease_s))
+            )
             await db.commit()
             if rowcount(got) != 1:
                 return None
@@ -93,8 +98,7 @@ class LessonWorker:
         poster_key = self.storage.new_key(lesson_id, ".jpg")
         try:
             async with self.cpu:
-                result = await asyncio.to_thread(media.prepare, self.storage.path(upload), self.storage.path(out_key),
-                                                 self.storage.path(poster_key))
+                result = await asyncio.to_thread(media.prepare, self.storage.path(upload), self.storage.path(out_key), self.storage.path(poster_key))
         except media.MediaRejected as e:
             self.storage.delete(upload, out_key, poster_key)
             await self._finish(lesson_id, upload, media_status="failed", failure_reason=str(e), upload_key=None)
@@ -102,24 +106,38 @@ class LessonWorker:
         except Exception as e:  # noqa: BLE001 - an unexpected decoder failure is the file's, reported to the tutor
             log.exception("processing lesson %s failed", lesson_id)
             self.storage.delete(upload, out_key, poster_key)
-            await self._finish(lesson_id, upload, media_status="failed", failure_reason=f"the video could not be processed ({type(e).__name__})",
-                               upload_key=None)
+            await self._finish(
+                lesson_id, upload, media_status="failed", failure_reason=f"the video could not be processed ({type(e).__name__})", upload_key=None
+            )
             return
         video_key = out_key if result.transcoded else upload
         if result.transcoded:
             self.storage.delete(upload)
         size = self.storage.path(video_key).stat().st_size
-        ok = await self._finish(lesson_id, upload, media_status="ready", failure_reason=None, upload_key=None,
-                                video_key=video_key, poster_key=poster_key, video_bytes=size, duration_s=result.duration_s,
-                                width=result.width, height=result.height, transcoded=result.transcoded)
+        ok = await self._finish(
+            lesson_id,
+            upload,
+            media_status="ready",
+            failure_reason=None,
+            upload_key=None,
+            video_key=video_key,
+            poster_key=poster_key,
+            video_bytes=size,
+            duration_s=result.duration_s,
+            width=result.width,
+            height=result.height,
+            transcoded=result.transcoded,
+        )
         if not ok:  # replaced by a newer upload meanwhile: this result is nobody's
             self.storage.delete(video_key, poster_key)
 
     async def _finish(self, lesson_id: int, upload: str, **values: Any) -> bool:
         async with self.sessionmaker() as db:
-            got = await db.execute(update(Lesson).where(Lesson.id == lesson_id, Lesson.upload_key == upload,
-                                                        Lesson.media_status == "processing")
-                                   .values(lease_until=None, **values))
+            got = await db.execute(
+                update(Lesson)
+                .where(Lesson.id == lesson_id, Lesson.upload_key == upload, Lesson.media_status == "processing")
+                .values(lease_until=None, **values)
+            )
             await db.commit()
             return rowcount(got) == 1
 

@@ -1,4 +1,5 @@
 """Live sessions over HTTP: the websocket ticket, ICE servers, session records, rating, reports."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -39,8 +40,7 @@ _LISTED_OUT = TypeAdapter(list[SessionOut])
 
 
 @router.get("/api/sessions", response_model=list[SessionOut])
-async def my_sessions(request: Request, caller: CurrentCaller, limit: int = Query(50, ge=1, le=200),
-                      before_id: int | None = None) -> Response:
+async def my_sessions(request: Request, caller: CurrentCaller, limit: int = Query(50, ge=1, le=200), before_id: int | None = None) -> Response:
     """Newest first. On every student's and tutor's home page: the lean caller check and one
     query through app.kit.reads (no ORM session), the rows validated and written once
     (app.kit.jsonout) — `python -m loadtest.http`."""
@@ -63,8 +63,7 @@ async def transcript(session_id: int, request: Request, user: CurrentUser, db: D
 
 
 @router.post("/api/sessions/{session_id}/rating", response_model=SessionOut)
-async def rate(session_id: int, body: RatingIn, student: Student, db: DB, clock: ClockDep,
-               settings: SettingsDep) -> SessionOut:
+async def rate(session_id: int, body: RatingIn, student: Student, db: DB, clock: ClockDep, settings: SettingsDep) -> SessionOut:
     """The student rates the ended session (1–5, a comment); its points are booked then."""
     s = await service.rate(db, settings, student, session_id, body.rating, body.comment, clock.now())
     return await records.session_out(db, s)
@@ -90,5 +89,12 @@ async def report(session_id: int, body: ReportIn, user: CurrentUser, db: DB, clo
 @router.websocket("/ws")
 async def websocket(ws: WebSocket) -> None:
     s = ws.app.state.settings
-    await serve(ws, ws.app.state.live, ws.app.state.events, allowed_origins=s.ws_allowed_origins,
-                ping_s=s.ws_ping_s, idle_s=s.ws_idle_s, rate=ws.app.state.socket_rate.for_socket())
+    await serve(
+        ws,
+        ws.app.state.live,
+        ws.app.state.events,
+        allowed_origins=s.ws_allowed_origins,
+        ping_s=s.ws_ping_s,
+        idle_s=s.ws_idle_s,
+        rate=ws.app.state.socket_rate.for_socket(),
+    )

@@ -6,6 +6,7 @@ own instance at close, every instance's timer) exactly one of them records it an
 other participant: `peer_connection lost` once when a user's last socket anywhere is gone or
 expired, `back` once when one returns. The disconnect grace runs from `*_gone_at` (service.tick).
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
@@ -27,9 +28,9 @@ Present = Callable[[Iterable[int]], Awaitable[set[int]]]
 async def settle(db: AsyncSession, present: Present, now: float, users: set[int] | None = None) -> Outbox:
     """Bring the gone marks of active sessions in line with presence — for `users` only (a
     socket of theirs opened or closed), or for everybody (the timer's sweep)."""
-    q = select(TutoringSession.id, TutoringSession.student_id, TutoringSession.tutor_id,
-               TutoringSession.student_gone_at, TutoringSession.tutor_gone_at).where(
-        TutoringSession.state.in_(WATCHED))
+    q = select(
+        TutoringSession.id, TutoringSession.student_id, TutoringSession.tutor_id, TutoringSession.student_gone_at, TutoringSession.tutor_gone_at
+    ).where(TutoringSession.state.in_(WATCHED))
     if users is not None:
         q = q.where(or_(TutoringSession.student_id.in_(users), TutoringSession.tutor_id.in_(users)))
     rows = (await db.execute(q)).all()
@@ -39,8 +40,10 @@ async def settle(db: AsyncSession, present: Present, now: float, users: set[int]
     here = await present(everyone if users is None else everyone & users)
     out: Outbox = []
     for r in rows:
-        for role, user, other, gone_at in (("student", r.student_id, r.tutor_id, r.student_gone_at),
-                                           ("tutor", r.tutor_id, r.student_id, r.tutor_gone_at)):
+        for role, user, other, gone_at in (
+            ("student", r.student_id, r.tutor_id, r.student_gone_at),
+            ("tutor", r.tutor_id, r.student_id, r.tutor_gone_at),
+        ):
             if users is not None and user not in users:
                 continue
             column = getattr(TutoringSession, f"{role}_gone_at")
@@ -48,9 +51,11 @@ async def settle(db: AsyncSession, present: Present, now: float, users: set[int]
             if is_here == (gone_at is None):
                 continue  # already recorded
             cond = column.is_not(None) if is_here else column.is_(None)
-            done = await db.execute(update(TutoringSession).where(
-                TutoringSession.id == r.id, TutoringSession.state.in_(WATCHED), cond)
-                .values({column: None if is_here else ts(now)}))
+            done = await db.execute(
+                update(TutoringSession)
+                .where(TutoringSession.id == r.id, TutoringSession.state.in_(WATCHED), cond)
+                .values({column: None if is_here else ts(now)})
+            )
             if rowcount(done) == 1:
                 out.append((other, "peer_connection", {"session_id": r.id, "state": "back" if is_here else "lost"}))
     return out

@@ -1,5 +1,6 @@
 """Session records as their participants and the admins in scope read them: one session, the
 own list, the transcript; a participant's report. (The lifecycle itself is service.py.)"""
+
 from __future__ import annotations
 
 import json
@@ -19,11 +20,24 @@ from .schemas import SessionOut, SessionReportOut, TranscriptItem
 
 async def session_out(db: AsyncSession, s: TutoringSession) -> SessionOut:
     tutor = await db.get(User, s.tutor_id)
-    return SessionOut(id=s.id, request_id=s.request_id, student_id=s.student_id, tutor_id=s.tutor_id,
-                      subject=s.subject_code, state=s.state, matched_at=s.matched_at, live_at=s.live_at,
-                      ended_at=s.ended_at, duration_s=s.duration_s, end_reason=s.end_reason, cap_s=s.cap_s,
-                      rating=s.rating, rating_comment=s.rating_comment, flagged=s.flagged,
-                      tutor_name=tutor.real_name if tutor else None)
+    return SessionOut(
+        id=s.id,
+        request_id=s.request_id,
+        student_id=s.student_id,
+        tutor_id=s.tutor_id,
+        subject=s.subject_code,
+        state=s.state,
+        matched_at=s.matched_at,
+        live_at=s.live_at,
+        ended_at=s.ended_at,
+        duration_s=s.duration_s,
+        end_reason=s.end_reason,
+        cap_s=s.cap_s,
+        rating=s.rating,
+        rating_comment=s.rating_comment,
+        flagged=s.flagged,
+        tutor_name=tutor.real_name if tutor else None,
+    )
 
 
 async def readable(db: AsyncSession, user: User, session_id: int) -> TutoringSession:
@@ -49,14 +63,31 @@ async def participant(db: AsyncSession, user: User, session_id: int, action: str
 _TUTOR = aliased(User)
 # The listing reads only what SessionOut shows, as plain rows (no ORM identity map), with the
 # statement built once: per request this is one round trip and no statement construction.
-_LISTED = (TutoringSession.id, TutoringSession.request_id, TutoringSession.student_id, TutoringSession.tutor_id,
-           TutoringSession.subject_code.label("subject"), TutoringSession.state, TutoringSession.matched_at,
-           TutoringSession.live_at, TutoringSession.ended_at, TutoringSession.duration_s, TutoringSession.end_reason,
-           TutoringSession.cap_s, TutoringSession.rating, TutoringSession.rating_comment, TutoringSession.flagged,
-           _TUTOR.real_name.label("tutor_name"))
-MINE = (select(*_LISTED).join(_TUTOR, _TUTOR.id == TutoringSession.tutor_id)
-         .where(or_(TutoringSession.student_id == bindparam("uid"), TutoringSession.tutor_id == bindparam("uid")))
-         .order_by(TutoringSession.id.desc()).limit(bindparam("limit")))
+_LISTED = (
+    TutoringSession.id,
+    TutoringSession.request_id,
+    TutoringSession.student_id,
+    TutoringSession.tutor_id,
+    TutoringSession.subject_code.label("subject"),
+    TutoringSession.state,
+    TutoringSession.matched_at,
+    TutoringSession.live_at,
+    TutoringSession.ended_at,
+    TutoringSession.duration_s,
+    TutoringSession.end_reason,
+    TutoringSession.cap_s,
+    TutoringSession.rating,
+    TutoringSession.rating_comment,
+    TutoringSession.flagged,
+    _TUTOR.real_name.label("tutor_name"),
+)
+MINE = (
+    select(*_LISTED)
+    .join(_TUTOR, _TUTOR.id == TutoringSession.tutor_id)
+    .where(or_(TutoringSession.student_id == bindparam("uid"), TutoringSession.tutor_id == bindparam("uid")))
+    .order_by(TutoringSession.id.desc())
+    .limit(bindparam("limit"))
+)
 MINE_BEFORE = MINE.where(TutoringSession.id < bindparam("before"))
 
 
@@ -64,10 +95,13 @@ async def transcript(db: AsyncSession, user: User, session_id: int) -> list[Tran
     """Participants see what was delivered; admins also see the chat text as typed."""
     s = await readable(db, user, session_id)
     admin = user.id not in (s.student_id, s.tutor_id)
-    rows = (await db.execute(select(SessionEvent).where(SessionEvent.session_id == s.id)
-                             .order_by(SessionEvent.seq))).scalars()
-    return [TranscriptItem(seq=r.seq, kind=r.kind, sender_id=r.sender_id, body=json.loads(r.body),
-                           raw=r.raw if admin else None, flagged=r.flagged, at=r.created_at) for r in rows]
+    rows = (await db.execute(select(SessionEvent).where(SessionEvent.session_id == s.id).order_by(SessionEvent.seq))).scalars()
+    return [
+        TranscriptItem(
+            seq=r.seq, kind=r.kind, sender_id=r.sender_id, body=json.loads(r.body), raw=r.raw if admin else None, flagged=r.flagged, at=r.created_at
+        )
+        for r in rows
+    ]
 
 
 async def report(db: AsyncSession, user: User, session_id: int, reason: str, now: datetime) -> SessionReportOut:

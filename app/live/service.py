@@ -7,6 +7,7 @@ take the relay (signaling/relay.py), which delivers them and queues their rows f
 writer (app/live/transcript.py) — no transaction per message. Timestamps come from the
 injected clock, so caps and timeouts are tested without sleeping.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -54,21 +55,27 @@ async def participant(db: AsyncSession, session_id: int, user_id: int, ref: str 
 async def end(db: AsyncSession, s: TutoringSession, reason: str, now: float) -> Result:
     """End once (a conditional update: two instances' timers cannot both end it)."""
     live_s = int(now - s.live_at.timestamp()) if s.live_at else 0
-    done = await db.execute(update(TutoringSession).where(TutoringSession.id == s.id, TutoringSession.state != SessionState.ENDED)
-                            .values(state=SessionState.ENDED, ended_at=ts(now), duration_s=max(live_s, 0), end_reason=reason))
+    done = await db.execute(
+        update(TutoringSession)
+        .where(TutoringSession.id == s.id, TutoringSession.state != SessionState.ENDED)
+        .values(state=SessionState.ENDED, ended_at=ts(now), duration_s=max(live_s, 0), end_reason=reason)
+    )
     if rowcount(done) != 1:
         return Result()
     await db.refresh(s)
-    return Result(events=_both(s, "session_ended", {"session_id": s.id, "reason": reason, "duration_s": s.duration_s}),
-                  ended_tutors=[s.tutor_id])
+    return Result(events=_both(s, "session_ended", {"session_id": s.id, "reason": reason, "duration_s": s.duration_s}), ended_tutors=[s.tutor_id])
 
 
 async def continuous_live_s(db: AsyncSession, student_id: int, now: float, gap_s: int) -> tuple[int, float | None]:
     """The student's current run of live time (sessions separated by pauses shorter than
     `gap_s`), and when the last of them ended."""
-    rows = (await db.execute(select(TutoringSession.live_at, TutoringSession.ended_at).where(
-        TutoringSession.student_id == student_id, TutoringSession.live_at.is_not(None),
-        TutoringSession.live_at >= ts(now - 86400)).order_by(TutoringSession.live_at.desc()))).all()
+    rows = (
+        await db.execute(
+            select(TutoringSession.live_at, TutoringSession.ended_at)
+            .where(TutoringSession.student_id == student_id, TutoringSession.live_at.is_not(None), TutoringSession.live_at >= ts(now - 86400))
+            .order_by(TutoringSession.live_at.desc())
+        )
+    ).all()
     total, edge, last_end = 0.0, now, None
     for live_at, ended_at in rows:
         if live_at is None:  # filtered out above; says so to the type checker
@@ -101,8 +108,7 @@ class Shared:
     flagged: bool = False
 
 
-def shared(user_id: int, student_id: int, tutor_id: int, msg: Chat | Stroke | Board | ShareImage,
-           image: Image | None = None) -> Shared:
+def shared(user_id: int, student_id: int, tutor_id: int, msg: Chat | Stroke | Board | ShareImage, image: Image | None = None) -> Shared:
     """What a shared item becomes. No database: the caller has checked the participant (and the
     image); the relay records it. Chat and images go to both sides (the sender sees the masked
     text), strokes and board actions to the other side only."""
@@ -117,14 +123,19 @@ def shared(user_id: int, student_id: int, tutor_id: int, msg: Chat | Stroke | Bo
             return Shared("chat", data, both, raw=msg.text, flagged=True)
         return Shared("chat", data, both)
     if isinstance(msg, Stroke):
-        return Shared("stroke", {"session_id": sid, "from": user_id, "id": msg.id, "tool": msg.tool, "color": msg.color,
-                                 "width": msg.width, "points": msg.points}, other)
+        return Shared(
+            "stroke",
+            {"session_id": sid, "from": user_id, "id": msg.id, "tool": msg.tool, "color": msg.color, "width": msg.width, "points": msg.points},
+            other,
+        )
     if isinstance(msg, Board):
-        return Shared("board", {"session_id": sid, "from": user_id, "action": msg.action, "stroke_id": msg.stroke_id},
-                      other)
+        return Shared("board", {"session_id": sid, "from": user_id, "action": msg.action, "stroke_id": msg.stroke_id}, other)
     assert image is not None
-    return Shared("image", {"session_id": sid, "from": user_id, "image_id": image.id, "url": f"/api/images/{image.id}",
-                            "width": image.width, "height": image.height}, both)
+    return Shared(
+        "image",
+        {"session_id": sid, "from": user_id, "image_id": image.id, "url": f"/api/images/{image.id}", "width": image.width, "height": image.height},
+        both,
+    )
 
 
 async def handle(db: AsyncSession, settings: Settings, user: User, msg: Signal | Media | Hangup, now: float) -> Result:
@@ -136,8 +147,7 @@ async def handle(db: AsyncSession, settings: Settings, user: User, msg: Signal |
     res = Result(reply={"type": "ack", "ref": msg.ref, "session_id": s.id})
     if isinstance(msg, Signal):
         await _connecting(db, s, now)
-        res.events.append((other, "signal", {"session_id": s.id, "from": user.id, "kind": msg.kind,
-                                             "sdp": msg.sdp, "candidate": msg.candidate}))
+        res.events.append((other, "signal", {"session_id": s.id, "from": user.id, "kind": msg.kind, "sdp": msg.sdp, "candidate": msg.candidate}))
     elif isinstance(msg, Media):
         await _media(db, settings, s, role, other, msg, now, res)
     elif isinstance(msg, Hangup):
@@ -147,12 +157,14 @@ async def handle(db: AsyncSession, settings: Settings, user: User, msg: Signal |
 
 
 async def _connecting(db: AsyncSession, s: TutoringSession, now: float) -> None:
-    await db.execute(update(TutoringSession).where(TutoringSession.id == s.id, TutoringSession.state == SessionState.MATCHED)
-                     .values(state=SessionState.CONNECTING, connecting_at=ts(now)))
+    await db.execute(
+        update(TutoringSession)
+        .where(TutoringSession.id == s.id, TutoringSession.state == SessionState.MATCHED)
+        .values(state=SessionState.CONNECTING, connecting_at=ts(now))
+    )
 
 
-async def _media(db: AsyncSession, settings: Settings, s: TutoringSession, role: str, other: int, msg: Media,
-                 now: float, res: Result) -> None:
+async def _media(db: AsyncSession, settings: Settings, s: TutoringSession, role: str, other: int, msg: Media, now: float, res: Result) -> None:
     if msg.state in ("disconnected", "muted", "unmuted"):  # told to the other side, nothing stored
         res.events.append((other, "peer_media", {"session_id": s.id, "state": msg.state}))
         return
@@ -164,10 +176,16 @@ async def _media(db: AsyncSession, settings: Settings, s: TutoringSession, role:
     await db.execute(update(TutoringSession).where(TutoringSession.id == s.id).values({column: ts(now)}))
     await _connecting(db, s, now)
     res.events.append((other, "peer_media", {"session_id": s.id, "state": "connected"}))
-    went_live = await db.execute(update(TutoringSession).where(
-        TutoringSession.id == s.id, TutoringSession.state.in_((SessionState.MATCHED, SessionState.CONNECTING)),
-        TutoringSession.student_media_at.is_not(None), TutoringSession.tutor_media_at.is_not(None),
-    ).values(state=SessionState.LIVE, live_at=ts(now), cap_s=cap))
+    went_live = await db.execute(
+        update(TutoringSession)
+        .where(
+            TutoringSession.id == s.id,
+            TutoringSession.state.in_((SessionState.MATCHED, SessionState.CONNECTING)),
+            TutoringSession.student_media_at.is_not(None),
+            TutoringSession.tutor_media_at.is_not(None),
+        )
+        .values(state=SessionState.LIVE, live_at=ts(now), cap_s=cap)
+    )
     if rowcount(went_live) == 1:
         res.events += _both(s, "session_live", {"session_id": s.id, "live_at": now, "cap_s": cap, "ends_at": now + cap})
 
@@ -192,7 +210,9 @@ def _due(db: AsyncSession, settings: Settings, now: float) -> Any:
     return t.state.in_(ACTIVE) & or_(
         live & (ends - max(settings.session_warnings_s) - margin <= now),
         ~live & (t.matched_at <= ts(now - settings.session_no_show_s + margin)),
-        t.student_gone_at <= grace, t.tutor_gone_at <= grace)
+        t.student_gone_at <= grace,
+        t.tutor_gone_at <= grace,
+    )
 
 
 async def tick(db: AsyncSession, settings: Settings, now: float) -> Result:
@@ -209,8 +229,9 @@ async def tick(db: AsyncSession, settings: Settings, now: float) -> Result:
             else:
                 for n, before in ((1, first), (2, second)):
                     if now >= ends - before and s.warnings_sent < n:
-                        sent = await db.execute(update(TutoringSession).where(
-                            TutoringSession.id == s.id, TutoringSession.warnings_sent < n).values(warnings_sent=n))
+                        sent = await db.execute(
+                            update(TutoringSession).where(TutoringSession.id == s.id, TutoringSession.warnings_sent < n).values(warnings_sent=n)
+                        )
                         if rowcount(sent) == 1:
                             res.events += _both(s, "session_warning", {"session_id": s.id, "seconds_left": int(ends - now)})
         elif now >= s.matched_at.timestamp() + settings.session_no_show_s:
@@ -240,28 +261,49 @@ async def book(db: AsyncSession, settings: Settings, s: TutoringSession) -> None
     cannot leave the ledger and the session disagreeing (the ledger's unique key guards a
     second booking)."""
     same_rating = TutoringSession.rating.is_(None) if s.rating is None else TutoringSession.rating == s.rating
-    done = await db.execute(update(TutoringSession).where(
-        TutoringSession.id == s.id, TutoringSession.points_booked.is_(False), same_rating).values(points_booked=True))
+    done = await db.execute(
+        update(TutoringSession).where(TutoringSession.id == s.id, TutoringSession.points_booked.is_(False), same_rating).values(points_booked=True)
+    )
     if rowcount(done) != 1:
         return
     tutor = await db.get(User, s.tutor_id)
     points = points_for(settings, s.duration_s or 0, s.rating)
     if points > 0 and tutor is not None and tutor.district_id is not None:
-        db.add(PointsEntry(tutor_id=s.tutor_id, district_id=tutor.district_id, source_kind="one_to_one",
-                           source_id=s.id, points=points, note=f"rating {s.rating or '-'}, {s.duration_s}s"))
+        db.add(
+            PointsEntry(
+                tutor_id=s.tutor_id,
+                district_id=tutor.district_id,
+                source_kind="one_to_one",
+                source_id=s.id,
+                points=points,
+                note=f"rating {s.rating or '-'}, {s.duration_s}s",
+            )
+        )
     await db.flush()
 
 
 async def book_unrated(db: AsyncSession, settings: Settings, now: float) -> None:
-    rows = (await db.execute(select(TutoringSession).where(
-        TutoringSession.state == SessionState.ENDED, TutoringSession.points_booked.is_(False), TutoringSession.rating.is_(None),
-        TutoringSession.ended_at <= ts(now - settings.unrated_booking_after_s)).limit(200))).scalars().all()
+    rows = (
+        (
+            await db.execute(
+                select(TutoringSession)
+                .where(
+                    TutoringSession.state == SessionState.ENDED,
+                    TutoringSession.points_booked.is_(False),
+                    TutoringSession.rating.is_(None),
+                    TutoringSession.ended_at <= ts(now - settings.unrated_booking_after_s),
+                )
+                .limit(200)
+            )
+        )
+        .scalars()
+        .all()
+    )
     for s in rows:
         await book(db, settings, s)
 
 
-async def rate(db: AsyncSession, settings: Settings, student: User, session_id: int, rating: int,
-               comment: str | None, now: float) -> TutoringSession:
+async def rate(db: AsyncSession, settings: Settings, student: User, session_id: int, rating: int, comment: str | None, now: float) -> TutoringSession:
     s = await db.get(TutoringSession, session_id)
     if s is None:
         raise NotFound(f"no session {session_id}")
@@ -273,9 +315,11 @@ async def rate(db: AsyncSession, settings: Settings, student: User, session_id: 
         raise InvalidInput("rating is 1 to 5")
     # One conditional update: of concurrent ratings exactly one matches (check-then-set let
     # several through), and none once the points were booked unrated.
-    done = await db.execute(update(TutoringSession).where(
-        TutoringSession.id == s.id, TutoringSession.rating.is_(None), TutoringSession.points_booked.is_(False))
-        .values(rating=rating, rated_at=ts(now), rating_comment=screen(comment).text if comment else None))
+    done = await db.execute(
+        update(TutoringSession)
+        .where(TutoringSession.id == s.id, TutoringSession.rating.is_(None), TutoringSession.points_booked.is_(False))
+        .values(rating=rating, rated_at=ts(now), rating_comment=screen(comment).text if comment else None)
+    )
     await db.refresh(s)
     if rowcount(done) != 1:
         if s.rating is None:

@@ -13,6 +13,7 @@ Messages that change the session (signal, media, hangup) still take one transact
 Tickets are single use on every instance; presence is shared by every instance (signaling/
 presence.py, app/live/presence.py); a user's sockets are closed everywhere when they are
 suspended or signed out."""
+
 from __future__ import annotations
 
 import asyncio
@@ -46,8 +47,11 @@ from .presence import settle
 
 def make_ticket(secret: str, user: User, sid: str, ttl_s: int) -> str:
     now = utcnow()
-    return jwt.encode({"sub": str(user.id), "sid": sid, "typ": "ws", "jti": secrets.token_hex(8),
-                       "iat": now, "exp": now + timedelta(seconds=ttl_s)}, secret, algorithm="HS256")
+    return jwt.encode(
+        {"sub": str(user.id), "sid": sid, "typ": "ws", "jti": secrets.token_hex(8), "iat": now, "exp": now + timedelta(seconds=ttl_s)},
+        secret,
+        algorithm="HS256",
+    )
 
 
 class EventLogSink:
@@ -85,8 +89,17 @@ class LiveHandler:
     one clock, a session maker, the event log, the relay, presence and the matcher; the class
     dispatcher is attached once it exists (it sends through this handler's sockets)."""
 
-    def __init__(self, *, settings: Settings, clock: Clock, sessionmaker: async_sessionmaker[AsyncSession],
-                 events: EventLog, relay: Relay, presence: Presence, matcher: Matcher) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        clock: Clock,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        events: EventLog,
+        relay: Relay,
+        presence: Presence,
+        matcher: Matcher,
+    ) -> None:
         self.settings, self.clock, self.sessionmaker = settings, clock, sessionmaker
         self.events, self.relay, self.presence, self.matcher = events, relay, presence, matcher
         self.classes: ClassHook | None = None
@@ -132,8 +145,13 @@ class LiveHandler:
         if not await self.presence.claim_once(f"jti:{claims['jti']}", int(claims["exp"]) - time.time() + 1, self.now):
             raise ProtocolError("TicketUsed", "this ticket was used already; get a new one")
         async with self.sessionmaker() as db:
-            row = (await db.execute(select(User, AuthSession.revoked_at).join(AuthSession, AuthSession.user_id == User.id)
-                                    .where(User.id == int(claims["sub"]), AuthSession.id == claims["sid"]))).first()
+            row = (
+                await db.execute(
+                    select(User, AuthSession.revoked_at)
+                    .join(AuthSession, AuthSession.user_id == User.id)
+                    .where(User.id == int(claims["sub"]), AuthSession.id == claims["sid"])
+                )
+            ).first()
         if row is None or row[1] is not None:
             raise ProtocolError("TokenRevoked", "signed out; sign in again")
         if row[0].status == UserStatus.SUSPENDED:
@@ -190,8 +208,7 @@ class LiveHandler:
 
     async def _on_kick(self, kick: Kick) -> None:
         detail = KICK_DETAIL.get(kick.reason, "sign in again")
-        for conn in [c for c in list(self.conns.values())
-                     if c.user_id == kick.user_id and (kick.sid is None or c.sid == kick.sid)]:
+        for conn in [c for c in list(self.conns.values()) if c.user_id == kick.user_id and (kick.sid is None or c.sid == kick.sid)]:
             await conn.close(4401, kick.reason, detail)
 
     async def _recheck(self) -> None:
@@ -201,14 +218,18 @@ class LiveHandler:
         if not sids:
             return
         async with self.sessionmaker() as db:
-            rows = (await db.execute(select(AuthSession.id, AuthSession.user_id, AuthSession.revoked_at, User.status)
-                                     .join(User, User.id == AuthSession.user_id).where(AuthSession.id.in_(sids)))).all()
+            rows = (
+                await db.execute(
+                    select(AuthSession.id, AuthSession.user_id, AuthSession.revoked_at, User.status)
+                    .join(User, User.id == AuthSession.user_id)
+                    .where(AuthSession.id.in_(sids))
+                )
+            ).all()
         for sid, user_id, revoked_at, status in rows:
             if status == UserStatus.SUSPENDED:
                 await self._on_kick(Kick(user_id, None, "AccountSuspended"))
             elif revoked_at is not None:
                 await self._on_kick(Kick(user_id, sid, "TokenRevoked"))
-
 
     async def message(self, user: User, msg: Any) -> dict[str, Any] | None:
         if user.role == Role.TUTOR:
@@ -250,8 +271,7 @@ class LiveHandler:
                 raise ProtocolError("InvalidMessage", "share your own uploaded image (POST /api/images)", msg.ref)
         item = service.shared(user.id, student, tutor, msg, image)
         try:
-            await self.relay.send(msg.session_id, item.kind, user.id, item.data, item.recipients, self.now,
-                                            raw=item.raw, flagged=item.flagged)
+            await self.relay.send(msg.session_id, item.kind, user.id, item.data, item.recipients, self.now, raw=item.raw, flagged=item.flagged)
         except SessionClosed:
             self.pairs.pop(msg.session_id, None)
             raise ProtocolError("SessionEnded", "this session has ended", msg.ref) from None
@@ -279,8 +299,13 @@ class LiveHandler:
 
     async def _load(self, session_id: int) -> tuple[int, int] | str | None:
         async with self.sessionmaker() as db:
-            row = (await db.execute(select(TutoringSession.student_id, TutoringSession.tutor_id, TutoringSession.state,
-                                           TutoringSession.transcript_seq).where(TutoringSession.id == session_id))).first()
+            row = (
+                await db.execute(
+                    select(TutoringSession.student_id, TutoringSession.tutor_id, TutoringSession.state, TutoringSession.transcript_seq).where(
+                        TutoringSession.id == session_id
+                    )
+                )
+            ).first()
         if row is None:
             return None
         if row.state == SessionState.ENDED:

@@ -7,6 +7,7 @@ A row is acked only after its commit; a writer that dies in between leaves it pe
 another instance's writer claims it (Redis), so the same row may be written twice: the unique
 (session_id, seq) key turns the second write into nothing.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,9 @@ _events = cast(Table, SessionEvent.__table__)
 
 
 class TranscriptWriter:
-    def __init__(self, relay: Relay, sessionmaker: async_sessionmaker[AsyncSession], batch: int = 500,
-                 wait_s: float = 0.05, every_s: float = 0.25) -> None:
+    def __init__(
+        self, relay: Relay, sessionmaker: async_sessionmaker[AsyncSession], batch: int = 500, wait_s: float = 0.05, every_s: float = 0.25
+    ) -> None:
         """`every_s`: at most one batch per this many seconds while the queue keeps up (a full
         batch goes at once). Under steady traffic the writer took a row or two per pass, ~20
         transactions a second: on SQLite the writer's thread was a third of the instance's
@@ -86,20 +88,34 @@ class TranscriptWriter:
             insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
             # The table, not the ORM entity: the ORM's bulk-insert path (per-row state, mapper
             # bookkeeping) showed in the profile for rows nothing reads back.
-            await db.execute(insert(_events).on_conflict_do_nothing(index_elements=["session_id", "seq"]), [
-                {"session_id": r.session_id, "seq": r.seq, "kind": r.kind, "sender_id": r.sender_id, "body": r.body,
-                 "raw": r.raw, "flagged": r.flagged, "created_at": datetime.fromtimestamp(r.at, UTC)}
-                for r in rows])
+            await db.execute(
+                insert(_events).on_conflict_do_nothing(index_elements=["session_id", "seq"]),
+                [
+                    {
+                        "session_id": r.session_id,
+                        "seq": r.seq,
+                        "kind": r.kind,
+                        "sender_id": r.sender_id,
+                        "body": r.body,
+                        "raw": r.raw,
+                        "flagged": r.flagged,
+                        "created_at": datetime.fromtimestamp(r.at, UTC),
+                    }
+                    for r in rows
+                ],
+            )
             last: dict[int, int] = {}
             for r in rows:
                 last[r.session_id] = max(last.get(r.session_id, 0), r.seq)
-            await db.execute(update(_sessions).where(_sessions.c.id == bindparam("sid"),
-                                                     _sessions.c.transcript_seq < bindparam("last"))
-                             .values(transcript_seq=bindparam("last")),
-                             # in session order: two instances' writers lock the same sessions'
-                             # rows in the same order (in arrival order they deadlocked at 1,000
-                             # pairs on two instances)
-                             [{"sid": sid, "last": seq} for sid, seq in sorted(last.items())])
+            await db.execute(
+                update(_sessions)
+                .where(_sessions.c.id == bindparam("sid"), _sessions.c.transcript_seq < bindparam("last"))
+                .values(transcript_seq=bindparam("last")),
+                # in session order: two instances' writers lock the same sessions'
+                # rows in the same order (in arrival order they deadlocked at 1,000
+                # pairs on two instances)
+                [{"sid": sid, "last": seq} for sid, seq in sorted(last.items())],
+            )
             flagged = {r.session_id for r in rows if r.flagged}
             if flagged:
                 await db.execute(update(_sessions).where(_sessions.c.id.in_(flagged)).values(flagged=True))

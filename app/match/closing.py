@@ -5,6 +5,7 @@ passed on), a student's open requests are cancelled; a suspended user's sessions
 Runs after the commit that revoked the sign-in, so a retry finds the account already closed;
 the database is written before the pool is changed (a crash between leaves an open request
 cancelled in the database, which the reconciler then removes from the pool)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,18 +29,26 @@ async def account_closed(app: Any, user_id: int, sid: str | None, reason: str) -
     now = app.state.clock.now()
     result = live.Result()
     async with app.state.sessionmaker() as db:
-        open_ids = list((await db.execute(select(HelpRequest.id).where(
-            HelpRequest.student_id == user_id, HelpRequest.status == RequestStatus.OPEN))).scalars())
+        open_ids = list(
+            (await db.execute(select(HelpRequest.id).where(HelpRequest.student_id == user_id, HelpRequest.status == RequestStatus.OPEN))).scalars()
+        )
         cancelled = []
         for rid in open_ids:
-            done = await db.execute(request_transition(rid, RequestStatus.CANCELLED, close_reason="account_closed",
-                                                       closed_at=ts(now)))
+            done = await db.execute(request_transition(rid, RequestStatus.CANCELLED, close_reason="account_closed", closed_at=ts(now)))
             if rowcount(done) == 1:
                 cancelled.append(rid)
         if reason == "AccountSuspended":
-            for s in (await db.execute(select(TutoringSession).where(
-                    or_(TutoringSession.student_id == user_id, TutoringSession.tutor_id == user_id),
-                    TutoringSession.state.in_(live.ACTIVE)))).scalars().all():
+            for s in (
+                (
+                    await db.execute(
+                        select(TutoringSession).where(
+                            or_(TutoringSession.student_id == user_id, TutoringSession.tutor_id == user_id), TutoringSession.state.in_(live.ACTIVE)
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            ):
                 ended = await live.end(db, s, "suspended", now)
                 result.events += ended.events
                 result.ended_tutors += ended.ended_tutors

@@ -1,4 +1,5 @@
 """Tutors on duty and their offers; students' 择师 list and the state of their request."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
@@ -25,8 +26,7 @@ async def _window(settings: Settings, db: DB, clock: ClockDep) -> WindowOut:
     now = clock.now()
     w = await service_window(db, settings, now)
     is_open, closes = w.is_open(now), w.closes_at(now)
-    return WindowOut(open=is_open, now=ts(now), closes_at=ts(closes) if closes else None,
-                     next_opening=None if is_open else w.next_opening(now))
+    return WindowOut(open=is_open, now=ts(now), closes_at=ts(closes) if closes else None, next_opening=None if is_open else w.next_opening(now))
 
 
 @router.get("/service-window", response_model=WindowOut)
@@ -40,8 +40,7 @@ async def _duty(settings: Settings, db: DB, matcher: MatcherDep, clock: ClockDep
     common = dict(window_open=w.open, next_opening=w.next_opening)
     if st is None:
         return DutyOut(on_duty=False, state=TutorState.OFF_DUTY.value, **common)
-    return DutyOut(on_duty=True, state=st.state.value, offers=st.offers, served_tonight=st.served,
-                   session_request_id=st.session_request, **common)
+    return DutyOut(on_duty=True, state=st.state.value, offers=st.offers, served_tonight=st.served, session_request_id=st.session_request, **common)
 
 
 @router.get("/duty", response_model=DutyOut)
@@ -86,9 +85,17 @@ async def offers(tutor: Tutor, matcher: MatcherDep) -> list[OfferOut]:
         if r is None:
             continue
         s = r.spec.summary
-        out.append(OfferOut(request_id=rid, subject=r.spec.subject, text=s.get("text", ""), grade=s.get("grade"),
-                            knowledge_points=s.get("knowledge_point_names", []), images=s.get("images", []),
-                            mode=r.spec.mode))
+        out.append(
+            OfferOut(
+                request_id=rid,
+                subject=r.spec.subject,
+                text=s.get("text", ""),
+                grade=s.get("grade"),
+                knowledge_points=s.get("knowledge_point_names", []),
+                images=s.get("images", []),
+                mode=r.spec.mode,
+            )
+        )
     return out
 
 
@@ -106,8 +113,13 @@ async def decline(request_id: int, tutor: Tutor, matcher: MatcherDep) -> None:
 
 
 @router.get("/matching/tutors", response_model=list[TutorListItem])
-async def tutors(student: Student, db: DB, matcher: MatcherDep, subject: str = Query(..., max_length=16),
-                 knowledge_point_ids: list[int] = Query(default_factory=list, max_length=10),
-                 limit: int = Query(20, ge=1, le=100)) -> list[TutorListItem]:
+async def tutors(
+    student: Student,
+    db: DB,
+    matcher: MatcherDep,
+    subject: str = Query(..., max_length=16),
+    knowledge_point_ids: list[int] = Query(default_factory=list, max_length=10),
+    limit: int = Query(20, ge=1, le=100),
+) -> list[TutorListItem]:
     """The 择师 list: tutors free now for this subject and the student's grade, best first."""
     return await tutor_list(db, matcher, student, subject, knowledge_point_ids, limit)

@@ -9,6 +9,7 @@ accept in flight is not a discrepancy), and by one instance (a short claim in Re
 a request still young enough is re-submitted (keeping its place: same arrival time), an older
 one is expired with the student told, exactly like the reaper does.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,11 +36,23 @@ async def reconcile(app: Any) -> dict[str, int]:
     suspects: dict[int, float] = app.state.__dict__.setdefault("reconcile_suspects", {})
     counts = {"resubmitted": 0, "expired": 0, "released": 0, "closed_in_pool": 0}
     async with app.state.sessionmaker() as db:
-        open_reqs = (await db.execute(select(HelpRequest).where(HelpRequest.status == RequestStatus.OPEN)
-                                      .order_by(HelpRequest.id).limit(5000))).scalars().all()
-        closed = (await db.execute(select(HelpRequest.id).where(
-            HelpRequest.status.in_((RequestStatus.CANCELLED, RequestStatus.EXPIRED)),
-            HelpRequest.closed_at >= ts(now) - timedelta(seconds=settings.match_max_wait_s * 2)))).scalars().all()
+        open_reqs = (
+            (await db.execute(select(HelpRequest).where(HelpRequest.status == RequestStatus.OPEN).order_by(HelpRequest.id).limit(5000)))
+            .scalars()
+            .all()
+        )
+        closed = (
+            (
+                await db.execute(
+                    select(HelpRequest.id).where(
+                        HelpRequest.status.in_((RequestStatus.CANCELLED, RequestStatus.EXPIRED)),
+                        HelpRequest.closed_at >= ts(now) - timedelta(seconds=settings.match_max_wait_s * 2),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
         seen: set[int] = set()
         for req in open_reqs:
             st = await matcher.pool.request(req.id)
@@ -61,13 +74,11 @@ async def reconcile(app: Any) -> dict[str, int]:
                     await matcher.submit(await request_spec(db, student, req))
                     counts["resubmitted"] += 1
                     continue
-            done = await db.execute(request_transition(req.id, RequestStatus.EXPIRED, close_reason="no_tutor_in_time",
-                                                       closed_at=ts(now)))
+            done = await db.execute(request_transition(req.id, RequestStatus.EXPIRED, close_reason="no_tutor_in_time", closed_at=ts(now)))
             await db.commit()
             if rowcount(done) == 1:
                 counts["expired"] += 1
-                await matcher.sink.publish(Event(req.student_id, "request_expired",
-                                                 {"request_id": req.id, "can_ask_question": True}))
+                await matcher.sink.publish(Event(req.student_id, "request_expired", {"request_id": req.id, "can_ask_question": True}))
         for gone in set(suspects) - seen:
             suspects.pop(gone, None)
     for rid in closed:

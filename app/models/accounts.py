@@ -1,4 +1,5 @@
 """Users, their sign-in sessions and the record of every sign-in."""
+
 from __future__ import annotations
 
 from datetime import datetime

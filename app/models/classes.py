@@ -1,5 +1,6 @@
 """One-to-many classes beside LiveClass and ClassAttendance (which the statistics read, in
 records.py): enrolments, the class's knowledge points, and its transcript (chat and board)."""
+
 from __future__ import annotations
 
 from datetime import datetime

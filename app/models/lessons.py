@@ -1,4 +1,5 @@
 """Micro-lessons (微课): recorded lessons tutors publish, their review, and who watched how much."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -62,8 +63,7 @@ class LessonSearchDoc(Base):
     a GIN index over string_to_array(terms, ' ') on PostgreSQL (migration 0012)."""
 
     __tablename__ = "lesson_search_docs"
-    __table_args__ = (Index("ix_lesson_search_docs_terms", text("string_to_array(terms, ' ')"),
-                            postgresql_using="gin").ddl_if(dialect="postgresql"),)
+    __table_args__ = (Index("ix_lesson_search_docs_terms", text("string_to_array(terms, ' ')"), postgresql_using="gin").ddl_if(dialect="postgresql"),)
     lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
     terms: Mapped[str] = mapped_column(Text)
 
@@ -73,8 +73,7 @@ class LessonView(Base):
     saw them watch at a plausible pace, and when that first covered enough (the complete view)."""
 
     __tablename__ = "lesson_views"
-    __table_args__ = (UniqueConstraint("lesson_id", "student_id"),
-                      Index("ix_lesson_views_completed", "completed_at"))
+    __table_args__ = (UniqueConstraint("lesson_id", "student_id"), Index("ix_lesson_views_completed", "completed_at"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     lesson_id: Mapped[int] = mapped_column(ForeignKey("lessons.id", ondelete="CASCADE"))
     student_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

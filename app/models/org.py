@@ -1,4 +1,5 @@
 """City → district → school → class."""
+
 from __future__ import annotations
 
 from sqlalchemy import ForeignKey, SmallInteger, String, UniqueConstraint

@@ -1,6 +1,7 @@
 """The Q&A centre's own tables (questions and answers themselves live in records.py, where the
 statistics have always read them): knowledge points and photos of questions and answers,
 follow-ups and replies, reports, notifications and the search documents."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,8 +19,7 @@ class QuestionKnowledgePoint(Base):
     # (migration 0011; it replaced an index of the knowledge point only).
     __table_args__ = (Index("ix_question_knowledge_points_kp_question", "knowledge_point_id", "question_id"),)
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True)
-    knowledge_point_id: Mapped[int] = mapped_column(ForeignKey("knowledge_points.id", name="fk_question_kps_knowledge_point_id"),
-                                                    primary_key=True)
+    knowledge_point_id: Mapped[int] = mapped_column(ForeignKey("knowledge_points.id", name="fk_question_kps_knowledge_point_id"), primary_key=True)
 
 
 class QaImage(Base):
@@ -82,7 +82,6 @@ class QaSearchDoc(Base):
     index over string_to_array(terms, ' ') on PostgreSQL (migration 0005)."""
 
     __tablename__ = "qa_search_docs"
-    __table_args__ = (Index("ix_qa_search_docs_terms", text("string_to_array(terms, ' ')"),
-                            postgresql_using="gin").ddl_if(dialect="postgresql"),)
+    __table_args__ = (Index("ix_qa_search_docs_terms", text("string_to_array(terms, ' ')"), postgresql_using="gin").ddl_if(dialect="postgresql"),)
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True, autoincrement=False)
     terms: Mapped[str] = mapped_column(Text)

@@ -1,4 +1,5 @@
 """Sessions, Q&A, the points ledger and the service calendar: the records statistics count."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -94,11 +95,22 @@ class Question(Base):
     it by created_at and student_id (migration 0003); the Q&A columns come with migration 0005."""
 
     __tablename__ = "questions"
-    __table_args__ = (Index("ix_questions_student_created", "student_id", "created_at"),
-                      # the tutors' feed: open questions of a subject and band, fewest answers and oldest
-                      # first; partial and holding the id, so a page of the feed is an index-only range
-                      Index("ix_questions_feed", "status", "subject_code", "band", "answer_count", "created_at", "id",
-                            postgresql_where=text("hidden_at IS NULL"), sqlite_where=text("hidden_at IS NULL")))
+    __table_args__ = (
+        Index("ix_questions_student_created", "student_id", "created_at"),
+        # the tutors' feed: open questions of a subject and band, fewest answers and oldest
+        # first; partial and holding the id, so a page of the feed is an index-only range
+        Index(
+            "ix_questions_feed",
+            "status",
+            "subject_code",
+            "band",
+            "answer_count",
+            "created_at",
+            "id",
+            postgresql_where=text("hidden_at IS NULL"),
+            sqlite_where=text("hidden_at IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     subject_code: Mapped[str] = mapped_column(ForeignKey("subjects.code"))
@@ -144,8 +156,10 @@ class PointsEntry(Base):
     """Append-only: balances and payrolls are sums over it; a correction is a new entry."""
 
     __tablename__ = "points_ledger"
-    __table_args__ = (UniqueConstraint("source_kind", "source_id", "tutor_id"),
-                      Index("ix_points_ledger_district_created", "district_id", "created_at"))
+    __table_args__ = (
+        UniqueConstraint("source_kind", "source_id", "tutor_id"),
+        Index("ix_points_ledger_district_created", "district_id", "created_at"),
+    )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tutor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("districts.id"), index=True)

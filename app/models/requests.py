@@ -1,4 +1,5 @@
 """Help requests (one-to-one asks) and the images attached to them."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -54,8 +55,7 @@ class HelpRequest(Base):
     __table_args__ = (
         Index("ix_help_requests_student_created", "student_id", "created_at"),
         # One open request per student, even under concurrent requests (migration 0010).
-        Index("uq_help_requests_one_open", "student_id", unique=True,
-              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+        Index("uq_help_requests_one_open", "student_id", unique=True, postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -83,5 +83,4 @@ def request_transition(request_id: int, to: RequestStatus, **values: Any) -> Upd
     `rowcount == 1`. Here, beside the model, because three domains close requests (helprequests
     files and cancels, match accepts and expires, qa converts) and none may import the others
     the wrong way."""
-    return (update(HelpRequest).where(HelpRequest.id == request_id, HelpRequest.status.in_(_FROM[to]))
-            .values(status=to, **values))
+    return update(HelpRequest).where(HelpRequest.id == request_id, HelpRequest.status.in_(_FROM[to])).values(status=to, **values)

@@ -1,6 +1,7 @@
 """The rollups the dashboard and the exports read (migration 0008), kept exact by triggers and
 recomputed by app.stats.rollups.rebuild(). Days are service days (UTC+8) since the epoch; months
 are counted from 1970-01 (12·(year − 1970) + month − 1). See app/stats/rollups.py for how each is kept."""
+
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Index, Integer

@@ -1,4 +1,5 @@
 """Tutor profiles, their three-level review and students' blocks."""
+
 from __future__ import annotations
 
 from datetime import datetime

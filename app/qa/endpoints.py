@@ -1,4 +1,5 @@
 """The Q&A centre (问答中心): students ask, tutors answer, students follow up and accept."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -51,16 +52,21 @@ async def ask(body: QuestionCreate, request: Request, student: Student, db: DB) 
 
 
 @router.get("/questions/mine", response_model=list[QuestionOut])
-async def mine(request: Request, student: Student, db: DB, limit: int = Query(50, ge=1, le=200),
-               before_id: int | None = None) -> list[QuestionOut]:
+async def mine(request: Request, student: Student, db: DB, limit: int = Query(50, ge=1, le=200), before_id: int | None = None) -> list[QuestionOut]:
     """The student's questions, newest first, converted help requests included."""
     return await views.questions_out(db, student, await service.mine(db, student, limit, before_id), _now(request))
 
 
 @router.get("/questions/similar", response_model=list[QuestionOut])
-async def similar(request: Request, user: CurrentUser, db: DB, subject: str = Query(..., max_length=16),
-                  text: str = Query("", max_length=2000), knowledge_point_ids: list[int] = Query([]),
-                  limit: int = Query(5, ge=1, le=20)) -> list[QuestionOut]:
+async def similar(
+    request: Request,
+    user: CurrentUser,
+    db: DB,
+    subject: str = Query(..., max_length=16),
+    text: str = Query("", max_length=2000),
+    knowledge_point_ids: list[int] = Query([]),
+    limit: int = Query(5, ge=1, le=20),
+) -> list[QuestionOut]:
     """Answered questions like the one being written (same knowledge points, similar words),
     shown before posting, with their answers."""
     found = await service.similar(db, user, subject, text, knowledge_point_ids[:10], limit)
@@ -79,18 +85,27 @@ async def close(question_id: int, request: Request, student: Student, db: DB) ->
 
 
 @router.get("/feed", response_model=list[QuestionOut])
-async def feed(request: Request, tutor: Tutor, db: DB, knowledge_point_id: int | None = None,
-               limit: int = Query(30, ge=1, le=100), offset: int = Query(0, ge=0, le=10000)) -> list[QuestionOut]:
+async def feed(
+    request: Request,
+    tutor: Tutor,
+    db: DB,
+    knowledge_point_id: int | None = None,
+    limit: int = Query(30, ge=1, le=100),
+    offset: int = Query(0, ge=0, le=10000),
+) -> list[QuestionOut]:
     """Open questions in the tutor's subjects and grade bands, unanswered first, oldest first."""
     now = _now(request)
     found, known = await service.feed(db, tutor, now, knowledge_point_id, limit, offset)
     return await views.questions_out(db, tutor, found, now, known=known)
 
 
-@router.post("/questions/{question_id}/claim", response_model=QuestionOut,
-             responses={409: {"description": "AlreadyClaimed: another tutor is answering it (until `until`)"}})
+@router.post(
+    "/questions/{question_id}/claim",
+    response_model=QuestionOut,
+    responses={409: {"description": "AlreadyClaimed: another tutor is answering it (until `until`)"}},
+)
 async def claim(question_id: int, request: Request, tutor: Tutor, db: DB) -> QuestionOut:
-    """"I'm answering": other tutors see the question taken until the claim expires."""
+    """ "I'm answering": other tutors see the question taken until the claim expires."""
     await service.claim(db, request.app.state.settings, tutor, question_id, _now(request))
     return await _one(db, tutor, question_id, request)
 
@@ -118,15 +133,21 @@ async def edit(answer_id: int, body: AnswerCreate, request: Request, tutor: Tuto
 async def reply(answer_id: int, body: ReplyCreate, request: Request, user: CurrentUser, db: DB) -> ReplyOut:
     """A follow-up (追问) by the asker, or the answering tutor's reply."""
     r = await service.reply(db, user, answer_id, body.text, _now(request), request.app.state.events)
-    return ReplyOut(id=r.id, answer_id=r.answer_id, author_id=r.author_id,
-                    role="student" if user.role == "student" else "tutor", text=r.text, hidden=False, created_at=r.created_at)
+    return ReplyOut(
+        id=r.id,
+        answer_id=r.answer_id,
+        author_id=r.author_id,
+        role="student" if user.role == "student" else "tutor",
+        text=r.text,
+        hidden=False,
+        created_at=r.created_at,
+    )
 
 
 @router.post("/answers/{answer_id}/accept", response_model=QuestionOut)
 async def accept(answer_id: int, body: AcceptBody, request: Request, student: Student, db: DB) -> QuestionOut:
     """Accept one answer (optionally rated 1–5): the question is resolved and the tutor's points booked."""
-    q = await service.accept(db, request.app.state.settings, student, answer_id, body.rating, _now(request),
-                             request.app.state.events)
+    q = await service.accept(db, request.app.state.settings, student, answer_id, body.rating, _now(request), request.app.state.events)
     return await _one(db, student, q.id, request)
 
 
@@ -137,8 +158,14 @@ async def rate(answer_id: int, body: RateBody, request: Request, student: Studen
 
 
 @router.get("/search", response_model=SearchOut)
-async def search(request: Request, user: CurrentUser, db: DB, q: str = Query(..., min_length=1, max_length=200),
-                 subject: str | None = Query(None, max_length=16), limit: int = Query(20, ge=1, le=50)) -> SearchOut:
+async def search(
+    request: Request,
+    user: CurrentUser,
+    db: DB,
+    q: str = Query(..., min_length=1, max_length=200),
+    subject: str | None = Query(None, max_length=16),
+    limit: int = Query(20, ge=1, le=50),
+) -> SearchOut:
     """Questions (and their answers, knowledge points, subject) holding every word of `q`;
     Chinese is matched by any two adjacent characters. Only what the searcher may read."""
     words, found, known = await service.run_search(db, user, q, subject, limit)
@@ -148,8 +175,7 @@ async def search(request: Request, user: CurrentUser, db: DB, q: str = Query(...
 @router.get("/images/{image_id}", response_class=Response)
 async def image(image_id: str, user: CurrentUser, db: DB) -> Response:
     img = await views.readable_image(db, user, image_id)
-    return Response(img.data, media_type=img.content_type,
-                    headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
+    return Response(img.data, media_type=img.content_type, headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/notifications", response_model=NotificationsOut)
@@ -165,6 +191,7 @@ async def read_notifications(body: ReadBody, request: Request, user: CurrentUser
 
 
 # ---- safety and moderation -------------------------------------------------------------------
+
 
 @router.post("/questions/{question_id}/reports", response_model=ReportOut, status_code=201)
 async def report(question_id: int, body: ReportCreate, request: Request, user: CurrentUser, db: DB) -> ReportOut:

@@ -1,6 +1,7 @@
 """Minors' safety and the backlog: reports on questions, answers and replies (reviewed by the
 admins of the asker's school, district or city, beside the session reports), hiding with a
 reason, and the escalation of questions nobody has answered."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -32,8 +33,9 @@ async def report(db: AsyncSession, user: User, question_id: int, body: ReportCre
         a = await db.get(Answer, r.answer_id) if r is not None else None
         if r is None or a is None or a.question_id != q.id:
             raise InvalidInput("that reply is not under this question", field="reply_id")
-    row = QaReport(question_id=q.id, answer_id=body.answer_id, reply_id=body.reply_id, reporter_id=user.id,
-                   reason=body.reason, status="open", created_at=now)
+    row = QaReport(
+        question_id=q.id, answer_id=body.answer_id, reply_id=body.reply_id, reporter_id=user.id, reason=body.reason, status="open", created_at=now
+    )
     db.add(row)
     await db.flush()
     return row
@@ -57,16 +59,32 @@ async def target_of(db: AsyncSession, r: QaReport) -> tuple[Question | Answer | 
 async def report_out(db: AsyncSession, r: QaReport) -> ReportOut:
     """The report as its reporter sees it: the excerpt is the text as everyone sees it (masked)."""
     target, _ = await target_of(db, r)
-    return ReportOut(id=r.id, question_id=r.question_id, answer_id=r.answer_id, reply_id=r.reply_id,
-                     reporter_id=r.reporter_id, reason=r.reason, status=r.status, note=r.note,
-                     excerpt=target.text[:200], created_at=r.created_at)
+    return ReportOut(
+        id=r.id,
+        question_id=r.question_id,
+        answer_id=r.answer_id,
+        reply_id=r.reply_id,
+        reporter_id=r.reporter_id,
+        reason=r.reason,
+        status=r.status,
+        note=r.note,
+        excerpt=target.text[:200],
+        created_at=r.created_at,
+    )
 
 
 async def reports(db: AsyncSession, admin: User, status: str, limit: int) -> list[QaReport]:
     """Q&A reports on questions of students in the admin's scope, oldest first (the admins'
     review desk, app/safety, lists them beside the session reports)."""
-    rows = (await db.execute(select(QaReport).join(Question, Question.id == QaReport.question_id)
-                             .where(QaReport.status == status, visible(admin)).order_by(QaReport.id).limit(limit))).scalars()
+    rows = (
+        await db.execute(
+            select(QaReport)
+            .join(Question, Question.id == QaReport.question_id)
+            .where(QaReport.status == status, visible(admin))
+            .order_by(QaReport.id)
+            .limit(limit)
+        )
+    ).scalars()
     return list(rows)
 
 
@@ -134,32 +152,64 @@ def _unhide(target: Question | Answer | QaReply) -> None:
 
 async def backlog(db: AsyncSession, admin: User, limit: int) -> list[Question]:
     """Escalated questions still without an answer, oldest first, in the admin's scope."""
-    return list((await db.execute(select(Question).where(
-        Question.status == "open", Question.answer_count == 0, Question.escalated_at.is_not(None),
-        Question.hidden_at.is_(None), visible(admin)).order_by(Question.created_at).limit(limit))).scalars())
+    return list(
+        (
+            await db.execute(
+                select(Question)
+                .where(
+                    Question.status == "open",
+                    Question.answer_count == 0,
+                    Question.escalated_at.is_not(None),
+                    Question.hidden_at.is_(None),
+                    visible(admin),
+                )
+                .order_by(Question.created_at)
+                .limit(limit)
+            )
+        ).scalars()
+    )
 
 
 async def escalate(db: AsyncSession, settings: Settings, now: datetime, events: Any = None, limit: int = 100) -> int:
     """Questions unanswered for `qa_escalate_after_s` are announced to up to
     `qa_escalate_fanout` approved tutors of their subject and band, experts in their knowledge
     points first, whether on duty or not; they then appear in the admins' backlog."""
-    due = (await db.execute(select(Question).where(
-        Question.status == "open", Question.answer_count == 0, Question.escalated_at.is_(None),
-        Question.hidden_at.is_(None), Question.created_at <= now - timedelta(seconds=settings.qa_escalate_after_s))
-        .order_by(Question.created_at).limit(limit))).scalars().all()
+    due = (
+        (
+            await db.execute(
+                select(Question)
+                .where(
+                    Question.status == "open",
+                    Question.answer_count == 0,
+                    Question.escalated_at.is_(None),
+                    Question.hidden_at.is_(None),
+                    Question.created_at <= now - timedelta(seconds=settings.qa_escalate_after_s),
+                )
+                .order_by(Question.created_at)
+                .limit(limit)
+            )
+        )
+        .scalars()
+        .all()
+    )
     for q in due:
-        done = await db.execute(update(Question).where(Question.id == q.id, Question.escalated_at.is_(None))
-                                .values(escalated_at=now))
+        done = await db.execute(update(Question).where(Question.id == q.id, Question.escalated_at.is_(None)).values(escalated_at=now))
         if rowcount(done) != 1:
             continue
         band = TutorProfile.teaches_senior if q.band == "senior" else TutorProfile.teaches_junior
         kps = select(QuestionKnowledgePoint.knowledge_point_id).where(QuestionKnowledgePoint.question_id == q.id)
-        expert = (select(TutorExpertise.user_id).where(TutorExpertise.user_id == TutorProfile.user_id,
-                                                       TutorExpertise.knowledge_point_id.in_(kps)).exists())
-        tutors = (await db.execute(select(TutorProfile.user_id).join(TutorSubject, TutorSubject.user_id == TutorProfile.user_id)
-                                   .join(User, User.id == TutorProfile.user_id)
-                                   .where(TutorProfile.status == "approved", band.is_(True), User.status == "active",
-                                          TutorSubject.subject_code == q.subject_code)
-                                   .order_by(expert.desc(), TutorProfile.user_id).limit(settings.qa_escalate_fanout))).scalars()
+        expert = (
+            select(TutorExpertise.user_id).where(TutorExpertise.user_id == TutorProfile.user_id, TutorExpertise.knowledge_point_id.in_(kps)).exists()
+        )
+        tutors = (
+            await db.execute(
+                select(TutorProfile.user_id)
+                .join(TutorSubject, TutorSubject.user_id == TutorProfile.user_id)
+                .join(User, User.id == TutorProfile.user_id)
+                .where(TutorProfile.status == "approved", band.is_(True), User.status == "active", TutorSubject.subject_code == q.subject_code)
+                .order_by(expert.desc(), TutorProfile.user_id)
+                .limit(settings.qa_escalate_fanout)
+            )
+        ).scalars()
         await notify(db, events, list(tutors), "qa_escalated", q.id, now, subject=q.subject_code, text=q.text[:80])
     return len(due)

@@ -39,7 +39,6 @@ class HideBody(BaseModel):
     reason: str = Field(min_length=2, max_length=500)
 
 
-
 class ImageRef(BaseModel):
     id: str
     url: str

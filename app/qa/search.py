@@ -6,6 +6,7 @@ SQLite and by a GIN index over `string_to_array(terms, ' ')` on PostgreSQL (migr
 Visibility is applied in the same query (see `visible`), so results only hold what the searcher
 may read.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, FromClause, select
@@ -27,9 +28,13 @@ async def reindex(db: AsyncSession, question_id: int) -> None:
         return
     parts = [q.text]
     parts += (await db.execute(select(Answer.text).where(Answer.question_id == q.id, Answer.hidden_at.is_(None)))).scalars()
-    parts += (await db.execute(select(KnowledgePoint.name).join(
-        QuestionKnowledgePoint, QuestionKnowledgePoint.knowledge_point_id == KnowledgePoint.id)
-        .where(QuestionKnowledgePoint.question_id == q.id))).scalars()
+    parts += (
+        await db.execute(
+            select(KnowledgePoint.name)
+            .join(QuestionKnowledgePoint, QuestionKnowledgePoint.knowledge_point_id == KnowledgePoint.id)
+            .where(QuestionKnowledgePoint.question_id == q.id)
+        )
+    ).scalars()
     subject = await db.get(Subject, q.subject_code)
     if subject is not None:
         parts += [subject.name_zh, subject.name_en]

@@ -2,6 +2,7 @@
 feed and "I'm answering" claims, answers edited until accepted, follow-ups and replies,
 acceptance with a rating (which books the answer's points), closing. Every text is masked for
 contact details on the way in; every change that someone should hear of is a notification."""
+
 from __future__ import annotations
 
 import functools
@@ -55,6 +56,7 @@ def band_of(grade: int | None) -> str:
 
 # ---- reading -------------------------------------------------------------------------------
 
+
 def is_admin(user: User) -> bool:
     return user.role.endswith("_admin")
 
@@ -82,9 +84,11 @@ async def readable(db: AsyncSession, viewer: User, question_id: int) -> Question
 
 
 # Built once (with bind parameters): building a statement costs more CPU than running it warm.
-_REACH = (select(TutorProfile.status, TutorProfile.teaches_junior, TutorProfile.teaches_senior, TutorSubject.subject_code)
-          .outerjoin(TutorSubject, TutorSubject.user_id == TutorProfile.user_id)
-          .where(TutorProfile.user_id == bindparam("tutor_id")))
+_REACH = (
+    select(TutorProfile.status, TutorProfile.teaches_junior, TutorProfile.teaches_senior, TutorSubject.subject_code)
+    .outerjoin(TutorSubject, TutorSubject.user_id == TutorProfile.user_id)
+    .where(TutorProfile.user_id == bindparam("tutor_id"))
+)
 
 
 async def tutor_reach(db: AsyncSession, tutor: User) -> tuple[list[str], list[str]]:
@@ -108,6 +112,7 @@ async def check_reach(db: AsyncSession, tutor: User, q: Question) -> None:
 class Known:
     """What a list query read beside its questions (`listing_columns`), so that drawing the list
     needs no query for it: the askers' grades, the knowledge points, which questions have pictures."""
+
     questions: list[Question] = field(default_factory=list)
     grades: dict[int, int | None] = field(default_factory=dict)
     kps: dict[int, list[int]] = field(default_factory=dict)
@@ -124,16 +129,19 @@ class Known:
 def listing_columns() -> list[Any]:
     """The columns a list of questions selects with them (joined with the askers, `User`): the
     grade, the knowledge points (comma-separated) and whether the question has pictures."""
-    kps = (select(func.aggregate_strings(cast(QuestionKnowledgePoint.knowledge_point_id, String), ","))
-           .where(QuestionKnowledgePoint.question_id == Question.id).scalar_subquery())
+    kps = (
+        select(func.aggregate_strings(cast(QuestionKnowledgePoint.knowledge_point_id, String), ","))
+        .where(QuestionKnowledgePoint.question_id == Question.id)
+        .scalar_subquery()
+    )
     pictured = select(QaImage.image_id).where(QaImage.question_id == Question.id, QaImage.answer_id.is_(None)).exists()
     return [Question, User.grade, kps.label("kps"), pictured.label("pictured")]
 
 
 # ---- asking --------------------------------------------------------------------------------
 
-async def _usable_images(db: AsyncSession, owner: User, ids: list[str], limit: int,
-                         keep: Sequence[str] = ()) -> list[Image]:
+
+async def _usable_images(db: AsyncSession, owner: User, ids: list[str], limit: int, keep: Sequence[str] = ()) -> list[Image]:
     ids = list(dict.fromkeys(ids))
     if len(ids) > limit:
         raise InvalidInput(f"at most {limit} images", field="image_ids")
@@ -153,14 +161,23 @@ def _masked(value: str) -> tuple[str, str | None, bool]:
     return clean.text, value if clean.flagged else None, clean.flagged
 
 
-async def ask(db: AsyncSession, settings: Settings, student: User, body: QuestionCreate, now: datetime,
-              events: Any = None, pool: Any = None) -> Question:
+async def ask(
+    db: AsyncSession, settings: Settings, student: User, body: QuestionCreate, now: datetime, events: Any = None, pool: Any = None
+) -> Question:
     await check_subjects(db, [body.subject])
     kps = await check_knowledge_points(db, body.knowledge_point_ids, [body.subject])
     images = await _usable_images(db, student, body.image_ids, settings.max_images_per_request)
     text, raw, flagged = _masked(body.text)
-    q = Question(student_id=student.id, subject_code=body.subject, text=text, raw=raw, flagged=flagged,
-                 band=band_of(student.grade), status="open", created_at=now)
+    q = Question(
+        student_id=student.id,
+        subject_code=body.subject,
+        text=text,
+        raw=raw,
+        flagged=flagged,
+        band=band_of(student.grade),
+        status="open",
+        created_at=now,
+    )
     db.add(q)
     await db.flush()
     db.add_all([QuestionKnowledgePoint(question_id=q.id, knowledge_point_id=k) for k in kps])
@@ -176,24 +193,34 @@ async def announce(db: AsyncSession, settings: Settings, q: Question, now: datet
     if pool is None:
         return
     free = await pool.available(f"{q.subject_code}:{q.band}", settings.qa_notify_fanout)
-    await notify(db, events, [t.card.id for t in free], "qa_question", q.id, now, subject=q.subject_code,
-                 text=q.text[:80])
+    await notify(db, events, [t.card.id for t in free], "qa_question", q.id, now, subject=q.subject_code, text=q.text[:80])
 
 
-async def from_request(db: AsyncSession, settings: Settings, student: User, req: HelpRequest, now: datetime,
-                       events: Any = None, pool: Any = None) -> Question:
+async def from_request(
+    db: AsyncSession, settings: Settings, student: User, req: HelpRequest, now: datetime, events: Any = None, pool: Any = None
+) -> Question:
     """A help request nobody could take live becomes a question with its words, knowledge
     points and photos (once: converting again returns the same question)."""
     existing = (await db.execute(select(Question).where(Question.source_request_id == req.id))).scalars().first()
     if existing is not None:
         return existing
     text, raw, flagged = _masked(req.text)
-    q = Question(student_id=student.id, subject_code=req.subject_code, text=text, raw=raw, flagged=flagged,
-                 band=band_of(student.grade), status="open", source_request_id=req.id, created_at=now)
+    q = Question(
+        student_id=student.id,
+        subject_code=req.subject_code,
+        text=text,
+        raw=raw,
+        flagged=flagged,
+        band=band_of(student.grade),
+        status="open",
+        source_request_id=req.id,
+        created_at=now,
+    )
     db.add(q)
     await db.flush()
-    kps = (await db.execute(select(HelpRequestKnowledgePoint.knowledge_point_id)
-                            .where(HelpRequestKnowledgePoint.request_id == req.id))).scalars().all()
+    kps = (
+        (await db.execute(select(HelpRequestKnowledgePoint.knowledge_point_id).where(HelpRequestKnowledgePoint.request_id == req.id))).scalars().all()
+    )
     db.add_all([QuestionKnowledgePoint(question_id=q.id, knowledge_point_id=k) for k in kps])
     photos = (await db.execute(select(Image.id).where(Image.help_request_id == req.id))).scalars().all()
     db.add_all([QaImage(image_id=i, question_id=q.id) for i in photos])
@@ -210,8 +237,7 @@ async def close(db: AsyncSession, student: User, question_id: int, now: datetime
         raise NotFound(f"no question {question_id}")
     if q.student_id != student.id:
         raise Forbidden("only the asker closes a question")
-    done = await db.execute(update(Question).where(Question.id == q.id, Question.status == "open")
-                            .values(status="closed", closed_at=now))
+    done = await db.execute(update(Question).where(Question.id == q.id, Question.status == "open").values(status="closed", closed_at=now))
     await db.refresh(q)
     if rowcount(done) != 1:
         raise InvalidState(f"the question is {q.status}", status=q.status)
@@ -220,8 +246,8 @@ async def close(db: AsyncSession, student: User, question_id: int, now: datetime
 
 # ---- the tutors' side ----------------------------------------------------------------------
 
-async def feed(db: AsyncSession, tutor: User, now: datetime, knowledge_point_id: int | None, limit: int,
-               offset: int) -> tuple[list[Question], Known]:
+
+async def feed(db: AsyncSession, tutor: User, now: datetime, knowledge_point_id: int | None, limit: int, offset: int) -> tuple[list[Question], Known]:
     """Open questions in the tutor's subjects and bands: unanswered first (then the fewest
     answers), oldest first, with what drawing them needs (`Known`). Cost: two queries — the
     tutor's reach, then one ordered range of ix_questions_feed per (subject, band), each cut at
@@ -248,22 +274,28 @@ def _feed_statement(branches: int, by_point: bool) -> Any:
     for i in range(branches):
         subject: BindParameter[str] = bindparam(f"s{i}")
         branch = select(Question.id, Question.answer_count, Question.created_at).where(
-            Question.status == "open", Question.subject_code == subject, Question.band == bindparam(f"b{i}"),
-            Question.hidden_at.is_(None))
+            Question.status == "open", Question.subject_code == subject, Question.band == bindparam(f"b{i}"), Question.hidden_at.is_(None)
+        )
         if by_point:
             # The first condition holds no column of the branch: the database decides it once
             # and skips the branch of another subject than the knowledge point's, instead of
             # walking its whole range without a match.
             branch = branch.where(
                 select(KnowledgePoint.subject_code).where(KnowledgePoint.id == bindparam("kp")).scalar_subquery() == subject,
-                select(QuestionKnowledgePoint.question_id).where(
-                    QuestionKnowledgePoint.question_id == Question.id,
-                    QuestionKnowledgePoint.knowledge_point_id == bindparam("kp")).exists())
+                select(QuestionKnowledgePoint.question_id)
+                .where(QuestionKnowledgePoint.question_id == Question.id, QuestionKnowledgePoint.knowledge_point_id == bindparam("kp"))
+                .exists(),
+            )
         parts.append(branch.order_by(Question.answer_count, Question.created_at, Question.id).limit(bindparam("depth")))
     merged = (parts[0] if branches == 1 else union_all(*parts)).subquery()
-    return (select(*listing_columns()).join(merged, merged.c.id == Question.id).join(User, User.id == Question.student_id)
-            .order_by(merged.c.answer_count, merged.c.created_at, merged.c.id)
-            .offset(bindparam("offset")).limit(bindparam("limit")))
+    return (
+        select(*listing_columns())
+        .join(merged, merged.c.id == Question.id)
+        .join(User, User.id == Question.student_id)
+        .order_by(merged.c.answer_count, merged.c.created_at, merged.c.id)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
 
 
 async def claim(db: AsyncSession, settings: Settings, tutor: User, question_id: int, now: datetime) -> Question:
@@ -273,26 +305,27 @@ async def claim(db: AsyncSession, settings: Settings, tutor: User, question_id: 
         raise InvalidState(f"the question is {q.status}", status=q.status)
     until = now + timedelta(seconds=settings.qa_claim_s)
     # Conditional: two tutors claiming at once, exactly one wins.
-    done = await db.execute(update(Question).where(
-        Question.id == q.id, or_(Question.claimed_by.is_(None), Question.claimed_by == tutor.id,
-                                 Question.claimed_until <= now)).values(claimed_by=tutor.id, claimed_until=until))
+    done = await db.execute(
+        update(Question)
+        .where(Question.id == q.id, or_(Question.claimed_by.is_(None), Question.claimed_by == tutor.id, Question.claimed_until <= now))
+        .values(claimed_by=tutor.id, claimed_until=until)
+    )
     await db.refresh(q)
     if rowcount(done) != 1:
-        raise AlreadyClaimed("another tutor is answering this question", until=q.claimed_until.isoformat()
-                             if q.claimed_until else None)
+        raise AlreadyClaimed("another tutor is answering this question", until=q.claimed_until.isoformat() if q.claimed_until else None)
     return q
 
 
 async def unclaim(db: AsyncSession, tutor: User, question_id: int) -> Question:
     q = await readable(db, tutor, question_id)
-    await db.execute(update(Question).where(Question.id == q.id, Question.claimed_by == tutor.id)
-                     .values(claimed_by=None, claimed_until=None))
+    await db.execute(update(Question).where(Question.id == q.id, Question.claimed_by == tutor.id).values(claimed_by=None, claimed_until=None))
     await db.refresh(q)
     return q
 
 
-async def answer(db: AsyncSession, settings: Settings, tutor: User, question_id: int, body: AnswerCreate,
-                 now: datetime, events: Any = None) -> Answer:
+async def answer(
+    db: AsyncSession, settings: Settings, tutor: User, question_id: int, body: AnswerCreate, now: datetime, events: Any = None
+) -> Answer:
     q = await readable(db, tutor, question_id)
     await check_reach(db, tutor, q)
     if q.status != "open":
@@ -310,8 +343,7 @@ async def answer(db: AsyncSession, settings: Settings, tutor: User, question_id:
         raise InvalidState("you have answered this question already: edit your answer instead") from None
     db.add_all([QaImage(image_id=i.id, question_id=q.id, answer_id=a.id) for i in images])
     await db.execute(update(Question).where(Question.id == q.id).values(answer_count=Question.answer_count + 1))
-    await db.execute(update(Question).where(Question.id == q.id, Question.claimed_by == tutor.id)
-                     .values(claimed_by=None, claimed_until=None))
+    await db.execute(update(Question).where(Question.id == q.id, Question.claimed_by == tutor.id).values(claimed_by=None, claimed_until=None))
     await db.flush()
     await search.reindex(db, q.id)
     await notify(db, events, [q.student_id], "qa_answer", q.id, now, answer_id=a.id)
@@ -343,8 +375,7 @@ async def _answer_to_asker(db: AsyncSession, student: User, answer_id: int, verb
     return a, q
 
 
-async def edit(db: AsyncSession, settings: Settings, tutor: User, answer_id: int, body: AnswerCreate,
-               now: datetime) -> Answer:
+async def edit(db: AsyncSession, settings: Settings, tutor: User, answer_id: int, body: AnswerCreate, now: datetime) -> Answer:
     a, q = await _own_answer(db, tutor, answer_id)
     if a.accepted_at is not None:
         raise InvalidState("an accepted answer can no longer be edited")
@@ -367,6 +398,7 @@ async def edit(db: AsyncSession, settings: Settings, tutor: User, answer_id: int
 
 # ---- follow-ups, acceptance ----------------------------------------------------------------
 
+
 async def reply(db: AsyncSession, user: User, answer_id: int, value: str, now: datetime, events: Any = None) -> QaReply:
     """The asker's follow-up (追问) under an answer, or that answer's tutor's reply."""
     a, q = await _answer(db, answer_id)
@@ -388,15 +420,18 @@ def answer_points(settings: Settings, rating: int | None) -> Decimal:
     return Decimal(str(settings.qa_points_per_answer * factor)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
-async def accept(db: AsyncSession, settings: Settings, student: User, answer_id: int, rating: int | None,
-                 now: datetime, events: Any = None) -> Question:
+async def accept(
+    db: AsyncSession, settings: Settings, student: User, answer_id: int, rating: int | None, now: datetime, events: Any = None
+) -> Question:
     """The asker accepts one answer (once); its points are booked now, under the Q&A rate."""
     a, q = await _answer_to_asker(db, student, answer_id, "accepts")
     if a.hidden_at is not None:
         raise InvalidState("this answer was hidden by a moderator")
-    done = await db.execute(update(Question).where(Question.id == q.id, Question.status == "open")
-                            .values(status="accepted", accepted_answer_id=a.id, closed_at=now,
-                                    claimed_by=None, claimed_until=None))
+    done = await db.execute(
+        update(Question)
+        .where(Question.id == q.id, Question.status == "open")
+        .values(status="accepted", accepted_answer_id=a.id, closed_at=now, claimed_by=None, claimed_until=None)
+    )
     await db.refresh(q)
     if rowcount(done) != 1:
         raise InvalidState(f"the question is {q.status}", status=q.status)
@@ -404,8 +439,17 @@ async def accept(db: AsyncSession, settings: Settings, student: User, answer_id:
     tutor = await db.get(User, a.tutor_id)
     points = answer_points(settings, rating)
     if points > 0 and tutor is not None and tutor.district_id is not None:
-        db.add(PointsEntry(tutor_id=a.tutor_id, district_id=tutor.district_id, source_kind="answer", source_id=a.id,
-                           points=points, note=f"accepted answer, rating {rating or '-'}", created_at=now))
+        db.add(
+            PointsEntry(
+                tutor_id=a.tutor_id,
+                district_id=tutor.district_id,
+                source_kind="answer",
+                source_id=a.id,
+                points=points,
+                note=f"accepted answer, rating {rating or '-'}",
+                created_at=now,
+            )
+        )
     await db.flush()
     await notify(db, events, [a.tutor_id], "qa_accepted", q.id, now, answer_id=a.id, rating=rating)
     return q
@@ -425,6 +469,7 @@ async def rate(db: AsyncSession, student: User, answer_id: int, rating: int) -> 
 
 # ---- lists ----------------------------------------------------------------------------------
 
+
 async def mine(db: AsyncSession, student: User, limit: int, before_id: int | None) -> list[Question]:
     query = select(Question).where(Question.student_id == student.id)
     if before_id:
@@ -440,8 +485,7 @@ def visible(viewer: User) -> Any:
     return or_(Question.hidden_at.is_(None), Question.student_id == viewer.id)
 
 
-async def run_search(db: AsyncSession, viewer: User, query: str, subject: str | None,
-                     limit: int) -> tuple[list[str], list[Question], Known]:
+async def run_search(db: AsyncSession, viewer: User, query: str, subject: str | None, limit: int) -> tuple[list[str], list[Question], Known]:
     """Most relevant first (`app/kit/search.py`: the query's terms found in the question's own
     text rather than only in its answers, knowledge points or subject), newest first among equals,
     with the askers' grades. Two queries with fixed plans: the page's ids — every match from the
@@ -465,8 +509,7 @@ async def run_search(db: AsyncSession, viewer: User, query: str, subject: str | 
     known = Known()
     if not ids:
         return words, [], known
-    rows = {q.id: (q, grade, kps, pictured) for q, grade, kps, pictured
-            in (await db.execute(_search_page(), {"ids": ids})).all()}
+    rows = {q.id: (q, grade, kps, pictured) for q, grade, kps, pictured in (await db.execute(_search_page(), {"ids": ids})).all()}
     for qid in ids:
         known.add(*rows[qid])
     return words, known.questions, known
@@ -478,8 +521,12 @@ def _ranked(dialect: str, kinds: tuple[bool, ...], by_subject: bool, for_reader:
     letters, a subject or not; the terms themselves are parameters, `search.bound`): building it
     cost about as much CPU as running it. A student's or tutor's reads what is not hidden and their own (`visible`)."""
     words = [f"x{i}" if ascii else "一" for i, ascii in enumerate(kinds)]  # stand-ins of the right kind
-    stmt = (select(Question.id).where(search.matched(dialect, Question.id, words))
-            .order_by(search.rank(Question.text, words).desc(), Question.id.desc()).limit(bindparam("limit")))
+    stmt = (
+        select(Question.id)
+        .where(search.matched(dialect, Question.id, words))
+        .order_by(search.rank(Question.text, words).desc(), Question.id.desc())
+        .limit(bindparam("limit"))
+    )
     if for_reader:
         stmt = stmt.where(or_(Question.hidden_at.is_(None), Question.student_id == bindparam("viewer")))
     if by_subject:
@@ -490,8 +537,7 @@ def _ranked(dialect: str, kinds: tuple[bool, ...], by_subject: bool, for_reader:
 @functools.cache
 def _search_page() -> Any:
     """The ranked page's questions as list rows, built once."""
-    return (select(*listing_columns()).join(User, User.id == Question.student_id)
-            .where(Question.id.in_(bindparam("ids", expanding=True))))
+    return select(*listing_columns()).join(User, User.id == Question.student_id).where(Question.id.in_(bindparam("ids", expanding=True)))
 
 
 async def similar(db: AsyncSession, viewer: User, subject: str, value: str, kp_ids: list[int], limit: int) -> list[Question]:
@@ -502,20 +548,28 @@ async def similar(db: AsyncSession, viewer: User, subject: str, value: str, kp_i
     base = select(Question).where(Question.subject_code == subject, Question.answer_count > 0, Question.hidden_at.is_(None))
     if words:
         ids = search.matching(db.get_bind().dialect.name, words, any_of=True)
-        for q in (await db.execute(base.join(ids, ids.c.question_id == Question.id)
-                                   .order_by(Question.id.desc()).limit(200))).scalars():
+        for q in (await db.execute(base.join(ids, ids.c.question_id == Question.id).order_by(Question.id.desc()).limit(200))).scalars():
             cands[q.id] = q
     if kp_ids:
-        for q in (await db.execute(base.where(Question.id.in_(select(QuestionKnowledgePoint.question_id).where(
-                QuestionKnowledgePoint.knowledge_point_id.in_(kp_ids)))).order_by(Question.id.desc()).limit(200))).scalars():
+        for q in (
+            await db.execute(
+                base.where(Question.id.in_(select(QuestionKnowledgePoint.question_id).where(QuestionKnowledgePoint.knowledge_point_id.in_(kp_ids))))
+                .order_by(Question.id.desc())
+                .limit(200)
+            )
+        ).scalars():
             cands[q.id] = q
     if not cands:
         return []
     shared: dict[int, int] = {}
     if kp_ids:
-        for qid, n in (await db.execute(select(QuestionKnowledgePoint.question_id, func.count()).where(
-                QuestionKnowledgePoint.question_id.in_(list(cands)), QuestionKnowledgePoint.knowledge_point_id.in_(kp_ids))
-                .group_by(QuestionKnowledgePoint.question_id))).all():
+        for qid, n in (
+            await db.execute(
+                select(QuestionKnowledgePoint.question_id, func.count())
+                .where(QuestionKnowledgePoint.question_id.in_(list(cands)), QuestionKnowledgePoint.knowledge_point_id.in_(kp_ids))
+                .group_by(QuestionKnowledgePoint.question_id)
+            )
+        ).all():
             shared[qid] = n
     mine_terms = set(words)
 

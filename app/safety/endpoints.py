@@ -1,5 +1,6 @@
 """Minors' safety: students block tutors; admins review every report — sessions with their
 transcript, Q&A items as typed — in one list and decide (app/safety/reports.py)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
@@ -27,9 +28,13 @@ async def unblock(tutor_id: int, student: Student, db: DB) -> None:
 
 
 @router.get("/api/reports", response_model=list[ReportOut])
-async def reports(admin: Admin, db: DB, status: str = Query("open", max_length=16),
-                  kind: Kind | None = Query(None, description="only sessions, or only the Q&A centre"),
-                  limit: int = Query(500, ge=1, le=500)) -> list[ReportOut]:
+async def reports(
+    admin: Admin,
+    db: DB,
+    status: str = Query("open", max_length=16),
+    kind: Kind | None = Query(None, description="only sessions, or only the Q&A centre"),
+    limit: int = Query(500, ge=1, le=500),
+) -> list[ReportOut]:
     """Every report an admin reviews, in one list, oldest first: reported sessions whose student
     is in the admin's scope (read the transcript at `GET /api/sessions/{id}/transcript`: admins
     see chat as typed, before masking), and reports on Q&A questions, answers and replies whose
@@ -38,8 +43,7 @@ async def reports(admin: Admin, db: DB, status: str = Query("open", max_length=1
 
 
 @router.post("/api/reports/{kind}/{report_id}/decision", response_model=ReportOut)
-async def decide(kind: Kind, report_id: int, body: Decision, request: Request, admin: Admin, db: DB,
-                 clock: ClockDep) -> ReportOut:
+async def decide(kind: Kind, report_id: int, body: Decision, request: Request, admin: Admin, db: DB, clock: ClockDep) -> ReportOut:
     out = await desk.decide(db, admin, kind, report_id, body, ts(clock.now()))
     if body.action == "suspend":
         after_commit(db, lambda: request.app.state.account_closed(out.reported_id, None, "AccountSuspended"))
@@ -47,7 +51,6 @@ async def decide(kind: Kind, report_id: int, body: Decision, request: Request, a
 
 
 @router.post("/api/reports/{report_id}/decision", response_model=ReportOut)
-async def decide_on_session(report_id: int, body: Decision, request: Request, admin: Admin, db: DB,
-                            clock: ClockDep) -> ReportOut:
+async def decide_on_session(report_id: int, body: Decision, request: Request, admin: Admin, db: DB, clock: ClockDep) -> ReportOut:
     """A session report (the path before Q&A reports joined the list; the same as `/api/reports/session/{id}/decision`)."""
     return await decide("session", report_id, body, request, admin, db, clock)

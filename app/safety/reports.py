@@ -9,6 +9,7 @@ session's student, the question's asker) as before, with the decisions its kind 
 
 The Q&A rules stay in app/qa; this module reads both kinds and routes a decision to its owner.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,19 +31,41 @@ ACTIONS: dict[str, tuple[str, ...]] = {"session": ("dismiss", "suspend"), "qa": 
 
 def _session_out(r: SessionReport, s: TutoringSession) -> ReportOut:
     reported = s.tutor_id if r.reporter_id == s.student_id else s.student_id
-    return ReportOut(id=r.id, kind="session", status=r.status, reason=r.reason, reporter_id=r.reporter_id, reported_id=reported,
-                     created_at=r.created_at, actions=list(ACTIONS["session"]) if r.status == "open" else [],
-                     session_id=s.id, target="session")
+    return ReportOut(
+        id=r.id,
+        kind="session",
+        status=r.status,
+        reason=r.reason,
+        reporter_id=r.reporter_id,
+        reported_id=reported,
+        created_at=r.created_at,
+        actions=list(ACTIONS["session"]) if r.status == "open" else [],
+        session_id=s.id,
+        target="session",
+    )
 
 
 async def _qa_out(db: AsyncSession, r: QaReport) -> ReportOut:
     item, author = await moderation.target_of(db, r)
     hidden = item.hidden_at is not None
     actions: list[Any] = list(ACTIONS["qa"]) if r.status == "open" else ["restore"] if r.status == "actioned" and hidden else []
-    return ReportOut(id=r.id, kind="qa", status=r.status, reason=r.reason, reporter_id=r.reporter_id, reported_id=author,
-                     created_at=r.created_at, note=r.note, actions=actions, question_id=r.question_id, answer_id=r.answer_id,
-                     reply_id=r.reply_id, target="reply" if r.reply_id else "answer" if r.answer_id else "question",
-                     excerpt=(item.raw or item.text)[:200], hidden=hidden)
+    return ReportOut(
+        id=r.id,
+        kind="qa",
+        status=r.status,
+        reason=r.reason,
+        reporter_id=r.reporter_id,
+        reported_id=author,
+        created_at=r.created_at,
+        note=r.note,
+        actions=actions,
+        question_id=r.question_id,
+        answer_id=r.answer_id,
+        reply_id=r.reply_id,
+        target="reply" if r.reply_id else "answer" if r.answer_id else "question",
+        excerpt=(item.raw or item.text)[:200],
+        hidden=hidden,
+    )
 
 
 def _students_in_scope(admin: User) -> Any:
@@ -59,11 +82,16 @@ async def listing(db: AsyncSession, admin: User, status: str, kind: str | None, 
     each Q&A report (two primary-key reads)."""
     out: list[ReportOut] = []
     if kind in (None, "session"):
-        rows = (await db.execute(select(SessionReport, TutoringSession)
-                                 .join(TutoringSession, TutoringSession.id == SessionReport.session_id)
-                                 .join(User, User.id == TutoringSession.student_id)
-                                 .where(SessionReport.status == status, _students_in_scope(admin))
-                                 .order_by(SessionReport.id).limit(limit))).all()
+        rows = (
+            await db.execute(
+                select(SessionReport, TutoringSession)
+                .join(TutoringSession, TutoringSession.id == SessionReport.session_id)
+                .join(User, User.id == TutoringSession.student_id)
+                .where(SessionReport.status == status, _students_in_scope(admin))
+                .order_by(SessionReport.id)
+                .limit(limit)
+            )
+        ).all()
         out += [_session_out(r, s) for r, s in rows]
     if kind in (None, "qa"):
         out += [await _qa_out(db, r) for r in await moderation.reports(db, admin, status, limit)]

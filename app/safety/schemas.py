@@ -29,6 +29,8 @@ class ReportOut(BaseModel):
 
 
 class Decision(BaseModel):
-    action: Action = Field(description="dismiss the report; suspend the reported account (a Q&A item is hidden too); "
-                                       "hide a reported Q&A item; restore a hidden Q&A item of a report acted on")
+    action: Action = Field(
+        description="dismiss the report; suspend the reported account (a Q&A item is hidden too); "
+        "hide a reported Q&A item; restore a hidden Q&A item of a report acted on"
+    )
     note: str = Field(min_length=2, max_length=500)

@@ -1,5 +1,6 @@
 """A student's blocks: a blocked tutor is never offered to the student again. (The admins'
 review of reports is reports.py.)"""
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable

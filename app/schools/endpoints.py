@@ -1,4 +1,5 @@
 """The org tree (districts, schools, classes) and CSV rosters, within the admin's scope."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -30,7 +31,10 @@ async def list_classes(school_id: int, admin: Admin, db: DB) -> list[ClassOut]:
 
 @router.post("/rosters/{kind}", response_model=ImportOut, status_code=201)
 async def import_csv(
-    kind: Literal["districts", "schools", "classes", "students", "tutors"], settings: SettingsDep, admin: Admin, db: DB,
+    kind: Literal["districts", "schools", "classes", "students", "tutors"],
+    settings: SettingsDep,
+    admin: Admin,
+    db: DB,
     file: UploadFile = File(..., description="UTF-8 CSV with a header row"),
     dry_run: bool = Query(False, description="check the file and report errors without importing"),
 ) -> ImportOut:
@@ -42,5 +46,4 @@ async def import_csv(
     if len(raw) > limit:
         raise RosterRejected(f"the file is larger than {limit} bytes", limit_bytes=limit)
     result = await import_roster(db, admin, kind, raw, dry_run=dry_run)
-    return ImportOut(kind=kind, rows=result.rows, created=result.created, dry_run=dry_run,
-                     credentials=result.credentials)
+    return ImportOut(kind=kind, rows=result.rows, created=result.created, dry_run=dry_run, credentials=result.credentials)

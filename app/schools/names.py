@@ -1,4 +1,5 @@
 """How grades and classes are named where people read them: 初二, 高二(2)班 — not "11年级2班"."""
+
 from __future__ import annotations
 
 import re

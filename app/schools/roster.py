@@ -3,6 +3,7 @@
 The whole file is checked first and every bad row reported; only a file without a single error
 is written, inside the request's one transaction, so a bad file leaves nothing behind.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +31,15 @@ KINDS = {
 }
 OPTIONAL = {"password", "stage"}
 STAGES = {"junior": "junior", "初中": "junior", "senior": "senior", "高中": "senior", "complete": "complete", "完全中学": "complete"}
-TITLES = {"senior": "senior", "高级": "senior", "正高级": "senior", "intermediate": "intermediate", "中级": "intermediate",
-          "junior": "junior", "初级": "junior"}
+TITLES = {
+    "senior": "senior",
+    "高级": "senior",
+    "正高级": "senior",
+    "intermediate": "intermediate",
+    "中级": "intermediate",
+    "junior": "junior",
+    "初级": "junior",
+}
 BANDS = {"初中": "junior", "junior": "junior", "高中": "senior", "senior": "senior"}
 GRADES = {"初一": 7, "初二": 8, "初三": 9, "高一": 10, "高二": 11, "高三": 12}
 MAX_LEN = {"username": 64, "real_name": 64, "code": 32, "name": 100, "class_name": 32, "district_code": 32, "school_code": 32}
@@ -121,8 +129,9 @@ class _Importer:
         if self.result.errors or dry_run:
             self.result.credentials = []
         if self.result.errors:
-            raise RosterRejected(f"{len(self.result.errors)} error(s) in the file; nothing was imported",
-                                 errors=self.result.errors[:500], rows=len(self.rows))
+            raise RosterRejected(
+                f"{len(self.result.errors)} error(s) in the file; nothing was imported", errors=self.result.errors[:500], rows=len(self.rows)
+            )
         if dry_run:
             return self.result
         for build in builders:
@@ -213,10 +222,22 @@ class _Importer:
                 self.error("class_name", f"no class {row.get('class_name')!r} in grade {grade} of this school")
             if school is None or klass is None:
                 continue
-            out.append(self._adder(User(
-                # password_hash holds the plain password until _adder hashes it on write.
-                username=row["username"], password_hash=pw, role=Role.STUDENT, real_name=row["real_name"],
-                city_id=None, district_id=school.district_id, school_id=school.id, class_id=klass.id, grade=grade)))
+            out.append(
+                self._adder(
+                    User(
+                        # password_hash holds the plain password until _adder hashes it on write.
+                        username=row["username"],
+                        password_hash=pw,
+                        role=Role.STUDENT,
+                        real_name=row["real_name"],
+                        city_id=None,
+                        district_id=school.district_id,
+                        school_id=school.id,
+                        class_id=klass.id,
+                        grade=grade,
+                    )
+                )
+            )
         return out
 
     async def _tutors(self) -> list[Callable[[], Any]]:
@@ -245,22 +266,32 @@ class _Importer:
                 obj.password_hash = await asyncio.to_thread(hash_password, obj.password_hash)
                 obj.city_id = await _city_of(self.db, obj.district_id)
             self.db.add(obj)
+
         return add
 
-    def _tutor_adder(self, row: dict[str, str], school: School, pw: str, title: str,
-                     codes: list[str], bands: set[str | None]) -> Callable[[], Any]:
+    def _tutor_adder(self, row: dict[str, str], school: School, pw: str, title: str, codes: list[str], bands: set[str | None]) -> Callable[[], Any]:
         async def add() -> None:
-            user = User(username=row["username"], password_hash=await asyncio.to_thread(hash_password, pw), role=Role.TUTOR,
-                        real_name=row["real_name"], district_id=school.district_id, school_id=school.id,
-                        city_id=await _city_of(self.db, school.district_id))
+            user = User(
+                username=row["username"],
+                password_hash=await asyncio.to_thread(hash_password, pw),
+                role=Role.TUTOR,
+                real_name=row["real_name"],
+                district_id=school.district_id,
+                school_id=school.id,
+                city_id=await _city_of(self.db, school.district_id),
+            )
             self.db.add(user)
             await self.db.flush()
             # Imported tutors still go through the three-level review before they may go on duty.
-            self.db.add(TutorProfile(user_id=user.id, title=title, teaches_junior="junior" in bands,
-                                     teaches_senior="senior" in bands, status="pending_school"))
+            self.db.add(
+                TutorProfile(
+                    user_id=user.id, title=title, teaches_junior="junior" in bands, teaches_senior="senior" in bands, status="pending_school"
+                )
+            )
             await self.db.flush()
             self.db.add_all([TutorSubject(user_id=user.id, subject_code=c) for c in codes])
             self.db.add(TutorReview(tutor_id=user.id, action="submitted", actor_id=self.admin.id, reason="roster import"))
+
         return add
 
 

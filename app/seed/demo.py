@@ -3,6 +3,7 @@ admins, all with the password `demo1234`, and six weeks of history before the da
 (one-to-one sessions with ratings and points, questions and answers, one-to-many classes,
 sign-ins) so the statistics, the dashboard and the archives have something to show. Seeded
 once, on the embedded default only."""
+
 from __future__ import annotations
 
 import random
@@ -45,9 +46,12 @@ from .knowledge import SUBJECTS
 DEMO_PASSWORD = "demo1234"
 DISTRICTS = [("HD", "海淀区"), ("CY", "朝阳区"), ("XC", "西城区")]
 SCHOOLS = [  # district, code, name, stage
-    ("HD", "HD01", "海淀实验中学", "junior"), ("HD", "HD02", "海淀第二中学", "complete"),
-    ("CY", "CY01", "朝阳外国语学校", "junior"), ("CY", "CY02", "朝阳第八十中学", "senior"),
-    ("XC", "XC01", "西城育才学校", "junior"), ("XC", "XC02", "西城第四中学", "complete"),
+    ("HD", "HD01", "海淀实验中学", "junior"),
+    ("HD", "HD02", "海淀第二中学", "complete"),
+    ("CY", "CY01", "朝阳外国语学校", "junior"),
+    ("CY", "CY02", "朝阳第八十中学", "senior"),
+    ("XC", "XC01", "西城育才学校", "junior"),
+    ("XC", "XC02", "西城第四中学", "complete"),
 ]
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
 GIVEN = "子涵欣怡梓涵晨阳浩然宇轩思远雨桐一诺明哲佳琪俊杰诗涵嘉怡文博睿泽若曦紫萱皓轩"
@@ -75,8 +79,9 @@ async def seed_demo(db: AsyncSession, settings: Settings | None = None) -> None:
         db.add(d)
         await db.flush()
         districts[code] = d
-        db.add(User(username=f"district_admin{i}", password_hash=pw, role="district_admin",
-                    real_name=f"{name}管理员", city_id=city.id, district_id=d.id))
+        db.add(
+            User(username=f"district_admin{i}", password_hash=pw, role="district_admin", real_name=f"{name}管理员", city_id=city.id, district_id=d.id)
+        )
     kps: dict[str, list[int]] = {}
     for kp_id, subject in (await db.execute(select(KnowledgePoint.id, KnowledgePoint.subject_code))).all():
         kps.setdefault(subject, []).append(kp_id)
@@ -87,8 +92,7 @@ async def seed_demo(db: AsyncSession, settings: Settings | None = None) -> None:
         db.add(school)
         await db.flush()
         scope = dict(city_id=city.id, district_id=district.id, school_id=school.id)
-        db.add(User(username=f"school_admin{s_index}", password_hash=pw, role="school_admin",
-                    real_name=f"{name}管理员", **scope))
+        db.add(User(username=f"school_admin{s_index}", password_hash=pw, role="school_admin", real_name=f"{name}管理员", **scope))
         for grade in GRADES[stage]:
             for n in (1, 2):
                 klass = SchoolClass(school_id=school.id, grade=grade, name=f"{n}班")
@@ -96,8 +100,17 @@ async def seed_demo(db: AsyncSession, settings: Settings | None = None) -> None:
                 await db.flush()
                 for _ in range(36 // (2 * len(GRADES[stage]))):  # about 36 students a school
                     student_no += 1
-                    db.add(User(username=f"student{student_no}", password_hash=pw, role="student",
-                                real_name=_name(rng), class_id=klass.id, grade=grade, **scope))
+                    db.add(
+                        User(
+                            username=f"student{student_no}",
+                            password_hash=pw,
+                            role="student",
+                            real_name=_name(rng),
+                            class_id=klass.id,
+                            grade=grade,
+                            **scope,
+                        )
+                    )
         for _ in range(8 if s_index <= 3 else 7):
             tutor_no += 1
             subject = SUBJECTS[(tutor_no - 1) % len(SUBJECTS)][0]
@@ -105,9 +118,18 @@ async def seed_demo(db: AsyncSession, settings: Settings | None = None) -> None:
             user = User(username=f"tutor{tutor_no}", password_hash=pw, role="tutor", real_name=_name(rng), **scope)
             db.add(user)
             await db.flush()
-            db.add(TutorProfile(user_id=user.id, title=rng.choice(("senior", "intermediate")),
-                                teaches_junior=True, teaches_senior=stage != "junior" or tutor_no % 3 == 0,
-                                fields="", bio="", status="approved", approved_at=utcnow()))
+            db.add(
+                TutorProfile(
+                    user_id=user.id,
+                    title=rng.choice(("senior", "intermediate")),
+                    teaches_junior=True,
+                    teaches_senior=stage != "junior" or tutor_no % 3 == 0,
+                    fields="",
+                    bio="",
+                    status="approved",
+                    approved_at=utcnow(),
+                )
+            )
             await db.flush()
             for code_ in filter(None, (subject, second)):
                 db.add(TutorSubject(user_id=user.id, subject_code=code_))
@@ -130,9 +152,15 @@ async def _history(db: AsyncSession, rng: random.Random, settings: Settings, kps
 
     def evening(day: date) -> datetime:
         return datetime(day.year, day.month, day.day, 18, tzinfo=zone) + timedelta(minutes=rng.randint(0, 170))
+
     students = (await db.execute(select(User).where(User.role == "student").order_by(User.id))).scalars().all()
-    tutors = (await db.execute(select(User.id, User.district_id, TutorSubject.subject_code).join(
-        TutorSubject, TutorSubject.user_id == User.id).where(User.role == "tutor"))).all()
+    tutors = (
+        await db.execute(
+            select(User.id, User.district_id, TutorSubject.subject_code)
+            .join(TutorSubject, TutorSubject.user_id == User.id)
+            .where(User.role == "tutor")
+        )
+    ).all()
     by_subject: dict[str, list[tuple[int, int | None]]] = {}
     for tid, did, code in tutors:
         by_subject.setdefault(code, []).append((tid, did))
@@ -147,30 +175,57 @@ async def _history(db: AsyncSession, rng: random.Random, settings: Settings, kps
         if (user_id, at.date()) not in signed:
             signed.add((user_id, at.date()))
             db.add(SignIn(user_id=user_id, at=at - timedelta(minutes=3), method="password"))
+
     for _ in range(320):
         student = rng.choices(active, weights)[0]
         subject = rng.choice(askable)
         tutor_id, tutor_district = rng.choice(by_subject[subject])
         at = evening(rng.choice(days))
-        req = HelpRequest(student_id=student.id, subject_code=subject, text="这道题不会做，请老师讲一讲。", status="matched",
-                          created_at=at - timedelta(seconds=20), closed_at=at - timedelta(seconds=10))
+        req = HelpRequest(
+            student_id=student.id,
+            subject_code=subject,
+            text="这道题不会做，请老师讲一讲。",
+            status="matched",
+            created_at=at - timedelta(seconds=20),
+            closed_at=at - timedelta(seconds=10),
+        )
         db.add(req)
         await db.flush()
         for kp in rng.sample(kps[subject], min(rng.randint(1, 2), len(kps[subject]))):
             db.add(HelpRequestKnowledgePoint(request_id=req.id, knowledge_point_id=kp))
         duration = rng.randint(300, 1700)
         rating = rng.choice((None, 3, 4, 5, 5, 5)) if rng.random() < 0.85 else None
-        session = TutoringSession(request_id=req.id, student_id=student.id, tutor_id=tutor_id, subject_code=subject,
-                                  state="ended", matched_at=at - timedelta(seconds=10), connecting_at=at - timedelta(seconds=8),
-                                  live_at=at, ended_at=at + timedelta(seconds=duration), duration_s=duration,
-                                  end_reason=rng.choice(("hangup_student", "hangup_tutor")), rating=rating,
-                                  rated_at=at + timedelta(seconds=duration + 30) if rating else None, points_booked=True)
+        session = TutoringSession(
+            request_id=req.id,
+            student_id=student.id,
+            tutor_id=tutor_id,
+            subject_code=subject,
+            state="ended",
+            matched_at=at - timedelta(seconds=10),
+            connecting_at=at - timedelta(seconds=8),
+            live_at=at,
+            ended_at=at + timedelta(seconds=duration),
+            duration_s=duration,
+            end_reason=rng.choice(("hangup_student", "hangup_tutor")),
+            rating=rating,
+            rated_at=at + timedelta(seconds=duration + 30) if rating else None,
+            points_booked=True,
+        )
         db.add(session)
         await db.flush()
         points = points_for(settings, duration, rating)
         if points > 0:
-            db.add(PointsEntry(tutor_id=tutor_id, district_id=tutor_district, source_kind="one_to_one", source_id=session.id,
-                               points=points, note=f"rating {rating or '-'}, {duration}s", created_at=session.ended_at))
+            db.add(
+                PointsEntry(
+                    tutor_id=tutor_id,
+                    district_id=tutor_district,
+                    source_kind="one_to_one",
+                    source_id=session.id,
+                    points=points,
+                    note=f"rating {rating or '-'}, {duration}s",
+                    created_at=session.ended_at,
+                )
+            )
         sign_in(student.id, at)
         sign_in(tutor_id, at)
     for _ in range(60):
@@ -178,16 +233,22 @@ async def _history(db: AsyncSession, rng: random.Random, settings: Settings, kps
         subject = rng.choice(askable)
         at = evening(rng.choice(days))
         kp = rng.choice(kps[subject])
-        q = Question(student_id=student.id, subject_code=subject, text="请问这个知识点怎么理解？", created_at=at,
-                     band="senior" if (student.grade or 0) >= 10 else "junior")
+        q = Question(
+            student_id=student.id,
+            subject_code=subject,
+            text="请问这个知识点怎么理解？",
+            created_at=at,
+            band="senior" if (student.grade or 0) >= 10 else "junior",
+        )
         db.add(q)
         await db.flush()
         db.add(QuestionKnowledgePoint(question_id=q.id, knowledge_point_id=kp))
         sign_in(student.id, at)
         if rng.random() < 0.7:
             tutor_id, _ = rng.choice(by_subject[subject])
-            answer = Answer(question_id=q.id, tutor_id=tutor_id, text="先回到定义，再看例题的每一步。",
-                            created_at=at + timedelta(minutes=rng.randint(5, 90)))
+            answer = Answer(
+                question_id=q.id, tutor_id=tutor_id, text="先回到定义，再看例题的每一步。", created_at=at + timedelta(minutes=rng.randint(5, 90))
+            )
             db.add(answer)
             await db.flush()
             q.answer_count = 1
@@ -200,12 +261,25 @@ async def _history(db: AsyncSession, rng: random.Random, settings: Settings, kps
         subject = rng.choice(list(by_subject))
         tutor_id, _ = rng.choice(by_subject[subject])
         at = evening(rng.choice(days)).replace(minute=0)
-        klass = LiveClass(tutor_id=tutor_id, subject_code=subject, title=f"专题课堂 {n + 1}", starts_at=at,
-                          ended_at=at + timedelta(minutes=40), state="ended", live_at=at)
+        klass = LiveClass(
+            tutor_id=tutor_id,
+            subject_code=subject,
+            title=f"专题课堂 {n + 1}",
+            starts_at=at,
+            ended_at=at + timedelta(minutes=40),
+            state="ended",
+            live_at=at,
+        )
         db.add(klass)
         await db.flush()
         for student in rng.sample(students, rng.randint(10, 25)):
-            db.add(ClassAttendance(live_class_id=klass.id, student_id=student.id, joined_at=at + timedelta(minutes=rng.randint(0, 5)),
-                                   seconds=rng.randint(1200, 2400)))
+            db.add(
+                ClassAttendance(
+                    live_class_id=klass.id,
+                    student_id=student.id,
+                    joined_at=at + timedelta(minutes=rng.randint(0, 5)),
+                    seconds=rng.randint(1200, 2400),
+                )
+            )
             sign_in(student.id, at)
     await db.flush()

@@ -2,13 +2,19 @@
 
 Math and physics are two levels deep (chapter → section); the others list their chapters.
 """
+
 from __future__ import annotations
 
 SUBJECTS: list[tuple[str, str, str]] = [
-    ("chinese", "语文", "Chinese"), ("math", "数学", "Mathematics"), ("english", "英语", "English"),
-    ("politics", "道德与法治", "Morality and Law"), ("physics", "物理", "Physics"),
-    ("chemistry", "化学", "Chemistry"), ("biology", "生物", "Biology"),
-    ("history", "历史", "History"), ("geography", "地理", "Geography"),
+    ("chinese", "语文", "Chinese"),
+    ("math", "数学", "Mathematics"),
+    ("english", "英语", "English"),
+    ("politics", "道德与法治", "Morality and Law"),
+    ("physics", "物理", "Physics"),
+    ("chemistry", "化学", "Chemistry"),
+    ("biology", "生物", "Biology"),
+    ("history", "历史", "History"),
+    ("geography", "地理", "Geography"),
 ]
 
 _MATH = """
@@ -71,12 +77,11 @@ _FIRST_LEVEL = {
     "english": "词汇, 语法, 完形填空, 阅读理解, 听力与口语, 书面表达",
     "politics": "成长的节拍, 友谊与集体, 遵守社会规则, 法律与生活, 宪法与公民权利, 国情与责任",
     "chemistry": "走进化学世界, 空气和氧气, 物质构成的奥秘, 水, 化学方程式, 碳和碳的氧化物, 燃料及其利用, "
-                 "金属和金属材料, 溶液, 酸和碱, 盐和化肥, 化学与生活",
+    "金属和金属材料, 溶液, 酸和碱, 盐和化肥, 化学与生活",
     "biology": "生物与环境, 细胞, 生物圈中的绿色植物, 人体的营养, 人体的呼吸与循环, 人体生命活动的调节, "
-               "动物的运动和行为, 生物的生殖和发育, 遗传与变异, 健康地生活",
+    "动物的运动和行为, 生物的生殖和发育, 遗传与变异, 健康地生活",
     "history": "中国古代史, 中国近代史, 中国现代史, 世界古代史, 世界近代史, 世界现代史",
-    "geography": "地球和地图, 世界的气候, 世界地理分区, 中国的疆域与人口, 中国的自然环境, 中国的自然资源, "
-                 "中国的经济发展, 乡土地理",
+    "geography": "地球和地图, 世界的气候, 世界地理分区, 中国的疆域与人口, 中国的自然环境, 中国的自然资源, 中国的经济发展, 乡土地理",
 }
 
 

@@ -1,4 +1,5 @@
 """Idempotent seeding of subjects and knowledge points: safe to run at every start."""
+
 from __future__ import annotations
 
 from sqlalchemy import select

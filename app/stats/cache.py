@@ -21,6 +21,7 @@ city's participation table it is cut from); the tables and exports share computa
 never served from the kept copies. The cache is per process and
 bounded (`max_entries`, the oldest dropped first); several instances each keep their own.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -12,6 +12,7 @@ want it at the same time (app/stats/cache.py), then narrowed to the caller's sco
 answer is kept for a few seconds while its period is open (cache.py says why that is the
 staleness allowed); a closed period is always computed afresh.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -33,8 +34,7 @@ def month_of(start: date) -> tuple[date, date]:
     return start.replace(day=1), date(start.year + start.month // 12, start.month % 12 + 1, 1)
 
 
-async def shared_city_table(db: AsyncSession, cache: FigureCache, city_id: int, start: date, end: date, tz: str,
-                            keep: bool = False) -> list[Row]:
+async def shared_city_table(db: AsyncSession, cache: FigureCache, city_id: int, start: date, end: date, tz: str, keep: bool = False) -> list[Row]:
     """The city's participation table, one computation for all concurrent requests of the same
     period (and, with `keep`, for the dashboards of the next seconds: an open period only)."""
     return await cache.get(("city_table", city_id, start, end, tz), lambda: city_table(db, city_id, start, end, tz), keep=keep)
@@ -44,8 +44,7 @@ def in_scope(rows: list[Row], district_id: int | None, school_id: int | None) ->
     return [r for r in rows if (district_id is None or r.district_id == district_id) and (school_id is None or r.school_id == school_id)]
 
 
-async def dashboard(db: AsyncSession, cache: FigureCache, scope: Scope, start: date, end: date, tz: str,
-                    keep: bool = False) -> dict[str, Any]:
+async def dashboard(db: AsyncSession, cache: FigureCache, scope: Scope, start: date, end: date, tz: str, keep: bool = False) -> dict[str, Any]:
     """`keep`: the period is open, and the city's table may be kept like the answer itself."""
     city, district, school = scope.city_id, scope.district_id, scope.school_id
     m0, m1 = month_of(start)

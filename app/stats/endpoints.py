@@ -1,4 +1,5 @@
 """Statistics endpoints. Every table comes as JSON, CSV or XLSX (`?format=`)."""
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -53,8 +54,16 @@ def _period(from_: date, to: date) -> None:
 
 
 @router.get("/online-rate")
-async def online(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
-                 district_id: int | None = None, school_id: int | None = None, format: Format = "json") -> object:
+async def online(
+    request: Request,
+    admin: Admin,
+    db: DB,
+    from_: date = Query(alias="from"),
+    to: date = Query(),
+    district_id: int | None = None,
+    school_id: int | None = None,
+    format: Format = "json",
+) -> object:
     """上线率 by role and stage: users who signed in during the period / users registered."""
     _period(from_, to)
     district_id, school_id = await _scope(db, admin, district_id, school_id)
@@ -63,8 +72,15 @@ async def online(request: Request, admin: Admin, db: DB, from_: date = Query(ali
 
 
 @router.get("/payroll")
-async def district_payroll(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
-                           district_id: int | None = None, format: Format = "json") -> object:
+async def district_payroll(
+    request: Request,
+    admin: Admin,
+    db: DB,
+    from_: date = Query(alias="from"),
+    to: date = Query(),
+    district_id: int | None = None,
+    format: Format = "json",
+) -> object:
     """A district's tutor compensation for the period: points from the ledger × the value of a point."""
     _period(from_, to)
     if admin.role == "school_admin":
@@ -77,31 +93,50 @@ async def district_payroll(request: Request, admin: Admin, db: DB, from_: date =
     pay = await payroll(db, district.id, from_, to, s.timezone, s.point_value_cny)
     if format == "json":
         return {"from": from_, "to": to, **pay}
-    total = {"tutor_id": None, "name": "合计", "entries": sum(t["entries"] for t in pay["tutors"]),
-             "points": pay["total_points"], "amount_cny": pay["total_cny"]}
+    total = {
+        "tutor_id": None,
+        "name": "合计",
+        "entries": sum(t["entries"] for t in pay["tutors"]),
+        "points": pay["total_points"],
+        "amount_cny": pay["total_cny"],
+    }
     return table(f"payroll_{pay['district']}", format, PAYROLL, [*pay["tutors"], total], from_, to)
 
 
 @router.get("/tutors")
-async def workload(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
-                   district_id: int | None = None, school_id: int | None = None, format: Format = "json") -> object:
+async def workload(
+    request: Request,
+    admin: Admin,
+    db: DB,
+    from_: date = Query(alias="from"),
+    to: date = Query(),
+    district_id: int | None = None,
+    school_id: int | None = None,
+    format: Format = "json",
+) -> object:
     """Tutor workload (the tutoring archive in figures) for tutors employed in the admin's scope."""
     _period(from_, to)
     district_id, school_id = await _scope(db, admin, district_id, school_id)
-    rows = await tutor_workload(db, admin.city_id or 0, district_id, school_id, None, from_, to,
-                                request.app.state.settings.timezone)
+    rows = await tutor_workload(db, admin.city_id or 0, district_id, school_id, None, from_, to, request.app.state.settings.timezone)
     return table("tutor_workload", format, WORKLOAD, rows, from_, to)
 
 
 @router.get("/tutors/totals")
-async def workload_by(request: Request, admin: Admin, db: DB, by: Literal["subject", "district"],
-                      from_: date = Query(alias="from"), to: date = Query(), district_id: int | None = None,
-                      school_id: int | None = None, format: Format = "json") -> object:
+async def workload_by(
+    request: Request,
+    admin: Admin,
+    db: DB,
+    by: Literal["subject", "district"],
+    from_: date = Query(alias="from"),
+    to: date = Query(),
+    district_id: int | None = None,
+    school_id: int | None = None,
+    format: Format = "json",
+) -> object:
     """Tutor workload per subject or per district, over the tutors employed in the admin's scope."""
     _period(from_, to)
     district_id, school_id = await _scope(db, admin, district_id, school_id)
-    rows = await workload_totals(db, admin.city_id or 0, district_id, school_id, by, from_, to,
-                                 request.app.state.settings.timezone)
+    rows = await workload_totals(db, admin.city_id or 0, district_id, school_id, by, from_, to, request.app.state.settings.timezone)
     key = ("subject", "学科") if by == "subject" else ("district", "区ID")
     return table(f"tutor_workload_by_{by}", format, [key, ("name", "名称"), *WORKLOAD_TOTALS], rows, from_, to)
 
@@ -110,8 +145,15 @@ TutorOrAdmin = Annotated[User, require("tutor", "school_admin", "district_admin"
 
 
 @router.get("/archive")
-async def tutor_archive(request: Request, user: TutorOrAdmin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
-                        tutor_id: int | None = None, format: Format = "json") -> object:
+async def tutor_archive(
+    request: Request,
+    user: TutorOrAdmin,
+    db: DB,
+    from_: date = Query(alias="from"),
+    to: date = Query(),
+    tutor_id: int | None = None,
+    format: Format = "json",
+) -> object:
     """A tutor's archive (辅导档案): sessions, classes and answers with minutes, ratings and points.
     A tutor sees their own (no tutor_id); an admin any tutor employed in their scope."""
     _period(from_, to)
@@ -133,18 +175,23 @@ async def tutor_archive(request: Request, user: TutorOrAdmin, db: DB, from_: dat
 
 
 @router.get("/tutors/me")
-async def my_workload(request: Request, tutor: Tutor, db: DB, from_: date = Query(alias="from"),
-                      to: date = Query()) -> dict[str, object]:
+async def my_workload(request: Request, tutor: Tutor, db: DB, from_: date = Query(alias="from"), to: date = Query()) -> dict[str, object]:
     """A tutor's own archive figures; the sessions themselves are at GET /api/sessions."""
     _period(from_, to)
-    rows = await tutor_workload(db, tutor.city_id or 0, None, None, tutor.id, from_, to,
-                                request.app.state.settings.timezone)
+    rows = await tutor_workload(db, tutor.city_id or 0, None, None, tutor.id, from_, to, request.app.state.settings.timezone)
     return {"from": from_, "to": to, **(rows[0] if rows else {})}
 
 
 @router.get("/classes/weekly")
-async def weekly(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
-                 school_id: int | None = None, format: Format = "json") -> object:
+async def weekly(
+    request: Request,
+    admin: Admin,
+    db: DB,
+    from_: date = Query(alias="from"),
+    to: date = Query(),
+    school_id: int | None = None,
+    format: Format = "json",
+) -> object:
     """Each class's participants, sessions and questions per week: the weekly class feedback."""
     _period(from_, to)
     _, school_id = await _scope(db, admin, None, school_id)
@@ -155,23 +202,49 @@ async def weekly(request: Request, admin: Admin, db: DB, from_: date = Query(ali
 
 
 @router.get("/hot-spots")
-async def hot(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
-              subject: str | None = Query(None, max_length=16), district_id: int | None = None,
-              school_id: int | None = None, class_id: int | None = None,
-              limit: int = Query(20, ge=1, le=100), format: Format = "json") -> object:
+async def hot(
+    request: Request,
+    admin: Admin,
+    db: DB,
+    from_: date = Query(alias="from"),
+    to: date = Query(),
+    subject: str | None = Query(None, max_length=16),
+    district_id: int | None = None,
+    school_id: int | None = None,
+    class_id: int | None = None,
+    limit: int = Query(20, ge=1, le=100),
+    format: Format = "json",
+) -> object:
     """The most-asked knowledge points per class, school, district or the city, optionally by subject."""
     _period(from_, to)
     s = await scoped(db, admin, district_id, school_id, class_id)
     district_id, school_id, class_id = s.district_id, s.school_id, s.class_id
-    rows = await hot_spots(db, admin.city_id or 0, from_, to, request.app.state.settings.timezone, subject=subject,
-                           district_id=district_id, school_id=school_id, class_id=class_id, limit=limit)
+    rows = await hot_spots(
+        db,
+        admin.city_id or 0,
+        from_,
+        to,
+        request.app.state.settings.timezone,
+        subject=subject,
+        district_id=district_id,
+        school_id=school_id,
+        class_id=class_id,
+        limit=limit,
+    )
     return table("hot_spots", format, HOT, rows, from_, to)
 
 
 @router.get("/participation")
-async def participation(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
-                        district_id: int | None = None, school_id: int | None = None,
-                        format: Format = "json") -> object:
+async def participation(
+    request: Request,
+    admin: Admin,
+    db: DB,
+    from_: date = Query(alias="from"),
+    to: date = Query(),
+    district_id: int | None = None,
+    school_id: int | None = None,
+    format: Format = "json",
+) -> object:
     """The thirteen columns of DOMAIN.md per school for [from, to), ranked across the city.
     A school admin sees their school, a district admin their district, a city admin any."""
     _period(from_, to)
@@ -181,8 +254,15 @@ async def participation(request: Request, admin: Admin, db: DB, from_: date = Qu
 
 
 @router.get("/dashboard")
-async def dashboard_page(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
-                         district_id: int | None = None, school_id: int | None = None) -> dict[str, object]:
+async def dashboard_page(
+    request: Request,
+    admin: Admin,
+    db: DB,
+    from_: date = Query(alias="from"),
+    to: date = Query(),
+    district_id: int | None = None,
+    school_id: int | None = None,
+) -> dict[str, object]:
     """Everything the dashboard page shows, in one answer: the daily trend, the participation rows
     of the scope, the hot spots, the top 10 students and classes of the period, and the stars of
     the month the period starts in (each as its own endpoint returns it). While the period is
@@ -197,23 +277,43 @@ async def dashboard_page(request: Request, admin: Admin, db: DB, from_: date = Q
 
 
 @router.get("/leaderboards/{kind}")
-async def leaderboard(kind: Literal["students", "tutors", "classes"], request: Request, admin: Admin, db: DB,
-                      from_: date = Query(alias="from"), to: date = Query(), district_id: int | None = None,
-                      school_id: int | None = None, limit: int = Query(20, ge=1, le=200), format: Format = "json") -> object:
+async def leaderboard(
+    kind: Literal["students", "tutors", "classes"],
+    request: Request,
+    admin: Admin,
+    db: DB,
+    from_: date = Query(alias="from"),
+    to: date = Query(),
+    district_id: int | None = None,
+    school_id: int | None = None,
+    limit: int = Query(20, ge=1, le=200),
+    format: Format = "json",
+) -> object:
     """Students by participations, tutors by sessions then minutes, classes by participation rate
     (ties share a rank), within the admin's scope."""
     _period(from_, to)
     district_id, school_id = await _scope(db, admin, district_id, school_id)
     makers: dict[str, Callable[..., Awaitable[list[dict[str, Any]]]]] = {
-        "students": boards.students, "tutors": boards.tutors, "classes": boards.classes}
+        "students": boards.students,
+        "tutors": boards.tutors,
+        "classes": boards.classes,
+    }
     make = makers[kind]
     rows = await make(db, admin.city_id or 0, district_id, school_id, from_, to, request.app.state.settings.timezone, limit)
     return table(f"leaderboard_{kind}", format, BOARD, rows, from_, to)
 
 
 @router.get("/trend")
-async def participation_trend(request: Request, admin: Admin, db: DB, from_: date = Query(alias="from"), to: date = Query(),
-                              district_id: int | None = None, school_id: int | None = None, format: Format = "json") -> object:
+async def participation_trend(
+    request: Request,
+    admin: Admin,
+    db: DB,
+    from_: date = Query(alias="from"),
+    to: date = Query(),
+    district_id: int | None = None,
+    school_id: int | None = None,
+    format: Format = "json",
+) -> object:
     """Participations and participants per day in the admin's scope (the dashboard's line chart)."""
     _period(from_, to)
     district_id, school_id = await _scope(db, admin, district_id, school_id)
@@ -222,9 +322,15 @@ async def participation_trend(request: Request, admin: Admin, db: DB, from_: dat
 
 
 @router.get("/stars")
-async def month_stars(request: Request, admin: Admin, db: DB,
-                      month: str = Query(pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM"),
-                      district_id: int | None = None, school_id: int | None = None, format: Format = "json") -> object:
+async def month_stars(
+    request: Request,
+    admin: Admin,
+    db: DB,
+    month: str = Query(pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM"),
+    district_id: int | None = None,
+    school_id: int | None = None,
+    format: Format = "json",
+) -> object:
     """The month's stars (学习之星, 辅导之星, 活跃班级) by the rule in app/stats/boards.py and README."""
     year, mon = map(int, month.split("-"))
     from_, to = date(year, mon, 1), date(year + mon // 12, mon % 12 + 1, 1)

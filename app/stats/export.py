@@ -1,4 +1,5 @@
 """Every statistics table as JSON, CSV (UTF-8 with BOM, so Excel opens Chinese correctly) or XLSX."""
+
 from __future__ import annotations
 
 import csv
@@ -39,8 +40,7 @@ def _cell(v: Any, csv_text: bool = False) -> Any:
     return v
 
 
-def table(name: str, fmt: Format, columns: list[tuple[str, str]], rows: list[dict[str, Any]],
-          from_: date, to: date, **extra: Any) -> Any:
+def table(name: str, fmt: Format, columns: list[tuple[str, str]], rows: list[dict[str, Any]], from_: date, to: date, **extra: Any) -> Any:
     """`columns`: (key, Chinese header) in order. JSON carries the rows as they are."""
     if fmt == "json":
         return {"from": from_, "to": to, **extra, "rows": rows}
@@ -75,19 +75,64 @@ def table(name: str, fmt: Format, columns: list[tuple[str, str]], rows: list[dic
 
 ONLINE = [("group", "分组"), ("online", "上线用户"), ("registered", "平台用户"), ("rate", "上线率(%)")]
 PAYROLL = [("tutor_id", "教师ID"), ("name", "姓名"), ("entries", "积分记录数"), ("points", "积分"), ("amount_cny", "金额(元)")]
-WORKLOAD = [("tutor_id", "教师ID"), ("name", "姓名"), ("school_id", "学校ID"), ("sessions", "一对一辅导次数"),
-            ("live_minutes", "辅导分钟"), ("classes", "一对多课堂"), ("answers", "答疑数"), ("lessons", "发布微课数"),
-            ("lesson_views", "微课完整观看次数"), ("ratings", "评价数"), ("average_rating", "平均评分"), ("points", "积分")]
-WEEKLY = [("week_of", "周（周一）"), ("class_id", "班级ID"), ("class", "班级"), ("participants", "参与人数"),
-          ("sessions", "一对一辅导次数"), ("questions", "提问数"), ("attendances", "参加一对多辅导次数")]
-ARCHIVE = [("at", "时间"), ("kind", "类别"), ("id", "编号"), ("subject", "学科"), ("detail", "内容"), ("minutes", "分钟"),
-           ("rating", "评分"), ("points", "积分")]
-WORKLOAD_TOTALS = [("tutors", "辅导教师数"), ("sessions", "一对一辅导次数"), ("live_minutes", "辅导分钟"),
-                   ("classes", "一对多课堂"), ("answers", "答疑数"), ("lessons", "发布微课数"), ("lesson_views", "微课完整观看次数"),
-                   ("ratings", "评价数"), ("average_rating", "平均评分"), ("points", "积分")]
+WORKLOAD = [
+    ("tutor_id", "教师ID"),
+    ("name", "姓名"),
+    ("school_id", "学校ID"),
+    ("sessions", "一对一辅导次数"),
+    ("live_minutes", "辅导分钟"),
+    ("classes", "一对多课堂"),
+    ("answers", "答疑数"),
+    ("lessons", "发布微课数"),
+    ("lesson_views", "微课完整观看次数"),
+    ("ratings", "评价数"),
+    ("average_rating", "平均评分"),
+    ("points", "积分"),
+]
+WEEKLY = [
+    ("week_of", "周（周一）"),
+    ("class_id", "班级ID"),
+    ("class", "班级"),
+    ("participants", "参与人数"),
+    ("sessions", "一对一辅导次数"),
+    ("questions", "提问数"),
+    ("attendances", "参加一对多辅导次数"),
+]
+ARCHIVE = [
+    ("at", "时间"),
+    ("kind", "类别"),
+    ("id", "编号"),
+    ("subject", "学科"),
+    ("detail", "内容"),
+    ("minutes", "分钟"),
+    ("rating", "评分"),
+    ("points", "积分"),
+]
+WORKLOAD_TOTALS = [
+    ("tutors", "辅导教师数"),
+    ("sessions", "一对一辅导次数"),
+    ("live_minutes", "辅导分钟"),
+    ("classes", "一对多课堂"),
+    ("answers", "答疑数"),
+    ("lessons", "发布微课数"),
+    ("lesson_views", "微课完整观看次数"),
+    ("ratings", "评价数"),
+    ("average_rating", "平均评分"),
+    ("points", "积分"),
+]
 HOT = [("knowledge_point_id", "知识点ID"), ("name", "知识点"), ("subject", "学科"), ("asked", "提问次数")]
-BOARD = [("rank", "名次"), ("id", "ID"), ("name", "名称"), ("school", "学校"), ("participants", "参与人数"),
-         ("participations", "参与次数"), ("enrolled", "人数"), ("rate", "参与率(%)"), ("sessions", "辅导次数"),
-         ("live_minutes", "辅导分钟"), ("average_rating", "平均评分")]
+BOARD = [
+    ("rank", "名次"),
+    ("id", "ID"),
+    ("name", "名称"),
+    ("school", "学校"),
+    ("participants", "参与人数"),
+    ("participations", "参与次数"),
+    ("enrolled", "人数"),
+    ("rate", "参与率(%)"),
+    ("sessions", "辅导次数"),
+    ("live_minutes", "辅导分钟"),
+    ("average_rating", "平均评分"),
+]
 STARS = [("award", "称号"), ("rank", "名次"), ("id", "ID"), ("name", "姓名/班级"), ("school", "学校"), ("figure", "依据")]
 TREND = [("day", "日期"), ("participations", "参与次数"), ("participants", "参与人数")]

@@ -1,4 +1,5 @@
 """Online rate (上线率) by role and stage: users who signed in during the period / users registered."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -19,8 +20,12 @@ def _approved(teaches: ColumnElement[bool] | InstrumentedAttribute[bool]) -> Col
     its key for each tutor, never a join the planner could order badly (see online_rate). The
     profile is looked up by user_id alone (the other tests are on the row found), so the key is
     the only index the probe can use."""
-    return select(case((and_(TutorProfile.status == "approved", teaches.is_(True)), 1), else_=0)).where(
-        TutorProfile.user_id == User.id).scalar_subquery() == 1
+    return (
+        select(case((and_(TutorProfile.status == "approved", teaches.is_(True)), 1), else_=0))
+        .where(TutorProfile.user_id == User.id)
+        .scalar_subquery()
+        == 1
+    )
 
 
 GROUPS = [  # (label, role, condition on the user)
@@ -31,8 +36,9 @@ GROUPS = [  # (label, role, condition on the user)
 ]
 
 
-async def online_rate(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None,
-                      start: date, end: date, tz: str) -> list[dict[str, object]]:
+async def online_rate(
+    db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None, start: date, end: date, tz: str
+) -> list[dict[str, object]]:
     """上线用户 (signed in during the period) / 平台用户 (registered before its end) = 上线率.
     One pass over the users in scope, each marked online or not by the sign-in rollups."""
     t = bounds(start, end, tz)[1]
@@ -45,15 +51,22 @@ async def online_rate(db: AsyncSession, city_id: int, district_id: int | None, s
     # loaded, never analysed database), the work stays one pass plus a probe per user.
     if days is not None:
         masks = block_masks(*days)
-        signed_in = select(SignInBlock.user_id).where(
-            SignInBlock.user_id == User.id, SignInBlock.block.between(min(masks, default=0), max(masks, default=-1)),
-            hits(SignInBlock.days, SignInBlock.block, masks)).exists()
+        signed_in = (
+            select(SignInBlock.user_id)
+            .where(
+                SignInBlock.user_id == User.id,
+                SignInBlock.block.between(min(masks, default=0), max(masks, default=-1)),
+                hits(SignInBlock.days, SignInBlock.block, masks),
+            )
+            .exists()
+        )
     else:
         signed_in = select(SignInHour.user_id).where(SignInHour.user_id == User.id, SignInHour.hour >= h0, SignInHour.hour < h1).exists()
     members = [func.count().filter(and_(User.role == role, condition)) for _, role, condition in GROUPS]
 
     def of_users(query: Select) -> Select:
         return _scoped(query.select_from(User).where(User.created_at < t), city_id, district_id, school_id)
+
     registered = (await db.execute(of_users(select(*members)))).one()
     online = (await db.execute(of_users(select(*members)).where(signed_in))).one()
     got = [x for pair in zip(registered, online) for x in pair]

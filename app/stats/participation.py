@@ -13,6 +13,7 @@ Ranking rule: schools of the city are ranked by participation rate as shown (two
 highest first; equal rates share a rank and the next rank is skipped (1, 2, 2, 4); a school
 with no students has rate 0.00.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -33,14 +34,24 @@ from .rollups import block_masks, day_bounds, hits, hour_bounds, single_month
 Counts = tuple[int, int, int, int, int, int, int]
 
 COLUMNS = [
-    ("school_id", "学校ID"), ("school", "学校"), ("district", "区"),
-    ("one_to_one_students", "参与一对一辅导人数"), ("question_students", "学生提问人数"),
-    ("one_to_many_students", "参与一对多人数"), ("participants", "总参与人数"),
-    ("one_to_one_sessions", "发起一对一辅导次数"), ("questions", "问题数"),
-    ("one_to_many_attendances", "参加一对多辅导次数"), ("participations", "参与总次数"),
-    ("enrolled", "各校总人数"), ("participation_rate", "参与率(%)"), ("per_participant", "人均参与次数"),
-    ("per_enrolled", "校均参与次数"), ("city_rank", "全市参与率排名"),
+    ("school_id", "学校ID"),
+    ("school", "学校"),
+    ("district", "区"),
+    ("one_to_one_students", "参与一对一辅导人数"),
+    ("question_students", "学生提问人数"),
+    ("one_to_many_students", "参与一对多人数"),
+    ("participants", "总参与人数"),
+    ("one_to_one_sessions", "发起一对一辅导次数"),
+    ("questions", "问题数"),
+    ("one_to_many_attendances", "参加一对多辅导次数"),
+    ("participations", "参与总次数"),
+    ("enrolled", "各校总人数"),
+    ("participation_rate", "参与率(%)"),
+    ("per_participant", "人均参与次数"),
+    ("per_enrolled", "校均参与次数"),
+    ("city_rank", "全市参与率排名"),
 ]
+
 
 @dataclass
 class Row:
@@ -67,14 +78,17 @@ class Row:
         d.pop("district_id")
         return d
 
+
 def ratio(a: int, b: int, scale: int = 1) -> Decimal:
     if b == 0:
         return Decimal("0.00")
     return (Decimal(a * scale) / Decimal(b)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
+
 def two_places(avg: object) -> Decimal | None:
     """An average from the database (float or Decimal, or None with nothing to average) with two decimals."""
     return Decimal(str(avg)).quantize(Decimal("0.01")) if avg is not None else None
+
 
 def shared_ranks(values: list[object]) -> list[int]:
     """Ranks of values already sorted best first: equal values share a rank and the next rank is
@@ -84,15 +98,20 @@ def shared_ranks(values: list[object]) -> list[int]:
         ranks.append(ranks[-1] if i and v == values[i - 1] else i + 1)
     return ranks
 
+
 def bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
     zone = ZoneInfo(tz)
     return datetime.combine(start, time(0), zone), datetime.combine(end, time(0), zone)
 
+
 async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz: str) -> list[Row]:
     """Every school of the city, sorted by rank."""
     t = bounds(start, end, tz)[1]
-    schools = (await db.execute(select(School, District.name, District.id).join(District, District.id == School.district_id)
-                                .where(District.city_id == city_id))).all()
+    schools = (
+        await db.execute(
+            select(School, District.name, District.id).join(District, District.id == School.district_id).where(District.city_id == city_id)
+        )
+    ).all()
     rows = {s.id: Row(school_id=s.id, school=s.name, district=dname, district_id=did) for s, dname, did in schools}
     if not rows:
         return []
@@ -102,12 +121,26 @@ async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz:
     days = day_bounds(h0, h1)
     if days is not None:  # registrations per day (student_registrations), summed up to the period's end
         reg = StudentRegistration
-        enrolled = {sid: int(n) for sid, n in (await db.execute(select(reg.school_id, func.sum(reg.students)).where(
-            reg.school_id.in_(in_city), reg.day < days[1]).group_by(reg.school_id))).all()}
+        enrolled = {
+            sid: int(n)
+            for sid, n in (
+                await db.execute(
+                    select(reg.school_id, func.sum(reg.students)).where(reg.school_id.in_(in_city), reg.day < days[1]).group_by(reg.school_id)
+                )
+            ).all()
+        }
     else:
-        enrolled = {sid: int(n) for sid, n in (await db.execute(select(User.school_id, func.count()).where(
-            User.role == "student", User.school_id.in_(in_city), User.created_at < t).group_by(User.school_id))).all()
-            if sid is not None}
+        enrolled = {
+            sid: int(n)
+            for sid, n in (
+                await db.execute(
+                    select(User.school_id, func.count())
+                    .where(User.role == "student", User.school_id.in_(in_city), User.created_at < t)
+                    .group_by(User.school_id)
+                )
+            ).all()
+            if sid is not None
+        }
     for sid, (o_students, q_students, a_students, anyone, o, q, a) in counted.items():
         r = rows[sid]
         r.one_to_one_students, r.question_students, r.one_to_many_students, r.participants = o_students, q_students, a_students, anyone
@@ -135,39 +168,74 @@ async def school_counts(db: AsyncSession, schools: list[int], h0: int, h1: int) 
     if not masks:
         return {}
     month = single_month(d0, d1)
+
     def took_part(col: Any) -> ColumnElement[int]:
         return func.max(case((hits(col, ActivityBlock.block, masks), 1), else_=0))
+
     # Per student: did they take part in the period (any of their block rows hits its days)?
-    per_student = (select(ActivityBlock.school_id.label("school_id"), took_part(ActivityBlock.o_days).label("o"),
-                          took_part(ActivityBlock.q_days).label("q"), took_part(ActivityBlock.a_days).label("a"))
-                   .where(ActivityBlock.block.between(min(masks), max(masks)), ActivityBlock.school_id.in_(schools))
-                   .group_by(ActivityBlock.school_id, ActivityBlock.student_id)).subquery()
+    per_student = (
+        select(
+            ActivityBlock.school_id.label("school_id"),
+            took_part(ActivityBlock.o_days).label("o"),
+            took_part(ActivityBlock.q_days).label("q"),
+            took_part(ActivityBlock.a_days).label("a"),
+        )
+        .where(ActivityBlock.block.between(min(masks), max(masks)), ActivityBlock.school_id.in_(schools))
+        .group_by(ActivityBlock.school_id, ActivityBlock.student_id)
+    ).subquery()
     p = per_student.c
     if month is not None:  # one calendar month: its distinct students per school are kept in school_months
         m = SchoolMonth
-        students = (await db.execute(select(m.school_id, m.o_students, m.q_students, m.a_students, m.participants).where(
-            m.month == month, m.school_id.in_(schools)))).all()
+        students = (
+            await db.execute(
+                select(m.school_id, m.o_students, m.q_students, m.a_students, m.participants).where(m.month == month, m.school_id.in_(schools))
+            )
+        ).all()
     else:
-        students = (await db.execute(select(p.school_id, func.sum(p.o), func.sum(p.q), func.sum(p.a),
-                                            func.count().filter((p.o + p.q + p.a) > 0)).group_by(p.school_id))).all()
-    totals = {sid: (int(o), int(q), int(a)) for sid, o, q, a in (await db.execute(
-        select(SchoolDay.school_id, func.sum(SchoolDay.one_to_one), func.sum(SchoolDay.questions), func.sum(SchoolDay.attendances))
-        .where(SchoolDay.day >= d0, SchoolDay.day < d1, SchoolDay.school_id.in_(schools))
-        .group_by(SchoolDay.school_id))).all()}
-    return {sid: (int(o), int(q), int(a), int(anyone), *totals.get(sid, (0, 0, 0))) for sid, o, q, a, anyone in students
-            if anyone}
+        students = (
+            await db.execute(
+                select(p.school_id, func.sum(p.o), func.sum(p.q), func.sum(p.a), func.count().filter((p.o + p.q + p.a) > 0)).group_by(p.school_id)
+            )
+        ).all()
+    totals = {
+        sid: (int(o), int(q), int(a))
+        for sid, o, q, a in (
+            await db.execute(
+                select(SchoolDay.school_id, func.sum(SchoolDay.one_to_one), func.sum(SchoolDay.questions), func.sum(SchoolDay.attendances))
+                .where(SchoolDay.day >= d0, SchoolDay.day < d1, SchoolDay.school_id.in_(schools))
+                .group_by(SchoolDay.school_id)
+            )
+        ).all()
+    }
+    return {sid: (int(o), int(q), int(a), int(anyone), *totals.get(sid, (0, 0, 0))) for sid, o, q, a, anyone in students if anyone}
 
 
 async def _counts_from_hours(db: AsyncSession, schools: list[int], h0: int, h1: int) -> dict[int, Counts]:
     # One pass over the hourly rollup: per student, their counts in the period; then per school.
-    per_student = (select(ActivityHour.school_id.label("school_id"), ActivityHour.student_id,
-                          func.sum(ActivityHour.one_to_one).label("o"), func.sum(ActivityHour.questions).label("q"),
-                          func.sum(ActivityHour.attendances).label("a"))
-                   .where(ActivityHour.hour >= h0, ActivityHour.hour < h1, ActivityHour.school_id.in_(schools))
-                   .group_by(ActivityHour.school_id, ActivityHour.student_id)).subquery()
+    per_student = (
+        select(
+            ActivityHour.school_id.label("school_id"),
+            ActivityHour.student_id,
+            func.sum(ActivityHour.one_to_one).label("o"),
+            func.sum(ActivityHour.questions).label("q"),
+            func.sum(ActivityHour.attendances).label("a"),
+        )
+        .where(ActivityHour.hour >= h0, ActivityHour.hour < h1, ActivityHour.school_id.in_(schools))
+        .group_by(ActivityHour.school_id, ActivityHour.student_id)
+    ).subquery()
     p = per_student.c
-    rows = (await db.execute(select(
-        p.school_id, func.count().filter(p.o > 0), func.count().filter(p.q > 0), func.count().filter(p.a > 0),
-        func.count().filter((p.o > 0) | (p.q > 0) | (p.a > 0)), func.sum(p.o), func.sum(p.q), func.sum(p.a),
-    ).group_by(p.school_id))).all()
+    rows = (
+        await db.execute(
+            select(
+                p.school_id,
+                func.count().filter(p.o > 0),
+                func.count().filter(p.q > 0),
+                func.count().filter(p.a > 0),
+                func.count().filter((p.o > 0) | (p.q > 0) | (p.a > 0)),
+                func.sum(p.o),
+                func.sum(p.q),
+                func.sum(p.a),
+            ).group_by(p.school_id)
+        )
+    ).all()
     return {sid: (os, qs, as_, anyone, int(o or 0), int(q or 0), int(a or 0)) for sid, os, qs, as_, anyone, o, q, a in rows}

@@ -6,13 +6,15 @@ Migrations never import this: each revision holds its own frozen copy of what it
 what this module generates. Changing the rollup logic therefore means a new revision that
 replaces the triggers, with its own frozen copy.
 """
+
 from __future__ import annotations
 
 from .rollups import SOURCES, derived_sql, hour_sql, sign_in_block_sql
 
 
 def _hour_pg() -> list[str]:
-    out = ["""
+    out = [
+        """
 CREATE OR REPLACE FUNCTION rollup_bump(p_hour integer, p_student bigint, d_o integer, d_q integer, d_a integer)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
@@ -24,7 +26,8 @@ BEGIN
     DELETE FROM activity_hours WHERE hour = p_hour AND student_id = p_student
       AND one_to_one = 0 AND questions = 0 AND attendances = 0;
   END IF;
-END $$"""]
+END $$"""
+    ]
     for table, col, acol in SOURCES:
         d = {"one_to_one": 0, "questions": 0, "attendances": 0, acol: 1}
         plus, minus = f"{d['one_to_one']}, {d['questions']}, {d['attendances']}", f"{-d['one_to_one']}, {-d['questions']}, {-d['attendances']}"
@@ -35,19 +38,21 @@ BEGIN
     IF OLD.{col} IS NOT DISTINCT FROM NEW.{col} AND OLD.student_id = NEW.student_id THEN RETURN NULL; END IF;
   END IF;
   IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    IF OLD.{col} IS NOT NULL THEN PERFORM rollup_bump({hour_sql('postgresql', 'OLD.' + col)}, OLD.student_id, {minus}); END IF;
+    IF OLD.{col} IS NOT NULL THEN PERFORM rollup_bump({hour_sql("postgresql", "OLD." + col)}, OLD.student_id, {minus}); END IF;
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    IF NEW.{col} IS NOT NULL THEN PERFORM rollup_bump({hour_sql('postgresql', 'NEW.' + col)}, NEW.student_id, {plus}); END IF;
+    IF NEW.{col} IS NOT NULL THEN PERFORM rollup_bump({hour_sql("postgresql", "NEW." + col)}, NEW.student_id, {plus}); END IF;
   END IF;
   RETURN NULL;
 END $$""")
-        out.append(f"CREATE TRIGGER trg_{table}_rollup AFTER INSERT OR DELETE OR UPDATE OF {col}, student_id ON {table} "
-                   f"FOR EACH ROW EXECUTE FUNCTION rollup_{table}()")
+        out.append(
+            f"CREATE TRIGGER trg_{table}_rollup AFTER INSERT OR DELETE OR UPDATE OF {col}, student_id ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION rollup_{table}()"
+        )
     out.append(f"""
 CREATE OR REPLACE FUNCTION rollup_sign_ins() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO sign_in_hours (hour, user_id) VALUES ({hour_sql('postgresql', 'NEW.at')}, NEW.user_id) ON CONFLICT DO NOTHING;
+  INSERT INTO sign_in_hours (hour, user_id) VALUES ({hour_sql("postgresql", "NEW.at")}, NEW.user_id) ON CONFLICT DO NOTHING;
   RETURN NULL;
 END $$""")
     out.append("CREATE TRIGGER trg_sign_ins_rollup AFTER INSERT ON sign_ins FOR EACH ROW EXECUTE FUNCTION rollup_sign_ins()")
@@ -68,11 +73,15 @@ def _hour_sqlite() -> list[str]:
     for table, col, acol in SOURCES:
         out.append(f"CREATE TRIGGER trg_{table}_rollup_ins AFTER INSERT ON {table} BEGIN{_sqlite_bump('NEW', col, acol, '+')}\nEND")
         out.append(f"CREATE TRIGGER trg_{table}_rollup_del AFTER DELETE ON {table} BEGIN{_sqlite_bump('OLD', col, acol, '-')}\nEND")
-        out.append(f"CREATE TRIGGER trg_{table}_rollup_upd AFTER UPDATE OF {col}, student_id ON {table} "
-                   f"WHEN OLD.{col} IS NOT NEW.{col} OR OLD.student_id IS NOT NEW.student_id "
-                   f"BEGIN{_sqlite_bump('OLD', col, acol, '-')}{_sqlite_bump('NEW', col, acol, '+')}\nEND")
-    out.append("CREATE TRIGGER trg_sign_ins_rollup AFTER INSERT ON sign_ins BEGIN\n"
-               f"  INSERT OR IGNORE INTO sign_in_hours (hour, user_id) VALUES ({hour_sql('sqlite', 'NEW.at')}, NEW.user_id);\nEND")
+        out.append(
+            f"CREATE TRIGGER trg_{table}_rollup_upd AFTER UPDATE OF {col}, student_id ON {table} "
+            f"WHEN OLD.{col} IS NOT NEW.{col} OR OLD.student_id IS NOT NEW.student_id "
+            f"BEGIN{_sqlite_bump('OLD', col, acol, '-')}{_sqlite_bump('NEW', col, acol, '+')}\nEND"
+        )
+    out.append(
+        "CREATE TRIGGER trg_sign_ins_rollup AFTER INSERT ON sign_ins BEGIN\n"
+        f"  INSERT OR IGNORE INTO sign_in_hours (hour, user_id) VALUES ({hour_sql('sqlite', 'NEW.at')}, NEW.user_id);\nEND"
+    )
     return out
 
 
@@ -81,28 +90,29 @@ def _body(sql: list[str]) -> str:
 
 
 def _derived_pg() -> list[str]:
-    return [f"""
+    return [
+        f"""
 CREATE OR REPLACE FUNCTION rollup_activity_hours() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    IF OLD.school_id IS NOT NULL THEN{_body(derived_sql('OLD', -1))}
+    IF OLD.school_id IS NOT NULL THEN{_body(derived_sql("OLD", -1))}
     END IF;
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    IF NEW.school_id IS NOT NULL THEN{_body(derived_sql('NEW', 1))}
+    IF NEW.school_id IS NOT NULL THEN{_body(derived_sql("NEW", 1))}
     END IF;
   END IF;
   RETURN NULL;
 END $$""",
-            "CREATE TRIGGER trg_activity_hours_derived AFTER INSERT OR UPDATE OR DELETE ON activity_hours "
-            "FOR EACH ROW EXECUTE FUNCTION rollup_activity_hours()",
-            f"""
+        "CREATE TRIGGER trg_activity_hours_derived AFTER INSERT OR UPDATE OR DELETE ON activity_hours "
+        "FOR EACH ROW EXECUTE FUNCTION rollup_activity_hours()",
+        f"""
 CREATE OR REPLACE FUNCTION rollup_sign_in_hours() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN{_body([sign_in_block_sql('NEW')])}
+BEGIN{_body([sign_in_block_sql("NEW")])}
   RETURN NULL;
 END $$""",
-            "CREATE TRIGGER trg_sign_in_hours_derived AFTER INSERT ON sign_in_hours "
-            "FOR EACH ROW EXECUTE FUNCTION rollup_sign_in_hours()"]
+        "CREATE TRIGGER trg_sign_in_hours_derived AFTER INSERT ON sign_in_hours FOR EACH ROW EXECUTE FUNCTION rollup_sign_in_hours()",
+    ]
 
 
 def _derived_sqlite() -> list[str]:

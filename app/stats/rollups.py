@@ -25,6 +25,7 @@ Asia/Shanghai, which has kept +8 all year since 1991):
 A period whose bounds are not whole UTC+8 days (a service configured for another time zone)
 is answered from the hourly rollups instead; both paths give the same figures.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -40,8 +41,11 @@ from app.kit.errors import InvalidInput
 # (source table, time column, activity column). rollup_triggers.py builds the triggers from these
 # and hour_sql(); migration 0003 holds a frozen copy: changing them means a new migration that
 # replaces the triggers (tests/test_migrations.py compares the frozen copies with the generators).
-SOURCES = [("tutoring_sessions", "live_at", "one_to_one"), ("questions", "created_at", "questions"),
-           ("class_attendances", "joined_at", "attendances")]
+SOURCES = [
+    ("tutoring_sessions", "live_at", "one_to_one"),
+    ("questions", "created_at", "questions"),
+    ("class_attendances", "joined_at", "attendances"),
+]
 
 
 def hour_sql(dialect: str, col: str) -> str:
@@ -62,8 +66,8 @@ def hour_bounds(start: date, end: date, tz: str) -> tuple[int, int]:
     return out[0], out[1]
 
 
-DAY_OFFSET_H = 8   # rollup days are days of UTC+8 (Asia/Shanghai)
-BLOCK_DAYS = 63    # days per bitmask block: bit 62 at most, so masks stay positive 64-bit integers
+DAY_OFFSET_H = 8  # rollup days are days of UTC+8 (Asia/Shanghai)
+BLOCK_DAYS = 63  # days per bitmask block: bit 62 at most, so masks stay positive 64-bit integers
 FULL_MASK = (1 << BLOCK_DAYS) - 1
 
 
@@ -83,8 +87,9 @@ def block_masks(d0: int, d1: int) -> dict[int, int]:
     return out
 
 
-def hits(days_col: ColumnElement[int] | InstrumentedAttribute[int], block_col: ColumnElement[int] | InstrumentedAttribute[int],
-         masks: dict[int, int]) -> ColumnElement[bool]:
+def hits(
+    days_col: ColumnElement[int] | InstrumentedAttribute[int], block_col: ColumnElement[int] | InstrumentedAttribute[int], masks: dict[int, int]
+) -> ColumnElement[bool]:
     """True for a block row with a day inside the period (rows already limited to its blocks)."""
     partial = [(block_col == b, literal(m, BigInteger)) for b, m in masks.items() if m != FULL_MASK]
     if not partial:
@@ -118,20 +123,21 @@ def derived_sql(ref: str, sign: int) -> list[str]:
     addition and a removal on the same student and day cannot drop each other's bit. Keep the
     recomputing UPDATE after them (tests/test_rollups.py races an addition and a removal)."""
     day, bit, block = _day(ref), _bit(ref), _block(ref)
-    mine = f"h.student_id = {ref}.student_id AND h.school_id = {ref}.school_id AND h.hour >= {day} * 24 - {DAY_OFFSET_H} " \
-           f"AND h.hour < {day} * 24 + {24 - DAY_OFFSET_H}"
+    mine = (
+        f"h.student_id = {ref}.student_id AND h.school_id = {ref}.school_id AND h.hour >= {day} * 24 - {DAY_OFFSET_H} "
+        f"AND h.hour < {day} * 24 + {24 - DAY_OFFSET_H}"
+    )
     row = f"block = {block} AND school_id = {ref}.school_id AND student_id = {ref}.student_id"
 
     def recompute(col: str, src: str) -> str:
-        return (f"{col} = (({col} & ~{bit}) | (CASE WHEN EXISTS (SELECT 1 FROM activity_hours h WHERE {mine} "
-                f"AND h.{src} > 0) THEN {bit} ELSE 0 END))")
+        return f"{col} = (({col} & ~{bit}) | (CASE WHEN EXISTS (SELECT 1 FROM activity_hours h WHERE {mine} AND h.{src} > 0) THEN {bit} ELSE 0 END))"
+
     return [
         "INSERT INTO school_days (school_id, day, one_to_one, questions, attendances) "
         f"SELECT {ref}.school_id, {day}, {sign} * {ref}.one_to_one, {sign} * {ref}.questions, {sign} * {ref}.attendances "
         "WHERE true ON CONFLICT (school_id, day) DO UPDATE SET one_to_one = school_days.one_to_one + excluded.one_to_one, "
         "questions = school_days.questions + excluded.questions, attendances = school_days.attendances + excluded.attendances",
-        f"DELETE FROM school_days WHERE school_id = {ref}.school_id AND day = {day} "
-        "AND one_to_one = 0 AND questions = 0 AND attendances = 0",
+        f"DELETE FROM school_days WHERE school_id = {ref}.school_id AND day = {day} AND one_to_one = 0 AND questions = 0 AND attendances = 0",
         "INSERT INTO activity_blocks (block, school_id, student_id, o_days, q_days, a_days) "
         f"SELECT {block}, {ref}.school_id, {ref}.student_id, 0, 0, 0 WHERE true ON CONFLICT DO NOTHING",
         f"UPDATE activity_blocks SET {recompute('o_days', 'one_to_one')}, {recompute('q_days', 'questions')}, "
@@ -142,9 +148,11 @@ def derived_sql(ref: str, sign: int) -> list[str]:
 
 def sign_in_block_sql(ref: str) -> str:
     """A sign_in_hours row (`ref`) sets its day's bit in sign_in_blocks (sign-ins are never taken back)."""
-    return ("INSERT INTO sign_in_blocks (user_id, block, days) "
-            f"SELECT {ref}.user_id, {_block(ref)}, {_bit(ref)} WHERE true "
-            "ON CONFLICT (user_id, block) DO UPDATE SET days = sign_in_blocks.days | excluded.days")
+    return (
+        "INSERT INTO sign_in_blocks (user_id, block, days) "
+        f"SELECT {ref}.user_id, {_block(ref)}, {_bit(ref)} WHERE true "
+        "ON CONFLICT (user_id, block) DO UPDATE SET days = sign_in_blocks.days | excluded.days"
+    )
 
 
 def _or_agg(dialect: str, expr: str) -> str:
@@ -182,8 +190,10 @@ def hour_rebuild_sql(dialect: str) -> list[str]:
     parts = []
     for table, col, acol in SOURCES:
         cols = {"one_to_one": "0", "questions": "0", "attendances": "0", acol: "1"}
-        parts.append(f"SELECT {hour_sql(dialect, 'x.' + col)} AS hour, x.student_id, {cols['one_to_one']} AS o, "
-                     f"{cols['questions']} AS q, {cols['attendances']} AS a FROM {table} x WHERE x.{col} IS NOT NULL")
+        parts.append(
+            f"SELECT {hour_sql(dialect, 'x.' + col)} AS hour, x.student_id, {cols['one_to_one']} AS o, "
+            f"{cols['questions']} AS q, {cols['attendances']} AS a FROM {table} x WHERE x.{col} IS NOT NULL"
+        )
     union = " UNION ALL ".join(parts)
     return [
         "DELETE FROM activity_hours",
@@ -220,6 +230,7 @@ async def rebuild(conn: AsyncConnection) -> None:
 # A count of distinct students cannot be added up over days or months, so school_months and
 # class_months answer a period of exactly one calendar month; other periods read student_days.
 
+
 def day_of_ts(dialect: str, col: str) -> str:
     """The service day (UTC+8) of a timestamp column, as days since the epoch."""
     if dialect == "postgresql":
@@ -229,10 +240,11 @@ def day_of_ts(dialect: str, col: str) -> str:
 
 def month_of_day(dialect: str, day: str) -> str:
     if dialect == "postgresql":
-        return (f"CAST((extract(year FROM date '1970-01-01' + {day}) - 1970) * 12 "
-                f"+ extract(month FROM date '1970-01-01' + {day}) - 1 AS INTEGER)")
-    return (f"((CAST(strftime('%Y', {day} * 86400, 'unixepoch') AS INTEGER) - 1970) * 12 "
-            f"+ CAST(strftime('%m', {day} * 86400, 'unixepoch') AS INTEGER) - 1)")
+        return f"CAST((extract(year FROM date '1970-01-01' + {day}) - 1970) * 12 + extract(month FROM date '1970-01-01' + {day}) - 1 AS INTEGER)"
+    return (
+        f"((CAST(strftime('%Y', {day} * 86400, 'unixepoch') AS INTEGER) - 1970) * 12 "
+        f"+ CAST(strftime('%m', {day} * 86400, 'unixepoch') AS INTEGER) - 1)"
+    )
 
 
 EPOCH_DAY = date(1970, 1, 1)
@@ -275,8 +287,10 @@ def _upsert(table: str, key: list[str], values: dict[str, str], add: list[str], 
     """INSERT one row (key + values) or add the `add` columns of it to the existing row."""
     cols = list(values)
     sets = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in add)
-    return (f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(values.values())} WHERE {where} "
-            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}")
+    return (
+        f"INSERT INTO {table} ({', '.join(cols)}) SELECT {', '.join(values.values())} WHERE {where} "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets}"
+    )
 
 
 def _sub(table: str, match: str, values: dict[str, str]) -> str:
@@ -301,9 +315,15 @@ def student_day_sql(op: str) -> list[str]:
     if op == "DELETE":
         return [_sub("student_days", key, {c: f"OLD.{c}" for c in COUNTS}), _drop_empty("student_days", key, COUNTS)]
     delta = {c: f"NEW.{c}" if op == "INSERT" else f"NEW.{c} - OLD.{c}" for c in COUNTS}
-    out = [_upsert("student_days", ["school_id", "day", "student_id"],
-                   {"school_id": "NEW.school_id", "day": day, "student_id": "NEW.student_id", "class_id": "NEW.class_id", **delta},
-                   COUNTS, where=" OR ".join(f"{v} <> 0" for v in delta.values()))]
+    out = [
+        _upsert(
+            "student_days",
+            ["school_id", "day", "student_id"],
+            {"school_id": "NEW.school_id", "day": day, "student_id": "NEW.student_id", "class_id": "NEW.class_id", **delta},
+            COUNTS,
+            where=" OR ".join(f"{v} <> 0" for v in delta.values()),
+        )
+    ]
     return out + [_drop_empty("student_days", key, COUNTS)] if op == "UPDATE" else out
 
 
@@ -313,19 +333,36 @@ def _month_key(dialect: str, ref: str) -> str:
 
 def student_days_insert_sql(dialect: str) -> list[str]:
     return [
-        _upsert("school_day_students", ["school_id", "day"], {"school_id": "NEW.school_id", "day": "NEW.day", "participants": "1"},
-                ["participants"]),
-        _upsert("student_months", ["school_id", "month", "student_id"],
-                {"school_id": "NEW.school_id", "month": month_of_day(dialect, "NEW.day"), "student_id": "NEW.student_id",
-                 "class_id": "NEW.class_id", **{c: f"NEW.{c}" for c in COUNTS}}, COUNTS),
+        _upsert("school_day_students", ["school_id", "day"], {"school_id": "NEW.school_id", "day": "NEW.day", "participants": "1"}, ["participants"]),
+        _upsert(
+            "student_months",
+            ["school_id", "month", "student_id"],
+            {
+                "school_id": "NEW.school_id",
+                "month": month_of_day(dialect, "NEW.day"),
+                "student_id": "NEW.student_id",
+                "class_id": "NEW.class_id",
+                **{c: f"NEW.{c}" for c in COUNTS},
+            },
+            COUNTS,
+        ),
     ]
 
 
 def student_days_update_sql(dialect: str) -> list[str]:
     return [
-        _upsert("student_months", ["school_id", "month", "student_id"],
-                {"school_id": "NEW.school_id", "month": month_of_day(dialect, "NEW.day"), "student_id": "NEW.student_id",
-                 "class_id": "NEW.class_id", **{c: f"NEW.{c} - OLD.{c}" for c in COUNTS}}, COUNTS),
+        _upsert(
+            "student_months",
+            ["school_id", "month", "student_id"],
+            {
+                "school_id": "NEW.school_id",
+                "month": month_of_day(dialect, "NEW.day"),
+                "student_id": "NEW.student_id",
+                "class_id": "NEW.class_id",
+                **{c: f"NEW.{c} - OLD.{c}" for c in COUNTS},
+            },
+            COUNTS,
+        ),
         _drop_empty("student_months", _month_key(dialect, "NEW"), COUNTS),
     ]
 
@@ -342,8 +379,12 @@ def student_days_delete_sql(dialect: str) -> list[str]:
 
 def _month_flags(ref: str) -> dict[str, str]:
     """What one student_months row adds to its school_months row."""
-    return {"participants": _ind(" OR ".join(f"{ref}.{c} > 0" for c in COUNTS)), "o_students": _ind(f"{ref}.one_to_one > 0"),
-            "q_students": _ind(f"{ref}.questions > 0"), "a_students": _ind(f"{ref}.attendances > 0")}
+    return {
+        "participants": _ind(" OR ".join(f"{ref}.{c} > 0" for c in COUNTS)),
+        "o_students": _ind(f"{ref}.one_to_one > 0"),
+        "q_students": _ind(f"{ref}.questions > 0"),
+        "a_students": _ind(f"{ref}.attendances > 0"),
+    }
 
 
 SCHOOL_MONTH = ["participants", "o_students", "q_students", "a_students"]
@@ -358,6 +399,7 @@ def student_months_sql(op: str) -> list[str]:
     """The statements of student_months' trigger for `op` (INSERT, UPDATE or DELETE): its row's
     flags and counts carried into school_months and class_months (UPDATE: new minus old; the key
     and the class of a row never change)."""
+
     def delta(fn: Callable[[str], dict[str, str]]) -> dict[str, str]:
         new, old = fn("NEW"), fn("OLD")
         if op == "INSERT":
@@ -365,19 +407,27 @@ def student_months_sql(op: str) -> list[str]:
         if op == "UPDATE":
             return {c: f"{new[c]} - {old[c]}" for c in new}  # every term is parenthesised
         return {c: f"-{old[c]}" for c in old}
+
     ref = "OLD" if op == "DELETE" else "NEW"
     school, klass = delta(_month_flags), delta(_class_month)
     school_key, class_key = f"school_id = {ref}.school_id AND month = {ref}.month", f"class_id = {ref}.class_id AND month = {ref}.month"
     if op == "DELETE":
-        return [_sub("school_months", school_key, {c: _month_flags("OLD")[c] for c in SCHOOL_MONTH}),
-                _drop_empty("school_months", school_key, SCHOOL_MONTH),
-                _sub("class_months", class_key, {c: _class_month("OLD")[c] for c in CLASS_MONTH}),
-                _drop_empty("class_months", class_key, CLASS_MONTH)]
-    out = [_upsert("school_months", ["school_id", "month"], {"school_id": f"{ref}.school_id", "month": f"{ref}.month", **school},
-                   SCHOOL_MONTH),
-           _upsert("class_months", ["class_id", "month"], {"class_id": f"{ref}.class_id", "month": f"{ref}.month",
-                                                            "school_id": f"{ref}.school_id", **klass}, CLASS_MONTH,
-                   where=f"{ref}.class_id IS NOT NULL")]
+        return [
+            _sub("school_months", school_key, {c: _month_flags("OLD")[c] for c in SCHOOL_MONTH}),
+            _drop_empty("school_months", school_key, SCHOOL_MONTH),
+            _sub("class_months", class_key, {c: _class_month("OLD")[c] for c in CLASS_MONTH}),
+            _drop_empty("class_months", class_key, CLASS_MONTH),
+        ]
+    out = [
+        _upsert("school_months", ["school_id", "month"], {"school_id": f"{ref}.school_id", "month": f"{ref}.month", **school}, SCHOOL_MONTH),
+        _upsert(
+            "class_months",
+            ["class_id", "month"],
+            {"class_id": f"{ref}.class_id", "month": f"{ref}.month", "school_id": f"{ref}.school_id", **klass},
+            CLASS_MONTH,
+            where=f"{ref}.class_id IS NOT NULL",
+        ),
+    ]
     if op == "UPDATE":
         out += [_drop_empty("school_months", school_key, SCHOOL_MONTH), _drop_empty("class_months", class_key, CLASS_MONTH)]
     return out
@@ -389,8 +439,12 @@ TUTOR = ["sessions", "seconds", "rated", "rating_sum"]
 def tutor_sql(dialect: str, ref: str, sign: int) -> list[str]:
     """A tutoring_sessions row (`ref`) that went live, added or taken away, into tutor_days and tutor_months."""
     day = day_of_ts(dialect, f"{ref}.live_at")
-    values = {"sessions": f"{sign}", "seconds": f"{sign} * coalesce({ref}.duration_s, 0)",
-              "rated": f"{sign} * {_ind(f'{ref}.rating IS NOT NULL')}", "rating_sum": f"{sign} * coalesce({ref}.rating, 0)"}
+    values = {
+        "sessions": f"{sign}",
+        "seconds": f"{sign} * coalesce({ref}.duration_s, 0)",
+        "rated": f"{sign} * {_ind(f'{ref}.rating IS NOT NULL')}",
+        "rating_sum": f"{sign} * coalesce({ref}.rating, 0)",
+    }
     live = f"{ref}.live_at IS NOT NULL"
     out = []
     for table, col, key in (("tutor_days", "day", day), ("tutor_months", "month", month_of_day(dialect, day))):
@@ -402,46 +456,73 @@ def tutor_sql(dialect: str, ref: str, sign: int) -> list[str]:
 def points_sql(dialect: str, ref: str, sign: int) -> list[str]:
     month = month_of_day(dialect, day_of_ts(dialect, f"{ref}.created_at"))
     cents = f"CAST(round({ref}.points * 100) AS {'BIGINT' if dialect == 'postgresql' else 'INTEGER'})"
-    return [_upsert("points_months", ["district_id", "month", "tutor_id"],
-                    {"district_id": f"{ref}.district_id", "month": month, "tutor_id": f"{ref}.tutor_id",
-                     "entries": f"{sign}", "cents": f"{sign} * {cents}"}, ["entries", "cents"]),
-            _drop_empty("points_months", f"district_id = {ref}.district_id AND month = {month} AND tutor_id = {ref}.tutor_id",
-                        ["entries", "cents"])]
+    return [
+        _upsert(
+            "points_months",
+            ["district_id", "month", "tutor_id"],
+            {"district_id": f"{ref}.district_id", "month": month, "tutor_id": f"{ref}.tutor_id", "entries": f"{sign}", "cents": f"{sign} * {cents}"},
+            ["entries", "cents"],
+        ),
+        _drop_empty("points_months", f"district_id = {ref}.district_id AND month = {month} AND tutor_id = {ref}.tutor_id", ["entries", "cents"]),
+    ]
 
 
 def registration_sql(dialect: str, ref: str, sign: int) -> list[str]:
     day = day_of_ts(dialect, f"{ref}.created_at")
     cond = f"{ref}.role = 'student' AND {ref}.school_id IS NOT NULL"
-    return [_upsert("student_registrations", ["school_id", "class_id", "day"],
-                    {"school_id": f"{ref}.school_id", "class_id": f"coalesce({ref}.class_id, 0)", "day": day,
-                     "students": f"{sign}"}, ["students"], where=cond),
-            _drop_empty("student_registrations", f"{cond} AND school_id = {ref}.school_id "
-                        f"AND class_id = coalesce({ref}.class_id, 0) AND day = {day}", ["students"])]
+    return [
+        _upsert(
+            "student_registrations",
+            ["school_id", "class_id", "day"],
+            {"school_id": f"{ref}.school_id", "class_id": f"coalesce({ref}.class_id, 0)", "day": day, "students": f"{sign}"},
+            ["students"],
+            where=cond,
+        ),
+        _drop_empty(
+            "student_registrations",
+            f"{cond} AND school_id = {ref}.school_id AND class_id = coalesce({ref}.class_id, 0) AND day = {day}",
+            ["students"],
+        ),
+    ]
 
 
 def hot_spot_sql(dialect: str, ref: str, sign: int) -> list[str]:
     """A help request's knowledge-point tag (`ref`), added or taken away, into knowledge_point_days
     under the request's day and the student's school and class (0: none) at that moment."""
-    return _tag_sql(dialect, ref, sign, "FROM help_requests h JOIN users u ON u.id = h.student_id "
-                    f"WHERE h.id = {ref}.request_id AND u.school_id IS NOT NULL", "h.created_at")
+    return _tag_sql(
+        dialect,
+        ref,
+        sign,
+        f"FROM help_requests h JOIN users u ON u.id = h.student_id WHERE h.id = {ref}.request_id AND u.school_id IS NOT NULL",
+        "h.created_at",
+    )
 
 
 def question_hot_spot_sql(dialect: str, ref: str, sign: int) -> list[str]:
     """A question's knowledge-point tag (`ref`), the same way (migration 0011). A question converted
     from a help request is the same ask: its tags were counted with the request, so not again."""
-    return _tag_sql(dialect, ref, sign, "FROM questions q JOIN users u ON u.id = q.student_id "
-                    f"WHERE q.id = {ref}.question_id AND q.source_request_id IS NULL AND u.school_id IS NOT NULL",
-                    "q.created_at")
+    return _tag_sql(
+        dialect,
+        ref,
+        sign,
+        "FROM questions q JOIN users u ON u.id = q.student_id "
+        f"WHERE q.id = {ref}.question_id AND q.source_request_id IS NULL AND u.school_id IS NOT NULL",
+        "q.created_at",
+    )
 
 
 def _tag_sql(dialect: str, ref: str, sign: int, src: str, at: str) -> list[str]:
     key = f"u.school_id, {day_of_ts(dialect, at)}, {ref}.knowledge_point_id, coalesce(u.class_id, 0)"
     cols = "school_id, day, knowledge_point_id, class_id"
     if sign > 0:
-        return [f"INSERT INTO knowledge_point_days ({cols}, asked) SELECT {key}, 1 {src} "
-                "ON CONFLICT (school_id, day, knowledge_point_id, class_id) DO UPDATE SET asked = knowledge_point_days.asked + 1"]
-    return [f"UPDATE knowledge_point_days SET asked = asked - 1 WHERE ({cols}) IN (SELECT {key} {src})",
-            f"DELETE FROM knowledge_point_days WHERE asked = 0 AND ({cols}) IN (SELECT {key} {src})"]
+        return [
+            f"INSERT INTO knowledge_point_days ({cols}, asked) SELECT {key}, 1 {src} "
+            "ON CONFLICT (school_id, day, knowledge_point_id, class_id) DO UPDATE SET asked = knowledge_point_days.asked + 1"
+        ]
+    return [
+        f"UPDATE knowledge_point_days SET asked = asked - 1 WHERE ({cols}) IN (SELECT {key} {src})",
+        f"DELETE FROM knowledge_point_days WHERE asked = 0 AND ({cols}) IN (SELECT {key} {src})",
+    ]
 
 
 Triggers = list[tuple[str, str, list[tuple[str, str | None, list[str]]]]]
@@ -451,30 +532,66 @@ Triggers = list[tuple[str, str, list[tuple[str, str | None, list[str]]]]]
 # trigger per table and event on SQLite, one function per table on PostgreSQL.
 def dashboard_triggers(dialect: str) -> Triggers:
     return [
-        ("activity_hours", "student_days", [
-            ("INSERT", "NEW.school_id IS NOT NULL", student_day_sql("INSERT")),
-            ("UPDATE", "NEW.school_id IS NOT NULL", student_day_sql("UPDATE")),
-            ("DELETE", "OLD.school_id IS NOT NULL", student_day_sql("DELETE"))]),
-        ("student_days", "months", [("INSERT", None, student_days_insert_sql(dialect)),
-                                    ("UPDATE", None, student_days_update_sql(dialect)),
-                                    ("DELETE", None, student_days_delete_sql(dialect))]),
+        (
+            "activity_hours",
+            "student_days",
+            [
+                ("INSERT", "NEW.school_id IS NOT NULL", student_day_sql("INSERT")),
+                ("UPDATE", "NEW.school_id IS NOT NULL", student_day_sql("UPDATE")),
+                ("DELETE", "OLD.school_id IS NOT NULL", student_day_sql("DELETE")),
+            ],
+        ),
+        (
+            "student_days",
+            "months",
+            [
+                ("INSERT", None, student_days_insert_sql(dialect)),
+                ("UPDATE", None, student_days_update_sql(dialect)),
+                ("DELETE", None, student_days_delete_sql(dialect)),
+            ],
+        ),
         ("student_months", "months", [(op, None, student_months_sql(op)) for op in ("INSERT", "UPDATE", "DELETE")]),
-        ("tutoring_sessions", "tutors", [("INSERT", None, tutor_sql(dialect, "NEW", 1)), ("DELETE", None, tutor_sql(dialect, "OLD", -1)),
-                                         ("UPDATE", None, tutor_sql(dialect, "OLD", -1) + tutor_sql(dialect, "NEW", 1))]),
-        ("points_ledger", "months", [("INSERT", None, points_sql(dialect, "NEW", 1)), ("DELETE", None, points_sql(dialect, "OLD", -1)),
-                                     ("UPDATE", None, points_sql(dialect, "OLD", -1) + points_sql(dialect, "NEW", 1))]),
-        ("help_request_knowledge_points", "hot_spots", [("INSERT", None, hot_spot_sql(dialect, "NEW", 1)),
-                                                       ("DELETE", None, hot_spot_sql(dialect, "OLD", -1))]),
-        ("users", "registrations", [("INSERT", None, registration_sql(dialect, "NEW", 1)),
-                                    ("DELETE", None, registration_sql(dialect, "OLD", -1)),
-                                    ("UPDATE", None, registration_sql(dialect, "OLD", -1) + registration_sql(dialect, "NEW", 1))]),
+        (
+            "tutoring_sessions",
+            "tutors",
+            [
+                ("INSERT", None, tutor_sql(dialect, "NEW", 1)),
+                ("DELETE", None, tutor_sql(dialect, "OLD", -1)),
+                ("UPDATE", None, tutor_sql(dialect, "OLD", -1) + tutor_sql(dialect, "NEW", 1)),
+            ],
+        ),
+        (
+            "points_ledger",
+            "months",
+            [
+                ("INSERT", None, points_sql(dialect, "NEW", 1)),
+                ("DELETE", None, points_sql(dialect, "OLD", -1)),
+                ("UPDATE", None, points_sql(dialect, "OLD", -1) + points_sql(dialect, "NEW", 1)),
+            ],
+        ),
+        (
+            "help_request_knowledge_points",
+            "hot_spots",
+            [("INSERT", None, hot_spot_sql(dialect, "NEW", 1)), ("DELETE", None, hot_spot_sql(dialect, "OLD", -1))],
+        ),
+        (
+            "users",
+            "registrations",
+            [
+                ("INSERT", None, registration_sql(dialect, "NEW", 1)),
+                ("DELETE", None, registration_sql(dialect, "OLD", -1)),
+                ("UPDATE", None, registration_sql(dialect, "OLD", -1) + registration_sql(dialect, "NEW", 1)),
+            ],
+        ),
     ]
 
 
 # Updates that change nothing a rollup counts skip the trigger (the columns it reads).
-WATCHED = {"tutoring_sessions": ["live_at", "tutor_id", "duration_s", "rating"],
-           "points_ledger": ["district_id", "tutor_id", "created_at", "points"],
-           "users": ["role", "school_id", "class_id", "created_at"]}
+WATCHED = {
+    "tutoring_sessions": ["live_at", "tutor_id", "duration_s", "rating"],
+    "points_ledger": ["district_id", "tutor_id", "created_at", "points"],
+    "users": ["role", "school_id", "class_id", "created_at"],
+}
 
 
 def dashboard_trigger_sql(dialect: str) -> list[str]:
@@ -492,11 +609,15 @@ def _trigger_sql(dialect: str, triggers: Triggers) -> list[str]:
                 guard = f"TG_OP = '{op}'" + (f" AND {cond}" if cond else "")
                 body.append(f"  IF {guard} THEN" + "".join(f"\n    {s};" for s in stmts) + "\n  END IF;")
             skip = f"  IF TG_OP = 'UPDATE' AND NOT ({changed}) THEN RETURN NULL; END IF;\n" if watched else ""
-            out.append(f"CREATE OR REPLACE FUNCTION rollup_{table}_{name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
-                       f"{skip}" + "\n".join(body) + "\n  RETURN NULL;\nEND $$")
+            out.append(
+                f"CREATE OR REPLACE FUNCTION rollup_{table}_{name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+                f"{skip}" + "\n".join(body) + "\n  RETURN NULL;\nEND $$"
+            )
             of = f" OF {', '.join(watched)}" if watched else ""
-            out.append(f"CREATE TRIGGER trg_{table}_{name} AFTER INSERT OR DELETE OR UPDATE{of} ON {table} "
-                       f"FOR EACH ROW EXECUTE FUNCTION rollup_{table}_{name}()")
+            out.append(
+                f"CREATE TRIGGER trg_{table}_{name} AFTER INSERT OR DELETE OR UPDATE{of} ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION rollup_{table}_{name}()"
+            )
         else:
             by_op: dict[str, list[str]] = {}
             for op, cond, stmts in events:
@@ -509,8 +630,11 @@ def _trigger_sql(dialect: str, triggers: Triggers) -> list[str]:
                 conds = [c for c in (cond, changed if op == "UPDATE" and watched else "") if c]
                 when = f" WHEN {' AND '.join(f'({c})' for c in conds)}" if conds else ""
                 of = f" OF {', '.join(watched)}" if op == "UPDATE" and watched else ""
-                out.append(f"CREATE TRIGGER trg_{table}_{name}_{op.lower()}{i} AFTER {op}{of} ON {table}{when} BEGIN"
-                           + "".join(f"\n  {s};" for s in stmts) + "\nEND")
+                out.append(
+                    f"CREATE TRIGGER trg_{table}_{name}_{op.lower()}{i} AFTER {op}{of} ON {table}{when} BEGIN"
+                    + "".join(f"\n  {s};" for s in stmts)
+                    + "\nEND"
+                )
     return out
 
 
@@ -545,8 +669,13 @@ def dashboard_rebuild_sql(dialect: str) -> list[str]:
         f"FROM student_days x GROUP BY x.school_id, {month}, x.student_id",
         "DELETE FROM school_months",
         "INSERT INTO school_months (school_id, month, participants, o_students, q_students, a_students) "
-        "SELECT x.school_id, x.month, count(*), sum(" + _ind("x.one_to_one > 0") + "), sum(" + _ind("x.questions > 0") + "), sum("
-        + _ind("x.attendances > 0") + ") FROM student_months x GROUP BY x.school_id, x.month",
+        "SELECT x.school_id, x.month, count(*), sum("
+        + _ind("x.one_to_one > 0")
+        + "), sum("
+        + _ind("x.questions > 0")
+        + "), sum("
+        + _ind("x.attendances > 0")
+        + ") FROM student_months x GROUP BY x.school_id, x.month",
         "DELETE FROM class_months",
         "INSERT INTO class_months (class_id, month, school_id, participants, participations) "
         "SELECT x.class_id, x.month, min(x.school_id), count(*), sum(x.one_to_one + x.questions + x.attendances) "
@@ -594,9 +723,15 @@ def help_hot_spot_rebuild_sql(dialect: str) -> list[str]:
 # to (whose day, student and source never change afterwards), so inserts and deletes of tags are
 # all the triggers follow.
 
+
 def question_hot_spot_triggers(dialect: str) -> Triggers:
-    return [("question_knowledge_points", "hot_spots", [("INSERT", None, question_hot_spot_sql(dialect, "NEW", 1)),
-                                                       ("DELETE", None, question_hot_spot_sql(dialect, "OLD", -1))])]
+    return [
+        (
+            "question_knowledge_points",
+            "hot_spots",
+            [("INSERT", None, question_hot_spot_sql(dialect, "NEW", 1)), ("DELETE", None, question_hot_spot_sql(dialect, "OLD", -1))],
+        )
+    ]
 
 
 def question_hot_spot_trigger_sql(dialect: str) -> list[str]:

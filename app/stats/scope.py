@@ -10,6 +10,7 @@ the same way, so the answer does not tell whether another city's school exists.
 Every statistics endpoint resolves its filters through `scoped()` before running a query, and
 the queries then filter on all of the returned levels (see `boards._in_scope`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,8 +47,7 @@ def _outside(what: str) -> AppError:
     return Forbidden(f"this {what} is outside your scope")
 
 
-async def scoped(db: AsyncSession, admin: User, district_id: int | None = None, school_id: int | None = None,
-                 class_id: int | None = None) -> Scope:
+async def scoped(db: AsyncSession, admin: User, district_id: int | None = None, school_id: int | None = None, class_id: int | None = None) -> Scope:
     """The caller's scope narrowed to what the request asks for; 403 for anything outside it.
 
     Costs at most three primary-key reads (class, school, district), each in the session's
@@ -60,16 +60,21 @@ async def scoped(db: AsyncSession, admin: User, district_id: int | None = None, 
         school_id = klass.school_id
     if school_id is not None:
         school = await db.get(School, school_id)
-        if school is None or own.school_id not in (None, school.id) or own.district_id not in (None, school.district_id) \
-                or district_id not in (None, school.district_id):
+        if (
+            school is None
+            or own.school_id not in (None, school.id)
+            or own.district_id not in (None, school.district_id)
+            or district_id not in (None, school.district_id)
+        ):
             raise _outside("class" if class_id is not None else "school")
         district_id = school.district_id
     if district_id is not None:
         district = await db.get(District, district_id)
         if district is None or district.city_id != own.city_id or own.district_id not in (None, district.id):
             raise _outside("district")
-    return Scope(own.city_id, district_id if district_id is not None else own.district_id,
-                 school_id if school_id is not None else own.school_id, class_id)
+    return Scope(
+        own.city_id, district_id if district_id is not None else own.district_id, school_id if school_id is not None else own.school_id, class_id
+    )
 
 
 def users_scoped(query: Select, city_id: int, district_id: int | None, school_id: int | None) -> Select:

@@ -1,4 +1,5 @@
 """The weekly class feedback: each class's participants, sessions, questions and attendances per week."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -22,8 +23,11 @@ async def class_weekly(db: AsyncSession, school_id: int, start: date, end: date,
     monday = start - timedelta(days=start.weekday())
     zone = ZoneInfo(tz)
     f, t = bounds(start, end, tz)
-    classes = (await db.execute(select(SchoolClass).where(SchoolClass.school_id == school_id)
-                                .order_by(SchoolClass.grade, SchoolClass.name))).scalars().all()
+    classes = (
+        (await db.execute(select(SchoolClass).where(SchoolClass.school_id == school_id).order_by(SchoolClass.grade, SchoolClass.name)))
+        .scalars()
+        .all()
+    )
     kinds = ("sessions", "questions", "attendances")
     # Per week, class and kind: the students, once per record (days from student_days; in a time
     # zone other than UTC+8, the records themselves).
@@ -31,19 +35,30 @@ async def class_weekly(db: AsyncSession, school_id: int, start: date, end: date,
     days = day_bounds(*hour_bounds(start, end, tz))
     if days is not None:
         d = StudentDay
-        for class_id, day, student, *counts in (await db.execute(select(d.class_id, d.day, d.student_id, d.one_to_one, d.questions,
-                                                                        d.attendances).where(
-                d.school_id == school_id, d.day >= days[0], d.day < days[1]))).all():
+        for class_id, day, student, *counts in (
+            await db.execute(
+                select(d.class_id, d.day, d.student_id, d.one_to_one, d.questions, d.attendances).where(
+                    d.school_id == school_id, d.day >= days[0], d.day < days[1]
+                )
+            )
+        ).all():
             week = (day - day_number(monday)) // 7
             for kind, n in zip(kinds, counts):
                 found.setdefault((week, class_id, kind), []).extend([student] * n)
     else:
-        sources = {"sessions": (TutoringSession.student_id, TutoringSession.live_at),
-                   "questions": (Question.student_id, Question.created_at),
-                   "attendances": (ClassAttendance.student_id, ClassAttendance.joined_at)}
+        sources = {
+            "sessions": (TutoringSession.student_id, TutoringSession.live_at),
+            "questions": (Question.student_id, Question.created_at),
+            "attendances": (ClassAttendance.student_id, ClassAttendance.joined_at),
+        }
         for kind, (student_col, at_col) in sources.items():
-            for class_id, student, at in (await db.execute(select(User.class_id, student_col, at_col).join(
-                    User, User.id == student_col).where(User.school_id == school_id, at_col >= f, at_col < t))).all():
+            for class_id, student, at in (
+                await db.execute(
+                    select(User.class_id, student_col, at_col)
+                    .join(User, User.id == student_col)
+                    .where(User.school_id == school_id, at_col >= f, at_col < t)
+                )
+            ).all():
                 if at is None:  # never: the period's bounds select it
                     continue
                 week = (at.astimezone(zone).date() - monday).days // 7
@@ -52,7 +67,15 @@ async def class_weekly(db: AsyncSession, school_id: int, start: date, end: date,
     for week in (offset // 7 for offset in range(0, (end - monday).days, 7)):
         for c in classes:
             sessions, questions, attended = (found.get((week, c.id, kind), []) for kind in kinds)
-            out.append({"week_of": monday + timedelta(days=7 * week), "class_id": c.id, "class": class_label(c.grade, c.name),
-                        "participants": len(set(sessions) | set(questions) | set(attended)), "sessions": len(sessions),
-                        "questions": len(questions), "attendances": len(attended)})
+            out.append(
+                {
+                    "week_of": monday + timedelta(days=7 * week),
+                    "class_id": c.id,
+                    "class": class_label(c.grade, c.name),
+                    "participants": len(set(sessions) | set(questions) | set(attended)),
+                    "sessions": len(sessions),
+                    "questions": len(questions),
+                    "attendances": len(attended),
+                }
+            )
     return out

@@ -1,4 +1,5 @@
 """The subjects and their knowledge-point trees (public: the ask form needs them)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

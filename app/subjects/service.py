@@ -1,5 +1,6 @@
 """The subjects and their knowledge-point trees, and the checks other domains use when
 something is tagged with a subject and knowledge points."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -28,13 +29,11 @@ async def check_knowledge_points(db: AsyncSession, ids: Iterable[int], subjects:
     if not wanted:
         return []
     allowed = set(subjects)
-    rows = (await db.execute(select(KnowledgePoint.id, KnowledgePoint.subject_code)
-                             .where(KnowledgePoint.id.in_(wanted)))).all()
+    rows = (await db.execute(select(KnowledgePoint.id, KnowledgePoint.subject_code).where(KnowledgePoint.id.in_(wanted)))).all()
     found = {kp_id: subject for kp_id, subject in rows}
     bad = [i for i in wanted if found.get(i) not in allowed]
     if bad:
-        raise InvalidInput(f"knowledge point(s) {bad} do not exist in {', '.join(sorted(allowed))}",
-                           field="knowledge_point_ids")
+        raise InvalidInput(f"knowledge point(s) {bad} do not exist in {', '.join(sorted(allowed))}", field="knowledge_point_ids")
     return wanted
 
 
@@ -46,8 +45,11 @@ async def list_subjects(db: AsyncSession) -> list[SubjectOut]:
 async def knowledge_tree(db: AsyncSession, code: str) -> list[KnowledgeNode]:
     if await db.get(Subject, code) is None:
         raise NotFound(f"no subject {code!r}")
-    rows = (await db.execute(select(KnowledgePoint).where(KnowledgePoint.subject_code == code)
-                             .order_by(KnowledgePoint.depth, KnowledgePoint.position))).scalars().all()
+    rows = (
+        (await db.execute(select(KnowledgePoint).where(KnowledgePoint.subject_code == code).order_by(KnowledgePoint.depth, KnowledgePoint.position)))
+        .scalars()
+        .all()
+    )
     nodes = {k.id: KnowledgeNode(id=k.id, name=k.name, depth=k.depth) for k in rows}
     roots: list[KnowledgeNode] = []
     for k in rows:

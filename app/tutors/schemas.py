@@ -26,6 +26,7 @@ class ProfileFields(BaseModel):
 class ApplicationCreate(ProfileFields):
     """The applicant does not choose a username: one is assigned and returned (`username` in the
     answer), so this anonymous endpoint cannot be asked whether an account exists."""
+
     password: str = Field(min_length=8, max_length=128)
     real_name: str = Field(min_length=2, max_length=64)
     school_code: str = Field(min_length=1, max_length=32, description="the employer school")
@@ -74,6 +75,7 @@ class ProfileEdit(BaseModel):
     """What an approved tutor changes without a new review: how they describe themselves and the
     knowledge points they know best (within their approved subjects). Title, subjects and stages
     go through the review again (PUT /api/tutors/me/application)."""
+
     fields: str = Field(default="", max_length=500)
     bio: str = Field(default="", max_length=2000)
     expertise: list[int] = Field(default_factory=list, max_length=30)

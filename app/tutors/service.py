@@ -1,4 +1,5 @@
 """Tutor applications and their three-level review: school → district → city."""
+
 from __future__ import annotations
 
 import asyncio
@@ -61,9 +62,15 @@ async def apply(db: AsyncSession, body: ApplicationCreate, min_title: str) -> Ap
     if school is None:
         raise InvalidInput(f"no school with code {body.school_code!r}", field="school_code")
     district = await db.get(District, school.district_id)
-    user = User(username=await _free_username(db), password_hash=await asyncio.to_thread(hash_password, body.password),
-                role=Role.TUTOR, real_name=screen(body.real_name).text, school_id=school.id, district_id=school.district_id,
-                city_id=district.city_id if district else None)
+    user = User(
+        username=await _free_username(db),
+        password_hash=await asyncio.to_thread(hash_password, body.password),
+        role=Role.TUTOR,
+        real_name=screen(body.real_name).text,
+        school_id=school.id,
+        district_id=school.district_id,
+        city_id=district.city_id if district else None,
+    )
     db.add(user)
     await db.flush()
     await _write_profile(db, user.id, body, min_title)
@@ -78,8 +85,9 @@ async def amend(db: AsyncSession, tutor: User, body: ApplicationUpdate, min_titl
     if profile is None:
         raise NotFound("you have no application")
     if profile.status not in ("rejected", "pending_school"):
-        raise InvalidState(f"the application is {profile.status}; it can be amended only while rejected "
-                           "or still waiting for the school", status=profile.status)
+        raise InvalidState(
+            f"the application is {profile.status}; it can be amended only while rejected or still waiting for the school", status=profile.status
+        )
     action = "resubmitted" if profile.status == "rejected" else "amended"
     if body.real_name:
         tutor.real_name = screen(body.real_name).text  # a display name students see
@@ -99,8 +107,7 @@ async def _load_for_review(db: AsyncSession, admin: User, tutor_id: int) -> tupl
         raise Forbidden("this application is outside your scope")
     level = LEVEL_OF_ROLE[admin.role]
     if profile.status != PENDING_AT[level]:
-        raise InvalidState(f"the application is {profile.status}, not waiting for the {level} level",
-                           status=profile.status)
+        raise InvalidState(f"the application is {profile.status}, not waiting for the {level} level", status=profile.status)
     return tutor, profile, level
 
 
@@ -126,10 +133,19 @@ async def queue(db: AsyncSession, admin: User) -> list[ApplicationOut]:
     """Applications waiting for the caller's level, within their scope, oldest first."""
     status = PENDING_AT[LEVEL_OF_ROLE[admin.role]]
     schools = schools_in_scope(admin).with_only_columns(School.id)
-    ids = (await db.execute(
-        select(TutorProfile.user_id).join(User, User.id == TutorProfile.user_id)
-        .where(TutorProfile.status == status, User.school_id.in_(schools))
-        .order_by(TutorProfile.submitted_at).limit(500))).scalars().all()
+    ids = (
+        (
+            await db.execute(
+                select(TutorProfile.user_id)
+                .join(User, User.id == TutorProfile.user_id)
+                .where(TutorProfile.status == status, User.school_id.in_(schools))
+                .order_by(TutorProfile.submitted_at)
+                .limit(500)
+            )
+        )
+        .scalars()
+        .all()
+    )
     return [await read(db, i, history=False) for i in ids]
 
 
@@ -150,20 +166,30 @@ async def read(db: AsyncSession, tutor_id: int, history: bool = True) -> Applica
     if user is None or profile is None:
         raise NotFound(f"no tutor application {tutor_id}")
     subjects = (await db.execute(select(TutorSubject.subject_code).where(TutorSubject.user_id == tutor_id))).scalars()
-    expertise = (await db.execute(select(TutorExpertise.knowledge_point_id)
-                                  .where(TutorExpertise.user_id == tutor_id))).scalars()
+    expertise = (await db.execute(select(TutorExpertise.knowledge_point_id).where(TutorExpertise.user_id == tutor_id))).scalars()
     reviews = []
     if history:
-        rows = (await db.execute(select(TutorReview).where(TutorReview.tutor_id == tutor_id)
-                                 .order_by(TutorReview.at, TutorReview.id))).scalars()
+        rows = (await db.execute(select(TutorReview).where(TutorReview.tutor_id == tutor_id).order_by(TutorReview.at, TutorReview.id))).scalars()
         reviews = [ReviewOut(action=r.action, level=r.level, reason=r.reason, actor_id=r.actor_id, at=r.at) for r in rows]
     bands = [b for b, on in (("junior", profile.teaches_junior), ("senior", profile.teaches_senior)) if on]
     return ApplicationOut(
-        tutor_id=tutor_id, username=user.username, real_name=user.real_name, school_id=user.school_id,
-        status=profile.status, title=profile.title, subjects=sorted(subjects), grade_bands=bands,
-        expertise=sorted(expertise), fields=profile.fields, bio=profile.bio, rejected_level=profile.rejected_level,
-        rejected_reason=profile.rejected_reason, submitted_at=profile.submitted_at,
-        approved_at=profile.approved_at, history=reviews)
+        tutor_id=tutor_id,
+        username=user.username,
+        real_name=user.real_name,
+        school_id=user.school_id,
+        status=profile.status,
+        title=profile.title,
+        subjects=sorted(subjects),
+        grade_bands=bands,
+        expertise=sorted(expertise),
+        fields=profile.fields,
+        bio=profile.bio,
+        rejected_level=profile.rejected_level,
+        rejected_reason=profile.rejected_reason,
+        submitted_at=profile.submitted_at,
+        approved_at=profile.approved_at,
+        history=reviews,
+    )
 
 
 async def edit_profile(db: AsyncSession, tutor: User, body: ProfileEdit) -> ApplicationOut:

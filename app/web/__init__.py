@@ -3,6 +3,7 @@
 `/` is the single page; everything under `/static` is a file from `app/web/static`. The pages
 talk to the same HTTP API and websocket that any other client uses.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
