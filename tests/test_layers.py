@@ -147,8 +147,6 @@ NOT_YET_SHAPED = {
     "stats": "no service.py/schemas.py yet: the dashboard branch splits other.py and the endpoints' preamble",
 }
 SQL_NOT_YET_MOVED = {
-    "classes": "the class list and class page read counts and names in endpoints.py",
-    "lessons": "the archive endpoint loads the tutor it reports on",
     "stats": "the endpoints load the district and the tutor they report on",
 }
 

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from app.kit.errors import AppError
-from app.models import ClassAttendance, LiveClass, User
+from app.models import ClassAttendance, ClassState, LiveClass, Role, User
 from classroom import MediaBackend, MediaUnavailable, make_backend
 from classroom.routing import RoutedMedia
 from signaling.protocol import ClassLeave, ClassSignal, ProtocolError
@@ -63,7 +63,7 @@ class ClassDispatch:
         if not hasattr(local, "reconcile"):
             return []
         async with self.app.state.sessionmaker() as db:
-            live_ids = set((await db.execute(select(LiveClass.id).where(LiveClass.state == "live"))).scalars())
+            live_ids = set((await db.execute(select(LiveClass.id).where(LiveClass.state == ClassState.LIVE))).scalars())
         try:
             orphans: list[int] = await local.reconcile(live_ids)
         except MediaUnavailable as exc:  # the service starts; joining a class says the media is unavailable
@@ -118,7 +118,7 @@ class ClassDispatch:
 
     async def _connectable(self, db: Any, user: User, class_id: int) -> LiveClass:
         c = await live.service.get_class(db, class_id)
-        if c.state != "live":
+        if c.state != ClassState.LIVE:
             raise live.ClassNotOpen("this class is not live", state=c.state)
         if user.id != c.tutor_id and not await live._is_present(db, c, user.id):
             raise live.NotInClass("join the class before connecting its media")
@@ -144,7 +144,7 @@ class ClassDispatch:
 
     async def disconnected(self, user: User) -> None:
         """The user's last socket closed: they leave the classes they were in."""
-        if user.role != "student":
+        if user.role != Role.STUDENT:
             return
         async with self.app.state.sessionmaker() as db:
             ids = list(
@@ -157,7 +157,7 @@ class ClassDispatch:
             results = []
             for class_id in ids:
                 c = await db.get(LiveClass, class_id)
-                if c is not None and c.state == "live":
+                if c is not None and c.state == ClassState.LIVE:
                     r = await live.leave_student(db, c, user.id, self.now)
                     r.media.append(("leave", class_id, user.id))
                     results.append(r)
@@ -173,7 +173,7 @@ class ClassDispatch:
         their media again (the offer reaches this room; the floor is set from the records then)."""
         async with self.app.state.sessionmaker() as db:
             c = await db.get(LiveClass, class_id)
-            if c is None or c.state != "live":
+            if c is None or c.state != ClassState.LIVE:
                 return
             people = [c.tutor_id, *await live.present_ids(db, class_id)]
         for user_id in people:
@@ -192,7 +192,7 @@ class ClassDispatch:
             await db.execute(
                 select(ClassAttendance.live_class_id, ClassAttendance.student_id)
                 .join(LiveClass, LiveClass.id == ClassAttendance.live_class_id)
-                .where(LiveClass.state == "live", ClassAttendance.present_since.is_not(None))
+                .where(LiveClass.state == ClassState.LIVE, ClassAttendance.present_since.is_not(None))
             )
         ).all()
         here = await self.app.state.presence.present({s for _, s in rows}, now) if rows else set()
@@ -219,7 +219,7 @@ class ClassDispatch:
                 result.media += gone.media
             await db.commit()
             adopt = getattr(self.media, "adopt", None)
-            rooms = [] if adopt is None else list((await db.execute(select(LiveClass).where(LiveClass.state == "live"))).scalars())
+            rooms = [] if adopt is None else list((await db.execute(select(LiveClass).where(LiveClass.state == ClassState.LIVE))).scalars())
         await self.deliver(result)
         for c in rooms:  # a room whose instance died is taken over (classroom/routing.py)
             try:

@@ -22,7 +22,7 @@ from app.kit.db import rowcount
 from app.kit.errors import Forbidden, error_type
 from app.kit.safety import screen
 from app.live.service import Outbox
-from app.models import ClassAttendance, ClassEnrolment, ClassEvent, LiveClass, User
+from app.models import ClassAttendance, ClassEnrolment, ClassEvent, ClassState, EnrolmentState, LiveClass, Role, User
 from signaling.protocol import ClassBoard, ClassChat, ClassEnd, ClassFloor, ClassHand, ClassJoin, ClassLeave, ClassMute, ClassStroke
 
 from . import service
@@ -131,7 +131,7 @@ async def _state(db: AsyncSession, c: LiveClass, me: User) -> dict[str, Any]:
         "title": c.title,
         "tutor_id": c.tutor_id,
         "state": c.state,
-        "role": "tutor" if me.id == c.tutor_id else "student",
+        "role": Role.TUTOR if me.id == c.tutor_id else Role.STUDENT,
         "ends_at": c.live_at.timestamp() + c.length_s if c.live_at else None,
         "floor": c.floor_id,
         "chat_muted": c.chat_muted,
@@ -144,28 +144,30 @@ async def _state(db: AsyncSession, c: LiveClass, me: User) -> dict[str, Any]:
 async def join(db: AsyncSession, settings: Settings, user: User, c: LiveClass, now: float) -> Result:
     res = Result()
     if user.id == c.tutor_id:
-        if c.state == "scheduled":
+        if c.state == ClassState.SCHEDULED:
             if now < c.starts_at.timestamp() - settings.class_open_before_s or now >= c.starts_at.timestamp() + c.length_s:
                 raise ClassNotOpen("the room opens shortly before the class starts", starts_at=c.starts_at.timestamp())
             await _window_open(db, settings, now)
             started = await db.execute(
-                update(LiveClass).where(LiveClass.id == c.id, LiveClass.state == "scheduled").values(state="live", live_at=ts(now))
+                update(LiveClass).where(LiveClass.id == c.id, LiveClass.state == ClassState.SCHEDULED).values(state=ClassState.LIVE, live_at=ts(now))
             )
             await db.refresh(c)
             if rowcount(started) == 1:
                 data = {"class_id": c.id, "title": c.title, "ends_at": now + c.length_s, "recording": c.recording}
                 res.events += [(s, "class_started", data) for s in await service.enrolled_ids(db, c.id)]
-        elif c.state != "live":
+        elif c.state != ClassState.LIVE:
             raise ClassNotOpen("this class is over", state=c.state)
     else:
         e = await db.get(ClassEnrolment, (c.id, user.id))
-        if e is None or e.state == "withdrawn":
+        if e is None or e.state == EnrolmentState.WITHDRAWN:
             raise NotEnrolled("enrol in the class first")
-        if e.state == "removed":
+        if e.state == EnrolmentState.REMOVED:
             raise RemovedFromClass("the tutor removed you from this class")
-        if c.state != "live":
+        if c.state != ClassState.LIVE:
             raise ClassNotOpen(
-                "the class has not started yet" if c.state == "scheduled" else "this class is over", state=c.state, starts_at=c.starts_at.timestamp()
+                "the class has not started yet" if c.state == ClassState.SCHEDULED else "this class is over",
+                state=c.state,
+                starts_at=c.starts_at.timestamp(),
             )
         await _window_open(db, settings, now)
         a = (
@@ -208,8 +210,8 @@ async def end(db: AsyncSession, settings: Settings, c: LiveClass, reason: str, n
     present = await present_ids(db, c.id)
     done = await db.execute(
         update(LiveClass)
-        .where(LiveClass.id == c.id, LiveClass.state == "live")
-        .values(state="ended", ended_at=ts(now), end_reason=reason, floor_id=None)
+        .where(LiveClass.id == c.id, LiveClass.state == ClassState.LIVE)
+        .values(state=ClassState.ENDED, ended_at=ts(now), end_reason=reason, floor_id=None)
     )
     if rowcount(done) != 1:
         return Result()
@@ -239,7 +241,7 @@ async def handle(db: AsyncSession, settings: Settings, user: User, msg: Any, now
         if joined.reply is not None:
             joined.reply["ref"] = msg.ref
         return joined
-    if c.state != "live":
+    if c.state != ClassState.LIVE:
         raise ClassNotOpen("this class is not live", state=c.state)
     if not tutor and not await _is_present(db, c, user.id):
         raise NotInClass("join the class first")
@@ -294,7 +296,7 @@ async def _floor(db: AsyncSession, c: LiveClass, student_id: int | None, res: Re
     """One floor at a time: giving it to another student takes it from the holder."""
     if student_id is not None:
         e = await db.get(ClassEnrolment, (c.id, student_id))
-        if e is None or e.state != "enrolled" or not await _is_present(db, c, student_id):
+        if e is None or e.state != EnrolmentState.ENROLLED or not await _is_present(db, c, student_id):
             raise NotInClass(f"user {student_id} is not a student present in this class")
         if e.muted:
             raise InvalidMuted("unmute the student before giving them the floor")
@@ -316,7 +318,7 @@ async def _mute_voice(db: AsyncSession, c: LiveClass, msg: ClassMute, res: Resul
     if msg.student_id is None:
         raise InvalidMute("the voice is muted one student at a time (student_id)")
     e = await db.get(ClassEnrolment, (c.id, msg.student_id))
-    if e is None or e.state != "enrolled":
+    if e is None or e.state != EnrolmentState.ENROLLED:
         raise NotInClass(f"user {msg.student_id} is not a student of this class")
     e.audio_muted = msg.muted
     await db.flush()
@@ -333,7 +335,7 @@ async def _mute(db: AsyncSession, c: LiveClass, msg: ClassMute, res: Result) -> 
         c.chat_muted = msg.muted
     else:
         e = await db.get(ClassEnrolment, (c.id, msg.student_id))
-        if e is None or e.state != "enrolled":
+        if e is None or e.state != EnrolmentState.ENROLLED:
             raise NotInClass(f"user {msg.student_id} is not a student of this class")
         e.muted = msg.muted
         if msg.muted and c.floor_id == msg.student_id:
@@ -348,15 +350,15 @@ async def tick(db: AsyncSession, settings: Settings, now: float) -> Result:
     """Reminders before the start; the end at the cap; a class its tutor never started lapses."""
     res = Result(events=await service.reminders(db, settings, now))
     for c in (await db.execute(select(LiveClass).where(LiveClass.state.in_(service.OPEN_STATES)))).scalars().all():
-        if c.state == "live" and c.live_at is not None and now >= c.live_at.timestamp() + c.length_s:
+        if c.state == ClassState.LIVE and c.live_at is not None and now >= c.live_at.timestamp() + c.length_s:
             ended = await end(db, settings, c, "time_cap", now)
             res.events += ended.events
             res.media += ended.media
-        elif c.state == "scheduled" and now >= c.starts_at.timestamp() + c.length_s:
+        elif c.state == ClassState.SCHEDULED and now >= c.starts_at.timestamp() + c.length_s:
             done = await db.execute(
                 update(LiveClass)
-                .where(LiveClass.id == c.id, LiveClass.state == "scheduled")
-                .values(state="lapsed", ended_at=ts(now), end_reason="not_started")
+                .where(LiveClass.id == c.id, LiveClass.state == ClassState.SCHEDULED)
+                .values(state=ClassState.LAPSED, ended_at=ts(now), end_reason="not_started")
             )
             if rowcount(done) == 1:
                 res.events += [(s, "class_lapsed", {"class_id": c.id}) for s in await service.enrolled_ids(db, c.id)]

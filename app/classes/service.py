@@ -6,6 +6,7 @@ Events go into an outbox, published by the caller after the commit (CONVENTIONS 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.scope import user_in_scope
 from app.calendar.service import service_window
 from app.config import Settings
 from app.kit.clock import ts
@@ -21,10 +23,23 @@ from app.kit.db import rowcount
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound, error_type
 from app.live.service import Outbox
 from app.match.service import band_of
-from app.models import ClassAttendance, ClassEnrolment, ClassKnowledgePoint, KnowledgePoint, LiveClass, PointsEntry, TutorProfile, TutorSubject, User
+from app.models import (
+    ClassAttendance,
+    ClassEnrolment,
+    ClassKnowledgePoint,
+    ClassState,
+    EnrolmentState,
+    KnowledgePoint,
+    LiveClass,
+    PointsEntry,
+    Role,
+    TutorProfile,
+    TutorSubject,
+    User,
+)
 from app.subjects.service import check_knowledge_points, check_subjects
 
-from .schemas import ClassCreate
+from .schemas import AttendanceOut, ClassCreate, ClassOut, EnrolmentOut
 
 OutsideServiceWindow = error_type("OutsideServiceWindow", 422)
 ClassTooLong = error_type("ClassTooLong", 422)
@@ -34,7 +49,7 @@ NotEnrolled = error_type("NotEnrolled", 403)
 RemovedFromClass = error_type("RemovedFromClass", 403)
 ClassNotOpen = error_type("ClassNotOpen", 409)
 
-OPEN_STATES = ("scheduled", "live")
+OPEN_STATES = (ClassState.SCHEDULED, ClassState.LIVE)
 
 
 async def get_class(db: AsyncSession, class_id: int) -> LiveClass:
@@ -42,6 +57,124 @@ async def get_class(db: AsyncSession, class_id: int) -> LiveClass:
     if c is None:
         raise NotFound(f"no class {class_id}")
     return c
+
+
+async def listing(db: AsyncSession, user: User, past: bool) -> list[LiveClass]:
+    """Students: the upcoming and live classes of their band. Tutors: their own classes (with
+    `past`, also the ended and cancelled ones, latest first)."""
+    q = select(LiveClass)
+    if user.role == Role.STUDENT:
+        q = q.where(LiveClass.band == band_of(user.grade), LiveClass.state.in_(OPEN_STATES))
+    elif user.role == Role.TUTOR:
+        q = q.where(LiveClass.tutor_id == user.id)
+        if not past:
+            q = q.where(LiveClass.state.in_(OPEN_STATES))
+    else:
+        raise Forbidden("students and tutors list classes; admins see them in the statistics")
+    return list((await db.execute(q.order_by(LiveClass.starts_at.desc() if past else LiveClass.starts_at).limit(200))).scalars().all())
+
+
+async def admin_over_tutor(db: AsyncSession, user: User, c: LiveClass) -> bool:
+    """Whether `user` is an admin whose scope holds the class's tutor."""
+    if not user.is_admin:
+        return False
+    tutor = await db.get(User, c.tutor_id)
+    return tutor is not None and await user_in_scope(db, user, tutor)
+
+
+async def records(db: AsyncSession, c: LiveClass) -> tuple[list[EnrolmentOut], list[AttendanceOut], Decimal | None]:
+    """What a class's tutor sees beside it: the enrolments, the attendances and the points booked."""
+    enrolments = [
+        EnrolmentOut(student_id=e.student_id, name=n, grade=g, state=e.state, enrolled_at=e.enrolled_at)
+        for e, n, g in (
+            await db.execute(
+                select(ClassEnrolment, User.real_name, User.grade)
+                .join(User, User.id == ClassEnrolment.student_id)
+                .where(ClassEnrolment.live_class_id == c.id)
+                .order_by(ClassEnrolment.enrolled_at)
+            )
+        ).all()
+    ]
+    attendances = [
+        AttendanceOut(
+            student_id=a.student_id,
+            name=n,
+            joined_at=a.joined_at,
+            left_at=a.left_at,
+            present=a.present_since is not None,
+            minutes=(Decimal(a.seconds) / 60).quantize(Decimal("0.01")),
+        )
+        for a, n in (
+            await db.execute(
+                select(ClassAttendance, User.real_name)
+                .join(User, User.id == ClassAttendance.student_id)
+                .where(ClassAttendance.live_class_id == c.id)
+                .order_by(ClassAttendance.joined_at)
+            )
+        ).all()
+    ]
+    points = (
+        await db.execute(select(func.sum(PointsEntry.points)).where(PointsEntry.source_kind == "class", PointsEntry.source_id == c.id))
+    ).scalar_one_or_none()
+    return enrolments, attendances, points
+
+
+async def out(db: AsyncSession, classes: Sequence[LiveClass], me: User | None = None) -> list[ClassOut]:
+    """Classes as the API shows them: with their tutor's name, knowledge points, the number
+    enrolled and, for a student, whether they are."""
+    ids = [c.id for c in classes]
+    kps = await knowledge_points(db, ids)
+    counts = (
+        dict(
+            (
+                await db.execute(
+                    select(ClassEnrolment.live_class_id, func.count())
+                    .where(ClassEnrolment.live_class_id.in_(ids), ClassEnrolment.state == EnrolmentState.ENROLLED)
+                    .group_by(ClassEnrolment.live_class_id)
+                )
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    names = dict((await db.execute(select(User.id, User.real_name).where(User.id.in_({c.tutor_id for c in classes})))).all()) if ids else {}
+    mine = (
+        set(
+            (
+                await db.execute(
+                    select(ClassEnrolment.live_class_id).where(
+                        ClassEnrolment.student_id == me.id, ClassEnrolment.state == EnrolmentState.ENROLLED, ClassEnrolment.live_class_id.in_(ids)
+                    )
+                )
+            ).scalars()
+        )
+        if me is not None and me.role == Role.STUDENT and ids
+        else set()
+    )
+    return [
+        ClassOut(
+            id=c.id,
+            tutor_id=c.tutor_id,
+            tutor_name=names.get(c.tutor_id, ""),
+            subject=c.subject_code,
+            band=c.band,
+            title=c.title,
+            description=c.description,
+            knowledge_point_ids=[k for k, _ in kps[c.id]],
+            knowledge_points=[n for _, n in kps[c.id]],
+            starts_at=c.starts_at,
+            minutes=c.length_s // 60,
+            capacity=c.capacity,
+            enrolled=counts.get(c.id, 0),
+            state=c.state,
+            recording=c.recording,
+            live_at=c.live_at,
+            ended_at=c.ended_at,
+            end_reason=c.end_reason,
+            me_enrolled=c.id in mine,
+        )
+        for c in classes
+    ]
 
 
 def own(c: LiveClass, tutor: User) -> LiveClass:
@@ -89,7 +222,7 @@ async def schedule(db: AsyncSession, settings: Settings, tutor: User, body: Clas
         length_s=length,
         capacity=body.capacity,
         recording=body.recording,
-        state="scheduled",
+        state=ClassState.SCHEDULED,
     )
     db.add(c)
     await db.flush()
@@ -128,7 +261,7 @@ async def week_load_s(db: AsyncSession, settings: Settings, student_id: int, c: 
             .join(ClassEnrolment, ClassEnrolment.live_class_id == LiveClass.id)
             .where(
                 ClassEnrolment.student_id == student_id,
-                ClassEnrolment.state == "enrolled",
+                ClassEnrolment.state == EnrolmentState.ENROLLED,
                 LiveClass.id != c.id,
                 LiveClass.starts_at >= f,
                 LiveClass.starts_at < t,
@@ -152,28 +285,30 @@ async def check_weekly_cap(db: AsyncSession, settings: Settings, student_id: int
 
 async def enrolled_count(db: AsyncSession, class_id: int) -> int:
     return int(
-        (await db.execute(select(func.count()).where(ClassEnrolment.live_class_id == class_id, ClassEnrolment.state == "enrolled"))).scalar_one()
+        (
+            await db.execute(select(func.count()).where(ClassEnrolment.live_class_id == class_id, ClassEnrolment.state == EnrolmentState.ENROLLED))
+        ).scalar_one()
     )
 
 
 async def enrol(db: AsyncSession, settings: Settings, student: User, class_id: int, now: float) -> Outbox:
     c = await get_class(db, class_id)
-    if c.state not in OPEN_STATES or (c.state == "scheduled" and now >= c.starts_at.timestamp() + c.length_s):
+    if c.state not in OPEN_STATES or (c.state == ClassState.SCHEDULED and now >= c.starts_at.timestamp() + c.length_s):
         raise ClassNotOpen("this class is no longer open for enrolment", state=c.state)
     if band_of(student.grade) != c.band:
         raise Forbidden(f"this class is for the {c.band} band")
     e = await db.get(ClassEnrolment, (c.id, student.id))
-    if e is not None and e.state == "removed":
+    if e is not None and e.state == EnrolmentState.REMOVED:
         raise RemovedFromClass("the tutor removed you from this class")
-    if e is not None and e.state == "enrolled":
+    if e is not None and e.state == EnrolmentState.ENROLLED:
         return []
     if await enrolled_count(db, c.id) >= c.capacity:
         raise ClassFull(f"this class is full ({c.capacity} students)")
     await check_weekly_cap(db, settings, student.id, c, c.length_s)
     if e is None:
-        db.add(ClassEnrolment(live_class_id=c.id, student_id=student.id, state="enrolled", enrolled_at=ts(now)))
+        db.add(ClassEnrolment(live_class_id=c.id, student_id=student.id, state=EnrolmentState.ENROLLED, enrolled_at=ts(now)))
     else:
-        e.state, e.enrolled_at = "enrolled", ts(now)
+        e.state, e.enrolled_at = EnrolmentState.ENROLLED, ts(now)
     await db.flush()
     return [
         (
@@ -187,9 +322,9 @@ async def enrol(db: AsyncSession, settings: Settings, student: User, class_id: i
 async def withdraw(db: AsyncSession, student: User, class_id: int) -> Outbox:
     c = await get_class(db, class_id)
     e = await db.get(ClassEnrolment, (c.id, student.id))
-    if e is None or e.state != "enrolled":
+    if e is None or e.state != EnrolmentState.ENROLLED:
         raise NotEnrolled("you are not enrolled in this class")
-    e.state = "withdrawn"
+    e.state = EnrolmentState.WITHDRAWN
     await db.flush()
     return [(c.tutor_id, "class_withdrawn", {"class_id": c.id, "student_id": student.id, "enrolled": await enrolled_count(db, c.id)})]
 
@@ -197,7 +332,9 @@ async def withdraw(db: AsyncSession, student: User, class_id: int) -> Outbox:
 async def enrolled_ids(db: AsyncSession, class_id: int) -> list[int]:
     return list(
         (
-            await db.execute(select(ClassEnrolment.student_id).where(ClassEnrolment.live_class_id == class_id, ClassEnrolment.state == "enrolled"))
+            await db.execute(
+                select(ClassEnrolment.student_id).where(ClassEnrolment.live_class_id == class_id, ClassEnrolment.state == EnrolmentState.ENROLLED)
+            )
         ).scalars()
     )
 
@@ -206,8 +343,8 @@ async def cancel(db: AsyncSession, tutor: User, class_id: int, now: float) -> Ou
     c = own(await get_class(db, class_id), tutor)
     done = await db.execute(
         update(LiveClass)
-        .where(LiveClass.id == c.id, LiveClass.state == "scheduled")
-        .values(state="cancelled", ended_at=ts(now), end_reason="cancelled")
+        .where(LiveClass.id == c.id, LiveClass.state == ClassState.SCHEDULED)
+        .values(state=ClassState.CANCELLED, ended_at=ts(now), end_reason="cancelled")
     )
     if rowcount(done) != 1:
         raise InvalidState("only a class that has not started can be cancelled", state=c.state)
@@ -222,7 +359,7 @@ async def remove_student(db: AsyncSession, tutor: User, class_id: int, student_i
     e = await db.get(ClassEnrolment, (c.id, student_id))
     if e is None:
         raise NotFound("this student is not enrolled in the class")
-    e.state, e.hand_at = "removed", None
+    e.state, e.hand_at = EnrolmentState.REMOVED, None
     if c.floor_id == student_id:
         c.floor_id = None
     await db.flush()
@@ -281,7 +418,9 @@ async def reminders(db: AsyncSession, settings: Settings, now: float) -> Outbox:
         (
             await db.execute(
                 select(LiveClass).where(
-                    LiveClass.state == "scheduled", LiveClass.reminded.is_(False), LiveClass.starts_at <= ts(now + settings.class_remind_before_s)
+                    LiveClass.state == ClassState.SCHEDULED,
+                    LiveClass.reminded.is_(False),
+                    LiveClass.starts_at <= ts(now + settings.class_remind_before_s),
                 )
             )
         )

@@ -14,10 +14,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.accounts.deps import Admin, CurrentUser, Tutor
-from app.accounts.scope import user_in_scope
 from app.kit.db import DB, after_commit, on_rollback
-from app.kit.errors import Forbidden, InvalidInput, NotFound
-from app.models import User
+from app.kit.errors import Forbidden, InvalidInput
+from app.models import MediaStatus, Role
 from app.stats.export import Format, table
 
 from . import links, media, service, stats
@@ -137,9 +136,9 @@ async def view_figures(
     (viewers') school. Admins: the viewers of their scope; a tutor: their own lessons."""
     _period(from_, to)
     tz = request.app.state.settings.timezone
-    if user.role in ("school_admin", "district_admin", "city_admin"):
+    if user.is_admin:
         rows = await stats.figures(db, by, from_, to, tz, city_id=user.city_id or 0, viewer_schools=stats.viewer_scope(user))
-    elif user.role == "tutor":
+    elif user.role == Role.TUTOR:
         rows = await stats.figures(db, by, from_, to, tz, city_id=user.city_id or 0, tutor_id=user.id)
     else:
         raise Forbidden("figures are for admins and tutors")
@@ -170,9 +169,9 @@ async def workload(
     Admins: the tutors of their schools; a tutor: themselves."""
     _period(from_, to)
     tz = request.app.state.settings.timezone
-    if user.role in ("school_admin", "district_admin", "city_admin"):
+    if user.is_admin:
         rows = await stats.workload(db, from_, to, tz, tutor_schools=stats.viewer_scope(user))
-    elif user.role == "tutor":
+    elif user.role == Role.TUTOR:
         rows = await stats.workload(db, from_, to, tz, tutor_id=user.id)
     else:
         raise Forbidden("workload is for admins and tutors")
@@ -192,19 +191,11 @@ async def archive(
     """The micro-lesson part of a tutor's archive (辅导档案): a tutor's own; admins any tutor in scope."""
     _period(from_, to)
     if tutor_id is None or tutor_id == user.id:
-        if user.role != "tutor":
+        if user.role != Role.TUTOR:
             raise InvalidInput("name the tutor: tutor_id", field="tutor_id")
         target = user
     else:
-        found = await db.get(User, tutor_id)
-        if (
-            found is None
-            or found.role != "tutor"
-            or user.role not in ("school_admin", "district_admin", "city_admin")
-            or not await user_in_scope(db, user, found)
-        ):
-            raise NotFound(f"no tutor {tutor_id} in your scope")
-        target = found
+        target = await service.tutor_in_scope(db, user, tutor_id)
     rows = await stats.archive(db, target.id, from_, to, request.app.state.settings.timezone)
     return table("lesson_archive", format, stats.ARCHIVE, rows, from_, to, tutor_id=target.id, tutor=target.real_name)
 
@@ -214,7 +205,7 @@ async def get(lesson_id: int, request: Request, user: CurrentUser, db: DB) -> Le
     """One lesson; for someone who may see it and once it is ready, with a signed link to the video."""
     lesson = await service.get_visible(db, user, lesson_id)
     out = (await _out(request, db, [lesson]))[0]
-    if lesson.media_status == "ready":
+    if lesson.media_status == MediaStatus.READY:
         out.video_url = _link(request, lesson.video_key)
     return out
 

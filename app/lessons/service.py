@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.scope import school_in_scope
+from app.accounts.scope import school_in_scope, user_in_scope
 from app.config import Settings
 from app.kit import search as bigrams
 from app.kit.clock import ts
@@ -34,7 +34,10 @@ from app.models import (
     LessonPlay,
     LessonSearchDoc,
     LessonView,
+    MediaStatus,
     PointsEntry,
+    ReviewStatus,
+    Role,
     School,
     TutorProfile,
     User,
@@ -52,7 +55,7 @@ SEARCH = bigrams.Index(docs="lesson_search_docs", key="lesson_id", fts="lesson_s
 
 
 def visible() -> Any:
-    return and_(Lesson.review_status == "approved", Lesson.media_status == "ready")
+    return and_(Lesson.review_status == ReviewStatus.APPROVED, Lesson.media_status == MediaStatus.READY)
 
 
 # --- publishing --------------------------------------------------------------------------------
@@ -124,14 +127,14 @@ async def amend(db: AsyncSession, tutor: User, lesson_id: int, data: LessonUpdat
         lesson.description = data.description.strip()
     if data.band is not None:
         lesson.band = data.band
-    lesson.review_status, lesson.reject_reason, lesson.updated_at = "pending", None, ts(now)
+    lesson.review_status, lesson.reject_reason, lesson.updated_at = ReviewStatus.PENDING, None, ts(now)
     await db.flush()
     return lesson
 
 
 async def check_upload(db: AsyncSession, tutor: User, lesson_id: int) -> None:
     lesson = await own(db, tutor, lesson_id)
-    if lesson.media_status == "processing":
+    if lesson.media_status == MediaStatus.PROCESSING:
         raise InvalidState("this lesson's video is still being processed", status=lesson.media_status)
 
 
@@ -141,13 +144,13 @@ async def accept_upload(db: AsyncSession, tutor_id: int, lesson_id: int, key: st
     lesson = (await db.execute(select(Lesson).where(Lesson.id == lesson_id).with_for_update())).scalar_one_or_none()
     if lesson is None or lesson.tutor_id != tutor_id:
         raise NotFound(f"no lesson {lesson_id} of yours")
-    if lesson.media_status == "processing":
+    if lesson.media_status == MediaStatus.PROCESSING:
         raise InvalidState("this lesson's video is still being processed", status=lesson.media_status)
     old = [lesson.upload_key, lesson.video_key, lesson.poster_key]
     lesson.upload_key, lesson.video_key, lesson.poster_key, lesson.video_bytes = key, None, None, size
-    lesson.media_status, lesson.failure_reason, lesson.lease_until = "processing", None, None
+    lesson.media_status, lesson.failure_reason, lesson.lease_until = MediaStatus.PROCESSING, None, None
     lesson.duration_s = lesson.width = lesson.height = None
-    lesson.review_status, lesson.reject_reason, lesson.updated_at = "pending", None, ts(now)
+    lesson.review_status, lesson.reject_reason, lesson.updated_at = ReviewStatus.PENDING, None, ts(now)
     await db.flush()
     return [k for k in old if k and k != key]
 
@@ -156,9 +159,9 @@ async def accept_upload(db: AsyncSession, tutor_id: int, lesson_id: int, key: st
 
 
 def _reviewable_by(admin: User) -> Any:
-    if admin.role == "school_admin":
+    if admin.role == Role.SCHOOL_ADMIN:
         return Lesson.school_id == admin.school_id
-    if admin.role == "district_admin":
+    if admin.role == Role.DISTRICT_ADMIN:
         return Lesson.district_id == admin.district_id
     return Lesson.id.is_(None)  # the tutor's school or district reviews; a city admin watches the figures
 
@@ -168,7 +171,7 @@ async def review_queue(db: AsyncSession, admin: User) -> list[Lesson]:
         (
             await db.execute(
                 select(Lesson)
-                .where(_reviewable_by(admin), Lesson.review_status == "pending", Lesson.media_status == "ready")
+                .where(_reviewable_by(admin), Lesson.review_status == ReviewStatus.PENDING, Lesson.media_status == MediaStatus.READY)
                 .order_by(Lesson.updated_at, Lesson.id)
             )
         ).scalars()
@@ -181,16 +184,16 @@ async def _for_review(db: AsyncSession, admin: User, lesson_id: int) -> Lesson:
         raise NotFound(f"no lesson {lesson_id}")
     if not (await db.execute(select(exists().where(Lesson.id == lesson_id, _reviewable_by(admin))))).scalar():
         raise Forbidden("only an admin of the tutor's school or district reviews this lesson")
-    if lesson.review_status != "pending":
+    if lesson.review_status != ReviewStatus.PENDING:
         raise InvalidState(f"this lesson is {lesson.review_status}, not waiting for review", status=lesson.review_status)
-    if lesson.media_status != "ready":
+    if lesson.media_status != MediaStatus.READY:
         raise InvalidState("the video is not ready to be reviewed", status=lesson.media_status)
     return lesson
 
 
 async def approve(db: AsyncSession, admin: User, lesson_id: int, now: float, settings: Settings) -> Lesson:
     lesson = await _for_review(db, admin, lesson_id)
-    lesson.review_status, lesson.reviewed_by, lesson.reviewed_at = "approved", admin.id, ts(now)
+    lesson.review_status, lesson.reviewed_by, lesson.reviewed_at = ReviewStatus.APPROVED, admin.id, ts(now)
     if lesson.published_at is None:
         lesson.published_at = ts(now)
         if settings.lesson_points_publish > 0:
@@ -211,7 +214,7 @@ async def approve(db: AsyncSession, admin: User, lesson_id: int, now: float, set
 
 async def reject(db: AsyncSession, admin: User, lesson_id: int, reason: str, now: float) -> Lesson:
     lesson = await _for_review(db, admin, lesson_id)
-    lesson.review_status, lesson.reject_reason = "rejected", reason.strip()
+    lesson.review_status, lesson.reject_reason = ReviewStatus.REJECTED, reason.strip()
     lesson.reviewed_by, lesson.reviewed_at = admin.id, ts(now)
     await db.flush()
     return lesson
@@ -224,11 +227,11 @@ async def may_see(db: AsyncSession, user: User, lesson: Lesson) -> bool:
     """The tutor always; admins over the tutor's school; everybody of the city once approved."""
     if user.id == lesson.tutor_id:
         return True
-    if user.role in ("school_admin", "district_admin", "city_admin"):
+    if user.is_admin:
         school = await db.get(School, lesson.school_id)
         if school is not None and await school_in_scope(db, user, school):
             return True
-    if lesson.review_status != "approved" or lesson.media_status != "ready":
+    if lesson.review_status != ReviewStatus.APPROVED or lesson.media_status != MediaStatus.READY:
         return False
     district = await db.get(District, lesson.district_id)
     return district is not None and district.city_id == user.city_id
@@ -282,6 +285,14 @@ async def describe(db: AsyncSession, lessons: list[Lesson]) -> list[dict[str, An
         }
         for x in lessons
     ]
+
+
+async def tutor_in_scope(db: AsyncSession, admin: User, tutor_id: int) -> User:
+    """The tutor an admin's report is about; NotFound unless the admin's scope holds them."""
+    found = await db.get(User, tutor_id)
+    if found is None or found.role != Role.TUTOR or not admin.is_admin or not await user_in_scope(db, admin, found):
+        raise NotFound(f"no tutor {tutor_id} in your scope")
+    return found
 
 
 async def mine(db: AsyncSession, tutor: User) -> list[Lesson]:
@@ -388,10 +399,10 @@ async def start_play(
     """A play starts: a click for a student (unless they started this lesson within the click gap)
     and the resume position. Others (the tutor, admins reviewing) watch without being counted."""
     lesson = await get_visible(db, user, lesson_id)
-    if lesson.media_status != "ready":
+    if lesson.media_status != MediaStatus.READY:
         raise InvalidState("the video is not ready", status=lesson.media_status)
     duration = lesson.duration_s or 0.0
-    if user.role != "student":
+    if user.role != Role.STUDENT:
         return lesson, 0.0, False
     view = await _view(db, user, lesson, now)
     resume = view.position_s if view.position_s < duration - 1 else 0.0
@@ -418,7 +429,7 @@ async def report(db: AsyncSession, student: User, lesson_id: int, position: floa
     district from the identity map), the view row locked, one UPDATE and the commit — four round
     trips, no scan; the bitmap is at most a few hundred bytes."""
     lesson = await get_visible(db, student, lesson_id)
-    if student.role != "student":
+    if student.role != Role.STUDENT:
         raise Forbidden("only students' watching is counted")
     duration = lesson.duration_s or 0.0
     nbits = _bits(duration)

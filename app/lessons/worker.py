@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.kit.clock import ts
 from app.kit.db import rowcount
-from app.models import Lesson
+from app.models import Lesson, MediaStatus
 
 from . import media
 from .service import lease_expired
@@ -67,7 +67,11 @@ class LessonWorker:
         """Lessons left `processing` with no live lease (their instance stopped): take them over."""
         async with self.sessionmaker() as db:
             ids = list(
-                (await db.execute(select(Lesson.id).where(Lesson.media_status == "processing", lease_expired(self.clock.now())).limit(20))).scalars()
+                (
+                    await db.execute(
+                        select(Lesson.id).where(Lesson.media_status == MediaStatus.PROCESSING, lease_expired(self.clock.now())).limit(20)
+                    )
+                ).scalars()
             )
         for lesson_id in ids:
             if not any(getattr(t, "lesson_id", None) == lesson_id for t in self.tasks):
@@ -78,7 +82,7 @@ class LessonWorker:
         async with self.sessionmaker() as db:
             got = await db.execute(
                 update(Lesson)
-                .where(Lesson.id == lesson_id, Lesson.media_status == "processing", lease_expired(now))
+                .where(Lesson.id == lesson_id, Lesson.media_status == MediaStatus.PROCESSING, lease_expired(now))
                 .values(lease_until=ts(now) + timedelta(seconds=self.lease_s))
             )
             await db.commit()
@@ -101,13 +105,17 @@ class LessonWorker:
                 result = await asyncio.to_thread(media.prepare, self.storage.path(upload), self.storage.path(out_key), self.storage.path(poster_key))
         except media.MediaRejected as e:
             self.storage.delete(upload, out_key, poster_key)
-            await self._finish(lesson_id, upload, media_status="failed", failure_reason=str(e), upload_key=None)
+            await self._finish(lesson_id, upload, media_status=MediaStatus.FAILED, failure_reason=str(e), upload_key=None)
             return
         except Exception as e:  # noqa: BLE001 - an unexpected decoder failure is the file's, reported to the tutor
             log.exception("processing lesson %s failed", lesson_id)
             self.storage.delete(upload, out_key, poster_key)
             await self._finish(
-                lesson_id, upload, media_status="failed", failure_reason=f"the video could not be processed ({type(e).__name__})", upload_key=None
+                lesson_id,
+                upload,
+                media_status=MediaStatus.FAILED,
+                failure_reason=f"the video could not be processed ({type(e).__name__})",
+                upload_key=None,
             )
             return
         video_key = out_key if result.transcoded else upload
@@ -117,7 +125,7 @@ class LessonWorker:
         ok = await self._finish(
             lesson_id,
             upload,
-            media_status="ready",
+            media_status=MediaStatus.READY,
             failure_reason=None,
             upload_key=None,
             video_key=video_key,
@@ -135,7 +143,7 @@ class LessonWorker:
         async with self.sessionmaker() as db:
             got = await db.execute(
                 update(Lesson)
-                .where(Lesson.id == lesson_id, Lesson.upload_key == upload, Lesson.media_status == "processing")
+                .where(Lesson.id == lesson_id, Lesson.upload_key == upload, Lesson.media_status == MediaStatus.PROCESSING)
                 .values(lease_until=None, **values)
             )
             await db.commit()

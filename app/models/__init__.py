@@ -2,8 +2,8 @@
 
 from .accounts import ADMIN_ROLES, ROLES, AuthSession, Role, SignIn, User, UserStatus
 from .base import Base, utcnow
-from .classes import ClassEnrolment, ClassEvent, ClassKnowledgePoint
-from .lessons import Lesson, LessonKnowledgePoint, LessonPlay, LessonSearchDoc, LessonView
+from .classes import ClassEnrolment, ClassEvent, ClassKnowledgePoint, EnrolmentState
+from .lessons import Lesson, LessonKnowledgePoint, LessonPlay, LessonSearchDoc, LessonView, MediaStatus, ReviewStatus
 from .org import City, District, School, SchoolClass
 from .qa import QaImage, QaNotification, QaReply, QaReport, QaSearchDoc, QuestionKnowledgePoint
 from .records import (
@@ -12,9 +12,11 @@ from .records import (
     Answer,
     CalendarDay,
     ClassAttendance,
+    ClassState,
     LiveClass,
     PointsEntry,
     Question,
+    QuestionStatus,
     ReportStatus,
     SchoolDay,
     SessionEvent,
@@ -41,6 +43,11 @@ from .subjects import KnowledgePoint, Subject
 from .tutors import StudentBlock, TutorExpertise, TutorProfile, TutorReview, TutorSubject
 
 __all__ = [
+    "ClassState",
+    "EnrolmentState",
+    "MediaStatus",
+    "ReviewStatus",
+    "QuestionStatus",
     "ClassEnrolment",
     "ClassEvent",
     "ClassKnowledgePoint",

@@ -4,12 +4,22 @@ records.py): enrolments, the class's knowledge points, and its transcript (chat 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, UTCDateTime, utcnow
+
+
+class EnrolmentState(StrEnum):
+    """The stored values of `class_enrolments.state`: enrolled ⇄ withdrawn (by the student);
+    removed (by the tutor) is final."""
+
+    ENROLLED = "enrolled"
+    WITHDRAWN = "withdrawn"
+    REMOVED = "removed"
 
 
 class ClassEnrolment(Base):

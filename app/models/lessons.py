@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, UTCDateTime, utcnow
 
-# The file: awaiting_upload → processing → ready | failed (a failed or awaiting lesson takes a new upload).
-MEDIA_STATES = ("awaiting_upload", "processing", "ready", "failed")
-# The review, independent of the file: pending → approved | rejected; amending sends it back to pending.
-REVIEW_STATES = ("pending", "approved", "rejected")
+
+class MediaStatus(StrEnum):
+    """The stored values of `lessons.media_status`, the file: awaiting_upload → processing →
+    ready | failed (a failed or awaiting lesson takes a new upload)."""
+
+    AWAITING_UPLOAD = "awaiting_upload"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class ReviewStatus(StrEnum):
+    """The stored values of `lessons.review_status`, independent of the file: pending →
+    approved | rejected; amending sends it back to pending."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+MEDIA_STATES = tuple(MediaStatus)
+REVIEW_STATES = tuple(ReviewStatus)
 
 
 class Lesson(Base):

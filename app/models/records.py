@@ -30,6 +30,14 @@ class ReportStatus(StrEnum):
     ACTIONED = "actioned"
 
 
+class QuestionStatus(StrEnum):
+    """The stored values of `questions.status`: open → accepted (an answer chosen) | closed."""
+
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    CLOSED = "closed"
+
+
 class TutoringSession(Base):
     __tablename__ = "tutoring_sessions"
     __table_args__ = (
@@ -180,8 +188,19 @@ class CalendarDay(Base):
     note: Mapped[str] = mapped_column(String(100), default="")
 
 
-CLASS_STATES = ("scheduled", "live", "ended", "cancelled", "lapsed")  # lapsed: the tutor never started it
-NOT_HELD_CLASS_STATES = ("cancelled", "lapsed")  # what the archive and workload leave out
+class ClassState(StrEnum):
+    """The stored values of `live_classes.state`: scheduled → live → ended, or cancelled (by the
+    tutor, before it starts) or lapsed (the tutor never started it)."""
+
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+    LAPSED = "lapsed"
+
+
+CLASS_STATES = tuple(ClassState)
+NOT_HELD_CLASS_STATES = (ClassState.CANCELLED, ClassState.LAPSED)  # what the archive and workload leave out
 
 
 class LiveClass(Base):

@@ -10,7 +10,7 @@ from app.accounts.deps import Admin, CurrentUser, Student, Tutor
 from app.kit.clock import ts
 from app.kit.db import DB
 from app.kit.errors import Forbidden
-from app.models import User
+from app.models import Role, User
 
 from . import moderation, notices, service, views
 from .schemas import (
@@ -137,7 +137,7 @@ async def reply(answer_id: int, body: ReplyCreate, request: Request, user: Curre
         id=r.id,
         answer_id=r.answer_id,
         author_id=r.author_id,
-        role="student" if user.role == "student" else "tutor",
+        role=Role.STUDENT if user.role == Role.STUDENT else Role.TUTOR,
         text=r.text,
         hidden=False,
         created_at=r.created_at,
@@ -197,7 +197,7 @@ async def read_notifications(body: ReadBody, request: Request, user: CurrentUser
 async def report(question_id: int, body: ReportCreate, request: Request, user: CurrentUser, db: DB) -> ReportOut:
     """Report a question, or an answer or reply under it, to the admins (who review it in the one
     list of reports, `GET /api/reports`, beside the session reports)."""
-    if user.role.endswith("_admin"):
+    if user.is_admin:
         raise Forbidden("admins hide content directly")
     return await moderation.report_out(db, await moderation.report(db, user, question_id, body, _now(request)))
 

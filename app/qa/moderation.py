@@ -14,7 +14,20 @@ from app.accounts.service import sign_out_everywhere
 from app.config import Settings
 from app.kit.db import rowcount
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
-from app.models import Answer, QaReply, QaReport, Question, QuestionKnowledgePoint, TutorExpertise, TutorProfile, TutorSubject, User
+from app.models import (
+    Answer,
+    QaReply,
+    QaReport,
+    Question,
+    QuestionKnowledgePoint,
+    QuestionStatus,
+    ReportStatus,
+    TutorExpertise,
+    TutorProfile,
+    TutorSubject,
+    User,
+    UserStatus,
+)
 
 from . import search
 from .notices import notify
@@ -34,7 +47,13 @@ async def report(db: AsyncSession, user: User, question_id: int, body: ReportCre
         if r is None or a is None or a.question_id != q.id:
             raise InvalidInput("that reply is not under this question", field="reply_id")
     row = QaReport(
-        question_id=q.id, answer_id=body.answer_id, reply_id=body.reply_id, reporter_id=user.id, reason=body.reason, status="open", created_at=now
+        question_id=q.id,
+        answer_id=body.answer_id,
+        reply_id=body.reply_id,
+        reporter_id=user.id,
+        reason=body.reason,
+        status=ReportStatus.OPEN,
+        created_at=now,
     )
     db.add(row)
     await db.flush()
@@ -122,22 +141,22 @@ async def decide(db: AsyncSession, admin: User, report_id: int, action: str, not
         raise Forbidden("this report is outside your scope")
     target, author_id = await target_of(db, r)
     if action == "restore":
-        if r.status != "actioned" or target.hidden_at is None:
+        if r.status != ReportStatus.ACTIONED or target.hidden_at is None:
             raise InvalidState("only a report acted on, whose item is hidden, can be restored", status=r.status)
         _unhide(target)
-        r.status = "dismissed"
-    elif r.status != "open":
+        r.status = ReportStatus.DISMISSED
+    elif r.status != ReportStatus.OPEN:
         raise InvalidState(f"the report is already {r.status}", status=r.status)
     elif action == "dismiss":
-        r.status = "dismissed"
+        r.status = ReportStatus.DISMISSED
     else:
         await _hide(target, admin, note, now)
         if action == "suspend":
             author = await db.get(User, author_id)
             assert author is not None
-            author.status, author.suspended_reason = "suspended", note
+            author.status, author.suspended_reason = UserStatus.SUSPENDED, note
             await sign_out_everywhere(db, author.id)
-        r.status = "actioned"
+        r.status = ReportStatus.ACTIONED
     r.decided_by, r.note = admin.id, note
     await db.flush()
     await search.reindex(db, q.id)
@@ -157,7 +176,7 @@ async def backlog(db: AsyncSession, admin: User, limit: int) -> list[Question]:
             await db.execute(
                 select(Question)
                 .where(
-                    Question.status == "open",
+                    Question.status == QuestionStatus.OPEN,
                     Question.answer_count == 0,
                     Question.escalated_at.is_not(None),
                     Question.hidden_at.is_(None),
@@ -179,7 +198,7 @@ async def escalate(db: AsyncSession, settings: Settings, now: datetime, events: 
             await db.execute(
                 select(Question)
                 .where(
-                    Question.status == "open",
+                    Question.status == QuestionStatus.OPEN,
                     Question.answer_count == 0,
                     Question.escalated_at.is_(None),
                     Question.hidden_at.is_(None),
@@ -206,7 +225,9 @@ async def escalate(db: AsyncSession, settings: Settings, now: datetime, events: 
                 select(TutorProfile.user_id)
                 .join(TutorSubject, TutorSubject.user_id == TutorProfile.user_id)
                 .join(User, User.id == TutorProfile.user_id)
-                .where(TutorProfile.status == "approved", band.is_(True), User.status == "active", TutorSubject.subject_code == q.subject_code)
+                .where(
+                    TutorProfile.status == "approved", band.is_(True), User.status == UserStatus.ACTIVE, TutorSubject.subject_code == q.subject_code
+                )
                 .order_by(expert.desc(), TutorProfile.user_id)
                 .limit(settings.qa_escalate_fanout)
             )

@@ -32,6 +32,7 @@ from app.models import (
     QaReply,
     Question,
     QuestionKnowledgePoint,
+    QuestionStatus,
     RequestStatus,
     School,
     TutorProfile,
@@ -58,7 +59,7 @@ def band_of(grade: int | None) -> str:
 
 
 def is_admin(user: User) -> bool:
-    return user.role.endswith("_admin")
+    return user.is_admin
 
 
 async def in_admin_scope(db: AsyncSession, admin: User, student_id: int) -> bool:
@@ -175,7 +176,7 @@ async def ask(
         raw=raw,
         flagged=flagged,
         band=band_of(student.grade),
-        status="open",
+        status=QuestionStatus.OPEN,
         created_at=now,
     )
     db.add(q)
@@ -212,7 +213,7 @@ async def from_request(
         raw=raw,
         flagged=flagged,
         band=band_of(student.grade),
-        status="open",
+        status=QuestionStatus.OPEN,
         source_request_id=req.id,
         created_at=now,
     )
@@ -237,7 +238,9 @@ async def close(db: AsyncSession, student: User, question_id: int, now: datetime
         raise NotFound(f"no question {question_id}")
     if q.student_id != student.id:
         raise Forbidden("only the asker closes a question")
-    done = await db.execute(update(Question).where(Question.id == q.id, Question.status == "open").values(status="closed", closed_at=now))
+    done = await db.execute(
+        update(Question).where(Question.id == q.id, Question.status == QuestionStatus.OPEN).values(status=QuestionStatus.CLOSED, closed_at=now)
+    )
     await db.refresh(q)
     if rowcount(done) != 1:
         raise InvalidState(f"the question is {q.status}", status=q.status)
@@ -274,7 +277,10 @@ def _feed_statement(branches: int, by_point: bool) -> Any:
     for i in range(branches):
         subject: BindParameter[str] = bindparam(f"s{i}")
         branch = select(Question.id, Question.answer_count, Question.created_at).where(
-            Question.status == "open", Question.subject_code == subject, Question.band == bindparam(f"b{i}"), Question.hidden_at.is_(None)
+            Question.status == QuestionStatus.OPEN,
+            Question.subject_code == subject,
+            Question.band == bindparam(f"b{i}"),
+            Question.hidden_at.is_(None),
         )
         if by_point:
             # The first condition holds no column of the branch: the database decides it once
@@ -301,7 +307,7 @@ def _feed_statement(branches: int, by_point: bool) -> Any:
 async def claim(db: AsyncSession, settings: Settings, tutor: User, question_id: int, now: datetime) -> Question:
     q = await readable(db, tutor, question_id)
     await check_reach(db, tutor, q)
-    if q.status != "open":
+    if q.status != QuestionStatus.OPEN:
         raise InvalidState(f"the question is {q.status}", status=q.status)
     until = now + timedelta(seconds=settings.qa_claim_s)
     # Conditional: two tutors claiming at once, exactly one wins.
@@ -328,7 +334,7 @@ async def answer(
 ) -> Answer:
     q = await readable(db, tutor, question_id)
     await check_reach(db, tutor, q)
-    if q.status != "open":
+    if q.status != QuestionStatus.OPEN:
         raise InvalidState(f"the question is {q.status}", status=q.status)
     if (await db.execute(select(Answer.id).where(Answer.question_id == q.id, Answer.tutor_id == tutor.id))).first():
         raise InvalidState("you have answered this question already: edit your answer instead")
@@ -379,7 +385,7 @@ async def edit(db: AsyncSession, settings: Settings, tutor: User, answer_id: int
     a, q = await _own_answer(db, tutor, answer_id)
     if a.accepted_at is not None:
         raise InvalidState("an accepted answer can no longer be edited")
-    if q.status != "open":
+    if q.status != QuestionStatus.OPEN:
         raise InvalidState(f"the question is {q.status}", status=q.status)
     if a.hidden_at is not None:
         raise InvalidState("this answer was hidden by a moderator")
@@ -404,7 +410,7 @@ async def reply(db: AsyncSession, user: User, answer_id: int, value: str, now: d
     a, q = await _answer(db, answer_id)
     if user.id not in (q.student_id, a.tutor_id):
         raise Forbidden("only the asker and this answer's tutor write under it")
-    if q.status == "closed" or a.hidden_at is not None or q.hidden_at is not None:
+    if q.status == QuestionStatus.CLOSED or a.hidden_at is not None or q.hidden_at is not None:
         raise InvalidState("this conversation is closed")
     text, raw, flagged = _masked(value)
     r = QaReply(answer_id=a.id, author_id=user.id, text=text, raw=raw, flagged=flagged, created_at=now)
@@ -429,8 +435,8 @@ async def accept(
         raise InvalidState("this answer was hidden by a moderator")
     done = await db.execute(
         update(Question)
-        .where(Question.id == q.id, Question.status == "open")
-        .values(status="accepted", accepted_answer_id=a.id, closed_at=now, claimed_by=None, claimed_until=None)
+        .where(Question.id == q.id, Question.status == QuestionStatus.OPEN)
+        .values(status=QuestionStatus.ACCEPTED, accepted_answer_id=a.id, closed_at=now, claimed_by=None, claimed_until=None)
     )
     await db.refresh(q)
     if rowcount(done) != 1:
@@ -576,7 +582,7 @@ async def similar(db: AsyncSession, viewer: User, subject: str, value: str, kp_i
     def score(q: Question) -> tuple[int, float, int]:
         theirs = set(search.terms(q.text))
         overlap = len(mine_terms & theirs) / len(mine_terms) if mine_terms else 0.0
-        return (shared.get(q.id, 0), overlap, q.status == "accepted")
+        return (shared.get(q.id, 0), overlap, q.status == QuestionStatus.ACCEPTED)
 
     ranked = sorted(cands.values(), key=lambda q: (*score(q), q.id), reverse=True)
     return [q for q in ranked if score(q)[:2] != (0, 0.0)][:limit]

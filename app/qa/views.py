@@ -12,7 +12,7 @@ from sqlalchemy import Integer, String, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import Forbidden, NotFound
-from app.models import Answer, Image, QaImage, QaReply, Question, QuestionKnowledgePoint, User
+from app.models import Answer, Image, QaImage, QaReply, Question, QuestionKnowledgePoint, Role, User
 from app.models.base import UTCDateTime
 
 from .schemas import AnswerOut, ImageRef, QuestionOut, ReplyOut
@@ -71,7 +71,7 @@ async def questions_out(
     answers: dict[int, list[AnswerOut]] = {}
     if with_answers and ids:
         answers = await _answers(db, viewer, qs, a_imgs)
-    admin = viewer.role.endswith("_admin")
+    admin = viewer.is_admin
     out = []
     for q in qs:
         claimed = q.claimed_by if q.claimed_until is not None and q.claimed_until > now else None
@@ -105,7 +105,7 @@ async def questions_out(
 
 async def _answers(db: AsyncSession, viewer: User, qs: Sequence[Question], imgs: dict[int, list[ImageRef]]) -> dict[int, list[AnswerOut]]:
     askers = {q.id: q.student_id for q in qs}
-    admin = viewer.role.endswith("_admin")
+    admin = viewer.is_admin
     rows = (
         await db.execute(
             select(Answer, User.real_name)
@@ -125,7 +125,7 @@ async def _answers(db: AsyncSession, viewer: User, qs: Sequence[Question], imgs:
                         id=r.id,
                         answer_id=r.answer_id,
                         author_id=r.author_id,
-                        role="student" if r.author_id == askers[question_of[r.answer_id]] else "tutor",
+                        role=Role.STUDENT if r.author_id == askers[question_of[r.answer_id]] else Role.TUTOR,
                         text=r.text,
                         hidden=r.hidden_at is not None,
                         created_at=r.created_at,
@@ -195,6 +195,6 @@ async def readable_image(db: AsyncSession, viewer: User, image_id: str) -> Image
     await readable(db, viewer, link.question_id)
     if link.answer_id is not None:
         a = await db.get(Answer, link.answer_id)
-        if a is not None and a.hidden_at is not None and not (viewer.role.endswith("_admin") or a.tutor_id == viewer.id):
+        if a is not None and a.hidden_at is not None and not (viewer.is_admin or a.tutor_id == viewer.id):
             raise Forbidden("this answer was hidden by a moderator")
     return img
