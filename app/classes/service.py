@@ -24,6 +24,7 @@ from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound, erro
 from app.live.service import Outbox
 from app.match.service import band_of
 from app.models import (
+    ApplicationStatus,
     ClassAttendance,
     ClassEnrolment,
     ClassKnowledgePoint,
@@ -185,7 +186,7 @@ def own(c: LiveClass, tutor: User) -> LiveClass:
 
 async def schedule(db: AsyncSession, settings: Settings, tutor: User, body: ClassCreate, now: float) -> LiveClass:
     profile = await db.get(TutorProfile, tutor.id)
-    if profile is None or profile.status != "approved":
+    if profile is None or profile.status != ApplicationStatus.APPROVED:
         raise Forbidden("only an approved tutor schedules classes")
     await check_subjects(db, [body.subject])
     teaches = set((await db.execute(select(TutorSubject.subject_code).where(TutorSubject.user_id == tutor.id))).scalars())

@@ -27,6 +27,7 @@ from app.kit import search as bigrams
 from app.kit.clock import ts
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound, error_type
 from app.models import (
+    ApplicationStatus,
     District,
     KnowledgePoint,
     Lesson,
@@ -63,7 +64,7 @@ def visible() -> Any:
 
 async def create(db: AsyncSession, tutor: User, data: LessonCreate, now: float) -> Lesson:
     profile = await db.get(TutorProfile, tutor.id)
-    if profile is None or profile.status != "approved" or tutor.school_id is None or tutor.district_id is None:
+    if profile is None or profile.status != ApplicationStatus.APPROVED or tutor.school_id is None or tutor.district_id is None:
         raise Forbidden("only approved tutors publish lessons")
     await check_subjects(db, [data.subject])
     kps = await check_knowledge_points(db, data.knowledge_point_ids, [data.subject])

@@ -40,9 +40,10 @@ from .rollups import (
     TutorMonth,
 )
 from .subjects import KnowledgePoint, Subject
-from .tutors import StudentBlock, TutorExpertise, TutorProfile, TutorReview, TutorSubject
+from .tutors import ApplicationStatus, StudentBlock, TutorExpertise, TutorProfile, TutorReview, TutorSubject
 
 __all__ = [
+    "ApplicationStatus",
     "ClassState",
     "EnrolmentState",
     "MediaStatus",

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, UTCDateTime, utcnow
 
+
 # The review moves pending_school → pending_district → pending_city → approved; any level may
 # send it to rejected, from where the tutor amends and resubmits (back to pending_school).
-APPLICATION_STATES = ("pending_school", "pending_district", "pending_city", "approved", "rejected")
+class ApplicationStatus(StrEnum):
+    """The stored values of `tutor_profiles.status`."""
+
+    PENDING_SCHOOL = "pending_school"
+    PENDING_DISTRICT = "pending_district"
+    PENDING_CITY = "pending_city"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+APPLICATION_STATES = tuple(ApplicationStatus)
 REVIEW_LEVELS = ("school", "district", "city")
 TITLES = ("senior", "intermediate", "junior")  # 高级 / 中级 / 初级职称
 

@@ -16,6 +16,7 @@ from app.kit.db import rowcount
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from app.models import (
     Answer,
+    ApplicationStatus,
     QaReply,
     QaReport,
     Question,
@@ -226,7 +227,10 @@ async def escalate(db: AsyncSession, settings: Settings, now: datetime, events: 
                 .join(TutorSubject, TutorSubject.user_id == TutorProfile.user_id)
                 .join(User, User.id == TutorProfile.user_id)
                 .where(
-                    TutorProfile.status == "approved", band.is_(True), User.status == UserStatus.ACTIVE, TutorSubject.subject_code == q.subject_code
+                    TutorProfile.status == ApplicationStatus.APPROVED,
+                    band.is_(True),
+                    User.status == UserStatus.ACTIVE,
+                    TutorSubject.subject_code == q.subject_code,
                 )
                 .order_by(expert.desc(), TutorProfile.user_id)
                 .limit(settings.qa_escalate_fanout)

@@ -23,6 +23,7 @@ from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound, erro
 from app.kit.safety import screen
 from app.models import (
     Answer,
+    ApplicationStatus,
     HelpRequest,
     HelpRequestKnowledgePoint,
     Image,
@@ -96,7 +97,7 @@ async def tutor_reach(db: AsyncSession, tutor: User) -> tuple[list[str], list[st
     """The subjects and grade bands an approved tutor answers in (one query, columns only)."""
     rows = (await db.execute(_REACH, {"tutor_id": tutor.id})).all()
     status = rows[0].status if rows else None
-    if status != "approved":
+    if status != ApplicationStatus.APPROVED:
         raise NotApproved("only approved tutors answer questions", status=status)
     subjects = [r.subject_code for r in rows if r.subject_code is not None]
     bands = [b for b, on in (("junior", rows[0].teaches_junior), ("senior", rows[0].teaches_senior)) if on]
