@@ -22,7 +22,7 @@ from .dashboard import dashboard, in_scope, shared_city_table
 from .export import ARCHIVE, BOARD, HOT, ONLINE, PAYROLL, STARS, TREND, WEEKLY, WORKLOAD, WORKLOAD_TOTALS, Format, table
 from .hot_spots import hot_spots
 from .online import online_rate
-from .other import archive, tutor_workload, workload_totals
+from .workload import archive, tutor_workload, workload_totals
 from .participation import COLUMNS
 from .payroll import payroll
 from .scope import scoped

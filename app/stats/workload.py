@@ -1,10 +1,7 @@
 """The tutors' figures: workload (per tutor, and summed per subject or district) and a tutor's
-archive (辅导档案). They read the raw records of the period (sessions, classes, answers, the
-points ledger) and follow the tutors shown.
-
-(The other tables that lived here have their own modules now: online.py, payroll.py, weekly.py,
-hot_spots.py. This one keeps its name until the branch adding lessons to the archive and the
-workload has landed, so that the two changes merge; then it becomes tutors.py.)"""
+archive (辅导档案). They read the raw records of the period (sessions, classes, answers, lessons,
+the points ledger) and follow the tutors shown. (The other tables have their own modules:
+online.py, payroll.py, weekly.py, hot_spots.py.)"""
 
 from __future__ import annotations
 
