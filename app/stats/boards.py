@@ -43,8 +43,10 @@ from app.models import (
 )
 from app.schools.names import class_label
 
-from .participation import bounds, ratio, shared_ranks, two_places
+from .participation import shared_ranks
+from .period import bounds
 from .rollups import day_bounds, hour_bounds, single_month, split_months
+from .rounding import ratio, two_places
 
 
 def _ranked(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:

@@ -22,11 +22,11 @@ from .dashboard import dashboard, in_scope, shared_city_table
 from .export import ARCHIVE, BOARD, HOT, ONLINE, PAYROLL, STARS, TREND, WEEKLY, WORKLOAD, WORKLOAD_TOTALS, Format, table
 from .hot_spots import hot_spots
 from .online import online_rate
-from .workload import archive, tutor_workload, workload_totals
 from .participation import COLUMNS
 from .payroll import payroll
 from .scope import scoped
 from .weekly import class_weekly
+from .workload import archive, tutor_workload, workload_totals
 
 router = APIRouter(prefix="/api/stats", tags=["statistics"])
 

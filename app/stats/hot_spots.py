@@ -19,7 +19,7 @@ from app.models import (
     User,
 )
 
-from .participation import bounds
+from .period import bounds
 from .rollups import day_bounds, hour_bounds
 from .scope import users_scoped as _scoped
 

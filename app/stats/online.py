@@ -10,8 +10,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.models import SignInBlock, SignInHour, TutorProfile, User
 
-from .participation import bounds, ratio
+from .period import bounds
 from .rollups import block_masks, day_bounds, hits, hour_bounds
+from .rounding import ratio
 from .scope import users_scoped as _scoped
 
 

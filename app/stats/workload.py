@@ -30,7 +30,8 @@ from app.models import (
 from app.models.records import NOT_HELD_CLASS_STATES
 from app.schools.names import grade_name
 
-from .participation import bounds, ratio, two_places
+from .period import bounds
+from .rounding import ratio, two_places
 from .scope import users_scoped as _scoped
 
 
