@@ -29,6 +29,7 @@ from app.models import (
     ActivityHour,
     ClassMonth,
     District,
+    Role,
     School,
     SchoolClass,
     SchoolDay,
@@ -142,7 +143,7 @@ def _enrolled_per_class(city_id: int, district_id: int | None, school_id: int | 
         return (
             select(User.class_id.label("class_id"), func.count().label("enrolled"))
             .where(
-                User.role == "student", User.created_at < t, User.class_id.is_not(None), _in_scope(User.school_id, city_id, district_id, school_id)
+                User.role == Role.STUDENT, User.created_at < t, User.class_id.is_not(None), _in_scope(User.school_id, city_id, district_id, school_id)
             )
             .group_by(User.class_id)
         )
@@ -262,7 +263,7 @@ async def tutors(
         # A district's or a school's tutors are found first (users by district or school) and their
         # rows probed by key; the city's are all of the month's rows anyway.
         mine = (
-            _tutor_scope(select(User.id).where(User.role == "tutor"), city_id, district_id, school_id)
+            _tutor_scope(select(User.id).where(User.role == Role.TUTOR), city_id, district_id, school_id)
             if district_id is not None or school_id is not None
             else None
         )

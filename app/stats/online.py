@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.models import SignInBlock, SignInHour, TutorProfile, User
+from app.models import Role, SignInBlock, SignInHour, TutorProfile, User
 
 from .period import bounds
 from .rollups import block_masks, day_bounds, hits, hour_bounds
@@ -30,10 +30,10 @@ def _approved(teaches: ColumnElement[bool] | InstrumentedAttribute[bool]) -> Col
 
 
 GROUPS = [  # (label, role, condition on the user)
-    ("初中教师", "tutor", _approved(TutorProfile.teaches_junior)),
-    ("高中教师", "tutor", _approved(TutorProfile.teaches_senior)),
-    ("初中学生", "student", User.grade.between(7, 9)),
-    ("高中学生", "student", User.grade.between(10, 12)),
+    ("初中教师", Role.TUTOR, _approved(TutorProfile.teaches_junior)),
+    ("高中教师", Role.TUTOR, _approved(TutorProfile.teaches_senior)),
+    ("初中学生", Role.STUDENT, User.grade.between(7, 9)),
+    ("高中学生", Role.STUDENT, User.grade.between(10, 12)),
 ]
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import ActivityBlock, ActivityHour, District, School, SchoolDay, SchoolMonth, StudentRegistration, User
+from app.models import ActivityBlock, ActivityHour, District, Role, School, SchoolDay, SchoolMonth, StudentRegistration, User
 
 from .period import bounds as bounds  # also read by app/lessons/stats.py
 from .rollups import block_masks, day_bounds, hits, hour_bounds, single_month
@@ -120,7 +120,7 @@ async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz:
             for sid, n in (
                 await db.execute(
                     select(User.school_id, func.count())
-                    .where(User.role == "student", User.school_id.in_(in_city), User.created_at < t)
+                    .where(User.role == Role.STUDENT, User.school_id.in_(in_city), User.created_at < t)
                     .group_by(User.school_id)
                 )
             ).all()

@@ -19,7 +19,7 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import AppError, Forbidden
-from app.models import District, School, SchoolClass, User
+from app.models import District, Role, School, SchoolClass, User
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,11 @@ class Scope:
 
 def own_scope(admin: User) -> Scope:
     """Where the admin works (the widest they may see)."""
-    if admin.role == "school_admin":
+    if admin.role == Role.SCHOOL_ADMIN:
         return Scope(admin.city_id or 0, admin.district_id, admin.school_id)
-    if admin.role == "district_admin":
+    if admin.role == Role.DISTRICT_ADMIN:
         return Scope(admin.city_id or 0, admin.district_id)
-    if admin.role == "city_admin":
+    if admin.role == Role.CITY_ADMIN:
         return Scope(admin.city_id or 0)
     raise Forbidden("statistics are for school, district and city admins")
 

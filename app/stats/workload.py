@@ -22,6 +22,7 @@ from app.models import (
     LiveClass,
     PointsEntry,
     Question,
+    Role,
     School,
     Subject,
     TutoringSession,
@@ -42,7 +43,7 @@ async def tutor_workload(
     classes started, answers, average rating of those sessions, micro-lessons first published
     and complete views of their lessons (app/lessons), points booked."""
     f, t = bounds(start, end, tz)
-    tutors = _scoped(select(User.id, User.real_name, User.school_id).where(User.role == "tutor"), city_id, district_id, school_id)
+    tutors = _scoped(select(User.id, User.real_name, User.school_id).where(User.role == Role.TUTOR), city_id, district_id, school_id)
     if tutor_id is not None:
         tutors = tutors.where(User.id == tutor_id)
     people = (await db.execute(tutors.order_by(User.id))).all()
