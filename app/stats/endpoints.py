@@ -19,7 +19,7 @@ from matching import SystemClock
 
 from . import boards
 from .cache import FigureCache, is_open
-from .dashboard import dashboard, in_scope, shared_city_table
+from .dashboard import dashboard, shared_city_table
 from .deps import AdminScope, ClassScope, MonthQuery, PeriodQuery
 from .export import ARCHIVE, BOARD, HOT, ONLINE, PAYROLL, STARS, TREND, WEEKLY, WORKLOAD, WORKLOAD_TOTALS, Format, table
 from .hot_spots import hot_spots
@@ -27,6 +27,7 @@ from .online import online_rate
 from .participation import COLUMNS
 from .payroll import payroll
 from .schemas import Board, TotalsBy
+from .scope import rows_scoped
 from .service import archive_tutor, payroll_district, weekly_school
 from .weekly import class_weekly
 from .workload import archive, tutor_workload, workload_totals
@@ -145,7 +146,7 @@ async def participation(request: Request, admin: Admin, period: PeriodQuery, sco
     A school admin sees their school, a district admin their district, a city admin any."""
     rows = await shared_city_table(db, figures(request), scope.city_id, period.start, period.end, period.tz)
     return table(
-        "participation", format, COLUMNS, [r.as_dict() for r in in_scope(rows, scope.district_id, scope.school_id)], period.start, period.end
+        "participation", format, COLUMNS, [r.as_dict() for r in rows_scoped(rows, scope.district_id, scope.school_id)], period.start, period.end
     )
 
 

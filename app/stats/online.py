@@ -13,7 +13,7 @@ from app.models import Role, SignInBlock, SignInHour, TutorProfile, User
 from .period import bounds
 from .rollups import block_masks, day_bounds, hits, hour_bounds
 from .rounding import ratio
-from .scope import users_scoped as _scoped
+from .scope import users_scoped
 
 
 def _approved(teaches: ColumnElement[bool] | InstrumentedAttribute[bool]) -> ColumnElement[bool]:
@@ -66,7 +66,7 @@ async def online_rate(
     members = [func.count().filter(and_(User.role == role, condition)) for _, role, condition in GROUPS]
 
     def of_users(query: Select) -> Select:
-        return _scoped(query.select_from(User).where(User.created_at < t), city_id, district_id, school_id)
+        return users_scoped(query.select_from(User).where(User.created_at < t), city_id, district_id, school_id)
 
     registered = (await db.execute(of_users(select(*members)))).one()
     online = (await db.execute(of_users(select(*members)).where(signed_in))).one()

@@ -33,7 +33,7 @@ from app.schools.names import grade_name
 
 from .period import bounds
 from .rounding import ratio, two_places
-from .scope import users_scoped as _scoped
+from .scope import users_scoped
 
 
 async def tutor_workload(
@@ -43,7 +43,7 @@ async def tutor_workload(
     classes started, answers, average rating of those sessions, micro-lessons first published
     and complete views of their lessons (app/lessons), points booked."""
     f, t = bounds(start, end, tz)
-    tutors = _scoped(select(User.id, User.real_name, User.school_id).where(User.role == Role.TUTOR), city_id, district_id, school_id)
+    tutors = users_scoped(select(User.id, User.real_name, User.school_id).where(User.role == Role.TUTOR), city_id, district_id, school_id)
     if tutor_id is not None:
         tutors = tutors.where(User.id == tutor_id)
     people = (await db.execute(tutors.order_by(User.id))).all()
@@ -156,7 +156,7 @@ async def workload_totals(
 
     def scoped(q: Select, tutor_col: Any) -> Select:
         """Limited to the records of tutors (User) employed in the scope."""
-        return _scoped(q.join(User, User.id == tutor_col), city_id, district_id, school_id)
+        return users_scoped(q.join(User, User.id == tutor_col), city_id, district_id, school_id)
 
     by_subject = by == "subject"
     s_key = TutoringSession.subject_code if by_subject else User.district_id
