@@ -142,19 +142,10 @@ def test_the_checker_sees_a_cycle_and_an_upward_import() -> None:
 # files where a domain has more ideas (`flows.py` for work that crosses domains, `records.py`,
 # `roster.py`, …), but no pydantic model outside schemas.py and no SQL in an endpoint file.
 SQL_IN_ENDPOINTS = ("sqlalchemy", "db.execute(", "db.get(", "db.add(", "db.add_all(", "db.delete(", "db.scalar(")
-# Areas another branch was reshaping when this rule came in; each one names what is left.
-NOT_YET_SHAPED = {
-    "stats": "no service.py/schemas.py yet: the dashboard branch splits other.py and the endpoints' preamble",
-}
-SQL_NOT_YET_MOVED = {
-    "stats": "the endpoints load the district and the tutor they report on",
-}
 
 
 def test_every_domain_has_the_same_shape() -> None:
     for domain in DOMAINS:
-        if domain in NOT_YET_SHAPED:
-            continue
         folder = ROOT / "app" / domain
         for part in ("endpoints.py", "service.py", "schemas.py"):
             assert (folder / part).exists(), f"app/{domain}/ has no {part}"
@@ -173,21 +164,9 @@ def test_pydantic_models_live_in_schemas() -> None:
 
 def test_no_sql_in_endpoint_files() -> None:
     for domain in DOMAINS:
-        if domain in SQL_NOT_YET_MOVED:
-            continue
         text = (ROOT / "app" / domain / "endpoints.py").read_text()
         found = [marker for marker in SQL_IN_ENDPOINTS if marker in text]
         assert not found, f"app/{domain}/endpoints.py runs SQL ({', '.join(found)}): move it into the service"
-
-
-def test_the_exemptions_are_still_needed() -> None:
-    """An exemption whose reason is gone must go too, so the lists above only shrink."""
-    for domain in SQL_NOT_YET_MOVED:
-        text = (ROOT / "app" / domain / "endpoints.py").read_text()
-        assert any(marker in text for marker in SQL_IN_ENDPOINTS), f"{domain} runs no SQL in endpoints.py now: drop it"
-    for domain in NOT_YET_SHAPED:
-        folder = ROOT / "app" / domain
-        assert not all((folder / p).exists() for p in ("endpoints.py", "service.py", "schemas.py")), domain
 
 
 # ---- habits ----------------------------------------------------------------------------------

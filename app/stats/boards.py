@@ -22,13 +22,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, Subquery, func, literal, select, union_all
+from sqlalchemy import Select, Subquery, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (
     ActivityHour,
     ClassMonth,
-    District,
+    Role,
     School,
     SchoolClass,
     SchoolDay,
@@ -43,8 +43,11 @@ from app.models import (
 )
 from app.schools.names import class_label
 
-from .participation import bounds, ratio, shared_ranks, two_places
+from .participation import shared_ranks
+from .period import bounds
 from .rollups import day_bounds, hour_bounds, single_month, split_months
+from .rounding import ratio, two_places
+from .scope import school_scoped, users_scoped
 
 
 def _ranked(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -55,20 +58,6 @@ def _ranked(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 
 # A student's participations in the rollup: sessions gone live + questions + class attendances.
 PARTICIPATIONS = func.sum(ActivityHour.one_to_one) + func.sum(ActivityHour.questions) + func.sum(ActivityHour.attendances)
-
-
-def _schools(city_id: int, district_id: int | None) -> Select:
-    q = select(School.id).join(District, District.id == School.district_id).where(District.city_id == city_id)
-    return q.where(School.district_id == district_id) if district_id is not None else q
-
-
-def _in_scope(school_col: Any, city_id: int, district_id: int | None, school_id: int | None) -> ColumnElement[bool]:
-    """The condition on a school id column for the admin's scope. A school narrows the district and
-    city, never replaces them: `app.stats.scope.scoped` has already refused a school outside the
-    caller's scope, and this keeps every level in the query too (the school is one primary-key
-    probe into the city's schools)."""
-    schools = _schools(city_id, district_id)
-    return school_col.in_(schools.where(School.id == school_id) if school_id is not None else schools)
 
 
 def _named(top: Subquery, id_col: Any) -> Select:
@@ -101,7 +90,7 @@ async def students(
         h0, h1 = hour_bounds(start, end, tz)
         rows = select(
             ActivityHour.student_id.label("sid"), (ActivityHour.one_to_one + ActivityHour.questions + ActivityHour.attendances).label("n")
-        ).where(ActivityHour.hour >= h0, ActivityHour.hour < h1, _in_scope(ActivityHour.school_id, city_id, district_id, school_id))
+        ).where(ActivityHour.hour >= h0, ActivityHour.hour < h1, school_scoped(ActivityHour.school_id, city_id, district_id, school_id))
         per = rows.subquery()
     else:
         # Whole months from student_months, the days at the edges from student_days.
@@ -112,10 +101,10 @@ async def students(
             _months_and_days(
                 *days,
                 lambda m0, m1: of(StudentMonth).where(
-                    StudentMonth.month >= m0, StudentMonth.month < m1, _in_scope(StudentMonth.school_id, city_id, district_id, school_id)
+                    StudentMonth.month >= m0, StudentMonth.month < m1, school_scoped(StudentMonth.school_id, city_id, district_id, school_id)
                 ),
                 lambda a, b: of(StudentDay).where(
-                    StudentDay.day >= a, StudentDay.day < b, _in_scope(StudentDay.school_id, city_id, district_id, school_id)
+                    StudentDay.day >= a, StudentDay.day < b, school_scoped(StudentDay.school_id, city_id, district_id, school_id)
                 ),
             )
         )
@@ -140,14 +129,17 @@ def _enrolled_per_class(city_id: int, district_id: int | None, school_id: int | 
         return (
             select(User.class_id.label("class_id"), func.count().label("enrolled"))
             .where(
-                User.role == "student", User.created_at < t, User.class_id.is_not(None), _in_scope(User.school_id, city_id, district_id, school_id)
+                User.role == Role.STUDENT,
+                User.created_at < t,
+                User.class_id.is_not(None),
+                school_scoped(User.school_id, city_id, district_id, school_id),
             )
             .group_by(User.class_id)
         )
     r = StudentRegistration
     return (
         select(r.class_id.label("class_id"), func.sum(r.students).label("enrolled"))
-        .where(r.day < days[1], r.class_id != 0, _in_scope(r.school_id, city_id, district_id, school_id))
+        .where(r.day < days[1], r.class_id != 0, school_scoped(r.school_id, city_id, district_id, school_id))
         .group_by(r.class_id)
     )
 
@@ -159,7 +151,7 @@ async def classes(
     month = single_month(*days) if days else None
     if month is not None:  # one calendar month: class_months has each class's distinct students
         active = select(ClassMonth.class_id.label("class_id"), ClassMonth.participants.label("p"), ClassMonth.participations.label("n")).where(
-            ClassMonth.month == month, _in_scope(ClassMonth.school_id, city_id, district_id, school_id)
+            ClassMonth.month == month, school_scoped(ClassMonth.school_id, city_id, district_id, school_id)
         )
     else:
         # Per (class, student) first, then per class: a hash aggregation in two steps.
@@ -167,7 +159,7 @@ async def classes(
             t = StudentDay
             per_student = (
                 select(t.class_id.label("class_id"), func.sum(t.one_to_one + t.questions + t.attendances).label("n"))
-                .where(t.day >= days[0], t.day < days[1], t.class_id.is_not(None), _in_scope(t.school_id, city_id, district_id, school_id))
+                .where(t.day >= days[0], t.day < days[1], t.class_id.is_not(None), school_scoped(t.school_id, city_id, district_id, school_id))
                 .group_by(t.class_id, t.student_id)
                 .subquery()
             )
@@ -179,7 +171,7 @@ async def classes(
                     ActivityHour.hour >= h0,
                     ActivityHour.hour < h1,
                     ActivityHour.class_id.is_not(None),
-                    _in_scope(ActivityHour.school_id, city_id, district_id, school_id),
+                    school_scoped(ActivityHour.school_id, city_id, district_id, school_id),
                 )
                 .group_by(ActivityHour.class_id, ActivityHour.student_id)
                 .subquery()
@@ -218,16 +210,6 @@ async def classes(
     )
 
 
-def _tutor_scope(q: Select, city_id: int, district_id: int | None, school_id: int | None) -> Select:
-    """Tutors employed in the scope (their user row's city, district, school)."""
-    q = q.where(User.city_id == city_id)
-    if district_id is not None:
-        q = q.where(User.district_id == district_id)
-    if school_id is not None:
-        q = q.where(User.school_id == school_id)
-    return q
-
-
 async def tutors(
     db: AsyncSession,
     city_id: int,
@@ -260,7 +242,7 @@ async def tutors(
         # A district's or a school's tutors are found first (users by district or school) and their
         # rows probed by key; the city's are all of the month's rows anyway.
         mine = (
-            _tutor_scope(select(User.id).where(User.role == "tutor"), city_id, district_id, school_id)
+            users_scoped(select(User.id).where(User.role == Role.TUTOR), city_id, district_id, school_id)
             if district_id is not None or school_id is not None
             else None
         )
@@ -286,7 +268,7 @@ async def tutors(
     # Summed per tutor first (the stars' rule leaves a few dozen), then each tested for the scope by
     # a probe of users by key: never a join the planner could turn into a scan of every user
     # (a hash join over all 345,000 users took 180 ms of the stars on the benchmark city).
-    employed = _tutor_scope(select(literal(1)).where(User.id == a.c.tid), city_id, district_id, school_id).scalar_subquery()
+    employed = users_scoped(select(literal(1)).where(User.id == a.c.tid), city_id, district_id, school_id).scalar_subquery()
     order = [a.c.seconds.desc(), a.c.tid] if min_rated else [a.c.n.desc(), a.c.seconds.desc(), a.c.tid]
     top = select(a.c.tid, a.c.n, a.c.seconds, a.c.rated, a.c.rating_sum).where(employed.is_not(None)).order_by(*order).limit(limit).subquery()
     again = [top.c.seconds.desc(), top.c.tid] if min_rated else [top.c.n.desc(), top.c.seconds.desc(), top.c.tid]
@@ -370,9 +352,9 @@ async def trend(
         both = union_all(
             select(
                 SchoolDay.day.label("d"), (SchoolDay.one_to_one + SchoolDay.questions + SchoolDay.attendances).label("n"), literal(0).label("p")
-            ).where(SchoolDay.day >= d0, SchoolDay.day < d1, _in_scope(SchoolDay.school_id, city_id, district_id, school_id)),
+            ).where(SchoolDay.day >= d0, SchoolDay.day < d1, school_scoped(SchoolDay.school_id, city_id, district_id, school_id)),
             select(SchoolDayStudents.day.label("d"), literal(0).label("n"), SchoolDayStudents.participants.label("p")).where(
-                SchoolDayStudents.day >= d0, SchoolDayStudents.day < d1, _in_scope(SchoolDayStudents.school_id, city_id, district_id, school_id)
+                SchoolDayStudents.day >= d0, SchoolDayStudents.day < d1, school_scoped(SchoolDayStudents.school_id, city_id, district_id, school_id)
             ),
         ).subquery()
         got = {
@@ -386,7 +368,7 @@ async def trend(
         day = (ActivityHour.hour + offset) // 24  # integer division (SQLAlchemy 2 makes `/` true division)
         per_student = (
             select(day.label("d"), PARTICIPATIONS.label("n"))
-            .where(ActivityHour.hour >= h0, ActivityHour.hour < h1, _in_scope(ActivityHour.school_id, city_id, district_id, school_id))
+            .where(ActivityHour.hour >= h0, ActivityHour.hour < h1, school_scoped(ActivityHour.school_id, city_id, district_id, school_id))
             .group_by(day, ActivityHour.student_id)
             .subquery()
         )

@@ -24,7 +24,7 @@ from . import boards
 from .cache import FigureCache
 from .hot_spots import hot_spots
 from .participation import Row, city_table
-from .scope import Scope
+from .scope import Scope, rows_scoped
 
 LIMIT = 10  # rows per leaderboard and hot-spot chart on the page
 
@@ -38,10 +38,6 @@ async def shared_city_table(db: AsyncSession, cache: FigureCache, city_id: int, 
     """The city's participation table, one computation for all concurrent requests of the same
     period (and, with `keep`, for the dashboards of the next seconds: an open period only)."""
     return await cache.get(("city_table", city_id, start, end, tz), lambda: city_table(db, city_id, start, end, tz), keep=keep)
-
-
-def in_scope(rows: list[Row], district_id: int | None, school_id: int | None) -> list[Row]:
-    return [r for r in rows if (district_id is None or r.district_id == district_id) and (school_id is None or r.school_id == school_id)]
 
 
 async def dashboard(db: AsyncSession, cache: FigureCache, scope: Scope, start: date, end: date, tz: str, keep: bool = False) -> dict[str, Any]:
@@ -60,5 +56,5 @@ async def dashboard(db: AsyncSession, cache: FigureCache, scope: Scope, start: d
     }
     # The city's table last: when many admins open the page at once, its one computation runs
     # while the others are still reading their own figures, rather than all of them waiting first.
-    table = in_scope(await shared_city_table(db, cache, city, start, end, tz, keep), district, school)
+    table = rows_scoped(await shared_city_table(db, cache, city, start, end, tz, keep), district, school)
     return {**out, "participation": [r.as_dict() for r in table]}

@@ -19,9 +19,9 @@ from app.models import (
     User,
 )
 
-from .participation import bounds
+from .period import bounds
 from .rollups import day_bounds, hour_bounds
-from .scope import users_scoped as _scoped
+from .scope import users_scoped
 
 
 async def hot_spots(
@@ -72,7 +72,7 @@ async def hot_spots(
             .join(User, User.id == Question.student_id)
             .where(Question.created_at >= f, Question.created_at < t, Question.source_request_id.is_(None))
         )
-        branches = [_scoped(b, city_id, district_id, school_id) for b in (requests, questions)]
+        branches = [users_scoped(b, city_id, district_id, school_id) for b in (requests, questions)]
         if class_id is not None:
             branches = [b.where(User.class_id == class_id) for b in branches]
         tags = union_all(*branches).subquery()

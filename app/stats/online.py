@@ -8,11 +8,12 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.models import SignInBlock, SignInHour, TutorProfile, User
+from app.models import Role, SignInBlock, SignInHour, TutorProfile, User
 
-from .participation import bounds, ratio
+from .period import bounds
 from .rollups import block_masks, day_bounds, hits, hour_bounds
-from .scope import users_scoped as _scoped
+from .rounding import ratio
+from .scope import users_scoped
 
 
 def _approved(teaches: ColumnElement[bool] | InstrumentedAttribute[bool]) -> ColumnElement[bool]:
@@ -29,10 +30,10 @@ def _approved(teaches: ColumnElement[bool] | InstrumentedAttribute[bool]) -> Col
 
 
 GROUPS = [  # (label, role, condition on the user)
-    ("初中教师", "tutor", _approved(TutorProfile.teaches_junior)),
-    ("高中教师", "tutor", _approved(TutorProfile.teaches_senior)),
-    ("初中学生", "student", User.grade.between(7, 9)),
-    ("高中学生", "student", User.grade.between(10, 12)),
+    ("初中教师", Role.TUTOR, _approved(TutorProfile.teaches_junior)),
+    ("高中教师", Role.TUTOR, _approved(TutorProfile.teaches_senior)),
+    ("初中学生", Role.STUDENT, User.grade.between(7, 9)),
+    ("高中学生", Role.STUDENT, User.grade.between(10, 12)),
 ]
 
 
@@ -65,7 +66,7 @@ async def online_rate(
     members = [func.count().filter(and_(User.role == role, condition)) for _, role, condition in GROUPS]
 
     def of_users(query: Select) -> Select:
-        return _scoped(query.select_from(User).where(User.created_at < t), city_id, district_id, school_id)
+        return users_scoped(query.select_from(User).where(User.created_at < t), city_id, district_id, school_id)
 
     registered = (await db.execute(of_users(select(*members)))).one()
     online = (await db.execute(of_users(select(*members)).where(signed_in))).one()

@@ -17,17 +17,18 @@ with no students has rate 0.00.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date
+from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import ActivityBlock, ActivityHour, District, School, SchoolDay, SchoolMonth, StudentRegistration, User
+from app.models import ActivityBlock, ActivityHour, District, Role, School, SchoolDay, SchoolMonth, StudentRegistration, User
 
+from .period import bounds as bounds  # also read by app/lessons/stats.py
 from .rollups import block_masks, day_bounds, hits, hour_bounds, single_month
+from .rounding import ratio
 
 # Per school: students with a one-to-one session / a question / an attendance / any of them, then
 # the sessions, questions and attendances themselves.
@@ -79,17 +80,6 @@ class Row:
         return d
 
 
-def ratio(a: int, b: int, scale: int = 1) -> Decimal:
-    if b == 0:
-        return Decimal("0.00")
-    return (Decimal(a * scale) / Decimal(b)).quantize(Decimal("0.01"), ROUND_HALF_UP)
-
-
-def two_places(avg: object) -> Decimal | None:
-    """An average from the database (float or Decimal, or None with nothing to average) with two decimals."""
-    return Decimal(str(avg)).quantize(Decimal("0.01")) if avg is not None else None
-
-
 def shared_ranks(values: list[object]) -> list[int]:
     """Ranks of values already sorted best first: equal values share a rank and the next rank is
     skipped (1, 2, 2, 4). The one tie rule of every table and leaderboard."""
@@ -97,11 +87,6 @@ def shared_ranks(values: list[object]) -> list[int]:
     for i, v in enumerate(values):
         ranks.append(ranks[-1] if i and v == values[i - 1] else i + 1)
     return ranks
-
-
-def bounds(start: date, end: date, tz: str) -> tuple[datetime, datetime]:
-    zone = ZoneInfo(tz)
-    return datetime.combine(start, time(0), zone), datetime.combine(end, time(0), zone)
 
 
 async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz: str) -> list[Row]:
@@ -135,7 +120,7 @@ async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz:
             for sid, n in (
                 await db.execute(
                     select(User.school_id, func.count())
-                    .where(User.role == "student", User.school_id.in_(in_city), User.created_at < t)
+                    .where(User.role == Role.STUDENT, User.school_id.in_(in_city), User.created_at < t)
                     .group_by(User.school_id)
                 )
             ).all()

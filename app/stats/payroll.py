@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import District, PointsEntry, PointsMonth, User
 
-from .participation import bounds
+from .period import bounds
 from .rollups import day_bounds, hour_bounds, month_start, split_months
 
 

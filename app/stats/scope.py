@@ -7,19 +7,22 @@ outside it — another district's school, another city's district, a class of an
 `403 Forbidden`, never an empty or (worse) a foreign table. An id that does not exist is refused
 the same way, so the answer does not tell whether another city's school exists.
 
-Every statistics endpoint resolves its filters through `scoped()` before running a query, and
-the queries then filter on all of the returned levels (see `boards._in_scope`).
+Every statistics endpoint resolves its filters through `scoped()` before running a query
+(app/stats/deps.py), and the queries then filter on all of the returned levels with the filters
+below, the only ones: `school_scoped` (a school id column), `users_scoped` (rows of `User`: the
+people of the scope) and `rows_scoped` (a table already computed for the whole city).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import AppError, Forbidden
-from app.models import District, School, SchoolClass, User
+from app.models import District, Role, School, SchoolClass, User
 
 
 @dataclass(frozen=True)
@@ -34,11 +37,11 @@ class Scope:
 
 def own_scope(admin: User) -> Scope:
     """Where the admin works (the widest they may see)."""
-    if admin.role == "school_admin":
+    if admin.role == Role.SCHOOL_ADMIN:
         return Scope(admin.city_id or 0, admin.district_id, admin.school_id)
-    if admin.role == "district_admin":
+    if admin.role == Role.DISTRICT_ADMIN:
         return Scope(admin.city_id or 0, admin.district_id)
-    if admin.role == "city_admin":
+    if admin.role == Role.CITY_ADMIN:
         return Scope(admin.city_id or 0)
     raise Forbidden("statistics are for school, district and city admins")
 
@@ -85,3 +88,27 @@ def users_scoped(query: Select, city_id: int, district_id: int | None, school_id
     if school_id is not None:
         query = query.where(User.school_id == school_id)
     return query
+
+
+def school_scoped(school_col: Any, city_id: int, district_id: int | None, school_id: int | None) -> ColumnElement[bool]:
+    """The condition on a school id column for the scope. A school narrows the district and city,
+    never replaces them: `scoped()` has already refused a school outside the caller's scope, and
+    this keeps every level in the query too (the school is one primary-key probe into the city's
+    schools)."""
+    schools = select(School.id).join(District, District.id == School.district_id).where(District.city_id == city_id)
+    if district_id is not None:
+        schools = schools.where(School.district_id == district_id)
+    return school_col.in_(schools.where(School.id == school_id) if school_id is not None else schools)
+
+
+class _SchoolRow(Protocol):
+    district_id: int
+    school_id: int
+
+
+R = TypeVar("R", bound=_SchoolRow)
+
+
+def rows_scoped(rows: list[R], district_id: int | None, school_id: int | None) -> list[R]:
+    """The rows of a city-wide table (one per school) that lie in the scope."""
+    return [r for r in rows if (district_id is None or r.district_id == district_id) and (school_id is None or r.school_id == school_id)]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import ClassAttendance, Question, SchoolClass, StudentDay, TutoringSession, User
 from app.schools.names import class_label
 
-from .participation import bounds
+from .period import bounds
 from .rollups import day_bounds, day_number, hour_bounds
 
 

@@ -70,6 +70,8 @@ async def test_upload_review_find_and_watch_to_the_end(factory, pages: Pages, tm
         await phone.fill("#lesson-q", words)
         await phone.press("#lesson-q", "Enter")
         await expect(found).to_have_count(n)
+    # With words typed, the default order is named for what it is: best match first, then newest.
+    await expect(phone.locator("#lesson-sort option[value='newest']")).to_have_text("最相关（同等时最新）")
     await found.get_by_role("link", name="焦耳定律的实验").click()
     await expect(phone.locator("#player")).to_have_count(1)
     played = await phone.evaluate("() => document.getElementById('player').play().then(() => true, (e) => String(e))")

@@ -542,6 +542,7 @@ export default {
   'lessons.kps': "Knowledge points (several allowed)",
   'lessons.sort': "Order",
   'lessons.newest': "Newest",
+  'lessons.best_match': "Best match, then newest",
   'lessons.most_watched': "Most watched",
   'lessons.search': "Search titles",
   'lessons.search_hint': "e.g. Joule's law",

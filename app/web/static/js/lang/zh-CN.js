@@ -542,6 +542,7 @@ export default {
   'lessons.kps': "知识点（可多选）",
   'lessons.sort': "排序",
   'lessons.newest': "最新",
+  'lessons.best_match': "最相关（同等时最新）",
   'lessons.most_watched': "最多观看",
   'lessons.search': "按标题搜索",
   'lessons.search_hint': "例如：焦耳定律",

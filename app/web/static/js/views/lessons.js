@@ -52,8 +52,10 @@ async function catalogue(view, { app }, params) {
     h('option', { value: 'junior' }, t('band.junior')), h('option', { value: 'senior' }, t('band.senior')));
   const kp = h('select', { id: 'lesson-kp' }, h('option', { value: '' }, t('lessons.all_kps')));
   const q = h('input', { type: 'text', id: 'lesson-q', maxlength: 100, placeholder: t('lessons.search_hint') });
-  const sort = h('select', { id: 'lesson-sort' }, h('option', { value: 'newest' }, t('lessons.newest')),
-    h('option', { value: 'most_watched' }, t('lessons.most_watched')));
+  // With words to search, the default order is the Q&A centre's: best match first, then newest.
+  const byDefault = h('option', { value: 'newest' }, t('lessons.newest'));
+  const sort = h('select', { id: 'lesson-sort' }, byDefault, h('option', { value: 'most_watched' }, t('lessons.most_watched')));
+  const relabel = () => { byDefault.textContent = q.value.trim() ? t('lessons.best_match') : t('lessons.newest'); };
   const list = h('div', { id: 'lesson-list' });
   const tutor = params.get('tutor');
   const fillKps = async (chosen = '') => {
@@ -75,6 +77,7 @@ async function catalogue(view, { app }, params) {
   };
   subject.addEventListener('change', async () => { await fillKps(); load(); });
   [band, kp, sort].forEach((el) => el.addEventListener('change', load));
+  q.addEventListener('input', relabel);
   if (params.get('subject')) { subject.value = params.get('subject'); await fillKps(params.get('kp') || ''); }
   view.append(h('h1', {}, tutor ? t('lessons.tutor_title') : t('lessons.title')),
     h('form.card.filters', { onsubmit: (e) => { e.preventDefault(); load(); } },

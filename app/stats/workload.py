@@ -1,10 +1,7 @@
 """The tutors' figures: workload (per tutor, and summed per subject or district) and a tutor's
-archive (辅导档案). They read the raw records of the period (sessions, classes, answers, the
-points ledger) and follow the tutors shown.
-
-(The other tables that lived here have their own modules now: online.py, payroll.py, weekly.py,
-hot_spots.py. This one keeps its name until the branch adding lessons to the archive and the
-workload has landed, so that the two changes merge; then it becomes tutors.py.)"""
+archive (辅导档案). They read the raw records of the period (sessions, classes, answers, lessons,
+the points ledger) and follow the tutors shown. (The other tables have their own modules:
+online.py, payroll.py, weekly.py, hot_spots.py.)"""
 
 from __future__ import annotations
 
@@ -25,6 +22,7 @@ from app.models import (
     LiveClass,
     PointsEntry,
     Question,
+    Role,
     School,
     Subject,
     TutoringSession,
@@ -33,8 +31,9 @@ from app.models import (
 from app.models.records import NOT_HELD_CLASS_STATES
 from app.schools.names import grade_name
 
-from .participation import bounds, ratio, two_places
-from .scope import users_scoped as _scoped
+from .period import bounds
+from .rounding import ratio, two_places
+from .scope import users_scoped
 
 
 async def tutor_workload(
@@ -44,7 +43,7 @@ async def tutor_workload(
     classes started, answers, average rating of those sessions, micro-lessons first published
     and complete views of their lessons (app/lessons), points booked."""
     f, t = bounds(start, end, tz)
-    tutors = _scoped(select(User.id, User.real_name, User.school_id).where(User.role == "tutor"), city_id, district_id, school_id)
+    tutors = users_scoped(select(User.id, User.real_name, User.school_id).where(User.role == Role.TUTOR), city_id, district_id, school_id)
     if tutor_id is not None:
         tutors = tutors.where(User.id == tutor_id)
     people = (await db.execute(tutors.order_by(User.id))).all()
@@ -157,7 +156,7 @@ async def workload_totals(
 
     def scoped(q: Select, tutor_col: Any) -> Select:
         """Limited to the records of tutors (User) employed in the scope."""
-        return _scoped(q.join(User, User.id == tutor_col), city_id, district_id, school_id)
+        return users_scoped(q.join(User, User.id == tutor_col), city_id, district_id, school_id)
 
     by_subject = by == "subject"
     s_key = TutoringSession.subject_code if by_subject else User.district_id
