@@ -44,6 +44,7 @@ import asyncpg
 import httpx
 
 from app.config import Settings
+from app.kit.db import PG_CONNECT_ARGS
 from app.main import create_app
 
 from . import citygen
@@ -63,7 +64,7 @@ TARGETS = {"dashboard_month_s": 0.5, "city_table_s": 0.2, "school_table_s": 0.1,
            "go_live_update_ms": 2.0, "dashboard_concurrent_p99_s": 2.0}
 ADMINS = 50
 # The session settings of the service's connections (app/kit/db.py): the go-live is timed under them.
-APP_SETTINGS = {"plan_cache_mode": "force_custom_plan", "jit": "off", "work_mem": "32MB"}
+APP_SETTINGS = dict(PG_CONNECT_ARGS["server_settings"])
 
 
 async def timed(client: httpx.AsyncClient, path: str, params: dict[str, Any], headers: dict[str, str], runs: int = 5,
