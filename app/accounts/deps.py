@@ -14,7 +14,7 @@ from app.kit.db import DB
 from app.kit.errors import AccountSuspended, Forbidden, NotAuthenticated, TokenRevoked
 from app.kit.reads import HotReads
 from app.kit.security import read_access_token
-from app.models import AuthSession, User
+from app.models import AuthSession, User, UserStatus
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -41,7 +41,7 @@ def _admit(revoked_at: datetime | None, status: str, suspended_reason: str | Non
     every instance."""
     if revoked_at is not None:
         raise TokenRevoked("signed out; sign in again")
-    if status == "suspended":
+    if status == UserStatus.SUSPENDED:
         raise AccountSuspended("this account is suspended", reason=suspended_reason)
 
 

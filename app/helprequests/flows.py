@@ -18,7 +18,7 @@ from app.kit.errors import InvalidState, NotFound, error_type
 from app.live.service import rest_until
 from app.match.flows import OutsideServiceWindow, TutorBusy, suggestions, withdraw_from_pool
 from app.match.service import band_of, request_spec
-from app.models import HelpRequest, RequestStatus, Role, TutorProfile, User, request_transition
+from app.models import ApplicationStatus, HelpRequest, RequestStatus, Role, TutorProfile, User, request_transition
 from app.qa import service as qa
 from matching import Matcher, RequestSpec, TutorState
 
@@ -68,7 +68,7 @@ async def file_request(
 async def _check_chosen(db: AsyncSession, matcher: Matcher, student: User, tutor_id: int, subject: str) -> None:
     tutor = await db.get(User, tutor_id)
     profile = await db.get(TutorProfile, tutor_id)
-    if tutor is None or tutor.role != Role.TUTOR or profile is None or profile.status != "approved":
+    if tutor is None or tutor.role != Role.TUTOR or profile is None or profile.status != ApplicationStatus.APPROVED:
         raise NotFound(f"no approved tutor {tutor_id}")
     preview = RequestSpec(id=0, student_id=student.id, subject=subject, band=band_of(student.grade))
     state = await matcher.pool.tutor(tutor.id)

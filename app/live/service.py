@@ -23,7 +23,7 @@ from app.kit.clock import ts
 from app.kit.db import rowcount
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from app.kit.safety import Recent, screen
-from app.models import Image, PointsEntry, SessionEvent, SessionState, TutoringSession, User
+from app.models import Image, PointsEntry, Role, SessionEvent, SessionState, TutoringSession, User
 from signaling.protocol import Board, Chat, Hangup, Media, ProtocolError, ShareImage, Signal, Stroke
 
 ACTIVE = (SessionState.MATCHED, SessionState.CONNECTING, SessionState.LIVE)
@@ -49,7 +49,7 @@ async def participant(db: AsyncSession, session_id: int, user_id: int, ref: str 
     if s is None or user_id not in (s.student_id, s.tutor_id):
         raise ProtocolError("NotYourSession", "you are not a participant of this session", ref)
     role = "student" if user_id == s.student_id else "tutor"
-    return s, role, s.tutor_id if role == "student" else s.student_id
+    return s, role, s.tutor_id if role == Role.STUDENT else s.student_id
 
 
 async def end(db: AsyncSession, s: TutoringSession, reason: str, now: float) -> Result:
@@ -172,7 +172,7 @@ async def _media(db: AsyncSession, settings: Settings, s: TutoringSession, role:
     # live is one conditional update, which only the second report can satisfy.
     run, _ = await continuous_live_s(db, s.student_id, now, settings.rest_gap_s)
     cap = max(60, min(settings.session_cap_s, settings.rest_after_s - run))  # the eyesight rule may cut it
-    column = TutoringSession.student_media_at if role == "student" else TutoringSession.tutor_media_at
+    column = TutoringSession.student_media_at if role == Role.STUDENT else TutoringSession.tutor_media_at
     await db.execute(update(TutoringSession).where(TutoringSession.id == s.id).values({column: ts(now)}))
     await _connecting(db, s, now)
     res.events.append((other, "peer_media", {"session_id": s.id, "state": "connected"}))
@@ -204,7 +204,7 @@ def _due(db: AsyncSession, settings: Settings, now: float) -> Any:
     loop each second (loadtest.signaling --profile)."""
     t = TutoringSession
     margin = 2.0
-    live = (t.state == "live") & t.live_at.is_not(None)
+    live = (t.state == SessionState.LIVE) & t.live_at.is_not(None)
     ends = _epoch(db, t.live_at) + func.coalesce(t.cap_s, settings.session_cap_s)
     grace = ts(now - settings.session_grace_s + margin)
     return t.state.in_(ACTIVE) & or_(

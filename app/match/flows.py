@@ -14,7 +14,7 @@ from app.config import Settings
 from app.kit.clock import Clock, ts
 from app.kit.db import after_commit, on_rollback, rowcount
 from app.kit.errors import AppError, InvalidState, error_type
-from app.models import HelpRequest, RequestStatus, SessionState, TutoringSession, TutorProfile, User, request_transition
+from app.models import ApplicationStatus, HelpRequest, RequestStatus, SessionState, TutoringSession, TutorProfile, User, request_transition
 from matching import Event, Matcher, RequestSpec
 
 from .service import served_tonight, tutor_card
@@ -74,7 +74,7 @@ async def accept_offer(db: AsyncSession, matcher: Matcher, clock: Clock, tutor: 
 
 async def go_on_duty(db: AsyncSession, settings: Settings, matcher: Matcher, clock: Clock, tutor: User) -> None:
     profile = await db.get(TutorProfile, tutor.id)
-    if profile is None or profile.status != "approved":
+    if profile is None or profile.status != ApplicationStatus.APPROVED:
         raise NotApproved("only tutors approved at school, district and city level may go on duty", status=profile.status if profile else None)
     card = await tutor_card(db, tutor)
     if not card.bands or not card.subjects:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.scope import schools_in_scope, user_in_scope
 from app.accounts.service import sign_out_everywhere
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
-from app.models import QaReport, School, SessionReport, TutoringSession, User
+from app.models import QaReport, ReportStatus, Role, School, SessionReport, TutoringSession, User
 from app.qa import moderation
 
 from .schemas import Decision, ReportOut
@@ -39,7 +39,7 @@ def _session_out(r: SessionReport, s: TutoringSession) -> ReportOut:
         reporter_id=r.reporter_id,
         reported_id=reported,
         created_at=r.created_at,
-        actions=list(ACTIONS["session"]) if r.status == "open" else [],
+        actions=list(ACTIONS["session"]) if r.status == ReportStatus.OPEN else [],
         session_id=s.id,
         target="session",
     )
@@ -48,7 +48,7 @@ def _session_out(r: SessionReport, s: TutoringSession) -> ReportOut:
 async def _qa_out(db: AsyncSession, r: QaReport) -> ReportOut:
     item, author = await moderation.target_of(db, r)
     hidden = item.hidden_at is not None
-    actions: list[Any] = list(ACTIONS["qa"]) if r.status == "open" else ["restore"] if r.status == "actioned" and hidden else []
+    actions: list[Any] = list(ACTIONS["qa"]) if r.status == ReportStatus.OPEN else ["restore"] if r.status == ReportStatus.ACTIONED and hidden else []
     return ReportOut(
         id=r.id,
         kind="qa",
@@ -72,7 +72,7 @@ def _students_in_scope(admin: User) -> Any:
     """The SQL form of accounts.scope.user_in_scope for students (User): their school is in the
     admin's scope, or, without a school, they are of a city admin's city."""
     inside = User.school_id.in_(schools_in_scope(admin).with_only_columns(School.id))
-    if admin.role == "city_admin":
+    if admin.role == Role.CITY_ADMIN:
         return or_(inside, and_(User.school_id.is_(None), User.city_id == admin.city_id))
     return inside
 
@@ -112,7 +112,7 @@ async def decide(db: AsyncSession, admin: User, kind: str, report_id: int, body:
     student = await db.get(User, session.student_id)
     if student is None or not await user_in_scope(db, admin, student):
         raise Forbidden("this report is outside your scope")
-    if report.status != "open":
+    if report.status != ReportStatus.OPEN:
         raise InvalidState(f"the report is already {report.status}", status=report.status)
     if body.action == "suspend":
         reported = await db.get(User, _session_out(report, session).reported_id)

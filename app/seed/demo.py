@@ -28,6 +28,7 @@ from app.models import (
     PointsEntry,
     Question,
     QuestionKnowledgePoint,
+    Role,
     School,
     SchoolClass,
     SignIn,
@@ -153,12 +154,12 @@ async def _history(db: AsyncSession, rng: random.Random, settings: Settings, kps
     def evening(day: date) -> datetime:
         return datetime(day.year, day.month, day.day, 18, tzinfo=zone) + timedelta(minutes=rng.randint(0, 170))
 
-    students = (await db.execute(select(User).where(User.role == "student").order_by(User.id))).scalars().all()
+    students = (await db.execute(select(User).where(User.role == Role.STUDENT).order_by(User.id))).scalars().all()
     tutors = (
         await db.execute(
             select(User.id, User.district_id, TutorSubject.subject_code)
             .join(TutorSubject, TutorSubject.user_id == User.id)
-            .where(User.role == "tutor")
+            .where(User.role == Role.TUTOR)
         )
     ).all()
     by_subject: dict[str, list[tuple[int, int | None]]] = {}

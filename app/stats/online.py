@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.models import Role, SignInBlock, SignInHour, TutorProfile, User
+from app.models import ApplicationStatus, Role, SignInBlock, SignInHour, TutorProfile, User
 
 from .period import bounds
 from .rollups import block_masks, day_bounds, hits, hour_bounds
@@ -22,7 +22,7 @@ def _approved(teaches: ColumnElement[bool] | InstrumentedAttribute[bool]) -> Col
     profile is looked up by user_id alone (the other tests are on the row found), so the key is
     the only index the probe can use."""
     return (
-        select(case((and_(TutorProfile.status == "approved", teaches.is_(True)), 1), else_=0))
+        select(case((and_(TutorProfile.status == ApplicationStatus.APPROVED, teaches.is_(True)), 1), else_=0))
         .where(TutorProfile.user_id == User.id)
         .scalar_subquery()
         == 1

@@ -12,7 +12,7 @@ from app.accounts.scope import school_in_scope, schools_in_scope
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from app.kit.safety import screen
 from app.kit.security import hash_password
-from app.models import District, Role, School, TutorExpertise, TutorProfile, TutorReview, TutorSubject, User, utcnow
+from app.models import ApplicationStatus, District, Role, School, TutorExpertise, TutorProfile, TutorReview, TutorSubject, User, utcnow
 from app.subjects.service import check_knowledge_points, check_subjects
 
 from .schemas import ApplicationCreate, ApplicationOut, ApplicationUpdate, ProfileEdit, ProfileFields, ReviewOut
@@ -88,7 +88,7 @@ async def amend(db: AsyncSession, tutor: User, body: ApplicationUpdate, min_titl
         raise InvalidState(
             f"the application is {profile.status}; it can be amended only while rejected or still waiting for the school", status=profile.status
         )
-    action = "resubmitted" if profile.status == "rejected" else "amended"
+    action = "resubmitted" if profile.status == ApplicationStatus.REJECTED else "amended"
     if body.real_name:
         tutor.real_name = screen(body.real_name).text  # a display name students see
     await _write_profile(db, tutor.id, body, min_title)
@@ -114,7 +114,7 @@ async def _load_for_review(db: AsyncSession, admin: User, tutor_id: int) -> tupl
 async def approve(db: AsyncSession, admin: User, tutor_id: int, reason: str | None) -> ApplicationOut:
     _, profile, level = await _load_for_review(db, admin, tutor_id)
     profile.status = NEXT[profile.status]
-    if profile.status == "approved":
+    if profile.status == ApplicationStatus.APPROVED:
         profile.approved_at = utcnow()
     db.add(TutorReview(tutor_id=tutor_id, action="approved", level=level, reason=reason, actor_id=admin.id))
     await db.flush()
