@@ -1,6 +1,7 @@
 """Dependencies for what the app factory builds once (`app.state`), so that endpoints declare
 what they use instead of reaching into the app: settings and the event log here, the clock in
-`clock.py`, the database session in `db.py`, the matcher in `app/match/deps.py`."""
+`clock.py`, the database session in `db.py`, the matcher in `app/match/deps.py` (its pool here,
+for the domains below `match` that read who is on duty)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.config import Settings
+from matching import Pool
 from signaling.eventlog import EventLog
 
 
@@ -22,5 +24,11 @@ def get_events(request: Request) -> EventLog:
     return events
 
 
+def get_pool(request: Request) -> Pool:
+    pool: Pool = request.app.state.matcher.pool
+    return pool
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EventsDep = Annotated[EventLog, Depends(get_events)]
+PoolDep = Annotated[Pool, Depends(get_pool)]
