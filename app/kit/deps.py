@@ -5,11 +5,14 @@ for the domains below `match` that read who is on duty)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from redis.asyncio import Redis
 
 from app.config import Settings
+from app.kit.throttle import Throttle
 from matching import Pool
 from signaling.eventlog import EventLog
 
@@ -29,6 +32,30 @@ def get_pool(request: Request) -> Pool:
     return pool
 
 
+def get_throttle(request: Request) -> Throttle:
+    throttle: Throttle = request.app.state.throttle
+    return throttle
+
+
+def get_redis(request: Request) -> Redis | None:
+    """The shared Redis, or None on the embedded setup."""
+    redis: Redis | None = request.app.state.redis
+    return redis
+
+
+AccountClosed = Callable[[int, str | None, str], Awaitable[None]]
+
+
+def get_account_closed(request: Request) -> AccountClosed:
+    """`app.match.closing.account_closed` bound to the app: closes a signed-out or suspended
+    account's sockets everywhere (the domains below `match` reach it through this)."""
+    closed: AccountClosed = request.app.state.account_closed
+    return closed
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EventsDep = Annotated[EventLog, Depends(get_events)]
 PoolDep = Annotated[Pool, Depends(get_pool)]
+ThrottleDep = Annotated[Throttle, Depends(get_throttle)]
+RedisDep = Annotated[Redis | None, Depends(get_redis)]
+AccountClosedDep = Annotated[AccountClosed, Depends(get_account_closed)]
