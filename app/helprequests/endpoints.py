@@ -11,6 +11,7 @@ from app.kit.errors import Forbidden
 from app.kit.images import clean_image, read_upload
 from app.kit.redis import ensure_reachable
 from app.kit.throttle import UPLOADS, Throttled, too_many
+from app.live.deps import TranscriptDep
 from app.match.deps import MatcherDep
 from app.match.service import session_for_request
 from app.models import RequestStatus, Role
@@ -35,7 +36,7 @@ async def upload_image(
 
 
 @router.get("/images/{image_id}", response_class=Response)
-async def get_image(image_id: str, request: Request, user: CurrentUser, db: DB, matcher: MatcherDep) -> Response:
+async def get_image(image_id: str, writer: TranscriptDep, user: CurrentUser, db: DB, matcher: MatcherDep) -> Response:
     ringing: set[int] = set()
     if user.role == Role.TUTOR:  # a tutor whose phone is ringing for the request may see its photo
         st = await matcher.pool.tutor(user.id)
@@ -45,7 +46,7 @@ async def get_image(image_id: str, request: Request, user: CurrentUser, db: DB, 
     except Forbidden:
         # Shared in a session a moment ago: its transcript row may still be queued (written in
         # batches); write what is queued and look once more.
-        await request.app.state.transcript.flush()
+        await writer.flush()
         img = await service.readable_image(db, user, image_id, ringing)
     return Response(img.data, media_type=img.content_type, headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
 

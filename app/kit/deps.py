@@ -1,7 +1,13 @@
 """Dependencies for what the app factory builds once (`app.state`), so that endpoints declare
-what they use instead of reaching into the app: settings and the event log here, the clock in
-`clock.py`, the database session in `db.py`, the matcher in `app/match/deps.py` (its pool here,
-for the domains below `match` that read who is on duty)."""
+what they use instead of reaching into the app: settings, the event log, the hot reads, the
+throttle, Redis and the account-closing hook here; the clock in `clock.py`, the database session
+in `db.py`, the matcher in `app/match/deps.py` (its pool here, for the domains below `match` that
+read who is on duty). What one domain builds has its `deps.py` there: `app/live/deps.py`,
+`app/classes/deps.py`, `app/lessons/deps.py`, `app/stats/deps.py` (the figure cache).
+
+`request.app.state` is read only in these getters, and where no FastAPI dependency runs: the
+app factory and its timers, the websocket endpoint, and the signed lesson-file route (a plain
+Starlette route, for throughput)."""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from fastapi import Depends, Request
 from redis.asyncio import Redis
 
 from app.config import Settings
+from app.kit.reads import HotReads
 from app.kit.throttle import Throttle
 from matching import Pool
 from signaling.eventlog import EventLog
@@ -30,6 +37,11 @@ def get_events(request: Request) -> EventLog:
 def get_pool(request: Request) -> Pool:
     pool: Pool = request.app.state.matcher.pool
     return pool
+
+
+def get_reads(request: Request) -> HotReads:
+    reads: HotReads = request.app.state.reads
+    return reads
 
 
 def get_throttle(request: Request) -> Throttle:
@@ -59,3 +71,4 @@ PoolDep = Annotated[Pool, Depends(get_pool)]
 ThrottleDep = Annotated[Throttle, Depends(get_throttle)]
 RedisDep = Annotated[Redis | None, Depends(get_redis)]
 AccountClosedDep = Annotated[AccountClosed, Depends(get_account_closed)]
+ReadsDep = Annotated[HotReads, Depends(get_reads)]
