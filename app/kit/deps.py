@@ -5,8 +5,9 @@ in `db.py`, the matcher in `app/match/deps.py` (its pool here, for the domains b
 read who is on duty). What one domain builds has its `deps.py` there: `app/live/deps.py`,
 `app/classes/deps.py`, `app/lessons/deps.py`, `app/stats/deps.py` (the figure cache).
 
-`request.app.state` is read only in these getters, and where no FastAPI dependency runs: the
-app factory and its timers, the websocket endpoint, and the signed lesson-file route (a plain
+Outside the app factory, `request.app.state` is read in these getters, in `db.get_db` (the
+session makers), in `app/health.py` (the engine and Redis it probes), and where no FastAPI
+dependency runs: the timers, the websocket endpoint and the signed lesson-file route (a plain
 Starlette route, for throughput)."""
 
 from __future__ import annotations
