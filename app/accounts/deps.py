@@ -11,8 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import bindparam, select
 
 from app.kit.db import DB
+from app.kit.deps import get_reads, get_settings_dep
 from app.kit.errors import AccountSuspended, Forbidden, NotAuthenticated, TokenRevoked
-from app.kit.reads import HotReads
 from app.kit.security import read_access_token
 from app.models import AuthSession, User, UserStatus
 
@@ -31,7 +31,7 @@ _WHO = (
 def _claims(request: Request, creds: HTTPAuthorizationCredentials | None) -> dict[str, Any]:
     if creds is None or creds.scheme.lower() != "bearer":
         raise NotAuthenticated("sign in first: send 'Authorization: Bearer <access token>'")
-    return read_access_token(request.app.state.settings.secret(), creds.credentials)
+    return read_access_token(get_settings_dep(request).secret(), creds.credentials)
 
 
 def _admit(revoked_at: datetime | None, status: str, suspended_reason: str | None) -> None:
@@ -92,8 +92,7 @@ async def current_caller(request: Request, creds: Annotated[HTTPAuthorizationCre
     """The caller for GET endpoints on every page's path (`/api/auth/me`, `/api/sessions`):
     JWT decode and one lean query, the same rule as current_user."""
     claims = _claims(request, creds)
-    reads: HotReads = request.app.state.reads
-    row = await reads.one(_WHO_LEAN, {"uid": int(claims["sub"]), "sid": claims["sid"]})
+    row = await get_reads(request).one(_WHO_LEAN, {"uid": int(claims["sub"]), "sid": claims["sid"]})
     if row is None:
         raise NotAuthenticated("unknown account")
     _admit(row["revoked_at"], row["status"], row["suspended_reason"])

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
 
 from app.kit.db import DB, after_commit
+from app.kit.deps import AccountClosed, AccountClosedDep, SettingsDep, ThrottleDep
 from app.kit.errors import InvalidCredentials
 from app.kit.jsonout import model_response
 from app.kit.security import password_check_slot
@@ -23,10 +24,10 @@ def _ip(request: Request) -> str | None:
 
 
 @router.post("/sign-in", response_model=Tokens, responses={429: {"description": "too many failed sign-ins"}})
-async def sign_in(body: SignInBody, request: Request, db: DB) -> Tokens:
+async def sign_in(body: SignInBody, request: Request, db: DB, settings: SettingsDep, throttle: ThrottleDep) -> Tokens:
     """Failed sign-ins are throttled per account and per address (app/kit/throttle.py): 429 with
     Retry-After, checked before the password is even hashed."""
-    throttle, account, address = request.app.state.throttle, f"sign-in:{body.username.lower()}", f"sign-in@{_ip(request)}"
+    account, address = f"sign-in:{body.username.lower()}", f"sign-in@{_ip(request)}"
     try:
         await throttle.check(SIGN_IN_ACCOUNT, account)
         await throttle.check(SIGN_IN_ADDRESS, address)
@@ -34,9 +35,7 @@ async def sign_in(body: SignInBody, request: Request, db: DB) -> Tokens:
         raise too_many(exc, "sign-in") from None
     try:
         async with password_check_slot():  # a burst waits here, holding no database connection
-            tokens = await service.sign_in(
-                db, request.app.state.settings, body.username, body.password, _ip(request), request.headers.get("user-agent")
-            )
+            tokens = await service.sign_in(db, settings, body.username, body.password, _ip(request), request.headers.get("user-agent"))
     except InvalidCredentials:
         await throttle.count(SIGN_IN_ACCOUNT, account)
         await throttle.count(SIGN_IN_ADDRESS, address)
@@ -46,28 +45,28 @@ async def sign_in(body: SignInBody, request: Request, db: DB) -> Tokens:
 
 
 @router.post("/refresh", response_model=Tokens)
-async def refresh(body: RefreshBody, request: Request, db: DB) -> Tokens:
-    return await service.refresh(db, request.app.state.settings, body.refresh_token, _ip(request))
+async def refresh(body: RefreshBody, request: Request, db: DB, settings: SettingsDep) -> Tokens:
+    return await service.refresh(db, settings, body.refresh_token, _ip(request))
 
 
-def _closed(request: Request, db: DB, user_id: int, sid: str | None, reason: str) -> None:
+def _closed(closed: AccountClosed, db: DB, user_id: int, sid: str | None, reason: str) -> None:
     # After the commit: close the sockets on every instance, off duty, open requests cancelled
-    # (app.match.closing, reached through app.state: accounts does not import the domains above it).
-    after_commit(db, lambda: request.app.state.account_closed(user_id, sid, reason))
+    # (app.match.closing, reached through a dependency: accounts does not import the domains above it).
+    after_commit(db, lambda: closed(user_id, sid, reason))
 
 
 @router.post("/sign-out", status_code=204)
-async def sign_out(user: CurrentUser, request: Request, db: DB) -> None:
+async def sign_out(user: CurrentUser, request: Request, db: DB, closed: AccountClosedDep) -> None:
     """Signs this device out: its live connection closes, a tutor goes off duty."""
     await service.sign_out(db, user, request.state.sid)
-    _closed(request, db, user.id, request.state.sid, "TokenRevoked")
+    _closed(closed, db, user.id, request.state.sid, "TokenRevoked")
 
 
 @router.post("/password", status_code=204)
-async def change_password(body: ChangePasswordBody, user: CurrentUser, request: Request, db: DB) -> None:
+async def change_password(body: ChangePasswordBody, user: CurrentUser, db: DB, closed: AccountClosedDep) -> None:
     """Changing the password signs the account out on every device."""
     await service.change_password(db, user, body.old_password, body.new_password)
-    _closed(request, db, user.id, None, "TokenRevoked")
+    _closed(closed, db, user.id, None, "TokenRevoked")
 
 
 _USER_OUT = TypeAdapter(UserOut)
@@ -97,18 +96,18 @@ async def find_accounts(
 
 
 @manage_router.post("/{user_id}/password-reset", response_model=PasswordReset)
-async def reset_password(user_id: int, admin: Admin, request: Request, db: DB) -> PasswordReset:
+async def reset_password(user_id: int, admin: Admin, db: DB, closed: AccountClosedDep) -> PasswordReset:
     """For a user who forgot their password: a new one, shown once; every device is signed out."""
     user, password = await manage.reset_password(db, admin, user_id)
-    _closed(request, db, user.id, None, "TokenRevoked")
+    _closed(closed, db, user.id, None, "TokenRevoked")
     return PasswordReset(username=user.username, password=password)
 
 
 @manage_router.post("/{user_id}/suspend", response_model=ManagedAccount)
-async def suspend(user_id: int, body: SuspendBody, admin: Admin, request: Request, db: DB) -> ManagedAccount:
+async def suspend(user_id: int, body: SuspendBody, admin: Admin, db: DB, closed: AccountClosedDep) -> ManagedAccount:
     """The account can no longer sign in; its devices are signed out and its live connections closed."""
     user = await manage.suspend(db, admin, user_id, body.reason)
-    _closed(request, db, user.id, None, "AccountSuspended")
+    _closed(closed, db, user.id, None, "AccountSuspended")
     return ManagedAccount.model_validate(user)
 
 

@@ -6,11 +6,12 @@ from fastapi.responses import JSONResponse
 from app.accounts.deps import CurrentUser, Student
 from app.kit.clock import ClockDep
 from app.kit.db import DB
-from app.kit.deps import EventsDep, SettingsDep
+from app.kit.deps import EventsDep, RedisDep, SettingsDep, ThrottleDep
 from app.kit.errors import Forbidden
 from app.kit.images import clean_image, read_upload
 from app.kit.redis import ensure_reachable
 from app.kit.throttle import UPLOADS, Throttled, too_many
+from app.live.deps import TranscriptDep
 from app.match.deps import MatcherDep
 from app.match.service import session_for_request
 from app.models import RequestStatus, Role
@@ -23,11 +24,11 @@ router = APIRouter(prefix="/api", tags=["help requests"])
 
 @router.post("/images", response_model=ImageOut, status_code=201)
 async def upload_image(
-    request: Request, user: CurrentUser, db: DB, s: SettingsDep, file: UploadFile = File(..., description="JPEG, PNG or WebP")
+    user: CurrentUser, db: DB, s: SettingsDep, throttle: ThrottleDep, file: UploadFile = File(..., description="JPEG, PNG or WebP")
 ) -> ImageOut:
     """Upload one picture. The type is read from the content; metadata is stripped."""
     try:
-        await request.app.state.throttle.hit(UPLOADS, f"upload:{user.id}")
+        await throttle.hit(UPLOADS, f"upload:{user.id}")
     except Throttled as exc:
         raise too_many(exc, "image uploads") from None
     clean = clean_image(await read_upload(file, s.max_image_bytes), s.max_image_bytes, s.max_image_pixels)
@@ -35,7 +36,7 @@ async def upload_image(
 
 
 @router.get("/images/{image_id}", response_class=Response)
-async def get_image(image_id: str, request: Request, user: CurrentUser, db: DB, matcher: MatcherDep) -> Response:
+async def get_image(image_id: str, writer: TranscriptDep, user: CurrentUser, db: DB, matcher: MatcherDep) -> Response:
     ringing: set[int] = set()
     if user.role == Role.TUTOR:  # a tutor whose phone is ringing for the request may see its photo
         st = await matcher.pool.tutor(user.id)
@@ -45,7 +46,7 @@ async def get_image(image_id: str, request: Request, user: CurrentUser, db: DB, 
     except Forbidden:
         # Shared in a session a moment ago: its transcript row may still be queued (written in
         # batches); write what is queued and look once more.
-        await request.app.state.transcript.flush()
+        await writer.flush()
         img = await service.readable_image(db, user, image_id, ringing)
     return Response(img.data, media_type=img.content_type, headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
 
@@ -62,12 +63,12 @@ async def get_image(image_id: str, request: Request, user: CurrentUser, db: DB, 
     },
 )
 async def create(
-    body: HelpRequestCreate, request: Request, student: Student, db: DB, matcher: MatcherDep, clock: ClockDep, settings: SettingsDep
+    body: HelpRequestCreate, student: Student, db: DB, matcher: MatcherDep, clock: ClockDep, settings: SettingsDep, redis: RedisDep
 ) -> HelpRequestOut | JSONResponse:
     """Ask for live help. `mode: auto` lets the service ring the best free tutors; `mode:
     chosen` with `tutor_id` rings that tutor (择师). Matching starts once the request is stored;
     follow it with `GET /api/help-requests/{id}/status` or the live events."""
-    await ensure_reachable(request.app.state.redis)
+    await ensure_reachable(redis)
     req, refusal = await flows.file_request(db, settings, matcher, clock, student, body)
     if refusal is not None:
         # Not raised: the refused request is committed so the student's words and photos are kept.

@@ -14,12 +14,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from app.accounts.deps import Admin, CurrentUser, Tutor
+from app.config import Settings
+from app.kit.clock import Clock, ClockDep
 from app.kit.db import DB, after_commit, on_rollback
+from app.kit.deps import SettingsDep
 from app.kit.errors import Forbidden, InvalidInput
 from app.models import MediaStatus, Role
 from app.stats.export import Format, table
 
 from . import links, media, service, stats
+from .deps import LessonStorageDep, LessonWorkerDep
 from .schemas import LessonCreate, LessonOut, LessonPage, LessonUpdate, Play, PlayStart, Progress, ProgressOut, Reject
 from .service import VideoRejected, VideoTooLarge, VideoTooLong
 from .storage import TooLarge
@@ -27,32 +31,28 @@ from .storage import TooLarge
 router = APIRouter(prefix="/api/lessons", tags=["lessons"])
 
 
-def _now(request: Request) -> float:
-    return float(request.app.state.clock.now())
-
-
-def _link(request: Request, key: str | None) -> str | None:
+def _link(settings: Settings, clock: Clock, key: str | None) -> str | None:
     if key is None:
         return None
-    s = request.app.state.settings
-    return links.link(s.secret(), key, _now(request), s.lesson_stream_ttl_s)
+    return links.link(settings.secret(), key, float(clock.now()), settings.lesson_stream_ttl_s)
 
 
-async def _out(request: Request, db: Any, lessons: list[Any]) -> list[LessonOut]:
+async def _out(settings: Settings, clock: Clock, db: Any, lessons: list[Any]) -> list[LessonOut]:
     rows = await service.describe(db, lessons)
-    return [LessonOut(**{k: v for k, v in r.items() if not k.startswith("_")}, poster_url=_link(request, r["_poster_key"])) for r in rows]
+    return [LessonOut(**{k: v for k, v in r.items() if not k.startswith("_")}, poster_url=_link(settings, clock, r["_poster_key"])) for r in rows]
 
 
 @router.post("", status_code=201)
-async def create(data: LessonCreate, request: Request, tutor: Tutor, db: DB) -> LessonOut:
+async def create(data: LessonCreate, settings: SettingsDep, clock: ClockDep, tutor: Tutor, db: DB) -> LessonOut:
     """A new lesson (its details); the video follows with PUT /api/lessons/{id}/video."""
-    lesson = await service.create(db, tutor, data, _now(request))
-    return (await _out(request, db, [lesson]))[0]
+    lesson = await service.create(db, tutor, data, float(clock.now()))
+    return (await _out(settings, clock, db, [lesson]))[0]
 
 
 @router.get("")
 async def catalogue(
-    request: Request,
+    settings: SettingsDep,
+    clock: ClockDep,
     user: CurrentUser,
     db: DB,
     subject: str | None = Query(None, max_length=16),
@@ -69,19 +69,19 @@ async def catalogue(
     total, rows = await service.catalogue(
         db, user, subject=subject, band=band, knowledge_point_id=knowledge_point_id, q=q, tutor_id=tutor_id, sort=sort, limit=limit, offset=offset
     )
-    return LessonPage(total=total, rows=await _out(request, db, rows))
+    return LessonPage(total=total, rows=await _out(settings, clock, db, rows))
 
 
 @router.get("/mine")
-async def mine(request: Request, tutor: Tutor, db: DB) -> list[LessonOut]:
+async def mine(settings: SettingsDep, clock: ClockDep, tutor: Tutor, db: DB) -> list[LessonOut]:
     """The tutor's own lessons with their processing and review status."""
-    return await _out(request, db, await service.mine(db, tutor))
+    return await _out(settings, clock, db, await service.mine(db, tutor))
 
 
 @router.get("/review")
-async def review_queue(request: Request, admin: Admin, db: DB) -> list[LessonOut]:
+async def review_queue(settings: SettingsDep, clock: ClockDep, admin: Admin, db: DB) -> list[LessonOut]:
     """Lessons of the admin's school (or district) waiting for review, ready to be watched."""
-    return await _out(request, db, await service.review_queue(db, admin))
+    return await _out(settings, clock, db, await service.review_queue(db, admin))
 
 
 @router.get("/by-knowledge-point")
@@ -124,7 +124,7 @@ def _period(from_: date, to: date) -> None:
 
 @router.get("/stats/views")
 async def view_figures(
-    request: Request,
+    settings: SettingsDep,
     user: CurrentUser,
     db: DB,
     by: Literal["lesson", "tutor", "subject", "knowledge_point", "school"],
@@ -135,7 +135,7 @@ async def view_figures(
     """Clicks and complete views in [from, to) per lesson, tutor, subject, knowledge point or
     (viewers') school. Admins: the viewers of their scope; a tutor: their own lessons."""
     _period(from_, to)
-    tz = request.app.state.settings.timezone
+    tz = settings.timezone
     if user.is_admin:
         rows = await stats.figures(db, by, from_, to, tz, city_id=user.city_id or 0, viewer_schools=stats.viewer_scope(user))
     elif user.role == Role.TUTOR:
@@ -147,7 +147,7 @@ async def view_figures(
 
 @router.get("/stats/leaderboard")
 async def leaderboard(
-    request: Request,
+    settings: SettingsDep,
     admin: Admin,
     db: DB,
     from_: date = Query(alias="from"),
@@ -157,18 +157,18 @@ async def leaderboard(
 ) -> Any:
     """The city's lessons by complete views in [from, to), then clicks (ties share a rank)."""
     _period(from_, to)
-    rows = await stats.figures(db, "lesson", from_, to, request.app.state.settings.timezone, city_id=admin.city_id or 0)
+    rows = await stats.figures(db, "lesson", from_, to, settings.timezone, city_id=admin.city_id or 0)
     return table("lesson_leaderboard", format, stats.COLUMNS, rows[:limit], from_, to)
 
 
 @router.get("/stats/workload")
 async def workload(
-    request: Request, user: CurrentUser, db: DB, from_: date = Query(alias="from"), to: date = Query(), format: Format = "json"
+    settings: SettingsDep, user: CurrentUser, db: DB, from_: date = Query(alias="from"), to: date = Query(), format: Format = "json"
 ) -> Any:
     """Per tutor: lessons published, clicks, complete views and lesson points in [from, to).
     Admins: the tutors of their schools; a tutor: themselves."""
     _period(from_, to)
-    tz = request.app.state.settings.timezone
+    tz = settings.timezone
     if user.is_admin:
         rows = await stats.workload(db, from_, to, tz, tutor_schools=stats.viewer_scope(user))
     elif user.role == Role.TUTOR:
@@ -180,7 +180,7 @@ async def workload(
 
 @router.get("/stats/archive")
 async def archive(
-    request: Request,
+    settings: SettingsDep,
     user: CurrentUser,
     db: DB,
     from_: date = Query(alias="from"),
@@ -196,33 +196,33 @@ async def archive(
         target = user
     else:
         target = await service.tutor_in_scope(db, user, tutor_id)
-    rows = await stats.archive(db, target.id, from_, to, request.app.state.settings.timezone)
+    rows = await stats.archive(db, target.id, from_, to, settings.timezone)
     return table("lesson_archive", format, stats.ARCHIVE, rows, from_, to, tutor_id=target.id, tutor=target.real_name)
 
 
 @router.get("/{lesson_id}")
-async def get(lesson_id: int, request: Request, user: CurrentUser, db: DB) -> LessonOut:
+async def get(lesson_id: int, settings: SettingsDep, clock: ClockDep, user: CurrentUser, db: DB) -> LessonOut:
     """One lesson; for someone who may see it and once it is ready, with a signed link to the video."""
     lesson = await service.get_visible(db, user, lesson_id)
-    out = (await _out(request, db, [lesson]))[0]
+    out = (await _out(settings, clock, db, [lesson]))[0]
     if lesson.media_status == MediaStatus.READY:
-        out.video_url = _link(request, lesson.video_key)
+        out.video_url = _link(settings, clock, lesson.video_key)
     return out
 
 
 @router.put("/{lesson_id}")
-async def amend(lesson_id: int, data: LessonUpdate, request: Request, tutor: Tutor, db: DB) -> LessonOut:
+async def amend(lesson_id: int, data: LessonUpdate, settings: SettingsDep, clock: ClockDep, tutor: Tutor, db: DB) -> LessonOut:
     """Change the details; the lesson goes (back) to review — how a rejected lesson is resubmitted."""
-    return (await _out(request, db, [await service.amend(db, tutor, lesson_id, data, _now(request))]))[0]
+    return (await _out(settings, clock, db, [await service.amend(db, tutor, lesson_id, data, float(clock.now()))]))[0]
 
 
 @router.put("/{lesson_id}/video", status_code=202)
-async def upload(lesson_id: int, request: Request, tutor: Tutor, db: DB) -> LessonOut:
+async def upload(
+    lesson_id: int, request: Request, tutor: Tutor, db: DB, settings: SettingsDep, clock: ClockDep, storage: LessonStorageDep, worker: LessonWorkerDep
+) -> LessonOut:
     """The video as the raw request body (MP4, MOV or WebM), streamed to storage as it arrives.
     The container is checked at once (422 `VideoRejected`/`VideoTooLong`, 413 `VideoTooLarge`,
     nothing kept); the rest runs off the request path: poll the lesson's `media_status`."""
-    settings = request.app.state.settings
-    storage = request.app.state.lesson_storage
     limit = settings.lesson_max_bytes
     tutor_id = tutor.id
     await service.check_upload(db, tutor, lesson_id)
@@ -250,7 +250,7 @@ async def upload(lesson_id: int, request: Request, tutor: Tutor, db: DB) -> Less
                 f"the video lasts {probe.duration_s / 60:.1f} minutes; the limit is {settings.lesson_max_duration_s / 60:.0f} minutes",
                 limit_s=settings.lesson_max_duration_s,
             )
-        replaced = await service.accept_upload(db, tutor_id, lesson_id, key, size, _now(request))
+        replaced = await service.accept_upload(db, tutor_id, lesson_id, key, size, float(clock.now()))
     except BaseException:
         storage.delete(key)
         raise
@@ -260,34 +260,33 @@ async def upload(lesson_id: int, request: Request, tutor: Tutor, db: DB) -> Less
 
     async def _committed() -> None:
         storage.delete(*replaced)
-        request.app.state.lesson_worker.kick(lesson_id)
+        worker.kick(lesson_id)
 
     on_rollback(db, _dropped)
     after_commit(db, _committed)
-    return (await _out(request, db, [await service.get_owned(db, tutor_id, lesson_id)]))[0]
+    return (await _out(settings, clock, db, [await service.get_owned(db, tutor_id, lesson_id)]))[0]
 
 
 @router.post("/{lesson_id}/approve")
-async def approve(lesson_id: int, request: Request, admin: Admin, db: DB) -> LessonOut:
-    lesson = await service.approve(db, admin, lesson_id, _now(request), request.app.state.settings)
-    return (await _out(request, db, [lesson]))[0]
+async def approve(lesson_id: int, settings: SettingsDep, clock: ClockDep, admin: Admin, db: DB) -> LessonOut:
+    lesson = await service.approve(db, admin, lesson_id, float(clock.now()), settings)
+    return (await _out(settings, clock, db, [lesson]))[0]
 
 
 @router.post("/{lesson_id}/reject")
-async def reject(lesson_id: int, data: Reject, request: Request, admin: Admin, db: DB) -> LessonOut:
-    lesson = await service.reject(db, admin, lesson_id, data.reason, _now(request))
-    return (await _out(request, db, [lesson]))[0]
+async def reject(lesson_id: int, data: Reject, settings: SettingsDep, clock: ClockDep, admin: Admin, db: DB) -> LessonOut:
+    lesson = await service.reject(db, admin, lesson_id, data.reason, float(clock.now()))
+    return (await _out(settings, clock, db, [lesson]))[0]
 
 
 @router.post("/{lesson_id}/plays")
-async def play(lesson_id: int, request: Request, user: CurrentUser, db: DB, data: PlayStart | None = None) -> Play:
+async def play(lesson_id: int, settings: SettingsDep, clock: ClockDep, user: CurrentUser, db: DB, data: PlayStart | None = None) -> Play:
     """Start watching: a signed link to the video, where to resume; a student's click is counted."""
-    settings = request.app.state.settings
-    lesson, resume, counted = await service.start_play(db, user, lesson_id, data.from_s if data else None, _now(request), settings)
+    lesson, resume, counted = await service.start_play(db, user, lesson_id, data.from_s if data else None, float(clock.now()), settings)
     return Play(
         lesson_id=lesson.id,
-        video_url=_link(request, lesson.video_key) or "",
-        poster_url=_link(request, lesson.poster_key),
+        video_url=_link(settings, clock, lesson.video_key) or "",
+        poster_url=_link(settings, clock, lesson.poster_key),
         resume_s=resume,
         duration_s=lesson.duration_s or 0.0,
         counted_click=counted,
@@ -296,7 +295,7 @@ async def play(lesson_id: int, request: Request, user: CurrentUser, db: DB, data
 
 
 @router.post("/{lesson_id}/progress")
-async def progress(lesson_id: int, data: Progress, request: Request, user: CurrentUser, db: DB) -> ProgressOut:
+async def progress(lesson_id: int, data: Progress, settings: SettingsDep, clock: ClockDep, user: CurrentUser, db: DB) -> ProgressOut:
     """Where the player is now (every few seconds, on pause and at the end)."""
-    got = await service.report(db, user, lesson_id, data.position_s, _now(request), request.app.state.settings)
+    got = await service.report(db, user, lesson_id, data.position_s, float(clock.now()), settings)
     return ProgressOut(**got)

@@ -10,13 +10,14 @@ from pydantic import TypeAdapter
 from app.accounts.deps import CurrentCaller, CurrentUser, Student
 from app.kit.clock import ClockDep, ts
 from app.kit.db import DB, after_commit
-from app.kit.deps import SettingsDep
+from app.kit.deps import ReadsDep, SettingsDep
 from app.kit.jsonout import model_response
 from app.models import SessionState
 from signaling.turn import ice_servers
 from signaling.ws import serve
 
 from . import records, service
+from .deps import LiveDep, TranscriptDep
 from .schemas import RatingIn, ReportIn, SessionOut, SessionReportOut, TicketOut, TranscriptItem
 from .socket import make_ticket
 
@@ -40,12 +41,12 @@ _LISTED_OUT = TypeAdapter(list[SessionOut])
 
 
 @router.get("/api/sessions", response_model=list[SessionOut])
-async def my_sessions(request: Request, caller: CurrentCaller, limit: int = Query(50, ge=1, le=200), before_id: int | None = None) -> Response:
+async def my_sessions(reads: ReadsDep, caller: CurrentCaller, limit: int = Query(50, ge=1, le=200), before_id: int | None = None) -> Response:
     """Newest first. On every student's and tutor's home page: the lean caller check and one
     query through app.kit.reads (no ORM session), the rows validated and written once
     (app.kit.jsonout) — `python -m loadtest.http`."""
     q, params = (records.MINE_BEFORE, {"before": before_id}) if before_id else (records.MINE, {})
-    rows = await request.app.state.reads.all(q, {"uid": caller.id, "limit": limit, **params})
+    rows = await reads.all(q, {"uid": caller.id, "limit": limit, **params})
     return model_response(_LISTED_OUT, [dict(r) for r in rows])
 
 
@@ -55,10 +56,10 @@ async def read_session(session_id: int, user: CurrentUser, db: DB) -> SessionOut
 
 
 @router.get("/api/sessions/{session_id}/transcript", response_model=list[TranscriptItem])
-async def transcript(session_id: int, request: Request, user: CurrentUser, db: DB) -> list[TranscriptItem]:
+async def transcript(session_id: int, writer: TranscriptDep, user: CurrentUser, db: DB) -> list[TranscriptItem]:
     """Chat, strokes and images in order. Participants see what was delivered; admins reviewing
     a report also see the chat text as typed before masking."""
-    await request.app.state.transcript.flush()  # rows still queued by the relay (written in batches)
+    await writer.flush()  # rows still queued by the relay (written in batches)
     return await records.transcript(db, user, session_id)
 
 
@@ -70,13 +71,13 @@ async def rate(session_id: int, body: RatingIn, student: Student, db: DB, clock:
 
 
 @router.post("/api/sessions/{session_id}/hangup", response_model=SessionOut)
-async def hangup(session_id: int, request: Request, user: CurrentUser, db: DB, clock: ClockDep) -> SessionOut:
+async def hangup(session_id: int, live: LiveDep, user: CurrentUser, db: DB, clock: ClockDep) -> SessionOut:
     """Hang up over HTTP (the same as the websocket `hangup`); only a participant may."""
     s = await records.participant(db, user, session_id, "hangs up")
     role = "student" if user.id == s.student_id else "tutor"
     if s.state != SessionState.ENDED:
         result = await service.end(db, s, f"hangup_{role}", clock.now())
-        after_commit(db, lambda: request.app.state.live.deliver(result))
+        after_commit(db, lambda: live.deliver(result))
     return await records.session_out(db, s)
 
 

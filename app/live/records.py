@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,7 +64,8 @@ async def participant(db: AsyncSession, user: User, session_id: int, action: str
 _TUTOR = aliased(User)
 # The listing reads only what SessionOut shows, as plain rows (no ORM identity map), with the
 # statement built once: per request this is one round trip and no statement construction.
-_LISTED = (
+# Typed loosely so MINE is a statement of any columns, what app.kit.reads.HotReads takes.
+_LISTED: tuple[Any, ...] = (
     TutoringSession.id,
     TutoringSession.request_id,
     TutoringSession.student_id,

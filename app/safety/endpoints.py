@@ -3,11 +3,12 @@ transcript, Q&A items as typed — in one list and decide (app/safety/reports.py
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from app.accounts.deps import Admin, Student
 from app.kit.clock import ClockDep, ts
 from app.kit.db import DB, after_commit
+from app.kit.deps import AccountClosedDep
 
 from . import reports as desk
 from . import service
@@ -43,14 +44,14 @@ async def reports(
 
 
 @router.post("/api/reports/{kind}/{report_id}/decision", response_model=ReportOut)
-async def decide(kind: Kind, report_id: int, body: Decision, request: Request, admin: Admin, db: DB, clock: ClockDep) -> ReportOut:
+async def decide(kind: Kind, report_id: int, body: Decision, admin: Admin, db: DB, clock: ClockDep, closed: AccountClosedDep) -> ReportOut:
     out = await desk.decide(db, admin, kind, report_id, body, ts(clock.now()))
     if body.action == "suspend":
-        after_commit(db, lambda: request.app.state.account_closed(out.reported_id, None, "AccountSuspended"))
+        after_commit(db, lambda: closed(out.reported_id, None, "AccountSuspended"))
     return out
 
 
 @router.post("/api/reports/{report_id}/decision", response_model=ReportOut)
-async def decide_on_session(report_id: int, body: Decision, request: Request, admin: Admin, db: DB, clock: ClockDep) -> ReportOut:
+async def decide_on_session(report_id: int, body: Decision, admin: Admin, db: DB, clock: ClockDep, closed: AccountClosedDep) -> ReportOut:
     """A session report (the path before Q&A reports joined the list; the same as `/api/reports/session/{id}/decision`)."""
-    return await decide("session", report_id, body, request, admin, db, clock)
+    return await decide("session", report_id, body, admin, db, clock, closed)

@@ -8,12 +8,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 
 from app.accounts.deps import Admin
 from app.kit.db import DB
 from app.kit.deps import SettingsDep
 
+from .cache import FigureCache
 from .period import Period
 from .schemas import Month
 from .scope import Scope, scoped
@@ -35,7 +36,14 @@ async def class_scope(admin: Admin, db: DB, district_id: int | None = None, scho
     return await scoped(db, admin, district_id, school_id, class_id)
 
 
+def figures(request: Request) -> FigureCache:
+    """The process's shared figures (app/stats/cache.py)."""
+    cache: FigureCache = request.app.state.figures
+    return cache
+
+
 PeriodQuery = Annotated[Period, Depends(period)]
 MonthQuery = Annotated[Period, Depends(month_period)]
 AdminScope = Annotated[Scope, Depends(admin_scope)]
 ClassScope = Annotated[Scope, Depends(class_scope)]
+FiguresDep = Annotated[FigureCache, Depends(figures)]

@@ -9,18 +9,18 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from app.accounts.deps import Admin, Tutor, require
+from app.kit.clock import Clock, ClockDep
 from app.kit.db import DB
 from app.kit.deps import SettingsDep
 from app.models import Role, User
-from matching import SystemClock
 
 from . import boards
-from .cache import FigureCache, is_open
+from .cache import is_open
 from .dashboard import dashboard, shared_city_table
-from .deps import AdminScope, ClassScope, MonthQuery, PeriodQuery
+from .deps import AdminScope, ClassScope, FiguresDep, MonthQuery, PeriodQuery
 from .export import ARCHIVE, BOARD, HOT, ONLINE, PAYROLL, STARS, TREND, WEEKLY, WORKLOAD, WORKLOAD_TOTALS, Format, table
 from .hot_spots import hot_spots
 from .online import online_rate
@@ -35,14 +35,8 @@ from .workload import archive, tutor_workload, workload_totals
 router = APIRouter(prefix="/api/stats", tags=["statistics"])
 
 
-def figures(request: Request) -> FigureCache:
-    """The process's shared figures (app/stats/cache.py)."""
-    return request.app.state.figures
-
-
-def service_today(request: Request, tz: str) -> date:
+def service_today(clock: Clock, tz: str) -> date:
     """The current day in the service's time zone, by the app's clock."""
-    clock = getattr(request.app.state, "clock", None) or SystemClock()
     return datetime.fromtimestamp(clock.now(), ZoneInfo(tz)).date()
 
 
@@ -141,24 +135,23 @@ async def hot(
 
 
 @router.get("/participation")
-async def participation(request: Request, admin: Admin, period: PeriodQuery, scope: AdminScope, db: DB, format: Format = "json") -> object:
+async def participation(cache: FiguresDep, admin: Admin, period: PeriodQuery, scope: AdminScope, db: DB, format: Format = "json") -> object:
     """The thirteen columns of DOMAIN.md per school for [from, to), ranked across the city.
     A school admin sees their school, a district admin their district, a city admin any."""
-    rows = await shared_city_table(db, figures(request), scope.city_id, period.start, period.end, period.tz)
+    rows = await shared_city_table(db, cache, scope.city_id, period.start, period.end, period.tz)
     return table(
         "participation", format, COLUMNS, [r.as_dict() for r in rows_scoped(rows, scope.district_id, scope.school_id)], period.start, period.end
     )
 
 
 @router.get("/dashboard")
-async def dashboard_page(request: Request, admin: Admin, period: PeriodQuery, scope: AdminScope, db: DB) -> dict[str, object]:
+async def dashboard_page(cache: FiguresDep, clock: ClockDep, admin: Admin, period: PeriodQuery, scope: AdminScope, db: DB) -> dict[str, object]:
     """Everything the dashboard page shows, in one answer: the daily trend, the participation rows
     of the scope, the hot spots, the top 10 students and classes of the period, and the stars of
     the month the period starts in (each as its own endpoint returns it). While the period is
     open (it includes today), the answer may be up to 15 s old (app/stats/cache.py)."""
     from_, to, tz = period.start, period.end, period.tz
-    cache = figures(request)
-    keep = is_open(to, service_today(request, tz))
+    keep = is_open(to, service_today(clock, tz))
     body = await cache.get(("dashboard", scope, from_, to, tz), lambda: dashboard(db, cache, scope, from_, to, tz, keep), keep=keep)
     return {"from": from_, "to": to, **body}
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 
 from app.accounts.deps import Admin, CurrentUser, Tutor
 from app.kit.db import DB
-from app.kit.deps import SettingsDep
+from app.kit.deps import SettingsDep, ThrottleDep
 from app.kit.throttle import APPLY_ADDRESS, Throttled, too_many
 
 from . import service
@@ -14,13 +14,13 @@ router = APIRouter(prefix="/api/tutors", tags=["tutors"])
 
 
 @router.post("/applications", response_model=ApplicationOut, status_code=201)
-async def apply(body: ApplicationCreate, request: Request, db: DB, settings: SettingsDep) -> ApplicationOut:
+async def apply(body: ApplicationCreate, request: Request, db: DB, settings: SettingsDep, throttle: ThrottleDep) -> ApplicationOut:
     """A teacher applies: creates the tutor account, waiting for review by their school.
     Anonymous, so throttled per address (a taken username answers 409, so it is also the one
     place that tells whether a username exists: the throttle keeps that from being an index)."""
     client = request.client.host if request.client else "unknown"
     try:
-        await request.app.state.throttle.hit(APPLY_ADDRESS, f"apply@{client}")
+        await throttle.hit(APPLY_ADDRESS, f"apply@{client}")
     except Throttled as exc:
         raise too_many(exc, "tutor applications") from None
     return await service.apply(db, body, settings.tutor_min_title)
