@@ -3,6 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from app.accounts.deps import Admin, CurrentUser, Tutor
+from app.kit.clock import ClockDep, now_dt
 from app.kit.db import DB
 from app.kit.deps import SettingsDep, ThrottleDep
 from app.kit.throttle import APPLY_ADDRESS, Throttled, too_many
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/api/tutors", tags=["tutors"])
 
 
 @router.post("/applications", response_model=ApplicationOut, status_code=201)
-async def apply(body: ApplicationCreate, request: Request, db: DB, settings: SettingsDep, throttle: ThrottleDep) -> ApplicationOut:
+async def apply(body: ApplicationCreate, request: Request, db: DB, settings: SettingsDep, throttle: ThrottleDep, clock: ClockDep) -> ApplicationOut:
     """A teacher applies: creates the tutor account, waiting for review by their school.
     Anonymous, so throttled per address (a taken username answers 409, so it is also the one
     place that tells whether a username exists: the throttle keeps that from being an index)."""
@@ -23,7 +24,7 @@ async def apply(body: ApplicationCreate, request: Request, db: DB, settings: Set
         await throttle.hit(APPLY_ADDRESS, f"apply@{client}")
     except Throttled as exc:
         raise too_many(exc, "tutor applications") from None
-    return await service.apply(db, body, settings.tutor_min_title)
+    return await service.apply(db, body, settings.tutor_min_title, now_dt(clock))
 
 
 @router.get("/applications", response_model=list[ApplicationOut])
@@ -38,8 +39,8 @@ async def read_application(tutor_id: int, user: CurrentUser, db: DB) -> Applicat
 
 
 @router.post("/applications/{tutor_id}/approve", response_model=ApplicationOut)
-async def approve(tutor_id: int, admin: Admin, db: DB, body: ReviewDecision | None = None) -> ApplicationOut:
-    return await service.approve(db, admin, tutor_id, body.reason if body else None)
+async def approve(tutor_id: int, admin: Admin, db: DB, clock: ClockDep, body: ReviewDecision | None = None) -> ApplicationOut:
+    return await service.approve(db, admin, tutor_id, body.reason if body else None, now_dt(clock))
 
 
 @router.post("/applications/{tutor_id}/reject", response_model=ApplicationOut)
@@ -53,9 +54,9 @@ async def my_application(tutor: Tutor, db: DB) -> ApplicationOut:
 
 
 @router.put("/me/application", response_model=ApplicationOut)
-async def amend(body: ApplicationUpdate, settings: SettingsDep, tutor: Tutor, db: DB) -> ApplicationOut:
+async def amend(body: ApplicationUpdate, settings: SettingsDep, tutor: Tutor, db: DB, clock: ClockDep) -> ApplicationOut:
     """Amend a rejected application and resubmit it (review starts again at the school)."""
-    return await service.amend(db, tutor, body, settings.tutor_min_title)
+    return await service.amend(db, tutor, body, settings.tutor_min_title, now_dt(clock))
 
 
 @router.put("/me/profile", response_model=ApplicationOut)

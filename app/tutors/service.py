@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +13,7 @@ from app.accounts.scope import school_in_scope, schools_in_scope
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound
 from app.kit.safety import screen
 from app.kit.security import hash_password
-from app.models import ApplicationStatus, District, Role, School, TutorExpertise, TutorProfile, TutorReview, TutorSubject, User, utcnow
+from app.models import ApplicationStatus, District, Role, School, TutorExpertise, TutorProfile, TutorReview, TutorSubject, User
 from app.subjects.service import check_knowledge_points, check_subjects
 
 from .schemas import ApplicationCreate, ApplicationOut, ApplicationUpdate, ProfileEdit, ProfileFields, ReviewOut
@@ -23,7 +24,7 @@ NEXT = {"pending_school": "pending_district", "pending_district": "pending_city"
 TITLE_RANK = {"junior": 0, "intermediate": 1, "senior": 2}
 
 
-async def _write_profile(db: AsyncSession, user_id: int, body: ProfileFields, min_title: str) -> TutorProfile:
+async def _write_profile(db: AsyncSession, user_id: int, body: ProfileFields, min_title: str, now: datetime) -> TutorProfile:
     if TITLE_RANK[body.title] < TITLE_RANK[min_title]:
         raise InvalidInput(f"tutors need at least the title {min_title} (中级及以上职称)", field="title")
     await check_subjects(db, body.subjects)
@@ -38,7 +39,7 @@ async def _write_profile(db: AsyncSession, user_id: int, body: ProfileFields, mi
     profile.fields, profile.bio = screen(body.fields).text, screen(body.bio).text  # students read them
     profile.status = "pending_school"
     profile.rejected_level = profile.rejected_reason = None
-    profile.submitted_at = utcnow()
+    profile.submitted_at = now
     await db.flush()
     await db.execute(delete(TutorSubject).where(TutorSubject.user_id == user_id))
     await db.execute(delete(TutorExpertise).where(TutorExpertise.user_id == user_id))
@@ -57,7 +58,7 @@ async def _free_username(db: AsyncSession) -> str:
             return name
 
 
-async def apply(db: AsyncSession, body: ApplicationCreate, min_title: str) -> ApplicationOut:
+async def apply(db: AsyncSession, body: ApplicationCreate, min_title: str, now: datetime) -> ApplicationOut:
     school = (await db.execute(select(School).where(School.code == body.school_code))).scalar_one_or_none()
     if school is None:
         raise InvalidInput(f"no school with code {body.school_code!r}", field="school_code")
@@ -73,13 +74,13 @@ async def apply(db: AsyncSession, body: ApplicationCreate, min_title: str) -> Ap
     )
     db.add(user)
     await db.flush()
-    await _write_profile(db, user.id, body, min_title)
+    await _write_profile(db, user.id, body, min_title, now)
     db.add(TutorReview(tutor_id=user.id, action="submitted", actor_id=user.id))
     await db.flush()
     return await read(db, user.id)
 
 
-async def amend(db: AsyncSession, tutor: User, body: ApplicationUpdate, min_title: str) -> ApplicationOut:
+async def amend(db: AsyncSession, tutor: User, body: ApplicationUpdate, min_title: str, now: datetime) -> ApplicationOut:
     """A rejected application is amended and resubmitted; it starts again at the school level."""
     profile = await db.get(TutorProfile, tutor.id)
     if profile is None:
@@ -91,7 +92,7 @@ async def amend(db: AsyncSession, tutor: User, body: ApplicationUpdate, min_titl
     action = "resubmitted" if profile.status == ApplicationStatus.REJECTED else "amended"
     if body.real_name:
         tutor.real_name = screen(body.real_name).text  # a display name students see
-    await _write_profile(db, tutor.id, body, min_title)
+    await _write_profile(db, tutor.id, body, min_title, now)
     db.add(TutorReview(tutor_id=tutor.id, action=action, actor_id=tutor.id))
     await db.flush()
     return await read(db, tutor.id)
@@ -111,11 +112,11 @@ async def _load_for_review(db: AsyncSession, admin: User, tutor_id: int) -> tupl
     return tutor, profile, level
 
 
-async def approve(db: AsyncSession, admin: User, tutor_id: int, reason: str | None) -> ApplicationOut:
+async def approve(db: AsyncSession, admin: User, tutor_id: int, reason: str | None, now: datetime) -> ApplicationOut:
     _, profile, level = await _load_for_review(db, admin, tutor_id)
     profile.status = NEXT[profile.status]
     if profile.status == ApplicationStatus.APPROVED:
-        profile.approved_at = utcnow()
+        profile.approved_at = now
     db.add(TutorReview(tutor_id=tutor_id, action="approved", level=level, reason=reason, actor_id=admin.id))
     await db.flush()
     return await read(db, tutor_id)
