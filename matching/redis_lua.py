@@ -63,20 +63,45 @@ local function free_rows(key, limit)
   end
   return out
 end
+-- Appends to `out` [rid, spec, state, tried (space-separated)] for the oldest `limit` requests
+-- waiting under `key`.
+local function waiting_rows(out, key, limit)
+  for _, rid in ipairs(redis.call('ZRANGE', P..'q:'..key, 0, limit - 1)) do
+    local r = redis.call('HMGET', P..'r:'..rid, 'spec', 'state')
+    if r[1] then
+      table.insert(out, rid); table.insert(out, r[1]); table.insert(out, r[2])
+      table.insert(out, table.concat(redis.call('SMEMBERS', P..'rt:'..rid), ' '))
+    end
+  end
+end
 local function serve_rows(tid, limit)
   local v = redis.call('HMGET', P..'t:'..tid, 'state', 'cv', 'since', 'seen', 'served', 'keys')
   if v[1] ~= 'available' then return {} end
   local out = {v[2], v[3], v[4], v[5]}
-  for key in string.gmatch(v[6], '%S+') do
-    for _, rid in ipairs(redis.call('ZRANGE', P..'q:'..key, 0, limit - 1)) do
-      local r = redis.call('HMGET', P..'r:'..rid, 'spec', 'state')
-      if r[1] then
-        table.insert(out, rid); table.insert(out, r[1]); table.insert(out, r[2])
-        table.insert(out, table.concat(redis.call('SMEMBERS', P..'rt:'..rid), ' '))
-      end
-    end
-  end
+  for key in string.gmatch(v[6], '%S+') do waiting_rows(out, key, limit) end
   return out
+end
+-- Rings `tid` for `rid` unless something stands in the way: 'ok' (rung now or already),
+-- 'gone' (the request no longer waits), 'off_duty', 'busy', 'tried' (declined before), 'taken'
+-- (the tutor is not free; a chosen tutor ('1') is rung anyway).
+local function offer(rid, tid, deadline, chosen)
+  local rk, tk = P..'r:'..rid, P..'t:'..tid
+  local state = redis.call('HGET', rk, 'state')
+  if not state or (state ~= 'waiting' and state ~= 'ringing') then return 'gone' end
+  local tstate = redis.call('HGET', tk, 'state')
+  if not tstate then return 'off_duty' end
+  if tstate == 'in_session' then return 'busy' end
+  if redis.call('SISMEMBER', P..'rt:'..rid, tid) == 1 then return 'tried' end
+  if redis.call('SISMEMBER', P..'ro:'..rid, tid) == 1 then return 'ok' end
+  if tstate ~= 'available' and chosen ~= '1' then return 'taken' end
+  redis.call('ZREM', P..'q:'..redis.call('HGET', rk, 'qkey'), rid)
+  redis.call('HSET', rk, 'state', 'ringing')
+  redis.call('SADD', P..'ro:'..rid, tid)
+  unfree(tid)
+  redis.call('HSET', tk, 'state', 'offered')
+  redis.call('SADD', P..'to:'..tid, rid)
+  redis.call('ZADD', P..'od', deadline, rid..':'..tid)
+  return 'ok'
 end
 local function finish(rid)
   redis.call('EXPIRE', P..'r:'..rid, KEEP)
@@ -208,24 +233,7 @@ return {}
 OFFER = (
     HELPERS
     + r"""
-local rid, tid, deadline, chosen = ARGV[2], ARGV[3], ARGV[5], ARGV[6]
-local rk, tk = P..'r:'..rid, P..'t:'..tid
-local state = redis.call('HGET', rk, 'state')
-if not state or (state ~= 'waiting' and state ~= 'ringing') then return 'gone' end
-local tstate = redis.call('HGET', tk, 'state')
-if not tstate then return 'off_duty' end
-if tstate == 'in_session' then return 'busy' end
-if redis.call('SISMEMBER', P..'rt:'..rid, tid) == 1 then return 'tried' end
-if redis.call('SISMEMBER', P..'ro:'..rid, tid) == 1 then return 'ok' end
-if tstate ~= 'available' and chosen ~= '1' then return 'taken' end
-redis.call('ZREM', P..'q:'..redis.call('HGET', rk, 'qkey'), rid)
-redis.call('HSET', rk, 'state', 'ringing')
-redis.call('SADD', P..'ro:'..rid, tid)
-unfree(tid)
-redis.call('HSET', tk, 'state', 'offered')
-redis.call('SADD', P..'to:'..tid, rid)
-redis.call('ZADD', P..'od', deadline, rid..':'..tid)
-return 'ok'
+return offer(ARGV[2], ARGV[3], ARGV[5], ARGV[6])
 """
 )
 
@@ -235,33 +243,16 @@ OFFER_FIRST = (
     HELPERS
     + r"""
 local rid, deadline, want = ARGV[2], ARGV[4], tonumber(ARGV[5])
-local rk = P..'r:'..rid
 local rung = {}
 for i = 6, #ARGV do
-  local tid = ARGV[i]
-  local state = redis.call('HGET', rk, 'state')
-  if not state or (state ~= 'waiting' and state ~= 'ringing') then
+  local outcome = offer(rid, ARGV[i], deadline, '0')
+  if outcome == 'gone' then
     table.insert(rung, 1, 1)
     return rung
   end
-  local tk = P..'t:'..tid
-  local tstate = redis.call('HGET', tk, 'state')
-  if tstate and tstate ~= 'in_session' and redis.call('SISMEMBER', P..'rt:'..rid, tid) == 0 then
-    local ok = redis.call('SISMEMBER', P..'ro:'..rid, tid) == 1
-    if not ok and tstate == 'available' then
-      redis.call('ZREM', P..'q:'..redis.call('HGET', rk, 'qkey'), rid)
-      redis.call('HSET', rk, 'state', 'ringing')
-      redis.call('SADD', P..'ro:'..rid, tid)
-      unfree(tid)
-      redis.call('HSET', tk, 'state', 'offered')
-      redis.call('SADD', P..'to:'..tid, rid)
-      redis.call('ZADD', P..'od', deadline, rid..':'..tid)
-      ok = true
-    end
-    if ok then
-      table.insert(rung, tid)
-      if #rung >= want then break end
-    end
+  if outcome == 'ok' then
+    table.insert(rung, ARGV[i])
+    if #rung >= want then break end
   end
 end
 table.insert(rung, 1, 0)
@@ -375,15 +366,7 @@ WAITING = (
     + r"""
 local limit = tonumber(ARGV[2])
 local out = {}
-for i = 3, #ARGV do
-  for _, rid in ipairs(redis.call('ZRANGE', P..'q:'..ARGV[i], 0, limit - 1)) do
-    local v = redis.call('HMGET', P..'r:'..rid, 'spec', 'state')
-    if v[1] then
-      table.insert(out, rid); table.insert(out, v[1]); table.insert(out, v[2])
-      table.insert(out, table.concat(redis.call('SMEMBERS', P..'rt:'..rid), ' '))
-    end
-  end
-end
+for i = 3, #ARGV do waiting_rows(out, ARGV[i], limit) end
 return out
 """
 )
