@@ -11,8 +11,8 @@ from app.kit.db import DB, after_commit
 from app.kit.deps import EventsDep, SettingsDep
 from app.kit.errors import Forbidden, NotFound
 from app.live.service import Outbox
-from app.match.service import band_of
 from app.models import ClassState, Role
+from app.schools.names import band_of
 from signaling.eventlog import EventLog
 
 from . import service

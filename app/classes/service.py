@@ -22,7 +22,6 @@ from app.kit.clock import ts
 from app.kit.db import rowcount
 from app.kit.errors import Forbidden, InvalidInput, InvalidState, NotFound, error_type
 from app.live.service import Outbox
-from app.match.service import band_of
 from app.models import (
     ApplicationStatus,
     ClassAttendance,
@@ -38,6 +37,7 @@ from app.models import (
     TutorSubject,
     User,
 )
+from app.schools.names import band_of
 from app.subjects.service import check_knowledge_points, check_subjects
 
 from .schemas import AttendanceOut, ClassCreate, ClassOut, EnrolmentOut

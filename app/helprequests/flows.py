@@ -17,9 +17,10 @@ from app.kit.db import after_commit, rowcount
 from app.kit.errors import InvalidState, NotFound, error_type
 from app.live.service import rest_until
 from app.match.flows import OutsideServiceWindow, TutorBusy, suggestions, withdraw_from_pool
-from app.match.service import band_of, request_spec
+from app.match.service import request_spec
 from app.models import ApplicationStatus, HelpRequest, RequestStatus, Role, TutorProfile, User, request_transition
 from app.qa import service as qa
+from app.schools.names import band_of
 from matching import Matcher, RequestSpec, TutorState
 
 from . import service

@@ -25,15 +25,12 @@ from app.models import (
     TutorSubject,
     User,
 )
+from app.schools.names import band_of
 from app.subjects.service import check_knowledge_points, check_subjects
 from matching import Matcher, RequestSpec, TutorCard
 from matching.scoring import smoothed_rating
 
 from .schemas import TutorListItem
-
-
-def band_of(grade: int | None) -> str:
-    return "senior" if grade is not None and grade >= 10 else "junior"
 
 
 async def with_chapters(db: AsyncSession, kp_ids: list[int]) -> list[int]:

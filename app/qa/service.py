@@ -41,6 +41,7 @@ from app.models import (
     User,
     request_transition,
 )
+from app.schools.names import band_of
 from app.subjects.service import check_knowledge_points, check_subjects
 
 from . import search
@@ -50,10 +51,6 @@ from .schemas import AnswerCreate, QuestionCreate
 NotYourSubject = error_type("NotYourSubject", 403)
 AlreadyClaimed = error_type("AlreadyClaimed", 409)
 NotApproved = error_type("NotApproved", 403)
-
-
-def band_of(grade: int | None) -> str:
-    return "senior" if grade is not None and grade >= 10 else "junior"
 
 
 # ---- reading -------------------------------------------------------------------------------

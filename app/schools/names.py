@@ -7,6 +7,11 @@ import re
 GRADE_NAMES = {7: "初一", 8: "初二", 9: "初三", 10: "高一", 11: "高二", 12: "高三"}
 
 
+def band_of(grade: int | None) -> str:
+    """The grade band a student asks, enrols and is matched in: senior from grade 10 (高一) up."""
+    return "senior" if grade is not None and grade >= 10 else "junior"
+
+
 def grade_name(grade: int | None) -> str:
     if grade is None:
         return ""
