@@ -100,6 +100,8 @@ class Peer:
                     if f["kind"] == "chat":
                         self.chats.append(f["data"]["text"])
                     await self.events.put(f)
+                    if f.get("ref") in self.acks:  # a chat's answer: the sender's own copy, carrying the ref
+                        self.acks.pop(f["ref"]).set_result(None)
                 elif f.get("type") == "ack" and f.get("ref") in self.acks:
                     self.acks.pop(f["ref"]).set_result(None)
         except websockets.ConnectionClosed:

@@ -65,9 +65,12 @@ class StoredEvent:
     def frame(self) -> dict[str, Any]:
         return {"type": "event", "id": self.id, "kind": self.kind, "data": self.data}
 
-    def text(self) -> str:
-        """`frame()` as the JSON text sent on the socket."""
+    def text(self, ref: str | None = None) -> str:
+        """`frame()` as the JSON text sent on the socket; `ref`: the sending socket's own copy
+        of a shared item carries the ref of the message that made it (signaling/ws.py)."""
         kind = _KINDS.get(self.kind) or _KINDS.setdefault(self.kind, json.dumps(self.kind))
+        if ref is not None:
+            return f'{{"type":"event","id":{self.id},"kind":{kind},"ref":{dumps(ref)},"data":{self.body}}}'
         return f'{{"type":"event","id":{self.id},"kind":{kind},"data":{self.body}}}'
 
     def __eq__(self, other: object) -> bool:

@@ -21,7 +21,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -45,6 +45,14 @@ class Row:
     at: float
 
 
+class Relayed(NamedTuple):
+    """What `send` did: the item's transcript seq, and the id each recipient's event got in
+    that recipient's stream (the sender's own copy answers its `ref`: signaling/ws.py)."""
+
+    seq: int
+    events: dict[int, int]
+
+
 def _open_body(data: dict[str, Any]) -> str:
     """The event's JSON up to its closing brace, ending with `"seq":` — the seq is appended
     where it is allocated (in Redis, atomically with the relay)."""
@@ -63,9 +71,10 @@ class Relay(ABC):
         at: float,
         raw: str | None = None,
         flagged: bool = False,
-    ) -> int:
+    ) -> Relayed:
         """Deliver `data` (+ its transcript seq) as event `kind` to `recipients` and queue its row.
-        Returns the seq; raises SessionClosed once the session has been marked ended."""
+        Returns the seq and the recipients' event ids; raises SessionClosed once the session has
+        been marked ended."""
 
     @abstractmethod
     async def start_seq(self, session_id: int, seq: int) -> None:
@@ -107,17 +116,16 @@ class InProcessRelay(Relay):
         at: float,
         raw: str | None = None,
         flagged: bool = False,
-    ) -> int:
+    ) -> Relayed:
         if session_id in self.closed:
             raise SessionClosed(session_id)
         self.seq[session_id] += 1
         seq = self.seq[session_id]
         body = _open_body(data) + f"{seq}}}"  # serialised once: every recipient's frame and the row
-        for user_id in recipients:
-            await self.events.append(user_id, kind, data, body)
+        events = {user_id: await self.events.append(user_id, kind, data, body) for user_id in recipients}
         self.rows.append(Row(session_id, seq, kind, sender, body, raw, flagged, at))
         self._more.set()
-        return seq
+        return Relayed(seq, events)
 
     async def start_seq(self, session_id: int, seq: int) -> None:
         self.seq[session_id] = max(self.seq[session_id], seq)
@@ -202,7 +210,7 @@ class RedisRelay(Relay):
         at: float,
         raw: str | None = None,
         flagged: bool = False,
-    ) -> int:
+    ) -> Relayed:
         ev = self.events
         keys = [f"{self.p}ended:{session_id}", f"{self.p}seq:{session_id}", self.stream, ev.channel]
         for user_id in recipients:
@@ -215,7 +223,7 @@ class RedisRelay(Relay):
         body = opened + f"{seq}}}"
         for user_id, event_id in zip(recipients, ids):
             ev.heard(user_id, event_id, kind, body)  # local sockets need not wait for the bell through pub/sub
-        return seq
+        return Relayed(seq, dict(zip(recipients, ids)))
 
     async def _call(self, keys: list[str], args: list[Any]) -> Any:
         """The script call of one message, sent with every other message's that arrived

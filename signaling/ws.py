@@ -11,13 +11,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from .eventlog import EventLog, ResumeGap, dumps
-from .protocol import Ping, Pong, ProtocolError, parse
+from .protocol import Chat, Ping, Pong, ProtocolError, ShareImage, parse
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +27,23 @@ log = logging.getLogger(__name__)
 Closer = Callable[[int, str, str], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Shared:
+    """The handler's answer to a shared item (chat, stroke, board action, image): no frame of its
+    own. A chat or an image comes back to its sender as an event of the sender's own stream
+    (`own_event`, the masked text); that event carries the message's `ref` to this socket, so
+    the sender gets one frame, not an ack and an echo. Strokes and board actions go to the
+    other side only (`own_event` None): a `ref` gets an ack. Without a `ref`, nothing comes
+    back but errors — as the floor does, one frame out per message for a stroke."""
+
+    session_id: int
+    own_event: int | None = None
+
+
 class Handler(Protocol):
     async def authenticate(self, ticket: str | None) -> Any: ...
     async def connected(self, user: Any, close: Closer) -> None: ...
-    async def message(self, user: Any, msg: Any) -> dict[str, Any] | None: ...
+    async def message(self, user: Any, msg: Any) -> dict[str, Any] | Shared | None: ...
     async def disconnected(self, user: Any) -> None: ...
 
 
@@ -78,6 +92,17 @@ async def serve(
     raw_last = websocket.query_params.get("last_event_id")
     last = int(raw_last) if raw_last and raw_last.isdigit() else None
     seen = [time.monotonic()]
+    # Own events not sent yet whose frame carries a ref: event id → (ref, session id). Filled
+    # only while the pump has not passed that id (see `Shared`), emptied as the pump sends.
+    refs: dict[int, tuple[str, int]] = {}
+    # Held by the pump while it reads and sends, and by a chat or an image with a ref while it
+    # is handled: on Redis the event's bell can overtake the script's reply, and the pump would
+    # send the sender's copy before its ref is known. Only messages with a ref wait (the page
+    # sends none), for at most the one relay call.
+    hold = asyncio.Lock()
+
+    def ack(ref: str, session_id: int) -> dict[str, Any]:
+        return {"type": "ack", "ref": ref, "session_id": session_id}
 
     async def pump() -> None:
         nonlocal last
@@ -88,22 +113,26 @@ async def serve(
         try:
             while True:
                 bell.clear()
-                try:
-                    batch = await events.read(user.id, last)
-                except ResumeGap as gap:
-                    await send(
-                        {
-                            "type": "error",
-                            "error": "ResumeGap",
-                            "latest": gap.latest,
-                            "detail": "missed events are no longer kept; re-fetch your state",
-                        }
-                    )
-                    last = gap.latest
-                    continue
-                for event in batch:
-                    await send(event.text())
-                    last = event.id
+                async with hold:
+                    try:
+                        batch = await events.read(user.id, last)
+                    except ResumeGap as gap:
+                        await send(
+                            {
+                                "type": "error",
+                                "error": "ResumeGap",
+                                "latest": gap.latest,
+                                "detail": "missed events are no longer kept; re-fetch your state",
+                            }
+                        )
+                        last = gap.latest
+                        for event_id in [i for i in refs if i <= gap.latest]:  # skipped: their refs still get an answer
+                            await send(ack(*refs.pop(event_id)))
+                        continue
+                    for event in batch:
+                        last = event.id  # before the send: from here on a new ref for it gets an ack instead
+                        mine = refs.pop(event.id, None) if refs else None
+                        await send(event.text(mine[0] if mine else None))
                 if not batch:
                     # No timeout per wait (it cost a timer handle per event): a bell lost on its
                     # way between instances is covered by the event log ringing every bell
@@ -150,7 +179,14 @@ async def serve(
                     await handler.message(user, msg)
                     await send({"type": "pong", "ref": msg.ref})
                     continue
-                reply = await handler.message(user, msg)
+                if msg.ref is not None and isinstance(msg, (Chat, ShareImage)):
+                    async with hold:
+                        reply = await handler.message(user, msg)
+                        if isinstance(reply, Shared) and reply.own_event is not None and last is not None and reply.own_event > last:
+                            refs[reply.own_event] = (msg.ref, reply.session_id)  # the pump sends it next, with the ref
+                            continue
+                else:
+                    reply = await handler.message(user, msg)
             except ProtocolError as exc:
                 if exc.ref is None and msg is not None:
                     exc.ref = msg.ref
@@ -159,6 +195,10 @@ async def serve(
             except Exception:  # noqa: BLE001 - an unforeseen failure answers this frame, the socket stays
                 log.exception("websocket message failed")
                 await send({"type": "error", "error": "ServerError", "detail": "this message could not be handled", "ref": getattr(msg, "ref", None)})
+                continue
+            if isinstance(reply, Shared):
+                if msg.ref is not None:  # a stroke or a board action (or a copy already gone out): an ack
+                    await send(ack(msg.ref, reply.session_id))
                 continue
             if reply is not None and not isinstance(msg, Pong):
                 await send(reply)

@@ -39,7 +39,7 @@ from signaling.eventlog import EventLog
 from signaling.presence import Kick, Presence
 from signaling.protocol import Board, Chat, Ping, Pong, ProtocolError, ShareImage, Stroke
 from signaling.relay import Relay, SessionClosed
-from signaling.ws import Closer
+from signaling.ws import Closer, Shared
 
 from . import service
 from .presence import settle
@@ -231,7 +231,7 @@ class LiveHandler:
             elif revoked_at is not None:
                 await self._on_kick(Kick(user_id, sid, "TokenRevoked"))
 
-    async def message(self, user: User, msg: Any) -> dict[str, Any] | None:
+    async def message(self, user: User, msg: Any) -> dict[str, Any] | Shared | None:
         if user.role == Role.TUTOR:
             await self._keep_on_duty(user.id)
         if isinstance(msg, (Ping, Pong)):
@@ -261,7 +261,7 @@ class LiveHandler:
             self.beats[tutor_id] = now
             await self.matcher.heartbeat(tutor_id)
 
-    async def _share(self, user: User, msg: Chat | Stroke | Board | ShareImage) -> dict[str, Any]:
+    async def _share(self, user: User, msg: Chat | Stroke | Board | ShareImage) -> Shared:
         student, tutor = await self._pair(msg.session_id, user.id, msg.ref)
         image = None
         if isinstance(msg, ShareImage):
@@ -271,11 +271,12 @@ class LiveHandler:
                 raise ProtocolError("InvalidMessage", "share your own uploaded image (POST /api/images)", msg.ref)
         item = service.shared(user.id, student, tutor, msg, image)
         try:
-            await self.relay.send(msg.session_id, item.kind, user.id, item.data, item.recipients, self.now, raw=item.raw, flagged=item.flagged)
+            sent = await self.relay.send(msg.session_id, item.kind, user.id, item.data, item.recipients, self.now, raw=item.raw, flagged=item.flagged)
         except SessionClosed:
             self.pairs.pop(msg.session_id, None)
             raise ProtocolError("SessionEnded", "this session has ended", msg.ref) from None
-        return {"type": "ack", "ref": msg.ref, "session_id": msg.session_id}
+        # No ack frame: the sender's own copy (chat, image) carries the ref (signaling/ws.py)
+        return Shared(msg.session_id, sent.events.get(user.id))
 
     async def _pair(self, session_id: int, user_id: int, ref: str | None) -> tuple[int, int]:
         pair = self.pairs.get(session_id)

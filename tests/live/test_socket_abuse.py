@@ -1,5 +1,6 @@
 """The websocket under abuse (issue 15, findings 4 and 5): generated frames for every message
-type are each answered (an error frame or an ack) and the socket stays open; a flood of chat gets
+type are each answered (an error frame, an ack, or — a chat or an image — the sender's own event
+carrying the ref) and the socket stays open; a flood of chat gets
 `TooManyMessages` error frames while a stroke stream at drawing speed passes."""
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ async def test_every_generated_frame_is_answered_and_the_socket_stays(matched, a
         await student.ws.send(raw)
     await student.send(type="ping", ref="last")
     await student.wait_for(lambda f: f.get("ref") == "last", timeout=60)
-    refs = {f.get("ref") for f in student.frames if f.get("type") in ("ack", "error", "pong")}
+    refs = {f.get("ref") for f in student.frames if f.get("type") in ("ack", "error", "pong", "event")}
     missing = [r for r in map(_ref, sent) if r is not None and r not in refs]
     assert missing == []
     assert not [f for f in student.frames if f.get("error") == "ServerError"]
@@ -78,6 +79,9 @@ async def test_a_chat_flood_gets_error_frames_while_strokes_at_drawing_speed_pas
         await student.send(type="chat", session_id=sid, text=f"刷屏 {i}", ref=f"c{i}")
     await student.wait_for(lambda f: f.get("ref") == "c49", timeout=60)
     acks = [f for f in student.frames if f.get("type") == "ack" and str(f.get("ref", "")).startswith("c")]
+    assert acks == []  # a chat's answer is the sender's own (masked) copy, carrying the ref
+    acks = [f for f in student.frames if f.get("type") == "event" and str(f.get("ref", "")).startswith("c")]
+    assert all(f["kind"] == "chat" and f["data"]["text"] == f"刷屏 {f['ref'][1:]}" for f in acks)
     refused = [f for f in student.frames if f.get("error") == "TooManyMessages"]
     assert refused and refused[0]["retry_after"] >= 1
     assert 5 <= len(acks) < 50 and len(acks) + len(refused) == 50

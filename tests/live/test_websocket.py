@@ -44,6 +44,28 @@ async def test_chat_is_masked_stored_and_flagged(matched, factory):
     assert s.flagged and row.flagged and row.raw == "老师加我微信 abc_12345 吧"
 
 
+async def test_a_shared_item_answers_its_sender_with_one_frame(matched):
+    """A chat comes back to its sender once: its own masked copy, carrying the ref (no separate
+    ack). A stroke goes to the other side only: with a ref it gets an ack, without one nothing."""
+    student, tutor, sid, *_ = matched
+    await live(student, tutor, sid)
+    await student.send(type="chat", session_id=sid, text="加我QQ 12345678", ref="c1")
+    mine = await student.wait_for(lambda f: f.get("ref") == "c1")
+    assert mine["type"] == "event" and mine["kind"] == "chat" and "12345678" not in mine["data"]["text"]
+    assert (await tutor.event("chat", session_id=sid))["text"] == mine["data"]["text"]
+    await student.send(type="stroke", session_id=sid, id="s1", points=[[1, 2], [3, 4]], ref="s1")
+    assert (await student.wait_for(lambda f: f.get("ref") == "s1"))["type"] == "ack"
+    await student.send(type="stroke", session_id=sid, id="s2", points=[[1, 2], [3, 4]])
+    await student.send(type="chat", session_id=sid, text="第二句")
+    await tutor.event("chat", text="第二句")
+    await student.event("chat", text="第二句")
+    await student.send(type="ping", ref="sync")
+    await student.wait_for(lambda f: f.get("ref") == "sync")
+    answers = [f for f in student.frames if f.get("ref") is not None or f.get("type") == "error"]
+    assert [(f["type"], f.get("ref")) for f in answers] == [("event", "c1"), ("ack", "s1"), ("pong", "sync")]
+    assert (await tutor.event("stroke", id="s2"))["points"] == [[1, 2], [3, 4]]  # passed on, silently
+
+
 async def test_a_third_user_cannot_relay_into_the_session(matched, factory, server, clients):
     student, tutor, sid, *_ = matched
     org = await factory.org()

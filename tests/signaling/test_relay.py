@@ -26,10 +26,11 @@ async def relay(request):  # type: ignore[no-untyped-def]
 
 
 async def test_items_reach_their_recipients_with_the_seq_and_queue_their_rows_in_order(relay):
-    assert await relay.send(5, "chat", 1, {"session_id": 5, "from": 1, "text": "先看电路图"}, [1, 2], 100.0) == 1
-    assert await relay.send(5, "stroke", 2, {"session_id": 5, "from": 2, "id": "s-1"}, [1], 101.0) == 2
-    assert await relay.send(6, "chat", 3, {"session_id": 6, "from": 3, "text": "hi"}, [3, 4], 102.0,
-                            raw="hi there", flagged=True) == 1  # each session numbers its own
+    assert await relay.send(5, "chat", 1, {"session_id": 5, "from": 1, "text": "先看电路图"}, [1, 2], 100.0) == (1, {1: 1, 2: 1})
+    # the recipients' event ids: the sender's own copy answers its ref (signaling/ws.py)
+    assert await relay.send(5, "stroke", 2, {"session_id": 5, "from": 2, "id": "s-1"}, [1], 101.0) == (2, {1: 2})
+    assert (await relay.send(6, "chat", 3, {"session_id": 6, "from": 3, "text": "hi"}, [3, 4], 102.0,
+                             raw="hi there", flagged=True)).seq == 1  # each session numbers its own
     to_1 = await relay.events.read(1, 0)
     assert [(e.kind, e.data) for e in to_1] == [
         ("chat", {"session_id": 5, "from": 1, "text": "先看电路图", "seq": 1}),
@@ -43,7 +44,7 @@ async def test_items_reach_their_recipients_with_the_seq_and_queue_their_rows_in
 
 async def test_an_ended_session_is_refused_and_numbering_continues_from_the_database(relay):
     await relay.start_seq(9, 41)  # the database had 41 rows; the relay's own counter was lost
-    assert await relay.send(9, "board", 1, {"session_id": 9, "from": 1, "action": "clear"}, [2], 1.0) == 42
+    assert (await relay.send(9, "board", 1, {"session_id": 9, "from": 1, "action": "clear"}, [2], 1.0)).seq == 42
     await relay.close_session(9)
     with pytest.raises(SessionClosed):
         await relay.send(9, "chat", 1, {"session_id": 9, "from": 1, "text": "还在吗"}, [1, 2], 2.0)
@@ -77,8 +78,8 @@ async def test_messages_sent_together_keep_each_senders_order_and_each_one_its_o
     import asyncio
 
     async def say(n: int) -> int:
-        return await relay.send(7, "chat", 1 + n % 2, {"session_id": 7, "from": 1 + n % 2, "text": f"第{n}句"}, [1, 2],
-                                float(n))
+        return (await relay.send(7, "chat", 1 + n % 2, {"session_id": 7, "from": 1 + n % 2, "text": f"第{n}句"}, [1, 2],
+                                 float(n))).seq
 
     seqs = await asyncio.gather(*(say(n) for n in range(40)))
     assert seqs == list(range(1, 41))
