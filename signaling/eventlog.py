@@ -148,7 +148,14 @@ class InProcessEventLog(EventLog):
         first = stream[0].id if stream else latest + 1
         if after > latest or (after < first - 1):
             raise ResumeGap(latest)
-        return [e for e in stream or () if e.id > after][:limit]
+        if not stream:
+            return []
+        # Ids in a stream are consecutive: the events after `after` start at a known index (a
+        # scan of the whole deque — up to `keep` events — on every wake-up grew with the session).
+        # A deque finds an index from its nearer end, so the usual read — the newest event or
+        # two — costs the same however long the stream is.
+        start = after - first + 1
+        return [stream[i] for i in range(start, min(start + limit, len(stream)))]
 
 
 _APPEND = r"""

@@ -44,6 +44,9 @@ async def test_resume_from_before_what_is_kept_is_a_clear_error(log):
     with pytest.raises(ResumeGap):
         await log.read(7, 99)  # a future id is not a resume point either
     assert [e.id for e in await log.read(7, 18)] == [19, 20]
+    assert [e.id for e in await log.read(7, 15)] == [16, 17, 18, 19, 20]  # the oldest kept, after the window moved
+    assert [e.data["n"] for e in await log.read(7, 16, limit=2)] == [16, 17]
+    assert await log.read(7, 20) == []
 
 
 async def test_bell_rings_for_new_events(log):
