@@ -187,6 +187,12 @@ class RedisEventLog(EventLog):
             return
         self._heard_at[user_id] = time.monotonic()
         fresh = self._fresh.setdefault(user_id, deque(maxlen=64))
+        if fresh and event_id <= fresh[-1].id:
+            # Heard already: a sender's own copy is heard from the relay's reply and again from
+            # its bell. Ringing again woke the pump for nothing, and once its last stream read
+            # was over a second old that wake-up read the stream (three commands): ~300 stream
+            # reads a second at 200 pairs. A later event's ring made the pump read past this one.
+            return
         if fresh and event_id > fresh[-1].id + 1:
             fresh.clear()  # one not heard in between (its bell may still come): the run restarts here
         if not fresh or event_id == fresh[-1].id + 1:

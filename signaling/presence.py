@@ -121,6 +121,13 @@ class InProcessPresence(Presence):
         await self._deliver(kick)
 
 
+_PRESENT = r"""
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('ZCOUNT', KEYS[i], ARGV[1], '+inf') end
+return out
+"""
+
+
 class RedisPresence(Presence):
     def __init__(self, redis: Redis, prefix: str, ttl_s: float) -> None:
         super().__init__(ttl_s)
@@ -130,6 +137,7 @@ class RedisPresence(Presence):
         # what counts is each member's score.
         self._key_ttl = max(60, math.ceil(ttl_s * 6))
         self._listener: Subscriber | None = None
+        self._present = redis.register_script(_PRESENT)
 
     def _key(self, user_id: int) -> str:
         return f"{self.p}u:{user_id}"
@@ -155,10 +163,10 @@ class RedisPresence(Presence):
         ids = list(dict.fromkeys(user_ids))
         if not ids:
             return set()
-        async with self.r.pipeline(transaction=False) as pipe:
-            for u in ids:
-                pipe.zcount(self._key(u), f"({now}", "+inf")
-            counts = await pipe.execute()
+        # One script call for all of them: the timer's sweep asks for every user of every
+        # active session each second, and a pipeline of one ZCOUNT each (800 commands a second
+        # at 200 pairs) was packed and parsed command by command on the event loop.
+        counts = await self._present(keys=[self._key(u) for u in ids], args=[f"({now}"])
         return {u for u, n in zip(ids, counts) if int(n) > 0}
 
     async def claim_once(self, key: str, ttl_s: float, now: float) -> bool:

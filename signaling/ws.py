@@ -23,6 +23,8 @@ from .protocol import Chat, Ping, Pong, ProtocolError, ShareImage, parse
 log = logging.getLogger(__name__)
 
 
+READ_LIMIT = 500  # events a socket's pump reads at once
+
 # Close this socket from outside (the user was suspended or signed out): code, error, detail.
 Closer = Callable[[int, str, str], Awaitable[None]]
 
@@ -115,7 +117,7 @@ async def serve(
                 bell.clear()
                 async with hold:
                     try:
-                        batch = await events.read(user.id, last)
+                        batch = await events.read(user.id, last, READ_LIMIT)
                     except ResumeGap as gap:
                         await send(
                             {
@@ -133,7 +135,11 @@ async def serve(
                         last = event.id  # before the send: from here on a new ref for it gets an ack instead
                         mine = refs.pop(event.id, None) if refs else None
                         await send(event.text(mine[0] if mine else None))
-                if not batch:
+                if len(batch) < READ_LIMIT and not bell.is_set():
+                    # Nothing more than what was read unless the bell rang meanwhile (the bell
+                    # was cleared before the read). Reading again anyway found nothing, and on
+                    # Redis an empty read more than a second after the last stream read asks the
+                    # stream: ~300 stream reads a second at 200 pairs, one per socket per second.
                     # No timeout per wait (it cost a timer handle per event): a bell lost on its
                     # way between instances is covered by the event log ringing every bell
                     # now and then (RedisEventLog: every 5 s), after which `read` asks the stream.
