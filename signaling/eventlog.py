@@ -129,13 +129,19 @@ class InProcessEventLog(EventLog):
     def __init__(self, keep: int = 1000) -> None:
         super().__init__()
         self.keep = keep
-        self.streams: dict[int, deque[StoredEvent]] = defaultdict(lambda: deque(maxlen=self.keep))
+        # Kept as (id, kind, JSON text) tuples, not StoredEvent objects: a tuple of a number and
+        # strings is dropped from the garbage collector's tracking at its first collection, an
+        # object is traversed by every collection for as long as it is kept. Up to `keep` events
+        # per user stay: at 1,000 pairs the kept events were most of the young objects, and
+        # the young-generation passes (50,000 objects, app/kit/runtime.py) stalled the loop
+        # 48-100 ms every ~4 s — the relay's p99 (a loop watchdog, loadtest.signaling).
+        self.streams: dict[int, deque[tuple[int, str, str]]] = defaultdict(lambda: deque(maxlen=self.keep))
         self.seq: dict[int, int] = defaultdict(int)
 
     async def append(self, user_id: int, kind: str, data: dict[str, Any], body: str | None = None) -> int:
         """`body`: `data` already serialised (the relay's shared items), sent as it is."""
         self.seq[user_id] += 1
-        self.streams[user_id].append(StoredEvent(self.seq[user_id], kind, None if body is not None else data, body))
+        self.streams[user_id].append((self.seq[user_id], kind, body if body is not None else dumps(data)))
         self._ring(user_id)
         return self.seq[user_id]
 
@@ -145,7 +151,7 @@ class InProcessEventLog(EventLog):
     async def read(self, user_id: int, after: int, limit: int = 500) -> list[StoredEvent]:
         latest = self.seq.get(user_id, 0)
         stream = self.streams.get(user_id)
-        first = stream[0].id if stream else latest + 1
+        first = stream[0][0] if stream else latest + 1
         if after > latest or (after < first - 1):
             raise ResumeGap(latest)
         if not stream:
@@ -155,7 +161,11 @@ class InProcessEventLog(EventLog):
         # A deque finds an index from its nearer end, so the usual read — the newest event or
         # two — costs the same however long the stream is.
         start = after - first + 1
-        return [stream[i] for i in range(start, min(start + limit, len(stream)))]
+        out = []
+        for i in range(start, min(start + limit, len(stream))):
+            event_id, kind, body = stream[i]
+            out.append(StoredEvent(event_id, kind, body=body))
+        return out
 
 
 _APPEND = r"""
