@@ -7,8 +7,10 @@ measured, alone, from /proc: for aiortc that service process itself; for Janus t
 process (started for this run by scripts/ensure-janus.sh, stopped at the end) — the service
 process only signals then, and its CPU is reported beside. One aiortc tutor sends silence with a
 click every second; N aiortc listeners, spread over worker processes, count RTP packets received
-and lost and time each click's arrival. N rises until a step is not held (loss over 1 %, a
-listener not connected, or fewer than 95 % of the packets in time). The floor is the media
+and lost and time each click's arrival. Each step's 8 s window opens once every listener is
+connected (the class in session, not N connections being set up). N rises until a step is not
+held (loss over 1 %, delay p99 over 150 ms, a listener not connected, or fewer than 95 % of the
+packets in time). The floor is the media
 server's CPU with the tutor alone, measured in the same run; CPU per listener is what N listeners
 add above it. The clients' CPU (the listeners' workers and the tutor's process) is reported too:
 on one machine they run out long before a media server.
@@ -21,14 +23,16 @@ the next one, `clicks_heard_pct` (arrivals per click sent, per listener) shows e
 heard once, and a click not heard in the window counts as a full period late in the percentiles.
 
 Where the delay is: `tutor_to_service_p99_ms` (the click's packet reaching the service) and
-`in_service_p50/p99_ms` (from there to being handed to each listener's sender) are clocked inside
+`in_service_p50/p99_ms` (from there to being on every listener's socket) are clocked inside
 the service (aiortc backend only; None for Janus). `service_cpu_wait_ms_per_s` (the media server:
 the aiortc service process, or the `janus` process) and `clients_cpu_wait_ms_per_s` are the time
 their threads were runnable but waiting for a CPU (/proc/PID/task/*/schedstat): on a shared
 2-core machine that, not the server's code, is where a long delay comes from. The listener
 processes run at `--client-nice 10` (in a class they run on the students' own devices).
-`--listen count` (the default) makes the listeners count and time packets without decoding them;
-`--listen decode` (or `--decode`) plays each stream through aiortc's decoder, like a page.
+`--listen count` (the default): once connected (ICE and DTLS by aiortc), a listener reads its
+SRTP off its socket, decrypts it with its own SRTP session, and counts and times the packets
+without aiortc's receive path or a decoder (STUN and SRTCP still go to aiortc); `--listen decode`
+(or `--decode`) plays each stream through aiortc's receiver and decoder, like a page.
 
     python -m loadtest.classroom --media janus --media aiortc   # both, side by side; N = 25, 50, 100 …, 8 s each
     python -m loadtest.classroom --quick                        # aiortc only, N = 5, 20, 3 s each
@@ -470,11 +474,16 @@ async def step(service: Service, pid: int, pool: ProcessPoolExecutor, workers: i
             "delay_p99_ms": round(percentile(delays, 99), 1) if delays else None}
 
 
+DELAY_P99_MS = 150.0  # the target's delay: a class heard this late is not live
+
+
 def held(row: dict[str, Any]) -> bool:
-    """Every listener connected, loss ≤ 1 %, and ≥ 95 % of the 50 packets a second arriving in
-    time: a room whose clock is starved sends fewer frames without holes, and a listener that
-    cannot keep up reads fewer — either way the class is not heard in real time."""
-    return row["loss_pct"] <= 1.0 and row["connected"] == row["listeners"] and row["received_per_listener_s"] >= 47.5
+    """Every listener connected, loss ≤ 1 %, the click's delay p99 ≤ 150 ms (a click not heard
+    counts as a full period late), and ≥ 95 % of the 50 packets a second arriving in time: a room
+    whose clock is starved sends fewer frames without holes, and a listener that cannot keep up
+    reads fewer — either way the class is not heard in real time."""
+    return (row["loss_pct"] <= 1.0 and row["connected"] == row["listeners"] and row["received_per_listener_s"] >= 47.5
+            and row["delay_p99_ms"] is not None and row["delay_p99_ms"] <= DELAY_P99_MS)
 
 
 def load() -> float:
@@ -482,7 +491,7 @@ def load() -> float:
 
 
 async def sweep(media: str, steps: list[int], seconds: float, workers: int, decode: bool, nice: int) -> dict[str, Any]:
-    """One backend: its floor, then N listeners rising until loss passes 1 % or some do not connect."""
+    """One backend: its floor, then N listeners rising until a step is not held (held())."""
     env = dict(os.environ)
     janus = None
     if media == "janus":
@@ -535,7 +544,7 @@ async def sweep(media: str, steps: list[int], seconds: float, workers: int, deco
             "floor_cpu_ms_per_s": floor["cpu_ms_per_s"],
             "rss_mb_at_max": best["rss_mb"], "clients_cpu_ms_per_s_at_max": best["clients_cpu_ms_per_s"],
             "one_core_listeners_est": int((1000 - floor["cpu_ms_per_s"]) / per) if per > 0 else None,
-            "stopped_by": "loss, a listener not connected, or too few packets" if len(held_rows) < len(rows) else "last step",
+            "stopped_by": "loss, delay, a listener not connected, or too few packets" if len(held_rows) < len(rows) else "last step",
             "steps": rows}
 
 
