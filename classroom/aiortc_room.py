@@ -30,6 +30,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import pylibsrtp
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.clock import current_ntp_time
 from aiortc.codecs.opus import OpusEncoder
@@ -74,6 +75,7 @@ class _Outlet:
         self.sender = sender
         self.sent = 0
         self.header: bytearray | None = None  # set when the connection is up (the sender starts)
+        self.parameters: RTCRtpSendParameters | None = None
         self.seq = secrets.randbelow(1 << 16)
         self.origin = secrets.randbelow(1 << 32)
         self.octets = 0
@@ -81,16 +83,20 @@ class _Outlet:
 
         async def send(parameters: RTCRtpSendParameters) -> None:
             await start(parameters)
-            self._start(parameters)
+            self.parameters = parameters
+            self._start()
 
         sender.send = send  # type: ignore[method-assign]  # aiortc calls it once DTLS is up
 
-    def _start(self, parameters: RTCRtpSendParameters) -> None:
-        dtls = self.sender.transport
+    def _start(self) -> bool:
+        """The connection's header, SRTP session and socket, once it has them all."""
+        dtls, parameters = self.sender.transport, self.parameters
+        if parameters is None or dtls._state is not DtlsState.CONNECTED or dtls._tx_srtp is None:
+            return False
         pair = dtls.transport._connection._nominated.get(1)  # aioice's selected pair (component 1)
         payload_type = parameters.codecs[0].payloadType
-        if pair is None or dtls._tx_srtp is None or payload_type is None:
-            return
+        if pair is None or payload_type is None:
+            return False
         extensions = HeaderExtensionsMap()
         extensions.configure(parameters)
         packet = RtpPacket(payload_type=payload_type, marker=1, ssrc=self.sender._ssrc)
@@ -98,15 +104,24 @@ class _Outlet:
         self.dtls, self.srtp = dtls, dtls._tx_srtp
         self.socket, self.addr = pair.protocol.transport, pair.remote_addr
         self.header = bytearray(packet.serialize(extensions))
+        return True
 
     def send(self, payload: bytes, timestamp: int, ntp: int) -> None:
         header = self.header
-        if header is None or self.dtls._state is not DtlsState.CONNECTED:
-            return
+        if header is None:
+            if self.parameters is None or not self._start():
+                return
+            header = self.header
+            assert header is not None
+        if self.dtls._state is not DtlsState.CONNECTED or self.socket.is_closing():
+            return  # the connection is ending: the room drops the participant (connectionstatechange)
         self.seq = seq = (self.seq + 1) & 0xFFFF
         ts = (self.origin + timestamp) & 0xFFFFFFFF
         _SEQ_TS.pack_into(header, 2, seq, ts)
-        self.socket.sendto(self.srtp.protect(bytes(header) + payload), self.addr)
+        try:
+            self.socket.sendto(self.srtp.protect(bytes(header) + payload), self.addr)
+        except (OSError, AttributeError, pylibsrtp.Error):  # the socket closed under us (asyncio drops it)
+            return
         self.sent += 1
         self.octets += len(payload)
         sender = self.sender  # what its RTCP sender reports and getStats() say
