@@ -69,7 +69,10 @@ class _Outlet:
     encrypted with its SRTP session (libsrtp, C) and written to its ICE pair's socket — per
     listener one header, one encryption, one sendto, and no Python of aiortc's per packet.
     aiortc still negotiates the sender (SSRC, payload type, header extensions), runs DTLS and
-    ICE, and sends the RTCP sender reports; the counters it reports are kept up to date here."""
+    ICE, and sends the RTCP sender reports; the counters it reports are kept up to date here.
+    It reads aiortc's and aioice's private attributes (the DTLS state and SRTP session, the
+    selected pair, the sender's SSRC and counters): the class tests hear audio through them, so a
+    change in aiortc shows."""
 
     def __init__(self, sender: RTCRtpSender) -> None:
         self.sender = sender
