@@ -129,9 +129,9 @@ class _Outlet:
         self.octets += len(payload)
         sender = self.sender  # what its RTCP sender reports and getStats() say
         sender._RTCRtpSender__packet_count = self.sent  # type: ignore[attr-defined]  # aiortc keeps them private
-        sender._RTCRtpSender__octet_count = self.octets  # type: ignore[attr-defined]
-        sender._RTCRtpSender__rtp_timestamp = ts  # type: ignore[attr-defined]
-        sender._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]
+        sender._RTCRtpSender__octet_count = self.octets  # type: ignore[attr-defined]  # private to aiortc, as above
+        sender._RTCRtpSender__rtp_timestamp = ts  # type: ignore[attr-defined]  # private to aiortc, as above
+        sender._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]  # private to aiortc, as above
 
 
 _SEQ_TS = struct.Struct("!HI")
