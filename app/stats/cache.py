@@ -16,6 +16,11 @@ for the same scope and month. Two rules:
   never kept: its figures can still change (a late correction, a rating given after midnight to a
   session of the day before), and an admin reading last month must see them exactly.
 
+- **Kept while the database says it is unchanged (exact)** — `checked()`: a figure computed under
+  a token read from the change counters (app/stats/changes.py) is served again only to a request
+  that reads the same token, whatever the period (open or closed). The city's ranking of
+  participation rates (a school's `city_rank`) and the online rate are kept this way.
+
 Only what the dashboard answers is kept (`GET /api/stats/dashboard`: its whole answer, and the
 city's participation table it is cut from); the tables and exports share computations but are
 never served from the kept copies. The cache is per process and
@@ -40,6 +45,7 @@ class FigureCache:
         self.clock, self.ttl_s, self.max_entries = clock, ttl_s, max_entries
         self._kept: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._running: dict[Hashable, asyncio.Future[Any]] = {}
+        self._checked: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
 
     async def get(self, key: Hashable, compute: Callable[[], Awaitable[Any]], *, keep: bool) -> Any:
         """The figure for `key`: a kept copy younger than ttl_s (when `keep`), else the running
@@ -79,8 +85,25 @@ class FigureCache:
                 self._kept.popitem(last=False)
         return value
 
+    async def checked(self, key: Hashable, token: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
+        """The figure for `key` kept with `token` if the token is the same (read by the caller
+        before this call), else computed (once for concurrent requests of the same key and token)
+        and kept with it. The token must be read before the figure is computed: a change that
+        commits in between then makes the next token differ, so it is never kept past a change."""
+        hit = self._checked.get(key)
+        if hit is not None and hit[0] == token:
+            self._checked.move_to_end(key)
+            return hit[1]
+        value = await self.get(("checked", key, token), compute, keep=False)
+        self._checked[key] = (token, value)
+        self._checked.move_to_end(key)
+        while len(self._checked) > self.max_entries:
+            self._checked.popitem(last=False)
+        return value
+
     def clear(self) -> None:
         self._kept.clear()
+        self._checked.clear()
 
 
 def is_open(end: date, today: date) -> bool:

@@ -10,6 +10,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.models import ApplicationStatus, Role, SignInBlock, SignInHour, TutorProfile, User
 
+from . import changes
+from .cache import FigureCache
 from .period import bounds
 from .rollups import block_masks, day_bounds, hits, hour_bounds
 from .rounding import ratio
@@ -76,3 +78,21 @@ async def online_rate(
         registered, on = got[2 * i], got[2 * i + 1]
         out.append({"group": label, "online": on, "registered": registered, "rate": ratio(on, registered, 100)})
     return out
+
+
+async def kept_online_rate(
+    db: AsyncSession, cache: FigureCache, city_id: int, district_id: int | None, school_id: int | None, start: date, end: date, tz: str
+) -> list[dict[str, object]]:
+    """The online rate, kept while the change counters it was computed under are the same
+    (app/stats/changes.py): recomputed only after someone signed in on a day of the period for the
+    first time, or a user or tutor profile changed what it counts. A period that is not whole
+    service days is computed every time."""
+    days = day_bounds(*hour_bounds(start, end, tz))
+    if days is None:
+        return await online_rate(db, city_id, district_id, school_id, start, end, tz)
+    token = await changes.online_token(db, *days)
+    return await cache.checked(
+        ("online_rate", city_id, district_id, school_id, start, end, tz),
+        token,
+        lambda: online_rate(db, city_id, district_id, school_id, start, end, tz),
+    )

@@ -16,6 +16,7 @@ with no students has rate 0.00.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
@@ -91,18 +92,44 @@ def shared_ranks(values: list[object]) -> list[int]:
 
 async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz: str) -> list[Row]:
     """Every school of the city, sorted by rank."""
+    ordered = by_rate(await scope_rows(db, city_id, None, None, start, end, tz))
+    for r, rank in zip(ordered, shared_ranks([r.participation_rate for r in ordered])):
+        r.city_rank = rank
+    return ordered
+
+
+def by_rate(rows: list[Row]) -> list[Row]:
+    """The rows in the table's order: highest rate first, then by school id."""
+    return sorted(rows, key=lambda r: (-r.participation_rate, r.school_id))
+
+
+def ranked_among(rows: list[Row], rates: list[Decimal]) -> list[Row]:
+    """The rows (schools of one city) ranked among `rates`, every school's rate of the city
+    (highest first, as city_table ranks them): a rank is 1 + the schools with a higher rate, so
+    equal rates share it. The rows in the table's order."""
+    lower = [-r for r in rates]  # ascending
+    ordered = by_rate(rows)
+    for r in ordered:
+        r.city_rank = bisect_left(lower, -r.participation_rate) + 1
+    return ordered
+
+
+async def scope_rows(db: AsyncSession, city_id: int, district_id: int | None, school_id: int | None, start: date, end: date, tz: str) -> list[Row]:
+    """The rows of the schools in the scope (a city, a district, one school), unranked: their cost
+    follows the schools in the scope."""
     t = bounds(start, end, tz)[1]
-    schools = (
-        await db.execute(
-            select(School, District.name, District.id).join(District, District.id == School.district_id).where(District.city_id == city_id)
-        )
-    ).all()
+    query = select(School, District.name, District.id).join(District, District.id == School.district_id).where(District.city_id == city_id)
+    if district_id is not None:
+        query = query.where(School.district_id == district_id)
+    if school_id is not None:
+        query = query.where(School.id == school_id)
+    schools = (await db.execute(query)).all()
     rows = {s.id: Row(school_id=s.id, school=s.name, district=dname, district_id=did) for s, dname, did in schools}
     if not rows:
         return []
-    in_city = list(rows)
+    in_scope = list(rows)
     h0, h1 = hour_bounds(start, end, tz)
-    counted = await school_counts(db, in_city, h0, h1)
+    counted = await school_counts(db, in_scope, h0, h1)
     days = day_bounds(h0, h1)
     if days is not None:  # registrations per day (student_registrations), summed up to the period's end
         reg = StudentRegistration
@@ -110,7 +137,7 @@ async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz:
             sid: int(n)
             for sid, n in (
                 await db.execute(
-                    select(reg.school_id, func.sum(reg.students)).where(reg.school_id.in_(in_city), reg.day < days[1]).group_by(reg.school_id)
+                    select(reg.school_id, func.sum(reg.students)).where(reg.school_id.in_(in_scope), reg.day < days[1]).group_by(reg.school_id)
                 )
             ).all()
         }
@@ -120,7 +147,7 @@ async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz:
             for sid, n in (
                 await db.execute(
                     select(User.school_id, func.count())
-                    .where(User.role == Role.STUDENT, User.school_id.in_(in_city), User.created_at < t)
+                    .where(User.role == Role.STUDENT, User.school_id.in_(in_scope), User.created_at < t)
                     .group_by(User.school_id)
                 )
             ).all()
@@ -137,10 +164,7 @@ async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz:
         r.participation_rate = ratio(r.participants, r.enrolled, 100)
         r.per_participant = ratio(r.participations, r.participants)
         r.per_enrolled = ratio(r.participations, r.enrolled)
-    ordered = sorted(rows.values(), key=lambda r: (-r.participation_rate, r.school_id))
-    for r, rank in zip(ordered, shared_ranks([r.participation_rate for r in ordered])):
-        r.city_rank = rank
-    return ordered
+    return list(rows.values())
 
 
 async def school_counts(db: AsyncSession, schools: list[int], h0: int, h1: int) -> dict[int, Counts]:
