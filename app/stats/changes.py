@@ -1,38 +1,41 @@
 """Change counters: what lets a figure over a whole period be kept until its inputs change (migration 0019).
 
 Two figures cannot be added up from per-school rollups for a period that is not one calendar
-month, because they count distinct people: a school's `city_rank` needs every school's
-participation rate (distinct students who took part / students enrolled), and the online rate
-counts distinct users who signed in. Both cost one row per active student or user, whatever is
-shown. So they are kept (`FigureCache.checked`, app/stats/cache.py) together with a **token**
-read from `stats_changes`, and served again only while the token read now is the same.
+month, because they count distinct people: the students who took part (per school: with a
+session, a question, an attendance, any of them — the participation table's four "人数"
+columns, and through them every school's rate and so a school's `city_rank`), and the users who
+signed in (the online rate). Both cost one row per active student or user, whatever is shown.
+So they are kept (`FigureCache.checked`, app/stats/cache.py) with a **token** read from
+`stats_changes` just before they were computed, and served again only while the token read now
+is the same.
 
 `stats_changes` (kind, day, shard) → n is bumped by triggers in the same transaction as every
-change of what those figures read; n only grows and rows are never deleted, so the sum of n over
-a set of rows changes exactly when one of them was bumped:
+change of what those figures read; n only grows and rows are never deleted, so (rows, sum of n)
+over a set of rows changes exactly when one of them was bumped:
 
-- `p` (day, school % 16): a `student_days` row appears, disappears or moves — the students who
-  took part on that day at that school may have changed (a participant is a student with a
-  student_days row in the period; `activity_blocks` and `school_months` follow student_days);
-- `r` (0, school % 16): `student_registrations` changed (the enrolled students);
+- `p` (day, school % 16): a `student_days` row appears, disappears or moves, or its day gains
+  or loses a kind (a session, a question, an attendance) — the only ways the students who took
+  part on that day at that school can change (`activity_blocks` and `school_months` follow
+  student_days);
 - `c` (0, 0): a school or district was added, removed or moved (the schools of a city);
 - `s` (day, user % 16): a `sign_in_hours` row appears or disappears — a user's sign-ins on that
   service day (what `sign_in_blocks` holds);
 - `u` (0, user % 16): a user was added, removed, or changed role, grade, place or registration
   time, or a tutor profile its status or stages (the registered users and their groups).
 
-The ranking's token is the sums of `p` over the period's days, `r` and `c`; the online rate's, of
-`s` over the period's days and `u`. A closed period is therefore never invalidated by today's
-sessions or sign-ins. Shards keep two writers from waiting on one row when they touch different
-schools or users; `p` and `r` are keyed by school, as `school_days` already is, so a go-live
-waits on no row it did not already wait on (but schools 16 apart share a counter row).
+The distinct students' token is `p` over the period's days and `c`; the online rate's, `s` over
+the period's days and `u`. A closed period is therefore never invalidated by today's sessions or
+sign-ins; an open one (it includes today) by every student's first participation of the day in
+the city, so at 18:00 its figures are recomputed often (README, issue 22). Shards keep writers of
+different schools or users apart: a go-live already locks its school's `school_days` row, and
+now also its school's counter row of the day, shared with the schools 16 ids apart.
 
 Rebuilding the rollups (`app.stats.rollups.rebuild`) deletes and re-inserts `student_days` and
-`sign_in_hours` with the triggers on, so it bumps the counters too. Replication-role writes
-(triggers off) bypass every rollup alike and are not supported.
+`sign_in_hours` with the triggers on, so it bumps the counters too. Writes with the triggers off
+(session_replication_role = replica) bypass every rollup alike.
 
-Cost on a go-live: one upsert when it is the student's first participation of the day (the
-student_days row is new), none otherwise. The SQL is frozen in migration 0019;
+Cost on a go-live: one upsert when the student's day is new or gains a kind, none otherwise (the
+WHEN of the update trigger is tested without calling it). The SQL is frozen in migration 0019;
 tests/test_dashboard_rollups.py keeps it equal to what this module generates.
 """
 
@@ -58,11 +61,15 @@ class Source:
     day: str  # SQL of the counter's day, with {r} for the row (NEW / OLD)
     shard: str  # SQL of the shard, with {r}
     update_of: Sequence[str] | None  # the columns whose update counts (None: any update)
+    when: str | None = None  # the update counts only when this holds (OLD / NEW)
+
+
+_KINDS = ("one_to_one", "questions", "attendances")
+_DAY_CHANGED = " OR ".join([f"OLD.{k} <> NEW.{k}" for k in ("school_id", "day", "student_id")] + [f"(OLD.{c} > 0) <> (NEW.{c} > 0)" for c in _KINDS])
 
 
 SOURCES = [
-    Source("student_days", "p", "{r}.day", f"{{r}}.school_id % {SHARDS}", ("school_id", "day", "student_id")),
-    Source("student_registrations", "r", "0", f"{{r}}.school_id % {SHARDS}", None),
+    Source("student_days", "p", "{r}.day", f"{{r}}.school_id % {SHARDS}", None, _DAY_CHANGED),
     Source("schools", "c", "0", "0", ("district_id",)),
     Source("districts", "c", "0", "0", ("city_id",)),
     Source("sign_in_hours", "s", f"(({{r}}.hour + {DAY_OFFSET_H}) / 24)", f"{{r}}.user_id % {SHARDS}", None),
@@ -93,12 +100,21 @@ def trigger_sql(dialect: str) -> list[str]:
                 f"  IF TG_OP <> 'INSERT' THEN\n    {_bump(s, 'OLD')};\n  END IF;\n"
                 f"  IF TG_OP <> 'DELETE' THEN\n    {_bump(s, 'NEW')};\n  END IF;\n  RETURN NULL;\nEND $$"
             )
-            out.append(f"CREATE TRIGGER trg_{name} AFTER INSERT OR DELETE OR {_update_clause(s)} ON {s.table} FOR EACH ROW EXECUTE FUNCTION {name}()")
+            if s.when is None:
+                out.append(
+                    f"CREATE TRIGGER trg_{name} AFTER INSERT OR DELETE OR {_update_clause(s)} ON {s.table} FOR EACH ROW EXECUTE FUNCTION {name}()"
+                )
+            else:  # a WHEN on OLD cannot be on an INSERT trigger
+                out.append(f"CREATE TRIGGER trg_{name} AFTER INSERT OR DELETE ON {s.table} FOR EACH ROW EXECUTE FUNCTION {name}()")
+                out.append(
+                    f"CREATE TRIGGER trg_{name}_update AFTER {_update_clause(s)} ON {s.table} FOR EACH ROW WHEN ({s.when}) EXECUTE FUNCTION {name}()"
+                )
         else:
             out.append(f"CREATE TRIGGER trg_{name}_insert AFTER INSERT ON {s.table} BEGIN\n  {_bump(s, 'NEW')};\nEND")
             out.append(f"CREATE TRIGGER trg_{name}_delete AFTER DELETE ON {s.table} BEGIN\n  {_bump(s, 'OLD')};\nEND")
             both = f"{_bump(s, 'OLD')};\n  {_bump(s, 'NEW')}"
-            out.append(f"CREATE TRIGGER trg_{name}_update AFTER {_update_clause(s)} ON {s.table} BEGIN\n  {both};\nEND")
+            when = f" WHEN {s.when}" if s.when else ""
+            out.append(f"CREATE TRIGGER trg_{name}_update AFTER {_update_clause(s)} ON {s.table}{when} BEGIN\n  {both};\nEND")
     return out
 
 
@@ -107,7 +123,8 @@ def drop_sql(dialect: str) -> list[str]:
     for s in SOURCES:
         name = f"stats_changes_{s.table}"
         if dialect == "postgresql":
-            out += [f"DROP TRIGGER IF EXISTS trg_{name} ON {s.table}", f"DROP FUNCTION IF EXISTS {name}()"]
+            update = [f"DROP TRIGGER IF EXISTS trg_{name}_update ON {s.table}"] if s.when else []
+            out += [f"DROP TRIGGER IF EXISTS trg_{name} ON {s.table}", *update, f"DROP FUNCTION IF EXISTS {name}()"]
         else:
             out += [f"DROP TRIGGER IF EXISTS trg_{name}_{op}" for op in ("insert", "delete", "update")]
     return out
@@ -127,9 +144,9 @@ async def token(db: AsyncSession, d0: int, d1: int, per_day: str, whole: Sequenc
     return tuple(sorted((str(k), int(n), int(s)) for k, n, s in rows))
 
 
-async def ranking_token(db: AsyncSession, d0: int, d1: int) -> Token:
-    """Changes to what the city's ranking of participation rates over days [d0, d1) reads."""
-    return await token(db, d0, d1, "p", ("r", "c"))
+async def participants_token(db: AsyncSession, d0: int, d1: int) -> Token:
+    """Changes to the distinct students who took part in days [d0, d1), per school of a city."""
+    return await token(db, d0, d1, "p", ("c",))
 
 
 async def online_token(db: AsyncSession, d0: int, d1: int) -> Token:
