@@ -289,8 +289,8 @@ async def run(quick: bool, rebuild: bool, database: str | None = None) -> dict[s
     rows = table["rows"]
     print(f"city table ({len(rows)} schools): {city_s:.3f} s; top school rate {rows[0]['participation_rate']} %, "
           f"sessions counted {sum(r['one_to_one_sessions'] for r in rows):,}, attendances {sum(r['one_to_many_attendances'] for r in rows):,}")
-    print(f"one school's table: {school_s:.3f} s (rank {one['rows'][0]['city_rank']}); its first request (the city's ranking "
-          f"computed) {first_s['school_table']:.3f} s, after sessions went live {after_change_s:.3f} s")
+    print(f"one school's table: {school_s:.3f} s (rank {one['rows'][0]['city_rank']}); its first request "
+          f"{first_s['school_table']:.3f} s, after sessions went live {after_change_s:.3f} s")
     print(f"online rate: {online_s:.3f} s; its first request {first_s['online_rate']:.3f} s  "
           f"{[(g['group'], g['online'], g['registered']) for g in online['rows']]}")
     print(f"district payroll ({len(pay['tutors'])} tutors, {pay['total_points']} points): {payroll_s:.3f} s")
