@@ -90,16 +90,27 @@ class FigureCache:
         before this call), else computed (once for concurrent requests of the same key and token)
         and kept with it. The token must be read before the figure is computed: a change that
         commits in between then makes the next token differ, so it is never kept past a change."""
-        hit = self._checked.get(key)
-        if hit is not None and hit[0] == token:
-            self._checked.move_to_end(key)
-            return hit[1]
+        hit = self.kept_with(key, token)
+        if hit is not None:
+            return hit
         value = await self.get(("checked", key, token), compute, keep=False)
+        self.keep_with(key, token, value)
+        return value
+
+    def kept_with(self, key: Hashable, token: Hashable) -> Any:
+        """The figure kept for `key` with this very token, else None."""
+        hit = self._checked.get(key)
+        if hit is None or hit[0] != token:
+            return None
+        self._checked.move_to_end(key)
+        return hit[1]
+
+    def keep_with(self, key: Hashable, token: Hashable, value: Any) -> None:
+        """Keep `value` for `key` with `token` (read before `value` was computed)."""
         self._checked[key] = (token, value)
         self._checked.move_to_end(key)
         while len(self._checked) > self.max_entries:
             self._checked.popitem(last=False)
-        return value
 
     def clear(self) -> None:
         self._kept.clear()

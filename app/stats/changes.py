@@ -144,9 +144,24 @@ async def token(db: AsyncSession, d0: int, d1: int, per_day: str, whole: Sequenc
     return tuple(sorted((str(k), int(n), int(s)) for k, n, s in rows))
 
 
-async def participants_token(db: AsyncSession, d0: int, d1: int) -> Token:
-    """Changes to the distinct students who took part in days [d0, d1), per school of a city."""
-    return await token(db, d0, d1, "p", ("c",))
+async def participants_tokens(db: AsyncSession, d0: int, d1: int) -> list[tuple[int, int, int, int]]:
+    """Per shard (schools with id % 16 = shard), changes to the distinct students who took part in
+    days [d0, d1) at its schools: (rows, sum of n) of its `p` counters of those days, then of the
+    `c` counter (any school or district change concerns every shard)."""
+    c = StatsChange
+    rows = (
+        await db.execute(
+            union_all(
+                select(c.shard, func.count(), func.coalesce(func.sum(c.n), literal(0)))
+                .where(c.kind == "p", c.day >= d0, c.day < d1)
+                .group_by(c.shard),
+                select(literal(-1), func.count(), func.coalesce(func.sum(c.n), literal(0))).where(c.kind == "c", c.day == 0),
+            )
+        )
+    ).all()
+    got = {int(k): (int(n), int(total)) for k, n, total in rows}
+    schools = got.get(-1, (0, 0))
+    return [(*got.get(k, (0, 0)), *schools) for k in range(SHARDS)]
 
 
 async def online_token(db: AsyncSession, d0: int, d1: int) -> Token:

@@ -174,14 +174,30 @@ async def distinct_students(db: AsyncSession, city_id: int, schools: list[int], 
     """Per school of the city with any, the distinct students who took part in days [d0, d1): with
     a one-to-one session, a question, an attendance, any of them. One calendar month is read from
     `school_months` (a row per school); any other period from `activity_blocks` (a row per active
-    student and block), so with `cache` it is kept under the change counters' token
-    (app/stats/changes.py: read before computing), recomputed only after a student of the city
-    took part on a day of the period for the first time, stopped having, or took part in another
-    way (a session after a question), or the city's schools changed."""
+    student and block), so with `cache` it is kept per shard of the city's schools (id % 16) under
+    the shard's token of change counters (app/stats/changes.py, read before computing): only the
+    shards where a student took part on a day of the period for the first time, stopped having,
+    or took part in another way (a session after a question) are read again; every shard when the
+    city's schools changed."""
     if cache is None or single_month(d0, d1) is not None:
         return await _students(db, schools, d0, d1)
-    token = await changes.participants_token(db, d0, d1)
-    return await cache.checked(("distinct_students", city_id, d0, d1), token, lambda: _students(db, schools, d0, d1))
+    tokens = await changes.participants_tokens(db, d0, d1)
+    out: Students = {}
+    stale = []
+    for shard, token in enumerate(tokens):
+        kept = cache.kept_with(("distinct_students", city_id, d0, d1, shard), token)
+        if kept is None:
+            stale.append(shard)
+        else:
+            out.update(kept)
+    if stale:
+        part = [sid for sid in schools if sid % changes.SHARDS in stale]
+        key = ("distinct_students", city_id, d0, d1, tuple((k, tokens[k]) for k in stale))
+        fresh: Students = await cache.get(key, lambda: _students(db, part, d0, d1), keep=False)  # shared by concurrent requests
+        for k in stale:
+            cache.keep_with(("distinct_students", city_id, d0, d1, k), tokens[k], {sid: v for sid, v in fresh.items() if sid % changes.SHARDS == k})
+        out.update(fresh)
+    return out
 
 
 async def _students(db: AsyncSession, schools: list[int], d0: int, d1: int) -> Students:
