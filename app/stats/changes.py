@@ -23,8 +23,10 @@ over a set of rows changes exactly when one of them was bumped:
 - `u` (0, user % 16): a user was added, removed, or changed role, grade, place or registration
   time, or a tutor profile its status or stages (the registered users and their groups).
 
-The distinct students' token is `p` over the period's days and `c`; the online rate's, `s` over
-the period's days and `u`. A closed period is therefore never invalidated by today's sessions or
+Tokens are per shard: the distinct students of the schools with id % 16 = k are kept under (rows,
+sum) of `p` of shard k over the period's days and `c`; the online counts of the users with
+id % 16 = k under `s` of shard k over the period's days and `u` of shard k. After a change only
+the shards it touched are counted again. A closed period is therefore never invalidated by today's sessions or
 sign-ins; an open one (it includes today) by every student's first participation of the day in
 the city, so at 18:00 its figures are recomputed often (README, issue 22). Shards keep writers of
 different schools or users apart: a go-live already locks its school's `school_days` row, and
@@ -130,40 +132,33 @@ def drop_sql(dialect: str) -> list[str]:
     return out
 
 
-Token = tuple[tuple[str, int, int], ...]
-
-
-async def token(db: AsyncSession, d0: int, d1: int, per_day: str, whole: Sequence[str]) -> Token:
-    """(kind, rows, sum of n) of the `per_day` counters of days [d0, d1) and of the `whole` kinds:
-    two index range scans of a table of (days × 16 + a few) rows, whatever the planner believes."""
-    c = StatsChange
-    parts = [select(c.kind, c.n).where(c.kind == per_day, c.day >= d0, c.day < d1)]
-    parts += [select(c.kind, c.n).where(c.kind == k, c.day == 0) for k in whole]
-    u = union_all(*parts).subquery()
-    rows = (await db.execute(select(u.c.kind, func.count(), func.coalesce(func.sum(u.c.n), literal(0))).group_by(u.c.kind))).all()
-    return tuple(sorted((str(k), int(n), int(s)) for k, n, s in rows))
+async def online_tokens(db: AsyncSession, d0: int, d1: int) -> list[tuple[int, int, int, int]]:
+    """Per shard of the users (id % 16), changes to what the online rate over days [d0, d1) reads:
+    (rows, sum of n) of its `s` counters of those days, then of its `u` counter."""
+    return await _per_shard(db, "s", d0, d1, "u")
 
 
 async def participants_tokens(db: AsyncSession, d0: int, d1: int) -> list[tuple[int, int, int, int]]:
     """Per shard (schools with id % 16 = shard), changes to the distinct students who took part in
     days [d0, d1) at its schools: (rows, sum of n) of its `p` counters of those days, then of the
     `c` counter (any school or district change concerns every shard)."""
+    return await _per_shard(db, "p", d0, d1, "c")
+
+
+async def _per_shard(db: AsyncSession, per_day: str, d0: int, d1: int, whole: str) -> list[tuple[int, int, int, int]]:
+    """Per shard: (rows, sum of n) of the `per_day` counters of days [d0, d1), then of the `whole`
+    counter of the shard (a `whole` kept in shard 0 alone, as `c`, concerns every shard). Two
+    index range scans of a table of (days × 16 + a few) rows, whatever the planner believes."""
     c = StatsChange
+    total = func.coalesce(func.sum(c.n), literal(0))
     rows = (
         await db.execute(
             union_all(
-                select(c.shard, func.count(), func.coalesce(func.sum(c.n), literal(0)))
-                .where(c.kind == "p", c.day >= d0, c.day < d1)
-                .group_by(c.shard),
-                select(literal(-1), func.count(), func.coalesce(func.sum(c.n), literal(0))).where(c.kind == "c", c.day == 0),
+                select(literal(0), c.shard, func.count(), total).where(c.kind == per_day, c.day >= d0, c.day < d1).group_by(c.shard),
+                select(literal(1), c.shard, func.count(), total).where(c.kind == whole, c.day == 0).group_by(c.shard),
             )
         )
     ).all()
-    got = {int(k): (int(n), int(total)) for k, n, total in rows}
-    schools = got.get(-1, (0, 0))
-    return [(*got.get(k, (0, 0)), *schools) for k in range(SHARDS)]
-
-
-async def online_token(db: AsyncSession, d0: int, d1: int) -> Token:
-    """Changes to what the online rate over days [d0, d1) reads."""
-    return await token(db, d0, d1, "s", ("u",))
+    got = {(int(w), int(k)): (int(n), int(t)) for w, k, n, t in rows}
+    every = whole == "c"  # one row for the whole city
+    return [(*got.get((0, k), (0, 0)), *got.get((1, 0 if every else k), (0, 0))) for k in range(SHARDS)]
