@@ -40,6 +40,11 @@ class Clock(Protocol):
     def now(self) -> float: ...
 
 
+# Figures kept under a token are kept per shard (16 per figure, app/stats/changes.py) and are
+# small (a few counts per school or group): room for as many figures as the kept answers.
+CHECKED_PER_ENTRY = 16
+
+
 class FigureCache:
     def __init__(self, clock: Clock, ttl_s: float = 15.0, max_entries: int = 512) -> None:
         self.clock, self.ttl_s, self.max_entries = clock, ttl_s, max_entries
@@ -109,7 +114,7 @@ class FigureCache:
         """Keep `value` for `key` with `token` (read before `value` was computed)."""
         self._checked[key] = (token, value)
         self._checked.move_to_end(key)
-        while len(self._checked) > self.max_entries:
+        while len(self._checked) > self.max_entries * CHECKED_PER_ENTRY:
             self._checked.popitem(last=False)
 
     def clear(self) -> None:
