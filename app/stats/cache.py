@@ -16,14 +16,16 @@ for the same scope and month. Two rules:
   never kept: its figures can still change (a late correction, a rating given after midnight to a
   session of the day before), and an admin reading last month must see them exactly.
 
-- **Kept while the database says it is unchanged (exact)** — `checked()`: a figure computed under
-  a token read from the change counters (app/stats/changes.py) is served again only to a request
-  that reads the same token, whatever the period (open or closed). The city's ranking of
-  participation rates (a school's `city_rank`) and the online rate are kept this way.
+- **Kept while the database says it is unchanged (exact)** — `kept_with` / `keep_with` (and
+  `checked()`, both at once): a figure computed under a token read from the change counters
+  (app/stats/changes.py) just before is served again only to a request that reads the same
+  token, whatever the period (open or closed). The participation table's distinct students (per
+  shard of the city's schools) and the online rate's counts (per shard of the users) are kept
+  this way, for the tables and exports too.
 
-Only what the dashboard answers is kept (`GET /api/stats/dashboard`: its whole answer, and the
-city's participation table it is cut from); the tables and exports share computations but are
-never served from the kept copies. The cache is per process and
+Only what the dashboard answers is kept for `ttl_s` (`GET /api/stats/dashboard`: its whole answer,
+and the city's participation table it is cut from); the tables and exports share computations
+but are never served from those copies. The cache is per process and
 bounded (`max_entries`, the oldest dropped first); several instances each keep their own.
 """
 
