@@ -24,7 +24,8 @@ settings), timed against a floor measured in the same run (the same UPDATE and c
 triggers off), then once more without waiting for the disk at commit (what the triggers add in
 execution), with each trigger function's own time; the school's row, its day of the trend and the
 tutor's month are fetched from the API and compared with the same figures counted straight from
-the raw records, and the new sessions are deleted again (triggers again) so the database stays
+the raw records, then a student signs in and the online rate's students are compared with a count
+over the raw sign-ins, and the new sessions are deleted again (triggers again) so the database stays
 reusable. The load average at the start and end is printed and written with the figures.
 
 A database built by an earlier version is brought to the current schema first (`alembic upgrade
@@ -280,8 +281,15 @@ async def run(quick: bool, rebuild: bool, database: str | None = None) -> dict[s
                     "INSERT INTO sign_ins (user_id, at, method) SELECT id, $1, 'password' FROM users "
                     "WHERE school_id = $2 AND role = 'student' ORDER BY random() LIMIT 1", GO_LIVE_AT - timedelta(hours=1), school_id)
                 t = time.perf_counter()
-                (await c.get("/api/stats/online-rate", params=PERIOD, headers=city)).raise_for_status()
+                online_after = (await c.get("/api/stats/online-rate", params=PERIOD, headers=city)).json()["rows"]
                 online_after_s = time.perf_counter() - t
+                # The same counted from the raw sign-ins and users (the students' groups; ~1 s).
+                raw_online = []
+                for grades in ((7, 9), (10, 12)):
+                    raw_online.append(tuple(await conn.fetchrow(
+                        "SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM sign_ins s WHERE s.user_id = u.id AND s.at >= $1 AND s.at < $2)), "
+                        "count(*) FROM users u WHERE u.role = 'student' AND u.created_at < $2 AND u.grade BETWEEN $3 AND $4 "
+                        "AND u.city_id = (SELECT city_id FROM users WHERE username = 'bench_city_admin')", *period, *grades)))
                 raw = dict(await conn.fetchrow(RAW_ROW, school_id, *period))
                 day = [GO_LIVE_AT.replace(hour=0, minute=0), GO_LIVE_AT.replace(hour=0, minute=0) + timedelta(days=1)]
                 raw_day = dict(await conn.fetchrow(RAW_ROW, school_id, *day))
@@ -302,7 +310,8 @@ async def run(quick: bool, rebuild: bool, database: str | None = None) -> dict[s
     exact = (raw["one_to_one_sessions"] == before["one_to_one_sessions"] + 450 and all(api_row[k] == v for k, v in raw.items())
              and (api_day["participations"], api_day["participants"]) == (
                  raw_day["one_to_one_sessions"] + raw_day["questions"] + raw_day["one_to_many_attendances"], raw_day["participants"])
-             and raw_tutor == kept_tutor)
+             and raw_tutor == kept_tutor
+             and [(g["online"], g["registered"]) for g in online_after if g["group"].endswith("学生")] == raw_online)
     p99 = percentile(waits, 99)
     rows = table["rows"]
     print(f"city table ({len(rows)} schools): {city_s:.3f} s; top school rate {rows[0]['participation_rate']} %, "
@@ -324,7 +333,8 @@ async def run(quick: bool, rebuild: bool, database: str | None = None) -> dict[s
           f"{f', {failed} of {len(waits)} failed' if failed else ''}; again within 15 s (kept): p99 {percentile(kept, 99):.3f} s")
     print(f"load average (1 min) at the start {load_before:.2f}, at the end {os.getloadavg()[0]:.2f}")
     if not exact:
-        print(f"  API {api_row}\n  raw {raw}\n  trend {api_day} raw {raw_day}\n  tutor month {kept_tutor} raw {raw_tutor}")
+        print(f"  API {api_row}\n  raw {raw}\n  trend {api_day} raw {raw_day}\n  tutor month {kept_tutor} raw {raw_tutor}"
+              f"\n  online {online_after} raw (students) {raw_online}")
     figures = {"rollups_exact": exact, "go_live_update_ms": round(go_live_ms, 3), "go_live_floor_ms": round(floor_ms, 3),
             "go_live_triggers_added_ms": round(live_off_ms - floor_off_ms, 3),
             "go_live_trigger_ms": costs, "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
