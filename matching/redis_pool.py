@@ -92,13 +92,12 @@ class RedisPool(Pool):
     async def available(self, key: str, limit: int) -> list[TutorStatus]:
         return await self._statuses(await self._run("AVAILABLE", key, limit))
 
-    async def _statuses(self, flat: list[str]) -> list[TutorStatus]:
-        """AVAILABLE's rows [tid, card version, since, served, seen, ...] as statuses; a card is
-        fetched (and parsed) only when this instance has not seen that version yet."""
+    async def _statuses(self, rows: list[str]) -> list[TutorStatus]:
+        """AVAILABLE's rows ('tid cv since served seen', cv the card's version) as statuses; a
+        card is fetched (and parsed) only when this instance has not seen that version yet."""
         cards = self._cards
-        ids = [int(t) for t in flat[0::5]]
-        versions = flat[1::5]
-        missing = [(tid, cv) for tid, cv in zip(ids, versions) if (c := cards.get(tid)) is None or c[0] != cv]
+        split = [_text(row).split(" ") for row in rows]
+        missing = [(int(tid), cv) for tid, cv, *_ in split if (c := cards.get(int(tid))) is None or c[0] != cv]
         if missing:
             async with self.r.pipeline(transaction=False) as pipe:
                 for tid, _ in missing:
@@ -109,9 +108,9 @@ class RedisPool(Pool):
                     cards[tid] = (cv, TutorCard.from_json(raw))
         available = TutorState.AVAILABLE
         return [
-            TutorStatus(cards[tid][1], available, float(since), float(seen), int(served), [], None)
-            for tid, since, served, seen in zip(ids, flat[2::5], flat[3::5], flat[4::5])
-            if tid in cards
+            TutorStatus(card[1], available, float(since), float(seen), int(served), [], None)
+            for tid, _, since, served, seen in split
+            if (card := cards.get(int(tid))) is not None
         ]
 
     async def on_duty_count(self, key: str) -> int:
@@ -195,7 +194,7 @@ class RedisPool(Pool):
     async def offer_first(self, request_id: int, tutor_ids: list[int], now: float, deadline: float, want: int) -> tuple[bool, list[int]]:
         if not tutor_ids:
             return False, []
-        res: list = await self._run("OFFER_FIRST", request_id, now, deadline, want, *tutor_ids)
+        res: list = await self._run("OFFER_FIRST", request_id, now, deadline, want, " ".join(map(str, tutor_ids)))
         return bool(int(res[0])), self._ints(res[1:])
 
     async def claim(self, request_id: int, tutor_id: int, now: float) -> ClaimResult:
