@@ -158,6 +158,17 @@ class RedisPool(Pool):
             int(h["tutor"]) if h.get("tutor") else None,
         )
 
+    async def request_states(self, request_ids: list[int]) -> dict[int, RequestState]:
+        out: dict[int, RequestState] = {}
+        for i in range(0, len(request_ids), 1000):
+            chunk = request_ids[i : i + 1000]
+            async with self.r.pipeline(transaction=False) as pipe:
+                for rid in chunk:
+                    pipe.hget(f"{self.p}r:{rid}", "state")
+                states = await pipe.execute()
+            out |= {rid: RequestState(_text(state)) for rid, state in zip(chunk, states) if state is not None}
+        return out
+
     async def queue_position(self, request_id: int) -> int | None:
         pos = await self._run("POSITION", request_id)
         return int(pos) if pos else None
