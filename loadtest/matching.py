@@ -110,10 +110,14 @@ async def drive(pool, rate: float, seconds: float, rng: random.Random, id_base: 
     sink = TimingSink()
     matcher = Matcher(pool, SystemClock(), sink, MatchConfig(ring_seconds=20, max_wait_s=120))
 
+    responding: set[asyncio.Task[None]] = set()
+
     async def tutor_side() -> None:
         while True:
             rid, tid = await sink.offers.get()
-            asyncio.create_task(respond(rid, tid))
+            task = asyncio.create_task(respond(rid, tid))
+            responding.add(task)
+            task.add_done_callback(responding.discard)
 
     errors = 0
 
@@ -167,6 +171,10 @@ async def drive(pool, rate: float, seconds: float, rng: random.Random, id_base: 
     await asyncio.sleep(0.5)
     responder.cancel()
     reaper.cancel()
+    # Sessions still running would end after the run and write keys its cleanup has swept.
+    for task in list(responding):
+        task.cancel()
+    await asyncio.gather(responder, reaper, *responding, return_exceptions=True)
     return {"lat": [v * 1000 for v in sink.first_offer.values()], "requests": total, "elapsed": elapsed,
             "matches": sink.matches, "cpu": cpu, "errors": errors, "round_trips": trips, "gc_pauses": pauses}
 
