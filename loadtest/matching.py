@@ -55,6 +55,8 @@ def count_round_trips() -> None:
     """Count every command and pipeline sent to Redis by this process."""
     from redis.asyncio.client import Pipeline, Redis
 
+    from matching.redis_line import ScriptLine
+
     def counted(method):  # type: ignore[no-untyped-def]
         async def wrapper(self, *args, **kwargs):  # type: ignore[no-untyped-def]
             ROUND_TRIPS[0] += 1
@@ -63,6 +65,7 @@ def count_round_trips() -> None:
 
     Redis.execute_command = counted(Redis.execute_command)  # type: ignore[method-assign]
     Pipeline.execute = counted(Pipeline.execute)  # type: ignore[method-assign]
+    ScriptLine.call = counted(ScriptLine.call)  # type: ignore[method-assign]  # the matching scripts' own connection
 
 
 class GcPauses:
