@@ -64,6 +64,7 @@ certificates: {
 }
 media: {
 	rtp_port_range = "20000-60000"
+	twcc_period = ${JANUS_TWCC_PERIOD:-1000}
 }
 nat: {
 	nice_debug = false
@@ -87,7 +88,7 @@ events: {
 EOF
 # A static pool of event loops (one per core) instead of a thread per connection: hundreds of
 # listeners share a few threads. (janus.jcfg's "event_loops", set here so the file above stays readable.)
-sed -i "s/^\tserver_name = .*/&\n\tevent_loops = ${JANUS_EVENT_LOOPS:-$(nproc)}/" "$DIR/janus.jcfg"
+sed -i "s/^\tserver_name = .*/&\n\tevent_loops = ${JANUS_EVENT_LOOPS:-$(nproc)}\n\tallow_loop_indication = true/" "$DIR/janus.jcfg"
 # TURN for Janus's own side: the service's TURN servers and credentials (the ones browsers get),
 # fetched per connection from the service (GET /api/classes/media/turn, keyed by the API secret).
 if [ -n "${TUTORING_JANUS_TURN_REST_API:-}" ]; then
