@@ -7,8 +7,10 @@ measured, alone, from /proc: for aiortc that service process itself; for Janus t
 process (started for this run by scripts/ensure-janus.sh, stopped at the end) — the service
 process only signals then, and its CPU is reported beside. One aiortc tutor sends silence with a
 click every second; N aiortc listeners, spread over worker processes, count RTP packets received
-and lost and time each click's arrival. N rises until a step is not held (loss over 1 %, a
-listener not connected, or fewer than 95 % of the packets in time). The floor is the media
+and lost and time each click's arrival. Each step's 8 s window opens once every listener is
+connected (the class in session, not N connections being set up). N rises until a step is not
+held (loss over 1 %, delay p99 over 150 ms, a listener not connected, or fewer than 95 % of the
+packets in time). The floor is the media
 server's CPU with the tutor alone, measured in the same run; CPU per listener is what N listeners
 add above it, reported also split into user and system time (the system time includes, on this one
 machine, the kernel's loopback delivery of every packet into its listener's socket, done inside the
@@ -23,14 +25,16 @@ the next one, `clicks_heard_pct` (arrivals per click sent, per listener) shows e
 heard once, and a click not heard in the window counts as a full period late in the percentiles.
 
 Where the delay is: `tutor_to_service_p99_ms` (the click's packet reaching the service) and
-`in_service_p50/p99_ms` (from there to being handed to each listener's sender) are clocked inside
+`in_service_p50/p99_ms` (from there to being on every listener's socket) are clocked inside
 the service (aiortc backend only; None for Janus). `service_cpu_wait_ms_per_s` (the media server:
 the aiortc service process, or the `janus` process) and `clients_cpu_wait_ms_per_s` are the time
 their threads were runnable but waiting for a CPU (/proc/PID/task/*/schedstat): on a shared
 2-core machine that, not the server's code, is where a long delay comes from. The listener
 processes run at `--client-nice 10` (in a class they run on the students' own devices).
-`--listen count` (the default) makes the listeners count and time packets without decoding them;
-`--listen decode` (or `--decode`) plays each stream through aiortc's decoder, like a page.
+`--listen count` (the default): once connected (ICE and DTLS by aiortc), a listener reads its
+SRTP off its socket, decrypts it with its own SRTP session, and counts and times the packets
+without aiortc's receive path or a decoder (STUN and SRTCP still go to aiortc); `--listen decode`
+(or `--decode`) plays each stream through aiortc's receiver and decoder, like a page.
 
     python -m loadtest.classroom --media janus --media aiortc   # both, side by side; N = 25, 50, 100 …, 8 s each
     python -m loadtest.classroom --quick                        # aiortc only, N = 5, 20, 3 s each
@@ -44,9 +48,11 @@ import contextlib
 import json
 import os
 import signal
+import struct
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import Manager
 from typing import Any
 
 from .common import percentile, report
@@ -73,14 +79,14 @@ class Rising:
 
 def clock_stages() -> dict[str, list[float]]:
     """aiortc backend only: when each click's packet reaches the service (from the tutor) and
-    when the room hands it to each listener's sender (SRTP and the socket follow at once). What
-    lies between the latter and a listener's arrival is the kernel and the listener's own loop."""
+    when the room has put it on every listener's socket (after the last one's sendto). What lies
+    between the latter and a listener's arrival is the kernel and the listener's own loop."""
     from aiortc.rtcrtpreceiver import RTCRtpReceiver
 
     from classroom import aiortc_room
 
     stages: dict[str, list[float]] = {"in": [], "out": []}
-    handle, recv = RTCRtpReceiver._handle_rtp_packet, aiortc_room.PacketTrack.recv
+    handle = RTCRtpReceiver._handle_rtp_packet
 
     async def inbound(self: Any, packet: Any, arrival_time_ms: int) -> None:
         if not hasattr(self, "_click"):
@@ -88,15 +94,14 @@ def clock_stages() -> dict[str, list[float]]:
         self._click.see(len(packet.payload))
         await handle(self, packet, arrival_time_ms=arrival_time_ms)
 
-    async def outbound(self: Any) -> Any:
-        packet = await recv(self)
-        if not hasattr(self, "_click"):
-            self._click = Rising(stages["out"])
-        self._click.see(packet.size)
-        return packet
+    def fanned_out(self: Any, packet: tuple[bytes, int] | None) -> None:
+        if packet is not None:
+            if not hasattr(self, "_click"):
+                self._click = Rising(stages["out"])
+            self._click.see(len(packet[0]))
 
     RTCRtpReceiver._handle_rtp_packet = inbound  # type: ignore[method-assign]
-    aiortc_room.PacketTrack.recv = outbound  # type: ignore[method-assign]
+    aiortc_room.Room.fanned_out = fanned_out  # type: ignore[method-assign]
     return stages
 
 
@@ -188,8 +193,8 @@ async def connect(service: Service, room: int, user: int, pc: Any, op: str) -> N
     await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
 
 
-def listeners(port: int, room: int, first_user: int, n: int, t0: float, t1: float, decode: bool = False) -> dict[str, Any]:
-    return asyncio.run(_listeners(Service(port), room, first_user, n, t0, t1, decode))
+def listeners(port: int, room: int, first_user: int, n: int, sync: Any, decode: bool = False) -> dict[str, Any]:
+    return asyncio.run(_listeners(Service(port), room, first_user, n, sync, decode))
 
 
 class _Seen:
@@ -200,12 +205,14 @@ class _Seen:
 
     def __init__(self) -> None:
         self.got = 0
+        self.at: float | None = None
         self.first: int | None = None
         self.last = 0
 
     def add(self, ts: int) -> None:
         self.got += 1
         if self.first is None:
+            self.at = time.time()
             self.first = self.last = ts
             return
         step = (ts - (self.last & 0xFFFFFFFF)) & 0xFFFFFFFF
@@ -222,15 +229,64 @@ class _Seen:
 SAMPLES_PER_FRAME = 960
 
 
-async def _listeners(service: Service, room: int, first_user: int, n: int, t0: float, t1: float,
+def _light(pc: Any, see: Any) -> bool:
+    """Once the connection is up, read its SRTP straight off the socket: decrypt the packet with
+    the connection's own SRTP session (libsrtp, so a packet that is not authentic is not
+    counted), take its RTP timestamp and payload size, and time the click — what aiortc's
+    receive path does before its jitter buffer, without its per-packet Python (a queue, a task
+    switch, parsing into objects, routing). STUN (ICE consent) and SRTCP still go to aiortc, so
+    the connection stays alive both ways. False while the connection is not up yet."""
+    import pylibsrtp
+
+    transceivers = pc.getTransceivers()
+    if not transceivers:
+        return False
+    dtls = transceivers[0].receiver.transport
+    pair = dtls.transport._connection._nominated.get(1)
+    srtp = dtls._rx_srtp
+    if pair is None or srtp is None or dtls.state != "connected":
+        return False
+    protocol = pair.protocol
+    aiortc_path = protocol.datagram_received
+    unpack = RTP_TS.unpack_from
+
+    def datagram_received(data: bytes, addr: Any) -> None:
+        if 127 < data[0] < 192 and not 191 < data[1] < 224:  # SRTP (SRTCP's types are 192-223)
+            try:
+                data = srtp.unprotect(data)
+            except pylibsrtp.Error:
+                return
+            first = data[0]
+            header = 12 + 4 * (first & 0x0F)
+            if first & 0x10:  # header extensions: 4 bytes, then their length in words
+                header += 4 + 4 * int.from_bytes(data[header + 2 : header + 4], "big")
+            see(len(data) - header, unpack(data, 4)[0])
+        else:
+            aiortc_path(data, addr)
+
+    protocol.datagram_received = datagram_received
+    return True
+
+
+RTP_TS = struct.Struct("!I")
+
+
+async def _listeners(service: Service, room: int, first_user: int, n: int, sync: tuple[Any, Any],
                      decode: bool = False) -> dict[str, Any]:
-    """N listeners in this process. By default they count and time RTP packets without decoding
-    them (what the server sends is the same; a decoder per listener only spends the clients' CPU,
-    which on this machine runs out first); `decode` plays each stream through aiortc's decoder."""
+    """N listeners in this process. By default (`count`) each reads its SRTP off its socket once
+    connected (_light): decrypted, counted and timed as it arrives, not decoded (what the server
+    sends is the same; aiortc's receive path and a decoder per listener only spend the clients'
+    CPU, which on this machine runs out first); `decode` plays each stream through aiortc's
+    receiver and decoder, like a page, and times the packets as they reach the receiver.
+
+    `sync`: two queues shared with the driver. This process says it is ready once its listeners
+    are connected (or 60 s have passed), and gets the measuring window back, which opens when
+    every process is ready: the figures are the class in session, not N connections being set up."""
     from aiortc import RTCPeerConnection
     from aiortc.mediastreams import MediaStreamError
 
     arrivals: list[float] = []
+    window = [float("inf"), float("inf")]  # [t0, t1): set by the driver once everyone is connected
     pcs = []
     seen: list[_Seen] = []
 
@@ -241,37 +297,60 @@ async def _listeners(service: Service, room: int, first_user: int, n: int, t0: f
         except MediaStreamError:
             pass
 
-    def clock_arrivals(pc: Any, mine: _Seen) -> None:
+    def clicks(mine: _Seen) -> Any:
         """Time each click where it reaches the listener: its RTP packet (a click encodes to a
         large packet, silence to a few bytes). The listeners' own decoding is not the service's
         delay, and on these shared cores it would dominate the figure."""
-        for receiver in pc.getReceivers():
-            handle, last = receiver._handle_rtp_packet, [0, 0.0]
+        last = [0, 0.0]
 
-            async def hooked(packet: Any, arrival_time_ms: int, handle: Any = handle, last: list[Any] = last) -> None:
-                size = len(packet.payload)
-                now = time.time()
-                if size > CLICK_BYTES and last[0] <= CLICK_BYTES and now - last[1] > REFRACTORY_S:
-                    last[1] = now
-                    if t0 <= now < t1:
-                        arrivals.append(now)
-                last[0] = size
-                if t0 <= now < t1:
-                    mine.add(packet.timestamp)
+        def see(size: int, timestamp: int) -> None:
+            now = time.time()
+            inside = window[0] <= now < window[1]
+            if size > CLICK_BYTES and last[0] <= CLICK_BYTES and now - last[1] > REFRACTORY_S:
+                last[1] = now
+                if inside:
+                    arrivals.append(now)
+            last[0] = size
+            if inside:
+                mine.add(timestamp)
+
+        return see
+
+    def clock_arrivals(pc: Any, see: Any) -> None:
+        for receiver in pc.getReceivers():
+            handle = receiver._handle_rtp_packet
+
+            async def hooked(packet: Any, arrival_time_ms: int, handle: Any = handle) -> None:
+                see(len(packet.payload), packet.timestamp)
                 if decode:
                     await handle(packet, arrival_time_ms=arrival_time_ms)
 
             receiver._handle_rtp_packet = hooked
 
-    for i in range(n):
+    sees = []
+    for _ in range(n):
         pc = RTCPeerConnection()
         pc.addTransceiver("audio", direction="recvonly")
         if decode:
             pc.on("track", lambda track: asyncio.ensure_future(consume(track)))
         seen.append(_Seen())
-        clock_arrivals(pc, seen[-1])
+        sees.append(clicks(seen[-1]))
+        clock_arrivals(pc, sees[-1])  # until _light takes over (count), or throughout (decode)
         pcs.append(pc)
     await asyncio.gather(*(connect(service, room, first_user + i, pc, "subscribe") for i, pc in enumerate(pcs)))
+    answered = time.time()
+    loop = asyncio.get_running_loop()
+    waiting = list(range(n))
+    while waiting and time.time() < answered + 60:
+        if decode:
+            waiting = [i for i in waiting if pcs[i].connectionState != "connected"]
+        else:
+            waiting = [i for i in waiting if not _light(pcs[i], sees[i])]
+        await asyncio.sleep(0.05)
+    ready, opened = sync
+    await loop.run_in_executor(None, ready.put, n)
+    window[:] = await loop.run_in_executor(None, opened.get)
+    t1 = window[1]
 
     async def counts() -> tuple[int, int]:
         got = lost = 0
@@ -282,11 +361,11 @@ async def _listeners(service: Service, room: int, first_user: int, n: int, t0: f
 
     await asyncio.sleep(max(0.0, t1 - time.time()) + 0.3)  # packets in flight at t1 arrive
     g1, l1 = await counts()
-    g0 = l0 = 0
     connected = sum(pc.connectionState == "connected" for pc in pcs)
     for pc in pcs:
         await pc.close()
-    return {"received": g1 - g0, "lost": l1 - l0, "arrivals": arrivals, "connected": connected}
+    return {"received": g1, "lost": l1, "arrivals": arrivals, "connected": connected, "answered": answered,
+            "first": [m.at for m in seen if m.at is not None]}
 
 
 def tone_track(clicks: list[float]) -> Any:
@@ -320,7 +399,8 @@ def clients_cpu_s(pool: ProcessPoolExecutor) -> tuple[float, float]:
 
 
 async def step(service: Service, pid: int, pool: ProcessPoolExecutor, workers: int, room: int, n: int,
-               seconds: float, service_pid: int | None = None, decode: bool = False) -> dict[str, Any]:
+               seconds: float, service_pid: int | None = None, decode: bool = False,
+               sync: tuple[Any, Any] | None = None) -> dict[str, Any]:
     from aiortc import RTCPeerConnection
 
     await service.call(op="create", room=room)
@@ -332,13 +412,18 @@ async def step(service: Service, pid: int, pool: ProcessPoolExecutor, workers: i
         if tutor.connectionState == "connected":
             break
         await asyncio.sleep(0.05)
-    setup = 3.0 + n * 0.06
-    t0 = time.time() + setup
-    t1 = t0 + seconds
     loop = asyncio.get_running_loop()
     share = [n // workers + (1 if i < n % workers else 0) for i in range(workers)]
-    jobs = [loop.run_in_executor(pool, listeners, service.port, room, 1000 + sum(share[:i]), k, t0, t1, decode)
+    jobs = [loop.run_in_executor(pool, listeners, service.port, room, 1000 + sum(share[:i]), k, sync, decode)
             for i, k in enumerate(share) if k]
+    if jobs:  # the window opens once every listener process has its listeners connected
+        assert sync is not None
+        for _ in jobs:
+            await loop.run_in_executor(None, sync[0].get)
+    t0 = time.time() + 1.0
+    t1 = t0 + seconds
+    for _ in jobs:
+        sync[1].put((t0, t1))  # type: ignore[index]
     await asyncio.sleep(max(0.0, t0 - time.time()))
     c0, w0, (k0, kw0), (u0, y0) = cpu_s(pid), waiting_s(pid), clients_cpu_s(pool), cpu_user_sys_s(pid)
     s0 = cpu_s(service_pid) if service_pid else 0.0
@@ -377,7 +462,12 @@ async def step(service: Service, pid: int, pool: ProcessPoolExecutor, workers: i
     delays += [CLICK_EVERY * 20.0] * max(0, n * sent_in - heard)
     to_service = after([t for t in stages["in"] if t0 <= t < t1], clicks)
     in_service = after([t for t in stages["out"] if t0 <= t < t1], stages["in"])
+    firsts = [f for r in results for f in r["first"]]
     return {"listeners": n, "connected": sum(r["connected"] for r in results),
+            # setup: the last answer came this long before the window opened, and the last
+            # listener's first packet this long after it (a listener connected late hears less)
+            "answered_before_window_s": round(t0 - max(r["answered"] for r in results), 2) if results else None,
+            "first_packet_late_s_max": round(max(firsts) - t0, 2) if firsts else None,
             "cpu_ms_per_s": round((c1 - c0) * 1000 / seconds, 1), "rss_mb": round(rss, 1),
             "cpu_user_ms_per_s": round((u1 - u0) * 1000 / seconds, 1), "cpu_sys_ms_per_s": round((y1 - y0) * 1000 / seconds, 1),
             "service_cpu_wait_ms_per_s": round((w1 - w0) * 1000 / seconds, 1),
@@ -395,11 +485,16 @@ async def step(service: Service, pid: int, pool: ProcessPoolExecutor, workers: i
             "delay_p99_ms": round(percentile(delays, 99), 1) if delays else None}
 
 
+DELAY_P99_MS = 150.0  # the target's delay: a class heard this late is not live
+
+
 def held(row: dict[str, Any]) -> bool:
-    """Every listener connected, loss ≤ 1 %, and ≥ 95 % of the 50 packets a second arriving in
-    time: a room whose clock is starved sends fewer frames without holes, and a listener that
-    cannot keep up reads fewer — either way the class is not heard in real time."""
-    return row["loss_pct"] <= 1.0 and row["connected"] == row["listeners"] and row["received_per_listener_s"] >= 47.5
+    """Every listener connected, loss ≤ 1 %, the click's delay p99 ≤ 150 ms (a click not heard
+    counts as a full period late), and ≥ 95 % of the 50 packets a second arriving in time: a room
+    whose clock is starved sends fewer frames without holes, and a listener that cannot keep up
+    reads fewer — either way the class is not heard in real time."""
+    return (row["loss_pct"] <= 1.0 and row["connected"] == row["listeners"] and row["received_per_listener_s"] >= 47.5
+            and row["delay_p99_ms"] is not None and row["delay_p99_ms"] <= DELAY_P99_MS)
 
 
 def load() -> float:
@@ -407,7 +502,7 @@ def load() -> float:
 
 
 async def sweep(media: str, steps: list[int], seconds: float, workers: int, decode: bool, nice: int) -> dict[str, Any]:
-    """One backend: its floor, then N listeners rising until loss passes 1 % or some do not connect."""
+    """One backend: its floor, then N listeners rising until a step is not held (held())."""
     env = dict(os.environ)
     janus = None
     if media == "janus":
@@ -430,11 +525,12 @@ async def sweep(media: str, steps: list[int], seconds: float, workers: int, deco
     service_pid = proc.pid if janus else None
     rows = []
     try:
-        with ProcessPoolExecutor(workers, initializer=os.nice, initargs=(nice,)) as pool:
-            floor = await step(service, server_pid, pool, workers, 1, 0, seconds, service_pid, decode)
+        with ProcessPoolExecutor(workers, initializer=os.nice, initargs=(nice,)) as pool, Manager() as manager:
+            sync = (manager.Queue(), manager.Queue())
+            floor = await step(service, server_pid, pool, workers, 1, 0, seconds, service_pid, decode, sync)
             print(f"[{media}] floor (tutor alone): {floor['cpu_ms_per_s']} ms CPU per s, {floor['rss_mb']} MB (load {load()})")
             for i, n in enumerate(steps):
-                row = await step(service, server_pid, pool, workers, 2 + i, n, seconds, service_pid, decode)
+                row = await step(service, server_pid, pool, workers, 2 + i, n, seconds, service_pid, decode, sync)
                 row["cpu_ms_per_listener_s"] = round((row["cpu_ms_per_s"] - floor["cpu_ms_per_s"]) / n, 4)
                 for part in ("user", "sys"):  # the total above is the figure; its split, for the kernel's share
                     row[f"cpu_{part}_ms_per_listener_s"] = round((row[f"cpu_{part}_ms_per_s"] - floor[f"cpu_{part}_ms_per_s"]) / n, 4)
@@ -462,7 +558,7 @@ async def sweep(media: str, steps: list[int], seconds: float, workers: int, deco
             "floor_cpu_ms_per_s": floor["cpu_ms_per_s"],
             "rss_mb_at_max": best["rss_mb"], "clients_cpu_ms_per_s_at_max": best["clients_cpu_ms_per_s"],
             "one_core_listeners_est": int((1000 - floor["cpu_ms_per_s"]) / per) if per > 0 else None,
-            "stopped_by": "loss, a listener not connected, or too few packets" if len(held_rows) < len(rows) else "last step",
+            "stopped_by": "loss, delay, a listener not connected, or too few packets" if len(held_rows) < len(rows) else "last step",
             "steps": rows}
 
 

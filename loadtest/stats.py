@@ -5,6 +5,12 @@ semester (`loadtest/citygen.py`: 646 schools, 330,000 students, 14,600 tutors, 2
 sessions, 100,000 questions, 300,000 class attendances), then times the real HTTP endpoints
 in-process (httpx → ASGI app → PostgreSQL), warm: one warm-up call, then the median of 5.
 
+A school's table and the online rate are kept until what they count changes (app/stats/changes.py):
+their first request is timed apart (`*_first_s`), and the school's table again right after the
+go-lives below changed its inputs (`school_table_after_change_s`: one shard of the city's schools
+re-read), and the online rate after a student signed in (`online_rate_after_sign_in_s`: one shard
+of the users re-counted; the sign-in is kept, as sign-ins are never taken back).
+
 The dashboard on a month is timed as the page asks for it, one request (`GET /api/stats/dashboard`),
 with nothing kept (the kept figures dropped before each call), and each of its tables from its own
 endpoint one by one. Then 50 admins (each their own school or district) open their dashboards at
@@ -18,7 +24,8 @@ settings), timed against a floor measured in the same run (the same UPDATE and c
 triggers off), then once more without waiting for the disk at commit (what the triggers add in
 execution), with each trigger function's own time; the school's row, its day of the trend and the
 tutor's month are fetched from the API and compared with the same figures counted straight from
-the raw records, and the new sessions are deleted again (triggers again) so the database stays
+the raw records, then a student signs in and the online rate's students are compared with a count
+over the raw sign-ins, and the new sessions are deleted again (triggers again) so the database stays
 reusable. The load average at the start and end is printed and written with the figures.
 
 A database built by an earlier version is brought to the current schema first (`alembic upgrade
@@ -221,6 +228,14 @@ async def run(quick: bool, rebuild: bool, database: str | None = None) -> dict[s
                 return {"Authorization": f"Bearer {r.json()['access_token']}"}
             city, district = await token("bench_city_admin"), await token("bench_district_admin")
             city_s, table = await timed(c, "/api/stats/participation", PERIOD, city)
+            # The first request of a school's table and of the online rate computes what is then kept
+            # until its inputs change (app/stats/changes.py): timed apart, then warm as the others.
+            first_s = {}
+            for name, params in (("school_table", {**PERIOD, "school_id": school_id}), ("online_rate", PERIOD)):
+                t = time.perf_counter()
+                path = "/api/stats/participation" if name == "school_table" else "/api/stats/online-rate"
+                (await c.get(path, params=params, headers=city)).raise_for_status()
+                first_s[name] = time.perf_counter() - t
             school_s, one = await timed(c, "/api/stats/participation", {**PERIOD, "school_id": school_id}, city)
             online_s, online = await timed(c, "/api/stats/online-rate", PERIOD, city)
             payroll_s, pay = await timed(c, "/api/stats/payroll", {**PERIOD, "district_id": district_id}, district)
@@ -241,6 +256,10 @@ async def run(quick: bool, rebuild: bool, database: str | None = None) -> dict[s
             new_ids: list[int] = []
             try:
                 period = [datetime.fromisoformat(PERIOD[k]).replace(tzinfo=SH) for k in ("from", "to")]
+                # The school's table as it stood (the dashboards above dropped what was kept); after
+                # the go-lives only the changed shard of the city's schools is read again.
+                (await c.get("/api/stats/participation", params={**PERIOD, "school_id": school_id}, headers=city)).raise_for_status()
+                (await c.get("/api/stats/online-rate", params=PERIOD, headers=city)).raise_for_status()
                 before = dict(await conn.fetchrow(RAW_ROW, school_id, *period))
                 floor_ms = await go_live_floor(conn, school_id, 200)
                 go_live_ms = await sessions_go_live(conn, school_id, 200, new_ids)
@@ -252,8 +271,25 @@ async def run(quick: bool, rebuild: bool, database: str | None = None) -> dict[s
                 floor_off_ms = await go_live_floor(conn, school_id, 200)
                 live_off_ms = await sessions_go_live(conn, school_id, 200, new_ids)
                 await conn.execute("SET synchronous_commit = on")
+                t = time.perf_counter()  # the sessions changed the kept ranking's inputs: recomputed
                 api_row = (await c.get("/api/stats/participation", params={**PERIOD, "school_id": school_id},
                                        headers=city)).json()["rows"][0]
+                after_change_s = time.perf_counter() - t
+                # A student signs in (a sign-in hour of the period, kept: sign-ins are never taken back):
+                # the online rate re-counts that user's shard of the city's users.
+                await conn.execute(
+                    "INSERT INTO sign_ins (user_id, at, method) SELECT id, $1, 'password' FROM users "
+                    "WHERE school_id = $2 AND role = 'student' ORDER BY random() LIMIT 1", GO_LIVE_AT - timedelta(hours=1), school_id)
+                t = time.perf_counter()
+                online_after = (await c.get("/api/stats/online-rate", params=PERIOD, headers=city)).json()["rows"]
+                online_after_s = time.perf_counter() - t
+                # The same counted from the raw sign-ins and users (the students' groups; ~1 s).
+                raw_online = []
+                for grades in ((7, 9), (10, 12)):
+                    raw_online.append(tuple(await conn.fetchrow(
+                        "SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM sign_ins s WHERE s.user_id = u.id AND s.at >= $1 AND s.at < $2)), "
+                        "count(*) FROM users u WHERE u.role = 'student' AND u.created_at < $2 AND u.grade BETWEEN $3 AND $4 "
+                        "AND u.city_id = (SELECT city_id FROM users WHERE username = 'bench_city_admin')", *period, *grades)))
                 raw = dict(await conn.fetchrow(RAW_ROW, school_id, *period))
                 day = [GO_LIVE_AT.replace(hour=0, minute=0), GO_LIVE_AT.replace(hour=0, minute=0) + timedelta(days=1)]
                 raw_day = dict(await conn.fetchrow(RAW_ROW, school_id, *day))
@@ -274,13 +310,16 @@ async def run(quick: bool, rebuild: bool, database: str | None = None) -> dict[s
     exact = (raw["one_to_one_sessions"] == before["one_to_one_sessions"] + 450 and all(api_row[k] == v for k, v in raw.items())
              and (api_day["participations"], api_day["participants"]) == (
                  raw_day["one_to_one_sessions"] + raw_day["questions"] + raw_day["one_to_many_attendances"], raw_day["participants"])
-             and raw_tutor == kept_tutor)
+             and raw_tutor == kept_tutor
+             and [(g["online"], g["registered"]) for g in online_after if g["group"].endswith("学生")] == raw_online)
     p99 = percentile(waits, 99)
     rows = table["rows"]
     print(f"city table ({len(rows)} schools): {city_s:.3f} s; top school rate {rows[0]['participation_rate']} %, "
           f"sessions counted {sum(r['one_to_one_sessions'] for r in rows):,}, attendances {sum(r['one_to_many_attendances'] for r in rows):,}")
-    print(f"one school's table: {school_s:.3f} s (rank {one['rows'][0]['city_rank']})")
-    print(f"online rate: {online_s:.3f} s  {[(g['group'], g['online'], g['registered']) for g in online['rows']]}")
+    print(f"one school's table: {school_s:.3f} s (rank {one['rows'][0]['city_rank']}); its first request "
+          f"{first_s['school_table']:.3f} s, after 450 sessions of the school went live {after_change_s:.3f} s")
+    print(f"online rate: {online_s:.3f} s; its first request {first_s['online_rate']:.3f} s, after a student signed in {online_after_s:.3f} s  "
+          f"{[(g['group'], g['online'], g['registered']) for g in online['rows']]}")
     print(f"district payroll ({len(pay['tutors'])} tutors, {pay['total_points']} points): {payroll_s:.3f} s")
     print("dashboard on a month, its tables one by one: " + ", ".join(f"{k} {v:.3f} s" for k, v in dashboard_s.items())
           + f"; all {sum(dashboard_s.values()):.3f} s; the page's one request, nothing kept: {month_s:.3f} s")
@@ -294,12 +333,16 @@ async def run(quick: bool, rebuild: bool, database: str | None = None) -> dict[s
           f"{f', {failed} of {len(waits)} failed' if failed else ''}; again within 15 s (kept): p99 {percentile(kept, 99):.3f} s")
     print(f"load average (1 min) at the start {load_before:.2f}, at the end {os.getloadavg()[0]:.2f}")
     if not exact:
-        print(f"  API {api_row}\n  raw {raw}\n  trend {api_day} raw {raw_day}\n  tutor month {kept_tutor} raw {raw_tutor}")
+        print(f"  API {api_row}\n  raw {raw}\n  trend {api_day} raw {raw_day}\n  tutor month {kept_tutor} raw {raw_tutor}"
+              f"\n  online {online_after} raw (students) {raw_online}")
     figures = {"rollups_exact": exact, "go_live_update_ms": round(go_live_ms, 3), "go_live_floor_ms": round(floor_ms, 3),
             "go_live_triggers_added_ms": round(live_off_ms - floor_off_ms, 3),
             "go_live_trigger_ms": costs, "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "dashboard_month_s": round(month_s, 4), "dashboard_tables_one_by_one_s": round(sum(dashboard_s.values()), 4),
             "dashboard_concurrent_kept_p99_s": round(percentile(kept, 99), 4), "city_table_s": round(city_s, 4), "school_table_s": round(school_s, 4), "online_rate_s": round(online_s, 4),
+            "school_table_first_s": round(first_s["school_table"], 4), "school_table_after_change_s": round(after_change_s, 4),
+            "online_rate_first_s": round(first_s["online_rate"], 4),
+        "online_rate_after_sign_in_s": round(online_after_s, 4),
             "payroll_s": round(payroll_s, 4), "dashboard_concurrent_p99_s": round(p99, 4) if p99 != float("inf") else None,
             "dashboard_concurrent_failed": failed,
             "dashboard_s": {k: round(v, 4) for k, v in dashboard_s.items()}, "scale": scale,

@@ -48,6 +48,20 @@ def test_the_chain_migration_froze_the_sql_the_module_generates() -> None:
     assert "from app" not in CHAIN.read_text() and "import app" not in CHAIN.read_text()
 
 
+CHANGES = MIGRATION.parent / "2026_11_27_0100-0019_stats_changes.py"
+
+
+def test_the_change_counter_migration_froze_the_sql_the_module_generates() -> None:
+    from app.stats import changes
+    spec = importlib.util.spec_from_file_location("m0019", CHANGES)
+    m = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(m)  # type: ignore[union-attr]
+    for dialect, tag in (("postgresql", "PG"), ("sqlite", "SQLITE")):
+        assert getattr(m, f"{tag}_TRIGGERS") == changes.trigger_sql(dialect)
+        assert getattr(m, f"{tag}_DROP") == changes.drop_sql(dialect)
+    assert "from app" not in CHANGES.read_text() and "import app" not in CHANGES.read_text()
+
+
 def test_the_question_hot_spot_migration_froze_the_sql_the_module_generates() -> None:
     spec = importlib.util.spec_from_file_location("m0011", HOT_SPOTS)
     m = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]

@@ -290,3 +290,83 @@ async def test_a_tutors_archive_lists_every_session_class_and_answer_with_its_po
     assert (await client.get("/api/stats/archive", headers=school_admin, params={**PERIOD, "tutor_id": student.id})).status_code == 404
     assert (await client.get("/api/stats/archive", headers=school_admin, params=PERIOD)).status_code == 422
     assert (await client.get("/api/stats/archive", headers=await factory.sign_in(student), params=PERIOD)).status_code == 403
+
+
+async def test_the_kept_online_rate_follows_every_change(client, factory):  # type: ignore[no-untyped-def]
+    """The online rate is kept between requests until what it counts changes (app/stats/changes.py).
+    After each of many random changes — sign-ins inside and outside the period, new users, a
+    tutor approved or changing stages, a student changing grade or school — the city's, a
+    district's and a school's rates equal the brute-force count over the users and sign-ins."""
+    from sqlalchemy import update
+
+    rng = random.Random(31)
+    org = await factory.org()
+    people: dict[int, dict] = {}  # type: ignore[type-arg]  # user id → role, grade, school, created, junior, senior, approved, sign-ins
+
+    async def add_user(db, n: int) -> None:  # type: ignore[no-untyped-def]
+        role = rng.choice(["student", "tutor"])
+        school = rng.choice(org.schools)
+        grade = rng.randint(7, 12) if role == "student" else None
+        created = rng.choice([START - timedelta(days=10), END + timedelta(days=1)])
+        u = User(username=f"k{n}", password_hash=_HASH, role=role, real_name="用户", city_id=org.city.id,
+                 district_id=school.district_id, school_id=school.id, grade=grade, created_at=created)
+        db.add(u)
+        await db.flush()
+        p = {"role": role, "grade": grade, "school": school, "created": created, "junior": False, "senior": False, "approved": False, "at": []}
+        if role == "tutor":
+            p["junior"], p["senior"], p["approved"] = rng.random() < 0.7, rng.random() < 0.5, rng.random() < 0.8
+            db.add(TutorProfile(user_id=u.id, title="senior", teaches_junior=p["junior"], teaches_senior=p["senior"],
+                                status="approved" if p["approved"] else "pending_school"))
+        people[u.id] = p
+
+    def brute(district_id: int | None, school_id: int | None) -> dict[str, list[int]]:
+        want = {g: [0, 0] for g in ("初中教师", "高中教师", "初中学生", "高中学生")}
+        for p in people.values():
+            if p["created"] >= END or (district_id and p["school"].district_id != district_id) or (school_id and p["school"].id != school_id):
+                continue
+            groups = ({"初中教师"} if p["junior"] else set()) | ({"高中教师"} if p["senior"] else set()) if p["role"] == "tutor" and p["approved"] else set()
+            if p["role"] == "student":
+                groups = {"初中学生" if p["grade"] <= 9 else "高中学生"}
+            for g in groups:
+                want[g][1] += 1
+                want[g][0] += any(START <= at < END for at in p["at"])
+        return want
+
+    async with factory.session() as db:
+        for n in range(30):
+            await add_user(db, n)
+        await db.commit()
+    admin = await factory.sign_in(await factory.user("city_admin", org))
+    scopes = [(None, None), (org.districts[0].id, None), (None, org.schools[1].id)]
+
+    async def check(step: str) -> None:
+        for district_id, school_id in scopes:
+            params = {**PERIOD, **({"district_id": district_id} if district_id else {}), **({"school_id": school_id} if school_id else {})}
+            rows = (await client.get("/api/stats/online-rate", headers=admin, params=params)).json()["rows"]
+            assert {r["group"]: [r["online"], r["registered"]] for r in rows} == brute(district_id, school_id), (step, district_id, school_id)
+
+    await check("start")
+    await check("kept")
+    for step in range(16):
+        kind = rng.choice(["sign_in", "sign_in", "outside", "user", "approve", "grade", "move"])
+        uid = rng.choice(list(people))
+        p = people[uid]
+        async with factory.session() as db:
+            if kind in ("sign_in", "outside"):
+                at = START + timedelta(days=rng.uniform(0, 7)) if kind == "sign_in" else END + timedelta(hours=rng.uniform(0, 48))
+                db.add(SignIn(user_id=uid, method="password", at=at))
+                p["at"].append(at)
+            elif kind == "user":
+                await add_user(db, 100 + step)
+            elif kind == "approve" and p["role"] == "tutor":
+                p["approved"], p["senior"] = not p["approved"], not p["senior"]
+                await db.execute(update(TutorProfile).where(TutorProfile.user_id == uid).values(
+                    status="approved" if p["approved"] else "pending_school", teaches_senior=p["senior"]))
+            elif kind == "grade" and p["role"] == "student":
+                p["grade"] = 19 - p["grade"]
+                await db.execute(update(User).where(User.id == uid).values(grade=p["grade"]))
+            elif kind == "move":
+                p["school"] = rng.choice(org.schools)
+                await db.execute(update(User).where(User.id == uid).values(school_id=p["school"].id, district_id=p["school"].district_id))
+            await db.commit()
+        await check(f"{step} {kind}")

@@ -217,3 +217,106 @@ async def test_the_daily_trend_matches_a_brute_force_count(client, factory):  # 
         mine = [u for u, t in events if START <= t < END and t.astimezone(SH).date() == day]
         assert got[str(day)] == (len(mine), len(set(mine))), day
     assert sum(n for n, _ in got.values()) > 0
+
+
+async def test_every_table_follows_every_change_while_the_distinct_students_are_kept(client, factory):  # type: ignore[no-untyped-def]
+    """The distinct students of a period (and through them every rate and rank) are kept between
+    requests until what they count changes (app/stats/changes.py). After each of many random
+    changes — sessions going live and deleted, questions (some on a day the student already had
+    a session: the day gains a kind), new students, a new school — the city's table, every
+    school's own table and every district's table equal the brute-force count, rank included."""
+    from sqlalchemy import delete, select
+
+    rng = random.Random(23)
+    org, schools, students, sessions, questions = await build(factory, 23)
+    tutor = await factory.tutor(org)
+    city = await factory.sign_in(await factory.user("city_admin", org))
+    params = {"from": "2026-11-02", "to": "2026-11-09"}
+
+    async def check(step: str) -> None:
+        expected = brute(schools, students, sessions, questions)
+        rows = (await client.get("/api/stats/participation", headers=city, params=params)).json()["rows"]
+        assert {r["school_id"] for r in rows} == set(expected)
+        for row in rows:
+            for key, value in expected[row["school_id"]].items():
+                assert Decimal(str(row[key])) == value, (step, "city", row["school_id"], key)
+        for school in schools:
+            r = await client.get("/api/stats/participation", headers=city, params={**params, "school_id": school.id})
+            assert r.status_code == 200, r.text
+            [row] = r.json()["rows"]
+            for key, value in expected[school.id].items():
+                assert Decimal(str(row[key])) == value, (step, school.id, key)
+        for district in org.districts:
+            rows = (await client.get("/api/stats/participation", headers=city, params={**params, "district_id": district.id})).json()["rows"]
+            assert [r["school_id"] for r in rows] == sorted(
+                (s.id for s in schools if s.district_id == district.id), key=lambda sid: (-expected[sid]["participation_rate"], sid))
+            for row in rows:
+                assert row["city_rank"] == expected[row["school_id"]]["city_rank"], (step, row["school_id"])
+
+    await check("start")
+    await check("kept")  # the same again, from the kept ranking
+    for step in range(16):
+        kind = rng.choice(["session", "session", "delete", "question", "same_day", "student", "school"] if step else ["session"])
+        everyone = [(sid, u) for sid, us in students.items() for u in us]
+        async with factory.session() as db:
+            if kind == "session":
+                sid, u = rng.choice(everyone)
+                live = START + timedelta(days=rng.uniform(0, 7))
+                req = HelpRequest(student_id=u, subject_code="math", text="?", status="matched")
+                db.add(req)
+                await db.flush()
+                db.add(TutoringSession(request_id=req.id, student_id=u, tutor_id=tutor.id, subject_code="math",
+                                       state="ended", live_at=live, matched_at=START - timedelta(days=1)))
+                sessions.append((sid, u, live))
+            elif kind == "delete" and sessions:
+                sid, u, live = sessions.pop(rng.randrange(len(sessions)))
+                found = (await db.execute(select(TutoringSession.id).where(
+                    TutoringSession.student_id == u, TutoringSession.live_at.is_(None) if live is None else TutoringSession.live_at == live))).scalars().first()
+                await db.execute(delete(TutoringSession).where(TutoringSession.id == found))
+            elif kind in ("question", "same_day"):
+                in_period = [(sid, u, live) for sid, u, live in sessions if live is not None and START <= live < END]
+                if kind == "same_day" and in_period:  # the student's day already has a session: it gains a question
+                    sid, u, at = rng.choice(in_period)
+                else:
+                    sid, u = rng.choice(everyone)
+                    at = START + timedelta(days=rng.uniform(0, 7))
+                db.add(Question(student_id=u, subject_code="physics", text="?", created_at=at))
+                questions.append((sid, u, at))
+            elif kind == "student":
+                school = rng.choice(schools)
+                user = User(username=f"new{step}", password_hash=_HASH, role="student", real_name="学生", city_id=org.city.id,
+                            district_id=school.district_id, school_id=school.id, grade=8, created_at=START - timedelta(days=3))
+                db.add(user)
+                await db.flush()
+                students[school.id].append(user.id)
+            else:
+                extra = School(district_id=rng.choice(org.districts).id, code=f"NEW{step}", name="新学校", stage="junior")
+                db.add(extra)
+                await db.flush()
+                schools.append(extra)
+                students[extra.id] = []
+            await db.commit()
+        await check(f"{step} {kind}")
+    # On purpose: a student whose only participation of the period is a session gets a question
+    # the same day — no student_days row appears, the day gains a kind, question_students moves.
+    school = schools[0]
+    async with factory.session() as db:
+        user = User(username="same_day", password_hash=_HASH, role="student", real_name="学生", city_id=org.city.id,
+                    district_id=school.district_id, school_id=school.id, grade=8, created_at=START - timedelta(days=3))
+        db.add(user)
+        await db.flush()
+        students[school.id].append(user.id)
+        live = START + timedelta(days=2, hours=3)
+        req = HelpRequest(student_id=user.id, subject_code="math", text="?", status="matched")
+        db.add(req)
+        await db.flush()
+        db.add(TutoringSession(request_id=req.id, student_id=user.id, tutor_id=tutor.id, subject_code="math",
+                               state="ended", live_at=live, matched_at=START - timedelta(days=1)))
+        sessions.append((school.id, user.id, live))
+        await db.commit()
+    await check("a session")
+    async with factory.session() as db:
+        db.add(Question(student_id=user.id, subject_code="physics", text="?", created_at=live + timedelta(minutes=5)))
+        questions.append((school.id, user.id, live + timedelta(minutes=5)))
+        await db.commit()
+    await check("a question the same day")

@@ -4,7 +4,7 @@ are counted from 1970-01 (12·(year − 1970) + month − 1). See app/stats/roll
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Index, Integer
+from sqlalchemy import BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId
@@ -131,3 +131,15 @@ class KnowledgePointDay(Base):
     knowledge_point_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     class_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     asked: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatsChange(Base):
+    """Change counters (migration 0019, app/stats/changes.py): per kind of input, service day (0:
+    any) and shard, how many times triggers saw it change. A figure kept with the sums it was
+    computed under is served again only while they are the same."""
+
+    __tablename__ = "stats_changes"
+    kind: Mapped[str] = mapped_column(String(1), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -16,9 +16,16 @@ for the same scope and month. Two rules:
   never kept: its figures can still change (a late correction, a rating given after midnight to a
   session of the day before), and an admin reading last month must see them exactly.
 
-Only what the dashboard answers is kept (`GET /api/stats/dashboard`: its whole answer, and the
-city's participation table it is cut from); the tables and exports share computations but are
-never served from the kept copies. The cache is per process and
+- **Kept while the database says it is unchanged (exact)** — `kept_with` / `keep_with` (and
+  `checked()`, both at once): a figure computed under a token read from the change counters
+  (app/stats/changes.py) just before is served again only to a request that reads the same
+  token, whatever the period (open or closed). The participation table's distinct students (per
+  shard of the city's schools) and the online rate's counts (per shard of the users) are kept
+  this way, for the tables and exports too.
+
+Only what the dashboard answers is kept for `ttl_s` (`GET /api/stats/dashboard`: its whole answer,
+and the city's participation table it is cut from); the tables and exports share computations
+but are never served from those copies. The cache is per process and
 bounded (`max_entries`, the oldest dropped first); several instances each keep their own.
 """
 
@@ -35,11 +42,17 @@ class Clock(Protocol):
     def now(self) -> float: ...
 
 
+# Figures kept under a token are kept per shard (16 per figure, app/stats/changes.py) and are
+# small (a few counts per school or group): room for as many figures as the kept answers.
+CHECKED_PER_ENTRY = 16
+
+
 class FigureCache:
     def __init__(self, clock: Clock, ttl_s: float = 15.0, max_entries: int = 512) -> None:
         self.clock, self.ttl_s, self.max_entries = clock, ttl_s, max_entries
         self._kept: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._running: dict[Hashable, asyncio.Future[Any]] = {}
+        self._checked: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
 
     async def get(self, key: Hashable, compute: Callable[[], Awaitable[Any]], *, keep: bool) -> Any:
         """The figure for `key`: a kept copy younger than ttl_s (when `keep`), else the running
@@ -79,8 +92,36 @@ class FigureCache:
                 self._kept.popitem(last=False)
         return value
 
+    async def checked(self, key: Hashable, token: Hashable, compute: Callable[[], Awaitable[Any]]) -> Any:
+        """The figure for `key` kept with `token` if the token is the same (read by the caller
+        before this call), else computed (once for concurrent requests of the same key and token)
+        and kept with it. The token must be read before the figure is computed: a change that
+        commits in between then makes the next token differ, so it is never kept past a change."""
+        hit = self.kept_with(key, token)
+        if hit is not None:
+            return hit
+        value = await self.get(("checked", key, token), compute, keep=False)
+        self.keep_with(key, token, value)
+        return value
+
+    def kept_with(self, key: Hashable, token: Hashable) -> Any:
+        """The figure kept for `key` with this very token, else None."""
+        hit = self._checked.get(key)
+        if hit is None or hit[0] != token:
+            return None
+        self._checked.move_to_end(key)
+        return hit[1]
+
+    def keep_with(self, key: Hashable, token: Hashable, value: Any) -> None:
+        """Keep `value` for `key` with `token` (read before `value` was computed)."""
+        self._checked[key] = (token, value)
+        self._checked.move_to_end(key)
+        while len(self._checked) > self.max_entries * CHECKED_PER_ENTRY:
+            self._checked.popitem(last=False)
+
     def clear(self) -> None:
         self._kept.clear()
+        self._checked.clear()
 
 
 def is_open(end: date, today: date) -> bool:

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from . import boards
 from .cache import FigureCache
 from .hot_spots import hot_spots
-from .participation import Row, city_table
+from .participation import Row, city_table, table
 from .scope import Scope, rows_scoped
 
 LIMIT = 10  # rows per leaderboard and hot-spot chart on the page
@@ -37,7 +37,19 @@ def month_of(start: date) -> tuple[date, date]:
 async def shared_city_table(db: AsyncSession, cache: FigureCache, city_id: int, start: date, end: date, tz: str, keep: bool = False) -> list[Row]:
     """The city's participation table, one computation for all concurrent requests of the same
     period (and, with `keep`, for the dashboards of the next seconds: an open period only)."""
-    return await cache.get(("city_table", city_id, start, end, tz), lambda: city_table(db, city_id, start, end, tz), keep=keep)
+    return await cache.get(("city_table", city_id, start, end, tz), lambda: city_table(db, city_id, start, end, tz, cache), keep=keep)
+
+
+async def participation_rows(
+    db: AsyncSession, cache: FigureCache, city_id: int, district_id: int | None, school_id: int | None, start: date, end: date, tz: str
+) -> list[Row]:
+    """The participation rows of a scope, exactly the city table's rows in it: the whole city's
+    table is shared between concurrent requests; a district's or a school's is computed for its
+    own schools, ranked among the city's rates (every school's distinct participants, kept while
+    the change counters say they are unchanged, and its enrolments)."""
+    if district_id is None and school_id is None:
+        return await shared_city_table(db, cache, city_id, start, end, tz)
+    return await table(db, city_id, district_id, school_id, start, end, tz, cache)
 
 
 async def dashboard(db: AsyncSession, cache: FigureCache, scope: Scope, start: date, end: date, tz: str, keep: bool = False) -> dict[str, Any]:

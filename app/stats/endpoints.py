@@ -19,15 +19,14 @@ from app.models import Role, User
 
 from . import boards
 from .cache import is_open
-from .dashboard import dashboard, shared_city_table
+from .dashboard import dashboard, participation_rows
 from .deps import AdminScope, ClassScope, FiguresDep, MonthQuery, PeriodQuery
 from .export import ARCHIVE, BOARD, HOT, ONLINE, PAYROLL, STARS, TREND, WEEKLY, WORKLOAD, WORKLOAD_TOTALS, Format, table
 from .hot_spots import hot_spots
-from .online import online_rate
+from .online import kept_online_rate
 from .participation import COLUMNS
 from .payroll import payroll
 from .schemas import Board, TotalsBy
-from .scope import rows_scoped
 from .service import archive_tutor, payroll_district, weekly_school
 from .weekly import class_weekly
 from .workload import archive, tutor_workload, workload_totals
@@ -41,9 +40,9 @@ def service_today(clock: Clock, tz: str) -> date:
 
 
 @router.get("/online-rate")
-async def online(admin: Admin, period: PeriodQuery, scope: AdminScope, db: DB, format: Format = "json") -> object:
+async def online(cache: FiguresDep, admin: Admin, period: PeriodQuery, scope: AdminScope, db: DB, format: Format = "json") -> object:
     """上线率 by role and stage: users who signed in during the period / users registered."""
-    rows = await online_rate(db, scope.city_id, scope.district_id, scope.school_id, period.start, period.end, period.tz)
+    rows = await kept_online_rate(db, cache, scope.city_id, scope.district_id, scope.school_id, period.start, period.end, period.tz)
     return table("online_rate", format, ONLINE, rows, period.start, period.end)
 
 
@@ -138,10 +137,8 @@ async def hot(
 async def participation(cache: FiguresDep, admin: Admin, period: PeriodQuery, scope: AdminScope, db: DB, format: Format = "json") -> object:
     """The thirteen columns of DOMAIN.md per school for [from, to), ranked across the city.
     A school admin sees their school, a district admin their district, a city admin any."""
-    rows = await shared_city_table(db, cache, scope.city_id, period.start, period.end, period.tz)
-    return table(
-        "participation", format, COLUMNS, [r.as_dict() for r in rows_scoped(rows, scope.district_id, scope.school_id)], period.start, period.end
-    )
+    rows = await participation_rows(db, cache, scope.city_id, scope.district_id, scope.school_id, period.start, period.end, period.tz)
+    return table("participation", format, COLUMNS, [r.as_dict() for r in rows], period.start, period.end)
 
 
 @router.get("/dashboard")

@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ActivityBlock, ActivityHour, District, Role, School, SchoolDay, SchoolMonth, StudentRegistration, User
 
+from . import changes
+from .cache import FigureCache
 from .period import bounds as bounds  # also read by app/lessons/stats.py
 from .rollups import block_masks, day_bounds, hits, hour_bounds, single_month
 from .rounding import ratio
@@ -33,6 +35,8 @@ from .rounding import ratio
 # Per school: students with a one-to-one session / a question / an attendance / any of them, then
 # the sessions, questions and attendances themselves.
 Counts = tuple[int, int, int, int, int, int, int]
+# Per school: students with a one-to-one session / a question / an attendance / any of them.
+Students = dict[int, tuple[int, int, int, int]]
 
 COLUMNS = [
     ("school_id", "学校ID"),
@@ -89,8 +93,27 @@ def shared_ranks(values: list[object]) -> list[int]:
     return ranks
 
 
-async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz: str) -> list[Row]:
+async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz: str, cache: FigureCache | None = None) -> list[Row]:
     """Every school of the city, sorted by rank."""
+    return await table(db, city_id, None, None, start, end, tz, cache)
+
+
+async def table(
+    db: AsyncSession,
+    city_id: int,
+    district_id: int | None,
+    school_id: int | None,
+    start: date,
+    end: date,
+    tz: str,
+    cache: FigureCache | None = None,
+) -> list[Row]:
+    """The rows of the scope's schools (a district, one school, by default the whole city) in rank
+    order, each ranked among all the city's schools. With `cache`, the distinct students of a
+    period of whole days that is not one calendar month (one row per active student and block
+    to read) are kept until what they count changes (`distinct_students`); the sessions, questions,
+    attendances (the scope's schools × days) and enrolments (the city's schools × registration
+    days) are read every time."""
     t = bounds(start, end, tz)[1]
     schools = (
         await db.execute(
@@ -101,20 +124,11 @@ async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz:
     if not rows:
         return []
     in_city = list(rows)
+    in_scope = {sid for sid, r in rows.items() if district_id in (None, r.district_id) and school_id in (None, sid)}
     h0, h1 = hour_bounds(start, end, tz)
-    counted = await school_counts(db, in_city, h0, h1)
     days = day_bounds(h0, h1)
-    if days is not None:  # registrations per day (student_registrations), summed up to the period's end
-        reg = StudentRegistration
-        enrolled = {
-            sid: int(n)
-            for sid, n in (
-                await db.execute(
-                    select(reg.school_id, func.sum(reg.students)).where(reg.school_id.in_(in_city), reg.day < days[1]).group_by(reg.school_id)
-                )
-            ).all()
-        }
-    else:
+    if days is None:
+        counted = await _counts_from_hours(db, in_city, h0, h1)  # every school's participants: the ranks
         enrolled = {
             sid: int(n)
             for sid, n in (
@@ -126,11 +140,24 @@ async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz:
             ).all()
             if sid is not None
         }
+    else:
+        d0, d1 = days
+        students = await distinct_students(db, city_id, in_city, d0, d1, cache)
+        totals = await _totals(db, sorted(in_scope), d0, d1)
+        counted = {sid: (*who, *totals.get(sid, (0, 0, 0))) for sid, who in students.items()}
+        reg = StudentRegistration  # registrations per day, summed up to the period's end
+        enrolled = {
+            sid: int(n)
+            for sid, n in (
+                await db.execute(
+                    select(reg.school_id, func.sum(reg.students)).where(reg.school_id.in_(in_city), reg.day < d1).group_by(reg.school_id)
+                )
+            ).all()
+        }
     for sid, (o_students, q_students, a_students, anyone, o, q, a) in counted.items():
         r = rows[sid]
         r.one_to_one_students, r.question_students, r.one_to_many_students, r.participants = o_students, q_students, a_students, anyone
         r.one_to_one_sessions, r.questions, r.one_to_many_attendances = o, q, a
-
     for sid, r in rows.items():
         r.enrolled = enrolled.get(sid, 0)
         r.participations = r.one_to_one_sessions + r.questions + r.one_to_many_attendances
@@ -140,35 +167,44 @@ async def city_table(db: AsyncSession, city_id: int, start: date, end: date, tz:
     ordered = sorted(rows.values(), key=lambda r: (-r.participation_rate, r.school_id))
     for r, rank in zip(ordered, shared_ranks([r.participation_rate for r in ordered])):
         r.city_rank = rank
-    return ordered
+    return [r for r in ordered if r.school_id in in_scope]
 
 
-async def school_counts(db: AsyncSession, schools: list[int], h0: int, h1: int) -> dict[int, Counts]:
-    """The count columns of the schools that had any participation in hours [h0, h1)."""
-    days = day_bounds(h0, h1)
-    if days is None:
-        return await _counts_from_hours(db, schools, h0, h1)
-    d0, d1 = days
+async def distinct_students(db: AsyncSession, city_id: int, schools: list[int], d0: int, d1: int, cache: FigureCache | None) -> Students:
+    """Per school of the city with any, the distinct students who took part in days [d0, d1): with
+    a one-to-one session, a question, an attendance, any of them. One calendar month is read from
+    `school_months` (a row per school); any other period from `activity_blocks` (a row per active
+    student and block), so with `cache` it is kept per shard of the city's schools (id % 16) under
+    the shard's token of change counters (app/stats/changes.py, read before computing): only the
+    shards where a student took part on a day of the period for the first time, stopped having,
+    or took part in another way (a session after a question) are read again; every shard when the
+    city's schools changed."""
+    if cache is None or single_month(d0, d1) is not None:
+        return await _students(db, schools, d0, d1)
+    tokens = await changes.participants_tokens(db, d0, d1)
+    out: Students = {}
+    stale = []
+    for shard, token in enumerate(tokens):
+        kept = cache.kept_with(("distinct_students", city_id, d0, d1, shard), token)
+        if kept is None:
+            stale.append(shard)
+        else:
+            out.update(kept)
+    if stale:
+        part = [sid for sid in schools if sid % changes.SHARDS in stale]
+        key = ("distinct_students", city_id, d0, d1, tuple((k, tokens[k]) for k in stale))
+        fresh: Students = await cache.get(key, lambda: _students(db, part, d0, d1), keep=False)  # shared by concurrent requests
+        for k in stale:
+            cache.keep_with(("distinct_students", city_id, d0, d1, k), tokens[k], {sid: v for sid, v in fresh.items() if sid % changes.SHARDS == k})
+        out.update(fresh)
+    return out
+
+
+async def _students(db: AsyncSession, schools: list[int], d0: int, d1: int) -> Students:
     masks = block_masks(d0, d1)
     if not masks:
         return {}
     month = single_month(d0, d1)
-
-    def took_part(col: Any) -> ColumnElement[int]:
-        return func.max(case((hits(col, ActivityBlock.block, masks), 1), else_=0))
-
-    # Per student: did they take part in the period (any of their block rows hits its days)?
-    per_student = (
-        select(
-            ActivityBlock.school_id.label("school_id"),
-            took_part(ActivityBlock.o_days).label("o"),
-            took_part(ActivityBlock.q_days).label("q"),
-            took_part(ActivityBlock.a_days).label("a"),
-        )
-        .where(ActivityBlock.block.between(min(masks), max(masks)), ActivityBlock.school_id.in_(schools))
-        .group_by(ActivityBlock.school_id, ActivityBlock.student_id)
-    ).subquery()
-    p = per_student.c
     if month is not None:  # one calendar month: its distinct students per school are kept in school_months
         m = SchoolMonth
         students = (
@@ -177,12 +213,33 @@ async def school_counts(db: AsyncSession, schools: list[int], h0: int, h1: int) 
             )
         ).all()
     else:
+
+        def took_part(col: Any) -> ColumnElement[int]:
+            return func.max(case((hits(col, ActivityBlock.block, masks), 1), else_=0))
+
+        # Per student: did they take part in the period (any of their block rows hits its days)?
+        per_student = (
+            select(
+                ActivityBlock.school_id.label("school_id"),
+                took_part(ActivityBlock.o_days).label("o"),
+                took_part(ActivityBlock.q_days).label("q"),
+                took_part(ActivityBlock.a_days).label("a"),
+            )
+            .where(ActivityBlock.block.between(min(masks), max(masks)), ActivityBlock.school_id.in_(schools))
+            .group_by(ActivityBlock.school_id, ActivityBlock.student_id)
+        ).subquery()
+        p = per_student.c
         students = (
             await db.execute(
                 select(p.school_id, func.sum(p.o), func.sum(p.q), func.sum(p.a), func.count().filter((p.o + p.q + p.a) > 0)).group_by(p.school_id)
             )
         ).all()
-    totals = {
+    return {sid: (int(o), int(q), int(a), int(anyone)) for sid, o, q, a, anyone in students if anyone}
+
+
+async def _totals(db: AsyncSession, schools: list[int], d0: int, d1: int) -> dict[int, tuple[int, int, int]]:
+    """Per school, the sessions gone live, questions and attendances of days [d0, d1) (school_days)."""
+    return {
         sid: (int(o), int(q), int(a))
         for sid, o, q, a in (
             await db.execute(
@@ -192,7 +249,6 @@ async def school_counts(db: AsyncSession, schools: list[int], h0: int, h1: int) 
             )
         ).all()
     }
-    return {sid: (int(o), int(q), int(a), int(anyone), *totals.get(sid, (0, 0, 0))) for sid, o, q, a, anyone in students if anyone}
 
 
 async def _counts_from_hours(db: AsyncSession, schools: list[int], h0: int, h1: int) -> dict[int, Counts]:

@@ -99,6 +99,28 @@ async def test_a_muted_voice_on_the_floor_stops_at_once_and_comes_back_on_unmuti
             await p.close()
 
 
+async def test_a_student_whose_network_vanishes_does_not_cost_the_others_the_tutor(factory, server, clients, clock):
+    """The room writes every listener's packets itself: a listener whose socket is gone (a phone
+    losing its network, no goodbye) must not stop the frames of those after it in the class."""
+    org = await factory.org()
+    tutor_user = await factory.tutor(org, subjects=("math",))
+    users = [await factory.user("student", org, school=1) for _ in range(3)]
+    cid, tutor, students = await _class_with(server.base, clients, clock, tutor_user, users)
+    peers = [ClassPeer(tutor, cid, tone=440), *(ClassPeer(s, cid) for s in students)]
+    try:
+        for p in peers:
+            await p.connect()
+        await until(lambda: all(p.loud > 25 for p in peers[1:]))
+        gone = peers[2].pc.getTransceivers()[0].receiver.transport.transport._connection._nominated[1]
+        gone.protocol.transport.close()  # its socket closes; the service is told nothing
+        heard = [p.loud for p in peers]
+        await until(lambda: peers[1].loud > heard[1] + 50 and peers[3].loud > heard[3] + 50)  # a second more each
+        assert peers[2].loud <= heard[2] + 2  # (a frame or two already read before the close)
+    finally:
+        for p in peers:
+            await p.close()
+
+
 @pytest.fixture
 async def peers():  # type: ignore[no-untyped-def]
     made: list[ClassPeer] = []
