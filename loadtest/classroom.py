@@ -14,8 +14,8 @@ packets in time). The floor is the media
 server's CPU with the tutor alone, measured in the same run; CPU per listener is what N listeners
 add above it, reported also split into user and system time (the system time includes, on this one
 machine, the kernel's loopback delivery of every packet into its listener's socket, done inside the
-server's sendmsg; the headline stays the total). The clients' CPU (the listeners' workers and the tutor's process) is reported too:
-on one machine they run out long before a media server.
+server's sendmsg; the headline stays the total). The clients' CPU (the listeners' workers and the
+tutor's process) is reported too: on one machine they run out long before a media server.
 
 The delay is mouth to ear without the listener's own playout buffer: from the moment the tutor's
 track hands the click's frame to its sender to the moment the click's RTP packet reaches a
