@@ -147,6 +147,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             await app.state.events.aclose()
             await app.state.presence.aclose()
             await app.state.throttle.aclose()
+            await app.state.matcher.pool.aclose()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await app.state.reads.aclose()

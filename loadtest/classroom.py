@@ -12,8 +12,10 @@ connected (the class in session, not N connections being set up). N rises until 
 held (loss over 1 %, delay p99 over 150 ms, a listener not connected, or fewer than 95 % of the
 packets in time). The floor is the media
 server's CPU with the tutor alone, measured in the same run; CPU per listener is what N listeners
-add above it. The clients' CPU (the listeners' workers and the tutor's process) is reported too:
-on one machine they run out long before a media server.
+add above it, reported also split into user and system time (the system time includes, on this one
+machine, the kernel's loopback delivery of every packet into its listener's socket, done inside the
+server's sendmsg; the headline stays the total). The clients' CPU (the listeners' workers and the
+tutor's process) is reported too: on one machine they run out long before a media server.
 
 The delay is mouth to ear without the listener's own playout buffer: from the moment the tutor's
 track hands the click's frame to its sender to the moment the click's RTP packet reaches a
@@ -153,8 +155,16 @@ class Service:
 
 
 def cpu_s(pid: int) -> float:
+    return sum(cpu_user_sys_s(pid))
+
+
+def cpu_user_sys_s(pid: int) -> tuple[float, float]:
+    """The process's user and system CPU time. The system time includes, on this one machine, the
+    loopback delivery of each packet to the listener's socket (the kernel does it in the sender's
+    sendmsg); across a network that half would be the receivers' machines' work."""
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tck = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tck, int(fields[12]) / tck
 
 
 def waiting_s(pid: int) -> float:
@@ -415,10 +425,10 @@ async def step(service: Service, pid: int, pool: ProcessPoolExecutor, workers: i
     for _ in jobs:
         sync[1].put((t0, t1))  # type: ignore[index]
     await asyncio.sleep(max(0.0, t0 - time.time()))
-    c0, w0, (k0, kw0) = cpu_s(pid), waiting_s(pid), clients_cpu_s(pool)
+    c0, w0, (k0, kw0), (u0, y0) = cpu_s(pid), waiting_s(pid), clients_cpu_s(pool), cpu_user_sys_s(pid)
     s0 = cpu_s(service_pid) if service_pid else 0.0
     await asyncio.sleep(max(0.0, t1 - time.time()))
-    c1, w1, rss, (k1, kw1) = cpu_s(pid), waiting_s(pid), rss_mb(pid), clients_cpu_s(pool)
+    c1, w1, rss, (k1, kw1), (u1, y1) = cpu_s(pid), waiting_s(pid), rss_mb(pid), clients_cpu_s(pool), cpu_user_sys_s(pid)
     s1 = cpu_s(service_pid) if service_pid else 0.0
     results = [await j for j in jobs] if jobs else []
     await tutor.close()
@@ -459,6 +469,7 @@ async def step(service: Service, pid: int, pool: ProcessPoolExecutor, workers: i
             "answered_before_window_s": round(t0 - max(r["answered"] for r in results), 2) if results else None,
             "first_packet_late_s_max": round(max(firsts) - t0, 2) if firsts else None,
             "cpu_ms_per_s": round((c1 - c0) * 1000 / seconds, 1), "rss_mb": round(rss, 1),
+            "cpu_user_ms_per_s": round((u1 - u0) * 1000 / seconds, 1), "cpu_sys_ms_per_s": round((y1 - y0) * 1000 / seconds, 1),
             "service_cpu_wait_ms_per_s": round((w1 - w0) * 1000 / seconds, 1),
             "clients_cpu_ms_per_s": round((k1 - k0) * 1000 / seconds, 1),
             "clients_cpu_wait_ms_per_s": round((kw1 - kw0) * 1000 / seconds, 1),
@@ -521,6 +532,8 @@ async def sweep(media: str, steps: list[int], seconds: float, workers: int, deco
             for i, n in enumerate(steps):
                 row = await step(service, server_pid, pool, workers, 2 + i, n, seconds, service_pid, decode, sync)
                 row["cpu_ms_per_listener_s"] = round((row["cpu_ms_per_s"] - floor["cpu_ms_per_s"]) / n, 4)
+                for part in ("user", "sys"):  # the total above is the figure; its split, for the kernel's share
+                    row[f"cpu_{part}_ms_per_listener_s"] = round((row[f"cpu_{part}_ms_per_s"] - floor[f"cpu_{part}_ms_per_s"]) / n, 4)
                 row["load"] = load()
                 print(f"[{media}] " + json.dumps(row))
                 rows.append(row)
@@ -536,7 +549,8 @@ async def sweep(media: str, steps: list[int], seconds: float, workers: int, deco
     best = held_rows[-1] if held_rows else rows[0]
     per = best["cpu_ms_per_listener_s"]
     return {"media": media, "listeners_max": best["listeners"] if held_rows else 0,
-            "cpu_ms_per_listener_s": per, "loss_pct_at_max": best["loss_pct"], "delay_p99_ms": best["delay_p99_ms"],
+            "cpu_ms_per_listener_s": per, "cpu_user_ms_per_listener_s": best.get("cpu_user_ms_per_listener_s"),
+            "cpu_sys_ms_per_listener_s": best.get("cpu_sys_ms_per_listener_s"), "loss_pct_at_max": best["loss_pct"], "delay_p99_ms": best["delay_p99_ms"],
             "delay_p50_ms": best["delay_p50_ms"], "clicks_heard_pct_at_max": best["clicks_heard_pct"],
             "in_service_p99_ms_at_max": best["in_service_p99_ms"],
             "service_cpu_wait_ms_per_s_at_max": best["service_cpu_wait_ms_per_s"],
@@ -578,6 +592,7 @@ async def main() -> None:
                    listen=args.listen, client_nice=args.client_nice)
     print(f"{'':34}" + "".join(f"{m:>14}" for m in media))
     for label, key in (("listeners held (loss <= 1 %)", "listeners_max"), ("media server CPU ms/listener-s", "cpu_ms_per_listener_s"),
+                       ("  of which user", "cpu_user_ms_per_listener_s"), ("  of which system (kernel)", "cpu_sys_ms_per_listener_s"),
                        ("floor CPU ms/s (tutor alone)", "floor_cpu_ms_per_s"), ("RSS MB at max", "rss_mb_at_max"),
                        ("loss % at max", "loss_pct_at_max"), ("delay p50 ms", "delay_p50_ms"), ("delay p99 ms", "delay_p99_ms"),
                        ("clicks heard % at max", "clicks_heard_pct_at_max"), ("in service p99 ms at max", "in_service_p99_ms_at_max"),
@@ -595,8 +610,13 @@ async def main() -> None:
             figures.update(compared_at_listeners=n, janus_cpu_ms_per_listener_s=j, aiortc_cpu_ms_per_listener_s=a,
                            janus_to_aiortc_cpu_ratio=round(j / a, 4) if a > 0 else None,
                            target_met=bool(a > 0 and j <= a / 10 and both[n]["loss_pct"] <= 1.0))
+            split = {f"{m}_cpu_{part}_ms_per_listener_s": r[f"cpu_{part}_ms_per_listener_s"]
+                     for m, r in (("janus", both[n]), ("aiortc", same[-1])) for part in ("user", "sys")}
+            figures.update(split)
             print(f"at N = {n}: Janus {j} vs aiortc {a} ms CPU per listener-second "
-                  f"(ratio {figures['janus_to_aiortc_cpu_ratio']}; target ≤ 0.1: {'met' if figures['target_met'] else 'NOT met'})")
+                  f"(ratio {figures['janus_to_aiortc_cpu_ratio']}; target ≤ 0.1: {'met' if figures['target_met'] else 'NOT met'}); "
+                  f"user/system: Janus {split['janus_cpu_user_ms_per_listener_s']}/{split['janus_cpu_sys_ms_per_listener_s']}, "
+                  f"aiortc {split['aiortc_cpu_user_ms_per_listener_s']}/{split['aiortc_cpu_sys_ms_per_listener_s']}")
     report("classroom", figures)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import multiprocessing
 import os
 import random
@@ -54,6 +55,8 @@ def count_round_trips() -> None:
     """Count every command and pipeline sent to Redis by this process."""
     from redis.asyncio.client import Pipeline, Redis
 
+    from matching.redis_line import ScriptLine
+
     def counted(method):  # type: ignore[no-untyped-def]
         async def wrapper(self, *args, **kwargs):  # type: ignore[no-untyped-def]
             ROUND_TRIPS[0] += 1
@@ -62,6 +65,25 @@ def count_round_trips() -> None:
 
     Redis.execute_command = counted(Redis.execute_command)  # type: ignore[method-assign]
     Pipeline.execute = counted(Pipeline.execute)  # type: ignore[method-assign]
+    ScriptLine.call = counted(ScriptLine.call)  # type: ignore[method-assign]  # the matching scripts' own connection
+
+
+class GcPauses:
+    """The collector's pauses in this process (the pauses every request in flight waits out)."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self._start = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.pauses.append((time.perf_counter() - self._start) * 1000)
+
+
+GC_PAUSES = GcPauses()
 
 
 class TimingSink:
@@ -91,10 +113,14 @@ async def drive(pool, rate: float, seconds: float, rng: random.Random, id_base: 
     sink = TimingSink()
     matcher = Matcher(pool, SystemClock(), sink, MatchConfig(ring_seconds=20, max_wait_s=120))
 
+    responding: set[asyncio.Task[None]] = set()
+
     async def tutor_side() -> None:
         while True:
             rid, tid = await sink.offers.get()
-            asyncio.create_task(respond(rid, tid))
+            task = asyncio.create_task(respond(rid, tid))
+            responding.add(task)
+            task.add_done_callback(responding.discard)
 
     errors = 0
 
@@ -138,16 +164,71 @@ async def drive(pool, rate: float, seconds: float, rng: random.Random, id_base: 
     await arrivals(2.0)
     sink.first_offer.clear()
     sink.matches = errors = 0
+    GC_PAUSES.pauses.clear()
     cpu, trips = time.process_time(), ROUND_TRIPS[0]
     first, elapsed = await arrivals(seconds)
     cpu, trips = time.process_time() - cpu, ROUND_TRIPS[0] - trips
+    pauses = list(GC_PAUSES.pauses)
     sink.first_offer = {k: v for k, v in sink.first_offer.items() if k >= first}
     total = rid - first + 1
     await asyncio.sleep(0.5)
     responder.cancel()
     reaper.cancel()
+    # Sessions still running would end after the run and write keys its cleanup has swept.
+    for task in list(responding):
+        task.cancel()
+    await asyncio.gather(responder, reaper, *responding, return_exceptions=True)
     return {"lat": [v * 1000 for v in sink.first_offer.values()], "requests": total, "elapsed": elapsed,
-            "matches": sink.matches, "cpu": cpu, "errors": errors, "round_trips": trips}
+            "matches": sink.matches, "cpu": cpu, "errors": errors, "round_trips": trips, "gc_pauses": pauses}
+
+
+async def floor(redis, rate: float, seconds: float, rng: random.Random) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """The floor, same process, client and Redis, same Poisson arrivals: each "request" is the
+    two round trips a request's path to its first offer needs (two trivial scripts), no work in
+    between. Its p99 is what this machine and this Redis give any two round trips right now."""
+    script = redis.register_script("return ARGV[1]")
+    lat: list[float] = []
+
+    async def one(i: int) -> None:
+        start = time.perf_counter()
+        await script(args=[i])
+        await script(args=[i])
+        lat.append((time.perf_counter() - start) * 1000)
+
+    async def arrivals(duration: float) -> None:
+        start = next_at = time.perf_counter()
+        tasks, i = [], 0
+        while time.perf_counter() - start < duration:
+            if (now := time.perf_counter()) < next_at:
+                await asyncio.sleep(next_at - now)
+            i += 1
+            tasks.append(asyncio.create_task(one(i)))
+            next_at += rng.expovariate(rate)
+        await asyncio.gather(*tasks)
+
+    await arrivals(1.0)
+    lat.clear()
+    await arrivals(seconds)
+    figures = {"floor_p50_ms": round(percentile(lat, 50), 3), "floor_p99_ms": round(percentile(lat, 99), 3)}
+    for k, v in figures.items():
+        print(f"  {k:32s} {v}")
+    return figures
+
+
+async def slowlog_id(redis) -> int:  # type: ignore[no-untyped-def]
+    entries = await redis.slowlog_get(1)
+    return int(entries[0]["id"]) if entries else -1
+
+
+async def slow_in_redis(redis, prefix: str, after_id: int) -> int:  # type: ignore[no-untyped-def]
+    """Commands of this run that Redis itself logged as slow (over its slowlog threshold, 10 ms
+    by default): time spent inside Redis — a script, or Redis starved of CPU by the machine."""
+    entries = await redis.slowlog_get(128)
+    return sum(1 for e in entries if int(e["id"]) > after_id and prefix in _text(e["command"]))
+
+
+def _text(value: bytes | str) -> str:
+    return value if isinstance(value, str) else value.decode(errors="replace")
 
 
 def summarise(label: str, runs: list[dict[str, Any]]) -> dict[str, float]:
@@ -165,6 +246,10 @@ def summarise(label: str, runs: list[dict[str, Any]]) -> dict[str, float]:
         f"{label}_errors": sum(r["errors"] for r in runs),
         # what the machine's load cannot blur: Redis round trips per request (0 in-process)
         f"{label}_round_trips_per_request": round(sum(r["round_trips"] for r in runs) / total, 2),
+        # the collector's longest pause in any instance process while measuring (a request in
+        # flight waits it out), and how many collections ran
+        f"{label}_gc_max_pause_ms": round(max((p for r in runs for p in r["gc_pauses"]), default=0.0), 2),
+        f"{label}_gc_collections": sum(len(r["gc_pauses"]) for r in runs),
     }
     for k, v in figures.items():
         print(f"  {k:32s} {v}")
@@ -241,15 +326,22 @@ async def main() -> None:
         if "inproc" in parts:
             print(f"in-process pool, {args.on_duty} of {args.registered} tutors on duty, {args.rate}/s for {seconds}s")
             figures |= await run_backend(InProcessPool(), "inproc", cards, args.on_duty, args.rate, seconds, rng)
+        if parts & {"single", "instances"}:
+            print(f"floor: two round trips to Redis at {redis_url} per arrival, {args.rate}/s, same process")
+            figures |= await floor(redis, args.rate, seconds, rng)
         if "single" in parts:
             print(f"Redis pool at {redis_url}, one instance process")
+            since = await slowlog_id(redis)
             figures |= await run_backend(RedisPool(redis, prefix + "run1:"), "redis_single", cards, args.on_duty,
                                          args.rate, seconds, rng)
+            figures["redis_single_slow_in_redis"] = await slow_in_redis(redis, prefix + "run1:", since)
         if "instances" in parts:
             print(f"Redis pool, {args.instances} instance processes sharing it (arrivals split between them)")
+            since = await slowlog_id(redis)
             figures |= await run_instances(redis, redis_url, prefix + "run2:", cards, args.on_duty, args.rate,
                                            seconds, args.instances, rng)
             figures["redis_instances"] = args.instances
+            figures["redis_slow_in_redis"] = await slow_in_redis(redis, prefix + "run2:", since)
         if "inproc" in parts and "instances" in parts:
             figures["requests_per_s"] = min(figures["inproc_requests_per_s"], figures["redis_requests_per_s"])
 

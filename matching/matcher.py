@@ -20,6 +20,7 @@ from .types import ClaimResult, RequestSpec, RequestState, RequestStatus, TutorC
 
 log = logging.getLogger(__name__)
 _SERVE_LIMIT = 10  # waiting requests looked at per subject and band when a tutor comes free
+_RACE_RETRIES = 2  # fresh rankings for an auto request whose ranked tutors were all taken meanwhile
 
 
 @dataclass
@@ -220,8 +221,18 @@ class Matcher:
             elif res in ("busy", "off_duty"):
                 await self._tell_unavailable(spec, res)
             return
-        ranked = [r.status.card.id for r in await self.recommend(spec, self.config.candidates, set(st.tried), candidates)]
+        tried = set(st.tried)
+        ranked = [r.status.card.id for r in await self.recommend(spec, self.config.candidates, tried, candidates)]
         gone, rung = await self.pool.offer_first(request_id, ranked, now, deadline, self.config.fanout)
+        for _ in range(_RACE_RETRIES):
+            # Every tutor ranked was eligible and free when read, and none could be rung: concurrent
+            # decisions took them in between (a burst of arrivals for one subject and band ranks
+            # the same longest-free tutors). Rank the tutors free now rather than leave the request
+            # waiting for a session to end while others are free.
+            if gone or rung or not ranked:
+                break
+            ranked = [r.status.card.id for r in await self.recommend(spec, self.config.candidates, tried)]
+            gone, rung = await self.pool.offer_first(request_id, ranked, now, deadline, self.config.fanout)
         for tid in rung:
             await self._offer_event(spec, tid, deadline)
         if gone:

@@ -76,6 +76,16 @@ class Pool(ABC):
     @abstractmethod
     async def request(self, request_id: int) -> RequestStatus | None: ...
 
+    async def request_states(self, request_ids: list[int]) -> dict[int, RequestState]:
+        """The state of each of these requests the pool knows (the others are left out): what
+        `request` says, for many at once, so that a backend across a network answers a periodic
+        check of thousands in a few round trips instead of one each."""
+        out: dict[int, RequestState] = {}
+        for rid in request_ids:
+            if (st := await self.request(rid)) is not None:
+                out[rid] = st.state
+        return out
+
     @abstractmethod
     async def queue_position(self, request_id: int) -> int | None:
         """1-based position among the waiting requests of its subject and band."""

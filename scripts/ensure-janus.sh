@@ -8,8 +8,11 @@
 # sendrecv connection; the tutor's or the floor holder's Opus packets relayed in C to the others,
 # never decoded), the WebSocket API on 127.0.0.1 and a port the OS picks, an API secret, host
 # candidates on the machine's non-loopback addresses, half-trickle (candidates inside the SDP,
-# as the page sends them), a static pool of event loops — starts it and waits until its API
-# answers. Prints, one per line, what the service needs:
+# as the page sends them), a static pool of event loops that the service may pick per handle (it
+# keeps a room's connections on one loop, classroom/janus.py), no 200 ms TWCC timer per
+# connection (twcc_period = 1000: TWCC is never negotiated) — starts it and waits until its API
+# answers. JANUS_EVENT_LOOPS (default: the cores), JANUS_LOOP_INDICATION (true) and
+# JANUS_TWCC_PERIOD (1000) override those three, for measurements. Prints, one per line, what the service needs:
 #
 #   TUTORING_JANUS_URL=ws://127.0.0.1:PORT
 #   TUTORING_JANUS_API_SECRET=…
@@ -64,6 +67,7 @@ certificates: {
 }
 media: {
 	rtp_port_range = "20000-60000"
+	twcc_period = ${JANUS_TWCC_PERIOD:-1000}
 }
 nat: {
 	nice_debug = false
@@ -86,8 +90,12 @@ events: {
 }
 EOF
 # A static pool of event loops (one per core) instead of a thread per connection: hundreds of
-# listeners share a few threads. (janus.jcfg's "event_loops", set here so the file above stays readable.)
-sed -i "s/^\tserver_name = .*/&\n\tevent_loops = ${JANUS_EVENT_LOOPS:-$(nproc)}/" "$DIR/janus.jcfg"
+# listeners share a few threads. With allow_loop_indication the service puts all of a room's
+# connections on one loop: the thread that receives the tutor's packet queues and sends every
+# listener's copy itself, rather than waking another loop's thread for each copy (Janus's default
+# spreads a room's handles over the loops). (janus.jcfg's "event_loops", set here so the file
+# above stays readable.)
+sed -i "s/^\tserver_name = .*/&\n\tevent_loops = ${JANUS_EVENT_LOOPS:-$(nproc)}\n\tallow_loop_indication = ${JANUS_LOOP_INDICATION:-true}/" "$DIR/janus.jcfg"
 # TURN for Janus's own side: the service's TURN servers and credentials (the ones browsers get),
 # fetched per connection from the service (GET /api/classes/media/turn, keyed by the API secret).
 if [ -n "${TUTORING_JANUS_TURN_REST_API:-}" ]; then

@@ -18,6 +18,15 @@ def two(x: Decimal) -> Decimal:
     return x.quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
+async def add_session(db, student_id: int, tutor_id: int, live):  # type: ignore[no-untyped-def]  # a test helper
+    """A matched request and its ended session that went live at `live` (None: never went live)."""
+    req = HelpRequest(student_id=student_id, subject_code="math", text="?", status="matched")
+    db.add(req)
+    await db.flush()
+    db.add(TutoringSession(request_id=req.id, student_id=student_id, tutor_id=tutor_id, subject_code="math",
+                           state="ended", live_at=live, matched_at=START - timedelta(days=1)))
+
+
 async def build(factory, seed: int):  # type: ignore[no-untyped-def]
     rng = random.Random(seed)
     org = await factory.org()
@@ -46,11 +55,7 @@ async def build(factory, seed: int):  # type: ignore[no-untyped-def]
             # Around the boundaries on purpose: a session belongs to the period it went live in.
             live = rng.choice([START - timedelta(minutes=1), START, START + timedelta(days=rng.uniform(0, 7)),
                                END - timedelta(seconds=1), END, None])
-            req = HelpRequest(student_id=u, subject_code="math", text="?", status="matched")
-            db.add(req)
-            await db.flush()
-            db.add(TutoringSession(request_id=req.id, student_id=u, tutor_id=tutor.id, subject_code="math",
-                                   state="ended", live_at=live, matched_at=START - timedelta(days=1)))
+            await add_session(db, u, tutor.id, live)
             sessions.append((sid, u, live))
         for _ in range(rng.randint(0, 15)):
             sid, u = rng.choice(everyone)
@@ -262,11 +267,7 @@ async def test_every_table_follows_every_change_while_the_distinct_students_are_
             if kind == "session":
                 sid, u = rng.choice(everyone)
                 live = START + timedelta(days=rng.uniform(0, 7))
-                req = HelpRequest(student_id=u, subject_code="math", text="?", status="matched")
-                db.add(req)
-                await db.flush()
-                db.add(TutoringSession(request_id=req.id, student_id=u, tutor_id=tutor.id, subject_code="math",
-                                       state="ended", live_at=live, matched_at=START - timedelta(days=1)))
+                await add_session(db, u, tutor.id, live)
                 sessions.append((sid, u, live))
             elif kind == "delete" and sessions:
                 sid, u, live = sessions.pop(rng.randrange(len(sessions)))

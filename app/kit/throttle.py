@@ -20,6 +20,7 @@ from redis.asyncio import BlockingConnectionPool
 
 from app.config import Settings
 from app.kit.errors import AppError, TooManyRequests
+from app.kit.redis import make_pool
 from signaling.protocol import ProtocolError
 
 # Sign-in failures. Layered windows are the back-off: five wrong passwords lock the account for
@@ -87,9 +88,7 @@ class Throttle:
             # A bounded pool that waits: with the library's own (unbounded by default, but capped
             # at 100 by redis-py) a burst of 200 sign-ins failed half of them with 503
             # "Too many connections" (`python -m loadtest.http`).
-            pool = self._pool = BlockingConnectionPool.from_url(
-                settings.redis_url, max_connections=32, timeout=10, socket_connect_timeout=3, socket_timeout=10
-            )
+            pool = self._pool = make_pool(settings.redis_url, max_connections=32, timeout=10, socket_connect_timeout=3, socket_timeout=10)
             self.storage = RedisStorage(
                 "async+" + settings.redis_url,
                 implementation="redispy",

@@ -33,10 +33,15 @@ async def redis_client():  # type: ignore[no-untyped-def]
 async def make_pool(pool_kind, redis_client):  # type: ignore[no-untyped-def]
     prefix = f"{infra.REDIS_PREFIX}{secrets.token_hex(4)}:"
 
+    built = []
+
     def build():  # type: ignore[no-untyped-def]
-        return InProcessPool() if pool_kind == "inproc" else RedisPool(redis_client, prefix)
+        built.append(InProcessPool() if pool_kind == "inproc" else RedisPool(redis_client, prefix))
+        return built[-1]
 
     yield build
+    for pool in built:
+        await pool.aclose()
     await infra.clear_redis(prefix)
 
 

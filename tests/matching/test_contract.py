@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
-from matching import RequestSpec, RequestState, TutorState
+from matching import Matcher, MatchConfig, RequestSpec, RequestState, TutorState
 
 from .conftest import card
 
@@ -245,3 +245,26 @@ async def test_offering_down_a_ranked_list_skips_who_cannot_ring_and_stops_when_
     await pool.close(3, RequestState.CANCELLED, now)
     assert await pool.offer_first(3, [5, 2], now, now + 20, want=1) == (True, [])
     assert await pool.offer_first(1, [], now, now + 20, want=1) == (False, [])
+
+
+async def test_an_auto_request_whose_ranked_tutors_were_taken_meanwhile_rings_one_free_now(pool, clock, sink):
+    # Only the longest-free tutor is ranked (candidates=1); between that read and the offer a
+    # concurrent decision rings them for another request. Tutor 2 is free all along: the request
+    # must ring them rather than wait for a session to end.
+    matcher = Matcher(pool, clock, sink, MatchConfig(ring_seconds=20, max_wait_s=600, candidates=1))
+    await matcher.go_on_duty(card(1))
+    clock.advance(1)
+    await matcher.go_on_duty(card(2))
+    await pool.add_request(spec(2), clock.now() + 600, clock.now())
+    offer_first = pool.offer_first
+
+    async def racing(request_id, tutor_ids, now, deadline, want):  # type: ignore[no-untyped-def]
+        if request_id == 1 and tutor_ids == [1]:
+            assert await pool.offer(2, 1, now, deadline, chosen=False) == "ok"  # the other decision wins
+        return await offer_first(request_id, tutor_ids, now, deadline, want)
+
+    pool.offer_first = racing
+    await matcher.submit(spec(1))
+    assert sink.kinds(2) == ["offer"] and sink.last(2, "offer").data["request_id"] == 1
+    st = await pool.request(1)
+    assert st.state == RequestState.RINGING and st.offers == [2]

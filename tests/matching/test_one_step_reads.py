@@ -2,7 +2,7 @@
 definitions do, on both pools."""
 from __future__ import annotations
 
-from matching import TutorState
+from matching import RequestState, TutorState
 
 from .conftest import card
 from .test_contract import spec
@@ -59,3 +59,15 @@ async def test_a_session_ends_and_the_tutor_comes_back_with_what_waits(pool, clo
     assert await pool.remove_tutor(6, clock.now()) is None
     assert await pool.end_session_and_waiting(6, clock.now(), 10) == (True, None, [])
     assert await pool.tutor(6) is None
+
+
+async def test_the_states_of_many_requests_at_once_are_what_each_says(pool, clock):
+    await pool.put_tutor(card(1), clock.now())
+    for rid in (1, 2, 3):
+        await pool.add_request(spec(rid), clock.now() + 600, clock.now())
+    assert await pool.offer(2, 1, clock.now(), clock.now() + 20, chosen=False) == "ok"
+    await pool.close(3, RequestState.CANCELLED, clock.now())
+    ids = [1, 2, 3, 99]  # 99: never heard of
+    states = await pool.request_states(ids)
+    assert states == {rid: st.state for rid in ids if (st := await pool.request(rid)) is not None}
+    assert states == {1: RequestState.WAITING, 2: RequestState.RINGING, 3: RequestState.CANCELLED}

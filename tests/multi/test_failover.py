@@ -125,3 +125,7 @@ async def test_dependencies_down_answer_503_store_nothing_and_stranded_requests_
         assert r.status_code == 503, r.text
         assert r.json()["error"] == "ServiceUnavailable" and int(r.headers["Retry-After"]) > 0
         assert await stored() == stranded  # nothing new
+    # Both back: a socket opened on B now greets its user and delivers what happens next.
+    again = await (await people(cluster.b, student_user)).connect()
+    rid = (await again.http.post("/api/help-requests", json=body)).json()["id"]
+    await again.event("queue", request_id=rid)
