@@ -42,6 +42,8 @@ import httpx
 import websockets
 from sqlalchemy import text
 
+from app.kit.runtime import tune_gc  # as the service does at start-up
+
 from .accounts import ensure
 from .common import percentile, report
 from .profile import Sampler
@@ -231,6 +233,11 @@ async def drive(sides: list[tuple[Side, int | None]], meter: Meter, rate: float,
 
     for side, _ in sides:
         side.setup = False
+    # The client's own collector must not stall its receipt of frames: with 2,000 sockets, the
+    # accounts and the set-up behind it, a full collection walked it all for 120-250 ms a dozen
+    # times a window (timed with gc.callbacks), and every frame in flight looked that late. The
+    # same tuning as the service's, for the floor's and the service's windows alike.
+    tune_gc()
     tasks = [asyncio.create_task(sender(s, sid)) for s, sid in sides]
     await asyncio.sleep(warm)
     meter.measuring, meter.lat = True, []
