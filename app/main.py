@@ -25,7 +25,7 @@ from app.kit.db import PG_CONNECT_ARGS, make_engine, make_sessionmaker
 from app.kit.headers import SecurityHeaders
 from app.kit.reads import HotReads
 from app.kit.redis import make_redis
-from app.kit.runtime import tune_gc
+from app.kit.runtime import tune_gc, young_collections
 from app.kit.throttle import SocketRate, Throttle
 from app.lessons.worker import make_worker as make_lesson_worker
 from app.live.socket import EventLogSink, LiveHandler, run_tick
@@ -135,6 +135,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         )
         if settings.tune_gc:
             tune_gc()
+            timers.append(asyncio.create_task(young_collections()))
         try:
             yield
         finally:
