@@ -3,10 +3,12 @@ whatever writes them, on both databases; and the migration's frozen SQL is what
 app/stats/rollups.py generates."""
 import importlib.util
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import delete, select, update
 
 from app.models import (ClassAttendance, ClassMonth, HelpRequest, HelpRequestKnowledgePoint, KnowledgePointDay, LiveClass, PointsEntry, PointsMonth, Question, QuestionKnowledgePoint, SchoolDayStudents,
@@ -21,56 +23,38 @@ MIGRATION = Path(__file__).resolve().parent.parent / "migrations" / "versions" /
 HOT_SPOTS = MIGRATION.parent / "2026_11_26_2200-0011_question_hot_spots.py"
 
 
-def test_the_migration_froze_the_sql_the_module_generates() -> None:
-    spec = importlib.util.spec_from_file_location("m0008", MIGRATION)
-    m = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(m)  # type: ignore[union-attr]
-    for dialect, tag in (("postgresql", "PG"), ("sqlite", "SQLITE")):
-        assert getattr(m, f"{tag}_REBUILD") == rollups.dashboard_rebuild_sql(dialect)
-        assert getattr(m, f"{tag}_TRIGGERS") == rollups.dashboard_trigger_sql(dialect)
-        assert getattr(m, f"{tag}_DROP") == rollups.dashboard_drop_sql(dialect)
-    assert "from app" not in MIGRATION.read_text() and "import app" not in MIGRATION.read_text()
-
-
-CHAIN = Path(__file__).resolve().parent.parent / "migrations" / "versions" / "2026_11_26_2200-0013_rollup_chain.py"
-
-
-def test_the_chain_migration_froze_the_sql_the_module_generates() -> None:
-    from app.stats import rollup_chain
-    spec = importlib.util.spec_from_file_location("m0013", CHAIN)
-    m = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(m)  # type: ignore[union-attr]
-    for dialect, tag in (("postgresql", "PG"), ("sqlite", "SQLITE")):
-        assert getattr(m, f"{tag}_DROP_REPLACED") == rollup_chain.chain_drop_replaced_sql(dialect)
-        assert getattr(m, f"{tag}_TRIGGERS") == rollup_chain.chain_trigger_sql(dialect)
-        assert getattr(m, f"{tag}_DROP") == rollup_chain.chain_drop_sql(dialect)
-        assert getattr(m, f"{tag}_RESTORE") == rollup_chain.chain_restore_sql(dialect)
-    assert "from app" not in CHAIN.read_text() and "import app" not in CHAIN.read_text()
-
-
+CHAIN = MIGRATION.parent / "2026_11_26_2200-0013_rollup_chain.py"
 CHANGES = MIGRATION.parent / "2026_11_27_0100-0019_stats_changes.py"
 
 
-def test_the_change_counter_migration_froze_the_sql_the_module_generates() -> None:
-    from app.stats import changes
-    spec = importlib.util.spec_from_file_location("m0019", CHANGES)
-    m = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(m)  # type: ignore[union-attr]
-    for dialect, tag in (("postgresql", "PG"), ("sqlite", "SQLITE")):
-        assert getattr(m, f"{tag}_TRIGGERS") == changes.trigger_sql(dialect)
-        assert getattr(m, f"{tag}_DROP") == changes.drop_sql(dialect)
-    assert "from app" not in CHANGES.read_text() and "import app" not in CHANGES.read_text()
+def _frozen() -> list[tuple[Path, dict[str, Callable[[str], str]]]]:
+    """Each migration that freezes generated SQL, with the generator of each frozen name
+    (`<PG|SQLITE>_<NAME>`)."""
+    from app.stats import changes, rollup_chain
+
+    return [
+        (MIGRATION, {"REBUILD": rollups.dashboard_rebuild_sql, "TRIGGERS": rollups.dashboard_trigger_sql,
+                     "DROP": rollups.dashboard_drop_sql}),
+        (CHAIN, {"DROP_REPLACED": rollup_chain.chain_drop_replaced_sql, "TRIGGERS": rollup_chain.chain_trigger_sql,
+                 "DROP": rollup_chain.chain_drop_sql, "RESTORE": rollup_chain.chain_restore_sql}),
+        (CHANGES, {"TRIGGERS": changes.trigger_sql, "DROP": changes.drop_sql}),
+        (HOT_SPOTS, {"REBUILD": rollups.hot_spot_rebuild_sql, "TRIGGERS": rollups.question_hot_spot_trigger_sql,
+                     "DROP": rollups.question_hot_spot_drop_sql, "DOWN_REBUILD": rollups.help_hot_spot_rebuild_sql}),
+    ]
 
 
-def test_the_question_hot_spot_migration_froze_the_sql_the_module_generates() -> None:
-    spec = importlib.util.spec_from_file_location("m0011", HOT_SPOTS)
-    m = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(m)  # type: ignore[union-attr]
+@pytest.mark.parametrize("index", range(4), ids=["0008 dashboard", "0013 chain", "0019 change counters", "0011 hot spots"])
+def test_each_migration_froze_the_sql_its_module_generates(index: int) -> None:
+    path, generators = _frozen()[index]
+    spec = importlib.util.spec_from_file_location(f"frozen_{index}", path)
+    m = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]  # spec is found: the path exists
+    spec.loader.exec_module(m)  # type: ignore[union-attr]  # as above
     for dialect, tag in (("postgresql", "PG"), ("sqlite", "SQLITE")):
-        assert getattr(m, f"{tag}_REBUILD") == rollups.hot_spot_rebuild_sql(dialect)
-        assert getattr(m, f"{tag}_TRIGGERS") == rollups.question_hot_spot_trigger_sql(dialect)
-        assert getattr(m, f"{tag}_DROP") == rollups.question_hot_spot_drop_sql(dialect)
-        assert getattr(m, f"{tag}_DOWN_REBUILD") == rollups.help_hot_spot_rebuild_sql(dialect)
+        for name, generate in generators.items():
+            assert getattr(m, f"{tag}_{name}") == generate(dialect), f"{path.name}: {tag}_{name}"
+    assert "from app" not in path.read_text() and "import app" not in path.read_text()
+
+
 
 
 def test_months_and_days() -> None:
