@@ -28,10 +28,10 @@ _WHO = (
 )
 
 
-def _claims(request: Request, creds: HTTPAuthorizationCredentials | None) -> dict[str, Any]:
+async def _claims(request: Request, creds: HTTPAuthorizationCredentials | None) -> dict[str, Any]:
     if creds is None or creds.scheme.lower() != "bearer":
         raise NotAuthenticated("sign in first: send 'Authorization: Bearer <access token>'")
-    return read_access_token(get_settings_dep(request).secret(), creds.credentials)
+    return read_access_token((await get_settings_dep(request)).secret(), creds.credentials)
 
 
 def _admit(revoked_at: datetime | None, status: str, suspended_reason: str | None) -> None:
@@ -47,7 +47,7 @@ def _admit(revoked_at: datetime | None, status: str, suspended_reason: str | Non
 
 async def current_user(request: Request, db: DB, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
     """The caller as an ORM object in the request's session (for requests that change things)."""
-    claims = _claims(request, creds)
+    claims = await _claims(request, creds)
     row = (await db.execute(_WHO, {"uid": int(claims["sub"]), "sid": claims["sid"]})).first()
     if row is None:
         raise NotAuthenticated("unknown account")
@@ -91,8 +91,8 @@ _WHO_LEAN = (
 async def current_caller(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
     """The caller for GET endpoints on every page's path (`/api/auth/me`, `/api/sessions`):
     JWT decode and one lean query, the same rule as current_user."""
-    claims = _claims(request, creds)
-    row = await get_reads(request).one(_WHO_LEAN, {"uid": int(claims["sub"]), "sid": claims["sid"]})
+    claims = await _claims(request, creds)
+    row = await (await get_reads(request)).one(_WHO_LEAN, {"uid": int(claims["sub"]), "sid": claims["sid"]})
     if row is None:
         raise NotAuthenticated("unknown account")
     _admit(row["revoked_at"], row["status"], row["suspended_reason"])

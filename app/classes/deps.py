@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from .dispatch import ClassDispatch
 
 
-def get_dispatch(request: Request) -> ClassDispatch:
+async def get_dispatch(request: Request) -> ClassDispatch:
     dispatch: ClassDispatch = request.app.state.classes
     return dispatch
 

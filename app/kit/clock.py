@@ -29,7 +29,7 @@ def now_dt(clock: Clock) -> datetime:
     return ts(clock.now())
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 

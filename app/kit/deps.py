@@ -25,32 +25,32 @@ from matching import Pool
 from signaling.eventlog import EventLog
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_events(request: Request) -> EventLog:
+async def get_events(request: Request) -> EventLog:
     events: EventLog = request.app.state.events
     return events
 
 
-def get_pool(request: Request) -> Pool:
+async def get_pool(request: Request) -> Pool:
     pool: Pool = request.app.state.matcher.pool
     return pool
 
 
-def get_reads(request: Request) -> HotReads:
+async def get_reads(request: Request) -> HotReads:
     reads: HotReads = request.app.state.reads
     return reads
 
 
-def get_throttle(request: Request) -> Throttle:
+async def get_throttle(request: Request) -> Throttle:
     throttle: Throttle = request.app.state.throttle
     return throttle
 
 
-def get_redis(request: Request) -> Redis | None:
+async def get_redis(request: Request) -> Redis | None:
     """The shared Redis, or None on the embedded setup."""
     redis: Redis | None = request.app.state.redis
     return redis
@@ -59,7 +59,7 @@ def get_redis(request: Request) -> Redis | None:
 AccountClosed = Callable[[int, str | None, str], Awaitable[None]]
 
 
-def get_account_closed(request: Request) -> AccountClosed:
+async def get_account_closed(request: Request) -> AccountClosed:
     """`app.match.closing.account_closed` bound to the app: closes a signed-out or suspended
     account's sockets everywhere (the domains below `match` reach it through this)."""
     closed: AccountClosed = request.app.state.account_closed

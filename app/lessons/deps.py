@@ -11,12 +11,12 @@ from .storage import LessonStorage
 from .worker import LessonWorker
 
 
-def get_lesson_storage(request: Request) -> LessonStorage:
+async def get_lesson_storage(request: Request) -> LessonStorage:
     storage: LessonStorage = request.app.state.lesson_storage
     return storage
 
 
-def get_lesson_worker(request: Request) -> LessonWorker:
+async def get_lesson_worker(request: Request) -> LessonWorker:
     worker: LessonWorker = request.app.state.lesson_worker
     return worker
 

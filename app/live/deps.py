@@ -12,12 +12,12 @@ from .socket import LiveHandler
 from .transcript import TranscriptWriter
 
 
-def get_live(request: Request) -> LiveHandler:
+async def get_live(request: Request) -> LiveHandler:
     live: LiveHandler = request.app.state.live
     return live
 
 
-def get_transcript(request: Request) -> TranscriptWriter:
+async def get_transcript(request: Request) -> TranscriptWriter:
     writer: TranscriptWriter = request.app.state.transcript
     return writer
 

@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from matching import Matcher
 
 
-def get_matcher(request: Request) -> Matcher:
+async def get_matcher(request: Request) -> Matcher:
     return request.app.state.matcher
 
 

@@ -20,11 +20,11 @@ from .schemas import Month
 from .scope import Scope, scoped
 
 
-def period(settings: SettingsDep, from_: date = Query(alias="from"), to: date = Query()) -> Period:
+async def period(settings: SettingsDep, from_: date = Query(alias="from"), to: date = Query()) -> Period:
     return Period.checked(from_, to, settings.timezone)
 
 
-def month_period(settings: SettingsDep, month: Month) -> Period:
+async def month_period(settings: SettingsDep, month: Month) -> Period:
     return Period.month(month, settings.timezone)
 
 
@@ -36,7 +36,7 @@ async def class_scope(admin: Admin, db: DB, district_id: int | None = None, scho
     return await scoped(db, admin, district_id, school_id, class_id)
 
 
-def figures(request: Request) -> FigureCache:
+async def figures(request: Request) -> FigureCache:
     """The process's shared figures (app/stats/cache.py)."""
     cache: FigureCache = request.app.state.figures
     return cache
