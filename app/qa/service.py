@@ -166,21 +166,40 @@ async def ask(
     await check_subjects(db, [body.subject])
     kps = await check_knowledge_points(db, body.knowledge_point_ids, [body.subject])
     images = await _usable_images(db, student, body.image_ids, settings.max_images_per_request)
-    text, raw, flagged = _masked(body.text)
+    return await _open(db, settings, student, body.subject, body.text, kps, [i.id for i in images], now, events, pool)
+
+
+async def _open(
+    db: AsyncSession,
+    settings: Settings,
+    student: User,
+    subject: str,
+    words: str,
+    knowledge_point_ids: Sequence[int],
+    image_ids: Sequence[str],
+    now: datetime,
+    events: Any,
+    pool: Any,
+    source_request_id: int | None = None,
+) -> Question:
+    """An open question with its knowledge points and photos, masked, searchable and announced:
+    what asking and converting a help request (`from_request`) share."""
+    text, raw, flagged = _masked(words)
     q = Question(
         student_id=student.id,
-        subject_code=body.subject,
+        subject_code=subject,
         text=text,
         raw=raw,
         flagged=flagged,
         band=band_of(student.grade),
         status=QuestionStatus.OPEN,
+        source_request_id=source_request_id,
         created_at=now,
     )
     db.add(q)
     await db.flush()
-    db.add_all([QuestionKnowledgePoint(question_id=q.id, knowledge_point_id=k) for k in kps])
-    db.add_all([QaImage(image_id=i.id, question_id=q.id) for i in images])
+    db.add_all([QuestionKnowledgePoint(question_id=q.id, knowledge_point_id=k) for k in knowledge_point_ids])
+    db.add_all([QaImage(image_id=i, question_id=q.id) for i in image_ids])
     await db.flush()
     await search.reindex(db, q.id)
     await announce(db, settings, q, now, events, pool)
@@ -203,31 +222,13 @@ async def from_request(
     existing = (await db.execute(select(Question).where(Question.source_request_id == req.id))).scalars().first()
     if existing is not None:
         return existing
-    text, raw, flagged = _masked(req.text)
-    q = Question(
-        student_id=student.id,
-        subject_code=req.subject_code,
-        text=text,
-        raw=raw,
-        flagged=flagged,
-        band=band_of(student.grade),
-        status=QuestionStatus.OPEN,
-        source_request_id=req.id,
-        created_at=now,
-    )
-    db.add(q)
-    await db.flush()
     kps = (
         (await db.execute(select(HelpRequestKnowledgePoint.knowledge_point_id).where(HelpRequestKnowledgePoint.request_id == req.id))).scalars().all()
     )
-    db.add_all([QuestionKnowledgePoint(question_id=q.id, knowledge_point_id=k) for k in kps])
     photos = (await db.execute(select(Image.id).where(Image.help_request_id == req.id))).scalars().all()
-    db.add_all([QaImage(image_id=i, question_id=q.id) for i in photos])
     await db.execute(request_transition(req.id, RequestStatus.CONVERTED, wants_question=True))
     await db.refresh(req)
-    await search.reindex(db, q.id)
-    await announce(db, settings, q, now, events, pool)
-    return q
+    return await _open(db, settings, student, req.subject_code, req.text, kps, photos, now, events, pool, source_request_id=req.id)
 
 
 async def close(db: AsyncSession, student: User, question_id: int, now: datetime) -> Question:
