@@ -75,10 +75,8 @@ def table(name: str, fmt: Format, columns: list[tuple[str, str]], rows: list[dic
 
 ONLINE = [("group", "分组"), ("online", "上线用户"), ("registered", "平台用户"), ("rate", "上线率(%)")]
 PAYROLL = [("tutor_id", "教师ID"), ("name", "姓名"), ("entries", "积分记录数"), ("points", "积分"), ("amount_cny", "金额(元)")]
-WORKLOAD = [
-    ("tutor_id", "教师ID"),
-    ("name", "姓名"),
-    ("school_id", "学校ID"),
+# A tutor's work, the same columns on each tutor's row and on the totals.
+_WORK = [
     ("sessions", "一对一辅导次数"),
     ("live_minutes", "辅导分钟"),
     ("classes", "一对多课堂"),
@@ -89,6 +87,7 @@ WORKLOAD = [
     ("average_rating", "平均评分"),
     ("points", "积分"),
 ]
+WORKLOAD = [("tutor_id", "教师ID"), ("name", "姓名"), ("school_id", "学校ID"), *_WORK]
 WEEKLY = [
     ("week_of", "周（周一）"),
     ("class_id", "班级ID"),
@@ -108,18 +107,7 @@ ARCHIVE = [
     ("rating", "评分"),
     ("points", "积分"),
 ]
-WORKLOAD_TOTALS = [
-    ("tutors", "辅导教师数"),
-    ("sessions", "一对一辅导次数"),
-    ("live_minutes", "辅导分钟"),
-    ("classes", "一对多课堂"),
-    ("answers", "答疑数"),
-    ("lessons", "发布微课数"),
-    ("lesson_views", "微课完整观看次数"),
-    ("ratings", "评价数"),
-    ("average_rating", "平均评分"),
-    ("points", "积分"),
-]
+WORKLOAD_TOTALS = [("tutors", "辅导教师数"), *_WORK]
 HOT = [("knowledge_point_id", "知识点ID"), ("name", "知识点"), ("subject", "学科"), ("asked", "提问次数")]
 BOARD = [
     ("rank", "名次"),

@@ -331,38 +331,33 @@ def _month_key(dialect: str, ref: str) -> str:
     return f"school_id = {ref}.school_id AND month = {month_of_day(dialect, ref + '.day')} AND student_id = {ref}.student_id"
 
 
+def _student_month_upsert(dialect: str, count: str) -> str:
+    """Add a student day's counts to its month row; `count` is each count's expression, with
+    `{c}` for the column."""
+    return _upsert(
+        "student_months",
+        ["school_id", "month", "student_id"],
+        {
+            "school_id": "NEW.school_id",
+            "month": month_of_day(dialect, "NEW.day"),
+            "student_id": "NEW.student_id",
+            "class_id": "NEW.class_id",
+            **{c: count.format(c=c) for c in COUNTS},
+        },
+        COUNTS,
+    )
+
+
 def student_days_insert_sql(dialect: str) -> list[str]:
     return [
         _upsert("school_day_students", ["school_id", "day"], {"school_id": "NEW.school_id", "day": "NEW.day", "participants": "1"}, ["participants"]),
-        _upsert(
-            "student_months",
-            ["school_id", "month", "student_id"],
-            {
-                "school_id": "NEW.school_id",
-                "month": month_of_day(dialect, "NEW.day"),
-                "student_id": "NEW.student_id",
-                "class_id": "NEW.class_id",
-                **{c: f"NEW.{c}" for c in COUNTS},
-            },
-            COUNTS,
-        ),
+        _student_month_upsert(dialect, "NEW.{c}"),
     ]
 
 
 def student_days_update_sql(dialect: str) -> list[str]:
     return [
-        _upsert(
-            "student_months",
-            ["school_id", "month", "student_id"],
-            {
-                "school_id": "NEW.school_id",
-                "month": month_of_day(dialect, "NEW.day"),
-                "student_id": "NEW.student_id",
-                "class_id": "NEW.class_id",
-                **{c: f"NEW.{c} - OLD.{c}" for c in COUNTS},
-            },
-            COUNTS,
-        ),
+        _student_month_upsert(dialect, "NEW.{c} - OLD.{c}"),
         _drop_empty("student_months", _month_key(dialect, "NEW"), COUNTS),
     ]
 
