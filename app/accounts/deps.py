@@ -10,8 +10,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import bindparam, select
 
+from app.config import Settings
 from app.kit.db import DB
-from app.kit.deps import get_reads, get_settings_dep
+from app.kit.deps import ReadsDep, SettingsDep
 from app.kit.errors import AccountSuspended, Forbidden, NotAuthenticated, TokenRevoked
 from app.kit.security import read_access_token
 from app.models import AuthSession, User, UserStatus
@@ -28,10 +29,10 @@ _WHO = (
 )
 
 
-async def _claims(request: Request, creds: HTTPAuthorizationCredentials | None) -> dict[str, Any]:
+def _claims(settings: Settings, creds: HTTPAuthorizationCredentials | None) -> dict[str, Any]:
     if creds is None or creds.scheme.lower() != "bearer":
         raise NotAuthenticated("sign in first: send 'Authorization: Bearer <access token>'")
-    return read_access_token((await get_settings_dep(request)).secret(), creds.credentials)
+    return read_access_token(settings.secret(), creds.credentials)
 
 
 def _admit(revoked_at: datetime | None, status: str, suspended_reason: str | None) -> None:
@@ -45,9 +46,11 @@ def _admit(revoked_at: datetime | None, status: str, suspended_reason: str | Non
         raise AccountSuspended("this account is suspended", reason=suspended_reason)
 
 
-async def current_user(request: Request, db: DB, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
+async def current_user(
+    request: Request, db: DB, settings: SettingsDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> User:
     """The caller as an ORM object in the request's session (for requests that change things)."""
-    claims = await _claims(request, creds)
+    claims = _claims(settings, creds)
     row = (await db.execute(_WHO, {"uid": int(claims["sub"]), "sid": claims["sid"]})).first()
     if row is None:
         raise NotAuthenticated("unknown account")
@@ -88,11 +91,13 @@ _WHO_LEAN = (
 )
 
 
-async def current_caller(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Caller:
+async def current_caller(
+    request: Request, settings: SettingsDep, reads: ReadsDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Caller:
     """The caller for GET endpoints on every page's path (`/api/auth/me`, `/api/sessions`):
     JWT decode and one lean query, the same rule as current_user."""
-    claims = await _claims(request, creds)
-    row = await (await get_reads(request)).one(_WHO_LEAN, {"uid": int(claims["sub"]), "sid": claims["sid"]})
+    claims = _claims(settings, creds)
+    row = await reads.one(_WHO_LEAN, {"uid": int(claims["sub"]), "sid": claims["sid"]})
     if row is None:
         raise NotAuthenticated("unknown account")
     _admit(row["revoked_at"], row["status"], row["suspended_reason"])
