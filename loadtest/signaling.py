@@ -241,7 +241,9 @@ async def drive(sides: list[tuple[Side, int | None]], meter: Meter, rate: float,
     tasks = [asyncio.create_task(sender(s, sid)) for s, sid in sides]
     await asyncio.sleep(warm)
     meter.measuring, meter.lat = True, []
-    samplers = [Sampler(p.p.pid, profile.with_name(f"{profile.name}-{n}.txt"), seconds)
+    # GIL-holding samples only: py-spy counts a thread blocked in C (the SQLite thread waiting
+    # for work, the loop in epoll) as busy, which hid where the CPU went.
+    samplers = [Sampler(p.p.pid, profile.with_name(f"{profile.name}-{n}.txt"), seconds, gil=True)
                 for n, p in enumerate(procs)] if profile else []
     cpu0, sent0, t0 = sum(p.cpu_s() for p in procs), counts["sent"], time.perf_counter()
     own0 = time.process_time()
