@@ -30,8 +30,8 @@ async def test_signaling_is_relayed_only_to_the_other_participant(matched):
     assert "signal" not in student.kinds()
 
 
-async def test_chat_is_masked_stored_and_flagged(matched, factory):
-    student, tutor, sid, *_ = matched
+async def test_chat_is_masked_stored_and_flagged(matched, factory, clock):
+    student, tutor, sid, student_user, _ = matched
     await student.send(type="chat", session_id=sid, text="老师加我微信 abc_12345 吧")
     got = await tutor.event("chat", session_id=sid)
     assert "abc_12345" not in got["text"] and got["masked"] is True
@@ -42,6 +42,10 @@ async def test_chat_is_masked_stored_and_flagged(matched, factory):
         s = await db.get(TutoringSession, sid)
         row = (await db.execute(select(SessionEvent).where(SessionEvent.session_id == sid))).scalar_one()
     assert s.flagged and row.flagged and row.raw == "老师加我微信 abc_12345 吧"
+    # The writer's batched rows (app/live/transcript.py) hold what the ORM would have written.
+    assert (row.kind, row.seq, row.sender_id, s.transcript_seq) == ("chat", 1, student_user.id, 1)
+    assert json.loads(row.body)["text"] == got["text"] and row.created_at.tzinfo is not None
+    assert abs(row.created_at.timestamp() - clock.now()) < 5
 
 
 async def test_a_shared_item_answers_its_sender_with_one_frame(matched):
