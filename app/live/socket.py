@@ -111,6 +111,8 @@ class LiveHandler:
         self.pairs: dict[int, tuple[int, int]] = {}  # session → (student, tutor): they never change
         self.beats: dict[int, float] = {}  # tutor → when the last message renewed their duty presence
         self.loading: dict[int, asyncio.Future[tuple[int, int] | str | None]] = {}
+        self._wanted: list[int] = []  # sessions to read in the next query (_loaded)
+        self._loader: asyncio.Task[None] | None = None
 
     @property
     def now(self) -> float:
@@ -281,14 +283,8 @@ class LiveHandler:
     async def _pair(self, session_id: int, user_id: int, ref: str | None) -> tuple[int, int]:
         pair = self.pairs.get(session_id)
         if pair is None:
-            # One read per session however many of its messages arrive before it is cached (at
-            # the start of an evening every socket's first message misses at once).
-            loading = self.loading.get(session_id)
-            if loading is None:
-                loading = self.loading[session_id] = asyncio.ensure_future(self._load(session_id))
-                loading.add_done_callback(lambda _: self.loading.pop(session_id, None))
             try:
-                got = await asyncio.shield(loading)
+                got = await asyncio.shield(self._loaded(session_id))
             except SQLAlchemyError:
                 raise ProtocolError("Unavailable", "the session could not be read just now; send again", ref) from None
             if got == "ended":
@@ -298,25 +294,57 @@ class LiveHandler:
             raise ProtocolError("NotYourSession", "you are not a participant of this session", ref)
         return pair
 
-    async def _load(self, session_id: int) -> tuple[int, int] | str | None:
+    def _loaded(self, session_id: int) -> asyncio.Future[tuple[int, int] | str | None]:
+        """The session's participants as they will be read. One read per session however many
+        of its messages arrive before it is cached, and one query for every session asked for
+        in the same moment: when an evening's sockets all send their first message (or all
+        reconnect to a restarted instance), 1,000 reads one after another on the database's
+        one connection kept the first messages waiting for ~2 s (loadtest.signaling, 1,000
+        pairs); sessions asked for while a query runs wait for the next one."""
+        loading = self.loading.get(session_id)
+        if loading is None:
+            loading = self.loading[session_id] = asyncio.get_running_loop().create_future()
+            self._wanted.append(session_id)
+            if self._loader is None or self._loader.done():
+                self._loader = asyncio.create_task(self._load_wanted())
+        return loading
+
+    async def _load_wanted(self) -> None:
+        while self._wanted:
+            await asyncio.sleep(0)  # let the messages that arrived together ask too
+            batch, self._wanted = self._wanted[:LOAD_BATCH], self._wanted[LOAD_BATCH:]
+            try:
+                found = await self._load(batch)
+            except Exception as exc:  # noqa: BLE001 - every waiting message gets the failure (SQLAlchemyError: "Unavailable")
+                for sid in batch:
+                    future = self.loading.pop(sid, None)
+                    if future is not None and not future.done():
+                        future.set_exception(exc)
+                        future.exception()  # read here too: a message that gave up waiting leaves nobody to read it
+                continue
+            for sid in batch:
+                future = self.loading.pop(sid, None)
+                if future is not None and not future.done():
+                    future.set_result(found.get(sid))
+
+    async def _load(self, session_ids: list[int]) -> dict[int, tuple[int, int] | str]:
+        t = TutoringSession
         async with self.sessionmaker() as db:
-            row = (
-                await db.execute(
-                    select(TutoringSession.student_id, TutoringSession.tutor_id, TutoringSession.state, TutoringSession.transcript_seq).where(
-                        TutoringSession.id == session_id
-                    )
-                )
-            ).first()
-        if row is None:
-            return None
-        if row.state == SessionState.ENDED:
-            await self.relay.close_session(session_id)
-            return "ended"
-        await self.relay.start_seq(session_id, row.transcript_seq)
-        if len(self.pairs) >= 100_000:  # sessions end; a long-running instance forgets old ones
-            self.pairs.clear()
-        self.pairs[session_id] = (row.student_id, row.tutor_id)
-        return self.pairs[session_id]
+            rows = (await db.execute(select(t.id, t.student_id, t.tutor_id, t.state, t.transcript_seq).where(t.id.in_(session_ids)))).all()
+        found: dict[int, tuple[int, int] | str] = {}
+        for row in rows:
+            if row.state == SessionState.ENDED:
+                await self.relay.close_session(row.id)
+                found[row.id] = "ended"
+                continue
+            await self.relay.start_seq(row.id, row.transcript_seq)
+            if len(self.pairs) >= 100_000:  # sessions end; a long-running instance forgets old ones
+                self.pairs.clear()
+            found[row.id] = self.pairs[row.id] = (row.student_id, row.tutor_id)
+        return found
+
+
+LOAD_BATCH = 500  # sessions read by one query (_loaded)
 
 
 PURGE_EVERY_S = 3600.0

@@ -1,0 +1,51 @@
+"""The live handler reads a session's participants once, and the first messages of many
+sessions arriving together with one query (app/live/socket.py, `_loaded`): what every socket
+sends first at the start of an evening, or after reconnecting to a restarted instance."""
+import asyncio
+
+import pytest
+from sqlalchemy import event
+
+from app.models import HelpRequest, TutoringSession
+from signaling.protocol import ProtocolError
+
+
+async def test_first_messages_of_many_sessions_are_read_with_one_query_and_refused_where_they_must_be(factory):  # type: ignore[no-untyped-def]
+    org = await factory.org()
+    student, other = await factory.user("student", org, school=1), await factory.user("student", org, school=1)
+    tutor = await factory.tutor(org)
+    ids: list[int] = []
+    async with factory.session() as db:
+        for n in range(40):
+            req = HelpRequest(student_id=student.id, subject_code="math", text="?", status="matched")
+            db.add(req)
+            await db.flush()
+            s = TutoringSession(request_id=req.id, student_id=student.id, tutor_id=tutor.id, subject_code="math", state="ended" if n == 0 else "live")
+            db.add(s)
+            await db.flush()
+            ids.append(s.id)
+        await db.commit()
+    handler = factory.app.state.live
+    reads: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if "FROM tutoring_sessions" in statement:
+            reads.append(statement)
+
+    engine = factory.app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        asks = [handler._pair(sid, who.id, "r") for sid in ids[1:] for who in (student, tutor)]  # both sides, together
+        pairs = await asyncio.gather(*asks)
+        assert pairs == [(student.id, tutor.id)] * 78
+        assert len(reads) == 1
+        with pytest.raises(ProtocolError) as ended:
+            await handler._pair(ids[0], student.id, "r")
+        with pytest.raises(ProtocolError) as stranger:
+            await handler._pair(ids[1], other.id, "r")  # cached now: no read, still refused
+        with pytest.raises(ProtocolError) as missing:
+            await handler._pair(ids[-1] + 10_000, student.id, "r")
+        assert (ended.value.code, stranger.value.code, missing.value.code) == ("SessionEnded", "NotYourSession", "NotYourSession")
+        assert len(reads) == 3
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
