@@ -94,8 +94,10 @@ def _skeleton(text: str) -> _Folded:
 
 
 # What the compact form drops: every separator, except a space between two letters (so that
-# "wechat every day" stays three words while "微 / 信" and "q q 1 2 3" close up).
-_DROP = re.compile("[" + "".join(re.escape(c) for c in sorted(_SEPS - {" "})) + "]|(?<![a-zA-Z]) | (?![a-zA-Z])")
+# "wechat every day" stays three words while "微 / 信" and "q q 1 2 3" close up) — after the
+# separator: it was no space, or no letter came before it, or none comes after. (A separator
+# first lets the search skip to the next one in C.)
+_DROP = re.compile("[" + "".join(re.escape(c) for c in sorted(_SEPS)) + "](?:(?<! )|(?<![a-zA-Z] )|(?![a-zA-Z]))")
 
 
 def _compact(sk: _Folded) -> _Folded:
@@ -132,6 +134,10 @@ def _line(text: str) -> _Line:
 # --- phone and ID numbers: digit groups joined by separators -------------------------------
 _GROUPS = re.compile(r"(?<![\d.])\d+(?:" + _SEP + r"{1,3}\d+)*")
 _DIGIT = re.compile(r"\d")
+# Ten digits, each after at most three separators (the last may be an ID number's x): what is
+# masked below ends with such a chain (a phone's 11 digits, a landline's 10-12, an ID's 18); a
+# chat line of step and problem numbers ("第17步 u523") has none, whatever its count of digits.
+_TEN_DIGITS = re.compile(r"\d(?:" + _SEP + r"{0,3}\d){8}" + _SEP + r"{0,3}[\dx]")
 _ID_NUMBER = re.compile(r"(?<!\d)\d{6}" + _SEP + r"?\d{8}" + _SEP + r"?\d{3}[\dx](?![\d])")
 
 
@@ -140,12 +146,14 @@ def _thousands(sizes: list[int], seps: list[str]) -> bool:
     return len(sizes) > 1 and sizes[0] <= 3 and all(n == 3 for n in sizes[1:]) and all(x == "," for x in seps)
 
 
-def _phones(sk: str) -> list[tuple[int, int, str]]:
-    if len(_DIGIT.findall(sk)) < 10:  # every number below has ten (\d) digits or more
+def _phones(sk: str, since: int = 0) -> list[tuple[int, int, str]]:
+    """`since`: where the new line starts in `sk` (what ends before it is not this message's to
+    mask): a number ending in it ends a chain of `_TEN_DIGITS`, at most 37 characters long."""
+    if not _TEN_DIGITS.search(sk, max(since - 36, 0)):
         return []
     found = [(m.start(), m.end(), "id_number") for m in _ID_NUMBER.finditer(sk)]
     for m in _GROUPS.finditer(sk):
-        if len(_DIGIT.findall(m.group())) < 10:  # a phone has 11 digits, a landline 10-12: none here
+        if m.end() - m.start() < 10 or len(_DIGIT.findall(m.group())) < 10:  # a phone has 11 digits, a landline 10-12: none here
             continue
         groups = [(g.start() + m.start(), g.end() + m.start()) for g in re.finditer(r"\d+", m.group())]
         sizes = [b - a for a, b in groups]
@@ -184,15 +192,17 @@ _TOKEN = r"([a-z0-9][a-z0-9_\-]{4,24})"
 _QQ = re.compile(r"(?:q ?q|扣扣|抠抠|寇寇|蔻蔻|口口|企鹅|球球|q号|q码|扣号)" + _FILL + r"(\d{5,12})")
 _QQ_WEAK = re.compile(r"(?<![a-z])q\s*(?:[:：]|号)\s*(\d{5,12})")
 _QQ_AFTER = re.compile(r"(?<!\d)(\d{5,12})\s*(?:@|艾特)?\s*(?:qq|扣扣)(?!邮箱)")
-_ACCOUNT = re.compile(
-    r"(?<![a-z])(?:微信|威信|薇信|徽信|维信|胃信|喂信|v信|vx|wx|weixin|wechat|vchat|微x|薇x|"
-    r"微博|抖音|快手|小红书|b站|telegram|instagram|discord|skype|whatsapp|snapchat|facebook)" + _FILL + _TOKEN
+# The keywords of _ACCOUNT and _INTENT, each also searched alone first (`_KEYED`).
+_ACCOUNT_WORDS = (
+    r"(?:微信|威信|薇信|徽信|维信|胃信|喂信|v信|vx|wx|weixin|wechat|vchat|微x|薇x|"
+    r"微博|抖音|快手|小红书|b站|telegram|instagram|discord|skype|whatsapp|snapchat|facebook)"
 )
+_INTENT_WORDS = (
+    r"(?:加我|加一下|加个好友|加好友|联系我|联系方式|找我|私聊|私我|私信|打给我|打我|call me|text me|add me|我的号|号码|电话|手机|tel|phone|dial)"
+)
+_ACCOUNT = re.compile(r"(?<![a-z])" + _ACCOUNT_WORDS + _FILL + _TOKEN)
 _ACCOUNT_WEAK = re.compile(r"(?:(?<![a-z])(?:v|ins|tg|line|fb)\s*(?:[:：]|号)|微|薇|威)" + _FILL + r"([a-z][a-z0-9_\-]{4,24})")
-_INTENT = re.compile(
-    r"(?<![a-z])(?:加我|加一下|加个好友|加好友|联系我|联系方式|找我|私聊|私我|私信|打给我|打我|"
-    r"call me|text me|add me|我的号|号码|电话|手机|tel|phone|dial)(?:吧|哦|呀|啊)?" + _FILL + _TOKEN
-)
+_INTENT = re.compile(r"(?<![a-z])" + _INTENT_WORDS + r"(?:吧|哦|呀|啊)?" + _FILL + _TOKEN)
 
 
 def _account_ok(token: str, strict: bool) -> bool:
@@ -208,37 +218,50 @@ def _account_ok(token: str, strict: bool) -> bool:
 # pattern cannot match without.
 _HAS_Q = re.compile(r"[q扣抠寇蔻口企球]")
 _HAS_AT = re.compile(r"@|at|艾特|圈a")
-_KEYED = (
-    (_QQ, _HAS_Q, "qq", False),
-    (_QQ_WEAK, _HAS_Q, "qq", False),
-    (_QQ_AFTER, _HAS_Q, "qq", False),
-    (_ACCOUNT, None, "wechat", False),
-    (_ACCOUNT_WEAK, None, "wechat", True),
-    (_INTENT, None, "contact", True),
+_KEYED = (  # (what the patterns cannot match without, the patterns with their kind and strictness)
+    (_HAS_Q, ((_QQ, "qq", False), (_QQ_WEAK, "qq", False), (_QQ_AFTER, "qq", False))),
+    (re.compile(_ACCOUNT_WORDS), ((_ACCOUNT, "wechat", False),)),
+    # A weak keyword's last character: 微 薇 威, or v, (in)s, (t)g, (lin)e, (f)b before a colon or 号
+    # (a character class first: the search skips to the next one in C).
+    (re.compile(r"[vsgeb微薇威](?:(?<=[微薇威])|\s*[:：号])"), ((_ACCOUNT_WEAK, "wechat", True),)),
+    (re.compile(_INTENT_WORDS), ((_INTENT, "contact", True),)),
 )
 
 
-def _keyed(cp: str) -> list[tuple[int, int, str]]:
+# What every account above is masked as (its group 1) is five or more of these in a row.
+_RUN = re.compile(r"[a-z\d_\-]{5}")
+
+
+def _keyed(cp: str, since: int = 0) -> list[tuple[int, int, str]]:
+    """`since`: where the new line starts in `cp` (what ends before it is not this message's to
+    mask): an account ending in it has its last five characters from `since - 4` on — a chat
+    line of Chinese and short numbers has none, and no pattern below needs to run."""
+    if not _RUN.search(cp, max(since - 4, 0)):
+        return []
     found = []
-    for pattern, needs, kind, strict in _KEYED:
-        if needs is not None and not needs.search(cp):
+    for needs, patterns in _KEYED:
+        if not needs.search(cp):
             continue
-        for m in pattern.finditer(cp):
-            if kind == "qq" or _account_ok(m.group(1), strict):
-                found.append((m.start(1), m.end(1), kind))
+        for pattern, kind, strict in patterns:
+            for m in pattern.finditer(cp):
+                if kind == "qq" or _account_ok(m.group(1), strict):
+                    found.append((m.start(1), m.end(1), kind))
     return found
 
 
 # --- home addresses -----------------------------------------------------------------------
 _ADDRESS = [  # (pattern, what it cannot match without)
     (re.compile(r"[\u4e00-\u9fa5]{1,12}(?:路|街|大街|大道|胡同|巷|弄|里)\d+(?:号|弄)"), re.compile(r"[路街道同巷弄里]\d")),
-    (re.compile(r"\d+(?:号楼|栋|幢|座)\d+(?:单元|室|号|层)(?:\d+(?:室|号))?"), None),
-    (re.compile(r"\d+单元\d+(?:室|号)?"), None),
+    (re.compile(r"\d+(?:号楼|栋|幢|座)\d+(?:单元|室|号|层)(?:\d+(?:室|号))?"), re.compile(r"[楼栋幢座]\d")),
+    (re.compile(r"\d+单元\d+(?:室|号)?"), re.compile(r"单元\d")),
     (re.compile(r"[\u4e00-\u9fa5]{2,8}(?:小区|花园|家园|公寓|新村|苑)\d+(?:号楼|栋|幢|号|期)"), re.compile(r"[区园寓村苑]\d")),
 ]
+_ADDRESS_KEY = re.compile(r"[路街道同巷弄里楼栋幢座元区园寓村苑]\d")  # each pattern's own key above: one search for all four
 
 
 def _addresses(cp: str) -> list[tuple[int, int, str]]:
+    if not _ADDRESS_KEY.search(cp):
+        return []
     return [(m.start(), m.end(), "address") for p, needs in _ADDRESS if needs is None or needs.search(cp) for m in p.finditer(cp)]
 
 
@@ -281,8 +304,8 @@ def _screen(line: _Line, recent: Sequence[_Line]) -> Screened:
     sk_all, cp_all = ("\n".join([*(r[1] for r in recent), sk]), "".join([*(r[2] for r in recent), cp])) if recent else (sk, cp)
     sk_from, cp_from = len(sk_all) - len(sk), len(cp_all) - len(cp)  # where this line starts in them
     emails = [(m.start(), m.end(), "email") for m in _EMAIL.finditer(sk_all)] if _HAS_AT.search(sk_all) else []
-    on_sk = [(a - sk_from, b - sk_from, kind) for a, b, kind in _phones(sk_all) + emails if b > sk_from]
-    on_cp = [(a - cp_from, b - cp_from, kind) for a, b, kind in _keyed(cp_all) + _addresses(cp_all) if b > cp_from]
+    on_sk = [(a - sk_from, b - sk_from, kind) for a, b, kind in _phones(sk_all, sk_from) + emails if b > sk_from]
+    on_cp = [(a - cp_from, b - cp_from, kind) for a, b, kind in _keyed(cp_all, cp_from) + _addresses(cp_all) if b > cp_from]
     if not on_sk and not on_cp:
         return Screened(text, ())
     sk_map = _skeleton(text)
