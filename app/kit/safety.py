@@ -329,8 +329,9 @@ def _screen(line: _Line, recent: Sequence[_Line]) -> Screened:
 class Recent:
     """The last few messages of each sender in each conversation (bounded, least recently used
     first out), kept folded so that each message is folded once, not once per window it is
-    part of — as tuples of strings (`_line`), which the collector stops walking. In memory: a socket's messages arrive at one instance; after a reconnect to
-    another instance the window starts empty, which only loosens the check for a moment."""
+    part of — as tuples of strings (`_line`), which the collector stops walking. In memory: a
+    socket's messages arrive at one instance; after a reconnect to another instance the window
+    starts empty, which only loosens the check for a moment."""
 
     def __init__(self, per_key: int = 3, keys: int = 20_000) -> None:
         self.per_key, self.keys = per_key, keys
