@@ -64,8 +64,11 @@ def cpu_us(fn: Callable[[tuple[int, int], str], Any], messages: list[tuple[tuple
 
 
 def tracked_per_sender(recent: Recent, senders: int) -> float:
-    """Objects the collector tracks held by `recent`'s windows, per sender (after a collection,
-    which untracks tuples holding only strings and numbers)."""
+    """Objects the collector tracks held by `recent`'s windows, per sender, once collections have
+    passed over them (a pass untracks a tuple whose items are untracked: a tuple of tuples of
+    strings after two passes at most, the first in the service, where a line's tuple is younger
+    than the window holding it)."""
+    gc.collect()
     gc.collect()
     with_windows = len(gc.get_objects())
     recent._lines.clear()  # the windows only: the same dict stays
