@@ -8,6 +8,7 @@ It knows no database: an app-provided `Handler` authenticates and handles messag
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,8 @@ from urllib.parse import urlparse
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from .eventlog import EventLog, ResumeGap, dumps
+from .eager import run_eager
+from .eventlog import EventLog, ResumeGap, StoredEvent, dumps
 from .protocol import Chat, Ping, Pong, ProtocolError, ShareImage, parse
 
 log = logging.getLogger(__name__)
@@ -106,12 +108,29 @@ async def serve(
     def ack(ref: str, session_id: int) -> dict[str, Any]:
         return {"type": "ack", "ref": ref, "session_id": session_id}
 
+    def offer(event: StoredEvent) -> bool:
+        """The event log's offer of a new event (see EventLog.bell): taken and sent at once if
+        this socket is idle and has sent everything before it — no pump read, no lock wait.
+        Declined when the pump or a message with a ref holds `hold` (a ref's frame must carry
+        it), when a frame is being written (`lock`: a transport the client stopped reading),
+        or when it is not the next one; the bell then rings and the pump reads it in order."""
+        nonlocal last
+        if last is None or event.id != last + 1 or hold.locked() or lock.locked():
+            return False
+        last = event.id
+        run_eager(push(event.text()))  # returns at once unless the transport is paused
+        return True
+
+    async def push(text: str) -> None:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):  # closing: its serve loop ends it
+            await send(text)
+
     async def pump() -> None:
         nonlocal last
         if last is None:
             last = await events.latest(user.id)
         await send({"type": "hello", "user_id": user.id, "last_event_id": last})
-        bell = events.bell(user.id)
+        bell = events.bell(user.id, offer)
         try:
             while True:
                 bell.clear()

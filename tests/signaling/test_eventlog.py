@@ -57,6 +57,31 @@ async def test_bell_rings_for_new_events(log):
     log.unbell(7, bell)
 
 
+async def test_a_new_event_is_offered_first_and_the_bell_rings_only_when_the_offer_is_declined(log):
+    """What a socket's `offer` (signaling/ws.py) relies on: each appended event is offered with its
+    id and text; taken, the bell stays quiet (the pump is not woken); declined, the bell rings."""
+    taken: list[tuple[int, str]] = []
+    busy = [False]
+
+    def offer(event):  # type: ignore[no-untyped-def]
+        if busy[0]:
+            return False
+        taken.append((event.id, event.text()))
+        return True
+
+    bell = log.bell(7, offer)
+    await log.append(7, "chat", {"n": 1})
+    await log.append(7, "chat", {}, body='{"n":2}')
+    assert taken == [(1, '{"type":"event","id":1,"kind":"chat","data":{"n":1}}'), (2, '{"type":"event","id":2,"kind":"chat","data":{"n":2}}')]
+    assert not bell.is_set()
+    busy[0] = True
+    await log.append(7, "chat", {"n": 3})
+    await asyncio.wait_for(bell.wait(), 2)
+    assert [e.id for e in await log.read(7, 2)] == [3]  # what the pump then reads
+    assert len(taken) == 2
+    log.unbell(7, bell)
+
+
 async def test_bell_rings_across_instances():
     client = Redis.from_url(infra.REDIS_URL, decode_responses=True)
     prefix = f"{infra.REDIS_PREFIX}ev{secrets.token_hex(4)}:"
