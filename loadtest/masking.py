@@ -5,14 +5,15 @@ against the floor of serialising the same chats, in one process, no network.
     python -m loadtest.masking --quick    # 500 senders, 4 rounds, 3 repeats
 
 The stream is what loadtest.signaling's chat looks like at 1,000 pairs: every sender (a session
-and a user) sends in turn, each line unique ("第17步 u523: 先把方程两边同时乘以二, 再移项"),
-so every call reads a full window of the sender's last three lines; one message in ten is a
-corpus text instead (tests/masking_corpus.py: contact details to mask, ordinary school texts,
-and numbers split over messages). Each repeat starts a fresh `Recent`, fills the windows with
-three untimed rounds, then times the rounds with `time.process_time` (CPU of this process:
-another engineer's load on the shared cores lengthens wall time, much less CPU time). The
-collector stays on, with what existed before the run frozen, so its young passes walk what
-masking allocates and keeps, as the service's do.
+and a user) sends in turn, each line unique ("第17步 u1523: 先把方程两边同时乘以二, 再移项";
+four-digit user ids, as at 1,000 pairs — "u1523" looks like the start of an account name, so
+the account patterns' keyword checks run), so every call reads a full window of the sender's
+last three lines; one message in ten is a corpus text instead (tests/masking_corpus.py:
+contact details to mask, ordinary school texts, and numbers split over messages). Each repeat
+starts a fresh `Recent`, fills the windows with three untimed rounds, then times the rounds with
+`time.process_time` (CPU of this process: another engineer's load on the shared cores
+lengthens wall time, much less CPU time). The collector stays on, with what existed before the
+run frozen, so its young passes walk what masking allocates and keeps, as the service's do.
 
 The floor: the relay's `dumps` (signaling/eventlog.py) of each chat's event — the one JSON
 encoding every chat costs anyway — over the same stream. `tracked_per_sender`: objects the
