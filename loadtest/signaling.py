@@ -42,7 +42,7 @@ import httpx
 import websockets
 from sqlalchemy import text
 
-from app.kit.runtime import tune_gc  # as the service does at start-up
+from app.kit.runtime import tune_gc, young_collections  # as the service does at start-up
 
 from .accounts import ensure
 from .common import percentile, report
@@ -238,6 +238,9 @@ async def drive(sides: list[tuple[Side, int | None]], meter: Meter, rate: float,
     # times a window (timed with gc.callbacks), and every frame in flight looked that late. The
     # same tuning as the service's, for the floor's and the service's windows alike.
     tune_gc()
+    # … and collects young objects on the service's clock, freezing what lives on (its 2,000
+    # sockets), with no full pass inside the window (app/kit/runtime.py).
+    collector = asyncio.create_task(young_collections(full_every_s=float("inf")))
     tasks = [asyncio.create_task(sender(s, sid)) for s, sid in sides]
     await asyncio.sleep(warm)
     meter.measuring, meter.lat = True, []
@@ -249,6 +252,7 @@ async def drive(sides: list[tuple[Side, int | None]], meter: Meter, rate: float,
     own0 = time.process_time()
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - t0
+    collector.cancel()
     cpu = sum(p.cpu_s() for p in procs) - cpu0
     own = time.process_time() - own0
     sent = counts["sent"] - sent0

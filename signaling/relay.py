@@ -20,7 +20,6 @@ import socket
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from redis.asyncio import Redis
@@ -33,8 +32,11 @@ class SessionClosed(Exception):
     """The session has ended: nothing more is relayed or recorded."""
 
 
-@dataclass
-class Row:
+class Row(NamedTuple):
+    """A transcript row waiting for the database. A tuple of numbers and strings: the collector
+    stops tracking it at its first pass (a dataclass instance and its dict were walked by every
+    young pass while ~500 rows waited for the writer's next batch)."""
+
     session_id: int
     seq: int
     kind: str
