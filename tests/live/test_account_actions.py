@@ -1,6 +1,7 @@
 """Suspension, sign-out and a password change close the user's live connection, take a tutor
 off duty and out of the lists, and end or cancel what they had going."""
 import asyncio
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -63,3 +64,24 @@ async def test_suspension_ends_the_session_and_the_tutor_is_never_rung_again(mat
     rid = (await student.http.post("/api/help-requests", json={"subject": "physics", "text": "再问"})).json()["id"]
     assert (await student.http.get(f"/api/help-requests/{rid}/status")).json()["matching"] == "waiting"
     assert not [e for e in tutor.events if e["data"].get("request_id") == rid]
+
+
+async def test_a_missed_kick_still_closes_revoked_and_suspended_sockets_at_the_recheck_and_no_other(factory, server, clients, clock):
+    """A kick is a pub/sub message and can be missed: the periodic recheck closes the sockets of
+    revoked sign-ins and suspended accounts anyway, reading only those rows."""
+    from app.models import AuthSession, User, UserStatus
+
+    org = await factory.org()
+    revoked_user, suspended_user, fine_user = [await factory.user("student", org, school=1) for _ in range(3)]
+    revoked, suspended, fine = [await (await clients(server.base, u)).connect() for u in (revoked_user, suspended_user, fine_user)]
+    async with factory.session() as db:  # behind the service's back: no kick goes out
+        sid = (await db.execute(select(AuthSession.id).where(AuthSession.user_id == revoked_user.id))).scalars().first()
+        (await db.get(AuthSession, sid)).revoked_at = datetime.now(UTC)
+        (await db.get(User, suspended_user.id)).status = UserStatus.SUSPENDED
+        await db.commit()
+    clock.advance(factory.app.state.settings.ws_auth_recheck_s + 1)
+    await factory.app.state.live.keep_alive()
+    await closed_with(revoked, "TokenRevoked")
+    await closed_with(suspended, "AccountSuspended")
+    await fine.send(type="ping", ref="still")
+    assert (await fine.wait_for(lambda f: f.get("ref") == "still"))["type"] == "pong"
