@@ -53,10 +53,10 @@ async def settle(db: AsyncSession, present: Present, now: float, users: set[int]
         ):
             if users is not None and user not in users:
                 continue
-            column = getattr(TutoringSession, f"{role}_gone_at")
             is_here = user in here
             if is_here != bool(gone):
                 continue  # already recorded
+            column = getattr(TutoringSession, f"{role}_gone_at")
             cond = column.is_not(None) if is_here else column.is_(None)
             done = await db.execute(
                 update(TutoringSession)
