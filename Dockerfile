@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Production image: PostgreSQL via DATABASE_URL, Redis via REDIS_URL, TUTORING_JWT_SECRET set.
-# The install steps are the ones `make test` runs: pip install of this project into a venv.
+# The install steps are the ones `make test` runs: pip install of this project into a venv, with the
+# versions pinned in constraints.txt.
 
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
@@ -11,10 +12,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \
 RUN python -m venv /venv
 WORKDIR /src
 # Dependencies first, so that a code change does not reinstall them.
-COPY pyproject.toml ./
+COPY pyproject.toml constraints.txt ./
 RUN mkdir -p app matching signaling classroom loadtest && touch app/__init__.py matching/__init__.py classroom/__init__.py \
         signaling/__init__.py loadtest/__init__.py \
-    && /venv/bin/pip install --upgrade pip && /venv/bin/pip install . && /venv/bin/pip uninstall -y tutoring
+    && /venv/bin/pip install --upgrade pip && /venv/bin/pip install -c constraints.txt . && /venv/bin/pip uninstall -y tutoring
 COPY . .
 RUN /venv/bin/pip install --no-deps .
 
