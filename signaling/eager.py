@@ -20,30 +20,41 @@ log = logging.getLogger(__name__)
 _finishing: set[asyncio.Task[None]] = set()  # strong references: a task only the loop knows may be collected
 
 
+_DONE = object()  # what `_step` returns once the coroutine has finished (or failed)
+
+
 def run_eager(coro: Coroutine[Any, Any, None]) -> None:
     """Step `coro` until it finishes or first waits; if it waits, a task finishes it. Whatever
     it raises is logged, never raised to the caller (the caller has moved on)."""
+    waiting = _step(coro)
+    if waiting is _DONE:
+        return
+    task = asyncio.ensure_future(_finish(coro, waiting))
+    _finishing.add(task)
+    task.add_done_callback(_finishing.discard)
+
+
+def _step(coro: Coroutine[Any, Any, None]) -> Any:
+    """Resume `coro` once: what it now waits for (a future, or None for a bare yield), or _DONE."""
     try:
         waiting = coro.send(None)
     except StopIteration:
-        return
+        return _DONE
     except BaseException:  # noqa: BLE001 - the caller is not the coroutine's owner; log and drop
         log.exception("eager coroutine failed")
-        return
+        return _DONE
     if getattr(waiting, "_asyncio_future_blocking", None):
         # What a task's step does with the future its coroutine yields: clear the flag the
         # yield set, or awaiting that future again (in _finish) is refused as a bare yield.
         waiting._asyncio_future_blocking = False
-    task = asyncio.ensure_future(_finish(coro, waiting))
-    _finishing.add(task)
-    task.add_done_callback(_finishing.discard)
+    return waiting
 
 
 async def _finish(coro: Coroutine[Any, Any, None], waiting: Any) -> None:
     """Drive `coro` on from where `run_eager` left it: what it yielded is the future it waits
     for (or None: a bare yield). Once that is done the coroutine is resumed; it reads the
     future's result or exception itself (Future.__await__), as it would under a task."""
-    while True:
+    while waiting is not _DONE:
         try:
             if waiting is None:
                 await asyncio.sleep(0)
@@ -51,12 +62,4 @@ async def _finish(coro: Coroutine[Any, Any, None], waiting: Any) -> None:
                 await waiting
         except BaseException:  # noqa: BLE001,S110 - the coroutine sees the outcome when resumed
             pass
-        try:
-            waiting = coro.send(None)
-        except StopIteration:
-            return
-        except BaseException:  # noqa: BLE001 - as in run_eager
-            log.exception("eager coroutine failed")
-            return
-        if getattr(waiting, "_asyncio_future_blocking", None):
-            waiting._asyncio_future_blocking = False
+        waiting = _step(coro)
