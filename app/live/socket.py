@@ -315,19 +315,21 @@ class LiveHandler:
         while self._wanted:
             await asyncio.sleep(0)  # let the messages that arrived together ask too
             batch, self._wanted = self._wanted[:LOAD_BATCH], self._wanted[LOAD_BATCH:]
+            found: dict[int, tuple[int, int] | str] = {}
+            failed: Exception | None = None
             try:
                 found = await self._load(batch)
             except Exception as exc:  # noqa: BLE001 - every waiting message gets the failure (SQLAlchemyError: "Unavailable")
-                for sid in batch:
-                    future = self.loading.pop(sid, None)
-                    if future is not None and not future.done():
-                        future.set_exception(exc)
-                        future.exception()  # read here too: a message that gave up waiting leaves nobody to read it
-                continue
+                failed = exc
             for sid in batch:
                 future = self.loading.pop(sid, None)
-                if future is not None and not future.done():
+                if future is None or future.done():
+                    continue
+                if failed is None:
                     future.set_result(found.get(sid))
+                else:
+                    future.set_exception(failed)
+                    future.exception()  # read here too: a message that gave up waiting leaves nobody to read it
 
     async def _load(self, session_ids: list[int]) -> dict[int, tuple[int, int] | str]:
         t = TutoringSession
