@@ -40,6 +40,7 @@ from matching import Clock, EventSink, InProcessPool, MatchConfig, Matcher, Redi
 from signaling import InProcessEventLog, RedisEventLog
 from signaling.presence import InProcessPresence, RedisPresence
 from signaling.relay import InProcessRelay, RedisRelay
+from signaling.ws import RawChannel
 
 
 async def collect_images(app: FastAPI) -> None:
@@ -168,7 +169,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     errors.install(app)
     logs.install()
     app.add_middleware(BodyLimit, settings=settings)
-    app.add_middleware(SecurityHeaders)  # outermost: every answer, the 413s above included
+    app.add_middleware(SecurityHeaders)  # every HTTP answer, the 413s above included
+    app.add_middleware(RawChannel)  # outermost: websockets get the server's own channel (signaling/ws.py)
 
     from app.accounts.endpoints import manage_router as accounts
     from app.accounts.endpoints import router as auth

@@ -54,24 +54,37 @@ class SocketRate:
         self.chat = [(item.amount, item.amount / item.get_expiry(), str(item)) for item in chat]
 
     def for_socket(self, clock: Callable[[], float] = time.monotonic) -> Callable[[str | None], None]:
-        """The socket's check, called for every frame (`None`) and again for a chat ("chat");
-        raises ProtocolError("TooManyMessages", retry_after=…) when a bucket is empty."""
-        buckets = {None: [[float(n), clock()] for n, _, _ in self.any], "chat": [[float(n), clock()] for n, _, _ in self.chat]}
-        limits = {None: self.any, "chat": self.chat}
+        """The socket's check, called once per frame: `rate(None)` for any frame, `rate("chat")`
+        for a chat (the frame's buckets and the chat's, in one call); raises
+        ProtocolError("TooManyMessages", retry_after=…) when a bucket is empty, and then takes
+        no token from any of them. One call per frame, not one plus one more for a chat: at
+        1,000 live pairs the two calls were ~3 % of the loop's CPU (loadtest.signaling --profile)."""
+        start = clock()
+        frame = [_Bucket(n, per_s, label, start) for n, per_s, label in self.any]
+        kinds = {None: frame, "chat": frame + [_Bucket(n, per_s, label, start) for n, per_s, label in self.chat]}
 
         def rate(kind: str | None) -> None:
             now = clock()
-            mine, spec = buckets[kind], limits[kind]
-            for b, (n, per_s, label) in zip(mine, spec):
-                b[0] = min(float(n), b[0] + (now - b[1]) * per_s)
-                b[1] = now
-                if b[0] < 1.0:
-                    wait = max(math.ceil((1.0 - b[0]) / per_s), 1)
-                    raise ProtocolError("TooManyMessages", f"this socket sends too fast ({label}); slow down", retry_after=wait)
-            for b in mine:
-                b[0] -= 1.0
+            buckets = kinds[kind]
+            for b in buckets:
+                tokens = b.tokens + (now - b.last) * b.per_s
+                b.tokens, b.last = (b.size if tokens > b.size else tokens), now
+                if b.tokens < 1.0:
+                    wait = max(math.ceil((1.0 - b.tokens) / b.per_s), 1)
+                    raise ProtocolError("TooManyMessages", f"this socket sends too fast ({b.label}); slow down", retry_after=wait)
+            for b in buckets:
+                b.tokens -= 1.0
 
         return rate
+
+
+class _Bucket:
+    """One limit "N per T" of one socket: up to N tokens, refilled at N/T a second."""
+
+    __slots__ = ("tokens", "last", "size", "per_s", "label")
+
+    def __init__(self, size: float, per_s: float, label: str, now: float) -> None:
+        self.tokens, self.last, self.size, self.per_s, self.label = float(size), now, float(size), per_s, label
 
 
 class Throttled(Exception):
