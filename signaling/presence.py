@@ -107,7 +107,14 @@ class InProcessPresence(Presence):
                 del self._conns[user_id]
 
     async def present(self, user_ids: Iterable[int], now: float) -> set[int]:
-        return {u for u in user_ids if any(exp > now for exp in self._conns.get(u, {}).values())}
+        # No generator per user: the sweep asks for every user of every active session each
+        # second (2,000 at 1,000 pairs), in one stretch of the loop.
+        conns, here = self._conns, set()
+        for u in user_ids:
+            mine = conns.get(u)
+            if mine and max(mine.values()) > now:
+                here.add(u)
+        return here
 
     async def claim_once(self, key: str, ttl_s: float, now: float) -> bool:
         if len(self._claimed) > 10_000:  # forget what has expired, now and then

@@ -47,6 +47,8 @@ async def settle(db: AsyncSession, present: Present, now: float, users: set[int]
     here = await present(everyone if users is None else everyone & users)
     out: Outbox = []
     for r in rows:
+        if (r.student_id in here) != r.student_gone and (r.tutor_id in here) != r.tutor_gone:
+            continue  # both already recorded (True == 1 on SQLite too): nearly every row of the sweep
         for role, user, other, gone in (
             ("student", r.student_id, r.tutor_id, r.student_gone),
             ("tutor", r.tutor_id, r.student_id, r.tutor_gone),

@@ -89,10 +89,15 @@ class TranscriptWriter:
             dialect = db.get_bind().dialect
             insert, seqs = _statements(dialect)
             conn = await db.connection()
-            await conn.exec_driver_sql(
-                insert.sql,
-                insert.rows((r.session_id, r.seq, r.kind, r.sender_id, r.body, r.raw, r.flagged, datetime.fromtimestamp(r.at, UTC)) for r in rows),
-            )
+            values: list[tuple[Any, ...]] = []
+            for start in range(0, len(rows), ROWS_PER_STEP):
+                if start:
+                    await asyncio.sleep(0)  # let the messages that arrived meanwhile through
+                chunk = rows[start : start + ROWS_PER_STEP]
+                values += insert.rows(
+                    (r.session_id, r.seq, r.kind, r.sender_id, r.body, r.raw, r.flagged, datetime.fromtimestamp(r.at, UTC)) for r in chunk
+                )
+            await conn.exec_driver_sql(insert.sql, values)
             last: dict[int, int] = {}
             for r in rows:
                 last[r.session_id] = max(last.get(r.session_id, 0), r.seq)
@@ -117,6 +122,12 @@ class TranscriptWriter:
             await self.flush()
         except Exception:  # noqa: BLE001 - on Redis the rows stay pending for another instance
             log.exception("final transcript flush failed")
+
+
+# Rows turned into statement parameters in one step of the event loop. A whole batch (500 rows,
+# the bind processors in Python) took one ~2-3 ms step on SQLite at 1,000 live pairs (a loop
+# watchdog, loadtest.signaling): every message arriving meanwhile waited for it.
+ROWS_PER_STEP = 100
 
 
 class _Many:
