@@ -112,8 +112,8 @@ def shared(user_id: int, student_id: int, tutor_id: int, msg: Chat | Stroke | Bo
     """What a shared item becomes. No database: the caller has checked the participant (and the
     image); the relay records it. Chat and images go to both sides (the sender sees the masked
     text), strokes and board actions to the other side only."""
-    both = [student_id, tutor_id]
     other = [tutor_id if user_id == student_id else student_id]
+    both = [other[0], user_id]  # the other side's copy first: the sender's own copy waits, not theirs
     sid = msg.session_id
     if isinstance(msg, Chat):
         clean = RECENT_CHAT.screen((sid, user_id), msg.text)  # also across the sender's last messages
