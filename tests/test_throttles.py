@@ -1,7 +1,6 @@
 """Throttles and caps (issue 15, finding 4): 429 with Retry-After in the error envelope, shared
 through Redis on the production setup; one open help request per student; body size caps;
 abandoned uploads collected."""
-
 from __future__ import annotations
 
 import asyncio
@@ -16,12 +15,8 @@ from .images import png
 
 def _throttled(r) -> bool:  # type: ignore[no-untyped-def]
     body = r.json()
-    return (
-        r.status_code == 429
-        and body["error"] == "TooManyRequests"
-        and body["retry_after"] >= 1
-        and r.headers["retry-after"] == str(body["retry_after"])
-    )
+    return (r.status_code == 429 and body["error"] == "TooManyRequests" and body["retry_after"] >= 1
+            and r.headers["retry-after"] == str(body["retry_after"]))
 
 
 async def test_wrong_passwords_lock_the_account_then_the_address(client, factory):  # type: ignore[no-untyped-def]
@@ -38,7 +33,8 @@ async def test_wrong_passwords_lock_the_account_then_the_address(client, factory
     other = await factory.user("student", org)
     assert (await client.post("/api/auth/sign-in", json={"username": other.username, "password": "password123"})).status_code == 200
     # … until the address has failed too often, whatever the usernames.
-    answers = [(await client.post("/api/auth/sign-in", json={"username": f"nobody{i}", "password": "x"})).status_code for i in range(30)]
+    answers = [(await client.post("/api/auth/sign-in", json={"username": f"nobody{i}", "password": "x"})).status_code
+               for i in range(30)]
     assert answers.count(401) == 30 - allowed and answers[-1] == 429
 
 
@@ -47,10 +43,8 @@ async def test_uploads_are_throttled_per_user(client, factory):  # type: ignore[
     alice = await factory.sign_in(await factory.user("student", org))
     bob = await factory.sign_in(await factory.user("student", org))
     picture = png((8, 8))
-    codes = [
-        (await client.post("/api/images", headers=alice, files={"file": ("a.png", picture, "image/png")})).status_code
-        for _ in range(UPLOADS[0].amount)
-    ]
+    codes = [(await client.post("/api/images", headers=alice, files={"file": ("a.png", picture, "image/png")})).status_code
+             for _ in range(UPLOADS[0].amount)]
     assert codes == [201] * UPLOADS[0].amount
     r = await client.post("/api/images", headers=alice, files={"file": ("a.png", picture, "image/png")})
     assert _throttled(r)
@@ -61,8 +55,10 @@ async def test_uploads_are_throttled_per_user(client, factory):  # type: ignore[
 async def test_abandoned_uploads_are_collected_and_used_ones_kept(client, factory):  # type: ignore[no-untyped-def]
     org = await factory.org()
     student = await factory.sign_in(await factory.user("student", org))
-    up = [(await client.post("/api/images", headers=student, files={"file": ("a.png", png(), "image/png")})).json() for _ in range(2)]
-    r = await client.post("/api/help-requests", headers=student, json={"subject": "math", "text": "看图", "image_ids": [up[0]["id"]]})
+    up = [(await client.post("/api/images", headers=student, files={"file": ("a.png", png(), "image/png")})).json()
+          for _ in range(2)]
+    r = await client.post("/api/help-requests", headers=student,
+                          json={"subject": "math", "text": "看图", "image_ids": [up[0]["id"]]})
     assert r.status_code == 201
     async with factory.session() as db:
         assert await collect_unattached_images(db, utcnow() - timedelta(hours=1)) == 0  # young: kept
@@ -75,9 +71,8 @@ async def test_abandoned_uploads_are_collected_and_used_ones_kept(client, factor
 async def test_a_student_has_one_open_help_request_even_when_asking_many_at_once(client, factory):  # type: ignore[no-untyped-def]
     org = await factory.org()
     student = await factory.sign_in(await factory.user("student", org))
-    answers = await asyncio.gather(
-        *[client.post("/api/help-requests", headers=student, json={"subject": "math", "text": f"第{i}题"}) for i in range(8)]
-    )
+    answers = await asyncio.gather(*[client.post("/api/help-requests", headers=student,
+                                                 json={"subject": "math", "text": f"第{i}题"}) for i in range(8)])
     codes = sorted(r.status_code for r in answers)
     assert codes == [201] + [409] * 7, [r.text for r in answers]
     assert len((await client.get("/api/help-requests", headers=student, params={"status": "open"})).json()) == 1
@@ -105,7 +100,6 @@ async def test_large_bodies_are_refused_before_they_are_read(client, factory):  
 
 
 # --- the per-socket message rate (token buckets, app/kit/throttle.py SocketRate) -------------------
-
 
 def test_a_socket_gets_its_burst_then_the_sustained_rate_and_a_refused_frame_takes_no_token() -> None:
     import pytest
