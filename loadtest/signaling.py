@@ -265,6 +265,7 @@ async def drive(sides: list[tuple[Side, int | None]], meter: Meter, rate: float,
         await asyncio.sleep(0.1)
     meter.measuring = False
     return {"p50": round(percentile(meter.lat, 50), 2), "p99": round(percentile(meter.lat, 99), 2),
+            "p90": round(percentile(meter.lat, 90), 2), "p999": round(percentile(meter.lat, 99.9), 2),
             "msgs_per_s": round(sent / elapsed, 1), "cpu_ms_per_message": round(cpu * 1000 / max(sent, 1), 3),
             "lost": len(meter.sent), "sent": sent,
             # the benchmark client's own share of a core: near 1.0, the client is what limits
@@ -293,7 +294,8 @@ async def floor_run(pairs: int, rate: float, warm: float, seconds: float, redis_
 
         await asyncio.gather(*(pair(i) for i in range(pairs)))
         r = await drive(sides, meter, rate, warm, seconds, procs, floor=True)
-        out.update(floor_relay_p50_ms=r["p50"], floor_relay_p99_ms=r["p99"], floor_lost=r["lost"],
+        out.update(floor_relay_p50_ms=r["p50"], floor_relay_p90_ms=r["p90"], floor_relay_p99_ms=r["p99"],
+                   floor_relay_p999_ms=r["p999"], floor_lost=r["lost"],
                    floor_cpu_ms_per_message=r["cpu_ms_per_message"], floor_msgs_per_s=r["msgs_per_s"],
                    floor_client_cpu_share=r["client_cpu_share"])
         await asyncio.gather(*(s.close() for s, _ in sides))
@@ -463,7 +465,7 @@ async def service_run(setup: str, pairs: int, rate: float, warm: float, seconds:
             with contextlib.suppress(Exception):
                 await s.ws.send(json.dumps({"type": "hangup", "session_id": sid}))
         await asyncio.sleep(0.5)
-        return {"relay_p50_ms": r["p50"], "relay_p99_ms": r["p99"], "msgs_per_s": r["msgs_per_s"], "lost": r["lost"],
+        return {"relay_p50_ms": r["p50"], "relay_p90_ms": r["p90"], "relay_p99_ms": r["p99"], "relay_p999_ms": r["p999"], "msgs_per_s": r["msgs_per_s"], "lost": r["lost"],
                 "cpu_ms_per_message": r["cpu_ms_per_message"], "connections": held,
                 "client_cpu_share": r["client_cpu_share"],
                 "bytes_per_connection": int(per_conn), "transcript_missing": missing,
