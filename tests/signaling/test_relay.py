@@ -1,5 +1,6 @@
 """One contract for both relays (in-process and Redis): delivery with the transcript seq, rows
 queued in order, an ended session refused; and on Redis, rows a dead writer left are claimed."""
+import asyncio
 import secrets
 
 import pytest
@@ -89,3 +90,22 @@ async def test_messages_sent_together_keep_each_senders_order_and_each_one_its_o
     await relay.close_session(7)
     results = await asyncio.gather(say(40), return_exceptions=True)
     assert isinstance(results[0], SessionClosed)
+
+
+async def test_the_relay_carries_on_when_redis_has_lost_its_scripts() -> None:
+    """A restarted or flushed Redis no longer has the relay's script: the messages of that flush
+    are sent again once it is loaded, each exactly once and in order."""
+    client = Redis.from_url(infra.REDIS_URL, decode_responses=True)
+    prefix = f"{infra.REDIS_PREFIX}rl{secrets.token_hex(4)}:"
+    try:
+        relay = RedisRelay(client, prefix, RedisEventLog(client, prefix))
+        await relay.start()
+        assert (await relay.send(7, "chat", 1, {"session_id": 7, "from": 1, "text": "一"}, [1, 2], 1.0)).seq == 1
+        await client.script_flush()
+        sent = await asyncio.gather(*(relay.send(7, "chat", 1, {"session_id": 7, "from": 1, "text": t}, [1, 2], 2.0) for t in ("二", "三")))
+        assert [r.seq for r in sent] == [2, 3]  # both in one flush
+        assert [e.data["text"] for e in await relay.events.read(2, 0)] == ["一", "二", "三"]
+        assert [row.seq for _, row in await relay.take(10, 0)] == [1, 2, 3]
+    finally:
+        await infra.clear_redis(prefix)
+        await client.aclose()
