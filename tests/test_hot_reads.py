@@ -79,6 +79,7 @@ async def test_sign_out_and_suspension_hold_on_the_hot_reads_at_once(client, fac
     phone, laptop, tablet = [await factory.sign_in(student) for _ in range(3)]
     for path in ("/api/auth/me", "/api/sessions"):
         assert (await client.get(path, headers=phone)).status_code == 200
+    assert (await client.get("/api/sessions", headers=phone)).json() == []  # signed in, no sessions yet
 
     assert (await client.post("/api/auth/sign-out", headers=phone)).status_code == 204
     for path in ("/api/auth/me", "/api/sessions"):

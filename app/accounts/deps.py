@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select, true
 
 from app.config import Settings
 from app.kit.db import DB
 from app.kit.deps import ReadsDep, SettingsDep
 from app.kit.errors import AccountSuspended, Forbidden, NotAuthenticated, TokenRevoked
+from app.kit.reads import HotReads
 from app.kit.security import read_access_token
 from app.models import AuthSession, User, UserStatus
 
@@ -100,9 +102,48 @@ async def current_caller(
     row = await reads.one(_WHO_LEAN, {"uid": int(claims["sub"]), "sid": claims["sid"]})
     if row is None:
         raise NotAuthenticated("unknown account")
-    _admit(row["revoked_at"], row["status"], row["suspended_reason"])
+    return _caller(request, claims, row)
+
+
+def _caller(request: Request, claims: dict[str, Any], row: Mapping[str, Any], prefix: str = "") -> Caller:
+    _admit(row[prefix + "revoked_at"], row[prefix + "status"], row[prefix + "suspended_reason"])
     request.state.sid = claims["sid"]
-    return Caller(**{f: row[f] for f in CALLER_FIELDS}, sid=claims["sid"])
+    return Caller(**{f: row[prefix + f] for f in CALLER_FIELDS}, sid=claims["sid"])
+
+
+WHO = "who_"  # the caller's columns in a statement from with_caller
+
+
+def with_caller(rows: Select[Any], order: Callable[[Any], Any]) -> Select[Any]:
+    """`rows` — a SELECT of the caller's own records, bound to the caller by `:uid` — joined to
+    the caller check (`_WHO_LEAN`, its columns prefixed `who_`), so that a hot read costs one
+    round trip, not two: no row at all means no such sign-in; a row whose record columns are
+    NULL, a caller with no records. `order(columns)`: the order of `rows`, again outside (a
+    join keeps no order). Built once per statement, at import, like the statements it joins."""
+    who = _WHO_LEAN.subquery("who")
+    mine = rows.subquery("mine")
+    return select(*(c.label(WHO + c.key) for c in who.c), *mine.c).select_from(who.outerjoin(mine, true())).order_by(order(mine.c))
+
+
+async def caller_and_rows(
+    request: Request,
+    settings: Settings,
+    reads: HotReads,
+    creds: HTTPAuthorizationCredentials | None,
+    stmt: Select[Any],
+    params: Mapping[str, Any],
+    key: str,
+) -> tuple[Caller, list[Mapping[str, Any]]]:
+    """`stmt` from with_caller, run once: the caller (the same rule as current_caller) and the
+    caller's records (`key`: a column that is never NULL in a record)."""
+    claims = _claims(settings, creds)
+    found = await reads.all(stmt, {**params, "uid": int(claims["sub"]), "sid": claims["sid"]})
+    if not found:
+        raise NotAuthenticated("unknown account")
+    return _caller(request, claims, found[0], WHO), [r for r in found if r[key] is not None]
+
+
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]

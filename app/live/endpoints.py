@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response, WebSocket
 from pydantic import TypeAdapter
 
-from app.accounts.deps import CurrentCaller, CurrentUser, Student
+from app.accounts.deps import Bearer, CurrentUser, Student, caller_and_rows
 from app.kit.clock import ClockDep, ts
 from app.kit.db import DB, after_commit
 from app.kit.deps import ReadsDep, SettingsDep
@@ -41,12 +41,14 @@ _LISTED_OUT = TypeAdapter(list[SessionOut])
 
 
 @router.get("/api/sessions", response_model=list[SessionOut])
-async def my_sessions(reads: ReadsDep, caller: CurrentCaller, limit: int = Query(50, ge=1, le=200), before_id: int | None = None) -> Response:
-    """Newest first. On every student's and tutor's home page: the lean caller check and one
-    query through app.kit.reads (no ORM session), the rows validated and written once
-    (app.kit.jsonout) — `python -m loadtest.http`."""
-    q, params = (records.MINE_BEFORE, {"before": before_id}) if before_id else (records.MINE, {})
-    rows = await reads.all(q, {"uid": caller.id, "limit": limit, **params})
+async def my_sessions(
+    request: Request, settings: SettingsDep, reads: ReadsDep, creds: Bearer, limit: int = Query(50, ge=1, le=200), before_id: int | None = None
+) -> Response:
+    """Newest first. On every student's and tutor's home page: the caller check and the list in
+    one query through app.kit.reads (no ORM session; app.accounts.deps.with_caller), the rows
+    validated and written once (app.kit.jsonout) — `python -m loadtest.http`."""
+    q, params = (records.MINE_BEFORE_AS_CALLER, {"before": before_id}) if before_id else (records.MINE_AS_CALLER, {})
+    _, rows = await caller_and_rows(request, settings, reads, creds, q, {"limit": limit, **params}, key="id")
     return model_response(_LISTED_OUT, [dict(r) for r in rows])
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.accounts.deps import with_caller
 from app.accounts.scope import user_in_scope
 from app.kit.errors import Forbidden, NotFound
 from app.kit.safety import screen
@@ -91,6 +92,9 @@ MINE = (
     .limit(bindparam("limit"))
 )
 MINE_BEFORE = MINE.where(TutoringSession.id < bindparam("before"))
+# The same with the caller check, one round trip per page load (app.accounts.deps.with_caller).
+MINE_AS_CALLER = with_caller(MINE, lambda c: c.id.desc())
+MINE_BEFORE_AS_CALLER = with_caller(MINE_BEFORE, lambda c: c.id.desc())
 
 
 async def transcript(db: AsyncSession, user: User, session_id: int) -> list[TranscriptItem]:
