@@ -47,17 +47,17 @@ async def settle(db: AsyncSession, present: Present, now: float, users: set[int]
     here = await present(everyone if users is None else everyone & users)
     out: Outbox = []
     for r in rows:
-        if (r.student_id in here) != r.student_gone and (r.tutor_id in here) != r.tutor_gone:
-            continue  # both already recorded (True == 1 on SQLite too): nearly every row of the sweep
-        for role, user, other, gone in (
-            ("student", r.student_id, r.tutor_id, r.student_gone),
-            ("tutor", r.tutor_id, r.student_id, r.tutor_gone),
+        # A side to record: here but marked gone, or gone and not marked (True == 1 on SQLite too).
+        student_moved, tutor_moved = (r.student_id in here) == bool(r.student_gone), (r.tutor_id in here) == bool(r.tutor_gone)
+        if not (student_moved or tutor_moved):
+            continue  # nearly every row of the sweep: nothing built for it
+        for role, user, other, moved in (
+            ("student", r.student_id, r.tutor_id, student_moved),
+            ("tutor", r.tutor_id, r.student_id, tutor_moved),
         ):
-            if users is not None and user not in users:
+            if not moved or (users is not None and user not in users):
                 continue
             is_here = user in here
-            if is_here != bool(gone):
-                continue  # already recorded
             column = getattr(TutoringSession, f"{role}_gone_at")
             cond = column.is_not(None) if is_here else column.is_(None)
             done = await db.execute(
