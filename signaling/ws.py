@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from starlette.types import Message
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .eager import run_eager
 from .eventlog import EventLog, ResumeGap, StoredEvent, dumps
@@ -101,7 +101,7 @@ async def serve(
         return
     await websocket.accept()
     lock = asyncio.Lock()
-    raw = websocket.scope.get(RAW_ASGI) if hasattr(websocket, "scope") else None
+    raw = websocket.scope.get(RAW_ASGI)
     write: Callable[[str], Awaitable[None]] = websocket.send_text
     receive: Callable[[], Awaitable[Message]] = websocket.receive
     if raw is not None:  # the server's own channel (RawChannel): frames skip the framework's layers
@@ -110,12 +110,15 @@ async def serve(
         def write(text: str) -> Awaitable[None]:
             return asgi_send({"type": "websocket.send", "text": text})
 
-    gone = [False]  # the client disconnected or this side closed: nothing more is written
+    # The client disconnected (its message reached on_frame) or this side closed (close_socket):
+    # nothing more is written. Starlette's own client_state does not see the disconnect on the
+    # server's channel, so this flag is the one check, on both channels.
+    gone = [False]
 
     async def send(frame: dict[str, Any] | str) -> None:
         text = frame if isinstance(frame, str) else dumps(frame)
         async with lock:
-            if not gone[0] and websocket.client_state == WebSocketState.CONNECTED:
+            if not gone[0]:
                 await write(text)
 
     async def close_socket(code: int, reason: str) -> None:

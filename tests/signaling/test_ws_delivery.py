@@ -15,6 +15,7 @@ from signaling.ws import serve
 
 class PausableSocket:
     def __init__(self) -> None:
+        self.scope: dict[str, Any] = {}  # no RawChannel: serve writes through send_text
         self.headers: dict[str, str] = {}
         self.query_params = {"ticket": "t"}
         self.client_state = WebSocketState.CONNECTED
