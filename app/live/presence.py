@@ -9,6 +9,7 @@ expired, `back` once when one returns. The disconnect grace runs from `*_gone_at
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 
 from sqlalchemy import or_, select, update
@@ -21,6 +22,7 @@ from app.models import SessionState, TutoringSession
 from .service import Outbox
 
 WATCHED = (SessionState.CONNECTING, SessionState.LIVE)  # before that nobody is waiting for anyone; after, it is over
+SWEEP_STEP = 200  # sessions compared with presence in one step of the loop
 
 Present = Callable[[Iterable[int]], Awaitable[set[int]]]
 
@@ -40,31 +42,36 @@ async def settle(db: AsyncSession, present: Present, now: float, users: set[int]
     ).where(TutoringSession.state.in_(WATCHED))
     if users is not None:
         q = q.where(or_(TutoringSession.student_id.in_(users), TutoringSession.tutor_id.in_(users)))
-    rows = (await db.execute(q)).all()
-    if not rows:
-        return []
-    everyone = {u for r in rows for u in (r.student_id, r.tutor_id)}
-    here = await present(everyone if users is None else everyone & users)
+    # Core, not the ORM's execution (a select of columns reads back the same tuples), unpacked
+    # as tuples (a Row's named attributes cost ~1 µs each, 4,000 a second at 1,000 pairs).
+    rows = (await (await db.connection()).execute(q)).all()
     out: Outbox = []
-    for r in rows:
-        # A side to record: here but marked gone, or gone and not marked (True == 1 on SQLite too).
-        student_moved, tutor_moved = (r.student_id in here) == bool(r.student_gone), (r.tutor_id in here) == bool(r.tutor_gone)
-        if not (student_moved or tutor_moved):
-            continue  # nearly every row of the sweep: nothing built for it
-        for role, user, other, moved in (
-            ("student", r.student_id, r.tutor_id, student_moved),
-            ("tutor", r.tutor_id, r.student_id, tutor_moved),
-        ):
-            if not moved or (users is not None and user not in users):
-                continue
-            is_here = user in here
-            column = getattr(TutoringSession, f"{role}_gone_at")
-            cond = column.is_not(None) if is_here else column.is_(None)
-            done = await db.execute(
-                update(TutoringSession)
-                .where(TutoringSession.id == r.id, TutoringSession.state.in_(WATCHED), cond)
-                .values({column: None if is_here else ts(now)})
-            )
-            if rowcount(done) == 1:
-                out.append((other, "peer_connection", {"session_id": r.id, "state": "back" if is_here else "lost"}))
+    # The sweep in steps of SWEEP_STEP sessions, the loop free in between: in one step (the
+    # rows, the presence of 2,000 users, the comparison) it held the loop for 3-7 ms once a
+    # second at 1,000 live pairs, and the messages arriving meanwhile were the slowest percent
+    # of the relay (loadtest.signaling; the step timed by wrapping the timer's coroutine).
+    for start in range(0, len(rows), SWEEP_STEP):
+        if start:
+            await asyncio.sleep(0)
+        chunk = rows[start : start + SWEEP_STEP]
+        everyone = {u for _, student, tutor, _, _ in chunk for u in (student, tutor)}
+        here = await present(everyone if users is None else everyone & users)
+        for session_id, student, tutor, student_gone, tutor_gone in chunk:
+            # A side to record: here but marked gone, or gone and not marked (True == 1 on SQLite too).
+            student_moved, tutor_moved = (student in here) == bool(student_gone), (tutor in here) == bool(tutor_gone)
+            if not (student_moved or tutor_moved):
+                continue  # nearly every row of the sweep: nothing built for it
+            for role, user, other, moved in (("student", student, tutor, student_moved), ("tutor", tutor, student, tutor_moved)):
+                if not moved or (users is not None and user not in users):
+                    continue
+                is_here = user in here
+                column = getattr(TutoringSession, f"{role}_gone_at")
+                cond = column.is_not(None) if is_here else column.is_(None)
+                done = await db.execute(
+                    update(TutoringSession)
+                    .where(TutoringSession.id == session_id, TutoringSession.state.in_(WATCHED), cond)
+                    .values({column: None if is_here else ts(now)})
+                )
+                if rowcount(done) == 1:
+                    out.append((other, "peer_connection", {"session_id": session_id, "state": "back" if is_here else "lost"}))
     return out

@@ -49,3 +49,46 @@ async def test_first_messages_of_many_sessions_are_read_with_one_query_and_refus
         assert len(reads) == 3
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_the_sweep_records_every_change_across_its_steps(factory, monkeypatch):  # type: ignore[no-untyped-def]
+    """The timer's sweep compares sessions with presence a few at a time (SWEEP_STEP), the loop
+    free in between: every session whose side left or came back is recorded once, whichever
+    step it falls in, and nobody else hears anything."""
+    from app.kit.clock import now_dt
+    from app.live import presence as sweep_module
+    from app.live.presence import settle
+
+    monkeypatch.setattr(sweep_module, "SWEEP_STEP", 3)
+    org = await factory.org()
+    tutor = await factory.tutor(org)
+    students = [await factory.user("student", org, school=1) for _ in range(8)]
+    ids: list[int] = []
+    async with factory.session() as db:
+        for n, student in enumerate(students):
+            req = HelpRequest(student_id=student.id, subject_code="math", text="?", status="matched")
+            db.add(req)
+            await db.flush()
+            # every third student was marked gone before (their socket is back now)
+            s = TutoringSession(request_id=req.id, student_id=student.id, tutor_id=tutor.id, subject_code="math", state="live",
+                                student_gone_at=now_dt(factory.app.state.clock) if n % 3 == 0 else None)
+            db.add(s)
+            await db.flush()
+            ids.append(s.id)
+        await db.commit()
+    here = {tutor.id} | {s.id for n, s in enumerate(students) if n % 3 == 0 or n % 2 == 1}
+    asked: list[set[int]] = []
+
+    async def present(users):  # type: ignore[no-untyped-def]
+        asked.append(set(users))
+        return here & set(users)
+
+    now = factory.app.state.clock.now()
+    async with factory.session() as db:
+        out = await settle(db, present, now)
+        await db.commit()
+    expected = sorted((tutor.id, ids[n], "back" if n % 3 == 0 else "lost") for n in range(8) if (n % 3 == 0) or (n % 2 == 0))
+    assert sorted((to, data["session_id"], data["state"]) for to, kind, data in out) == expected
+    assert len(asked) == 3  # 8 sessions, 3 a step
+    async with factory.session() as db:  # recorded: a second sweep finds nothing to do
+        assert await settle(db, present, now) == []
