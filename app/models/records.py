@@ -76,9 +76,10 @@ class SessionEvent(Base):
     """The transcript: chat, whiteboard strokes, shared images, system notes — kept for review."""
 
     __tablename__ = "session_events"
+    # (session_id, seq) also serves every read by session: no index of session_id alone (0020)
     __table_args__ = (UniqueConstraint("session_id", "seq"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("tutoring_sessions.id"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("tutoring_sessions.id"))
     seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))  # chat | stroke | board | image | system
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
