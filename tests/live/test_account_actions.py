@@ -3,6 +3,7 @@ off duty and out of the lists, and end or cancel what they had going."""
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 
 from app.models import HelpRequest
@@ -66,10 +67,16 @@ async def test_suspension_ends_the_session_and_the_tutor_is_never_rung_again(mat
     assert not [e for e in tutor.events if e["data"].get("request_id") == rid]
 
 
-async def test_a_missed_kick_still_closes_revoked_and_suspended_sockets_at_the_recheck_and_no_other(factory, server, clients, clock):
+@pytest.mark.parametrize("step", [None, 1], ids=["one query", "a query per sign-in"])
+async def test_a_missed_kick_still_closes_revoked_and_suspended_sockets_at_the_recheck_and_no_other(factory, server, clients, clock, monkeypatch, step):
     """A kick is a pub/sub message and can be missed: the periodic recheck closes the sockets of
-    revoked sign-ins and suspended accounts anyway, reading only those rows."""
+    revoked sign-ins and suspended accounts anyway, reading only those rows — however many
+    queries the sign-ins take (RECHECK_STEP)."""
+    from app.live import socket as live_socket
     from app.models import AuthSession, User, UserStatus
+
+    if step is not None:
+        monkeypatch.setattr(live_socket, "RECHECK_STEP", step)
 
     org = await factory.org()
     revoked_user, suspended_user, fine_user = [await factory.user("student", org, school=1) for _ in range(3)]
