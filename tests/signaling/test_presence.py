@@ -53,6 +53,23 @@ async def test_sockets_that_are_not_refreshed_expire(pair):
     assert await b.present([7, 8], T + 13) == {7, 8}
 
 
+async def test_a_refresh_of_many_sockets_keeps_every_one_alive(pair, monkeypatch):
+    """An instance refreshes all its sockets at once; on Redis a few per script call
+    (REFRESH_STEP): every socket of every call stays alive, a socket not refreshed expires."""
+    from signaling import presence
+
+    monkeypatch.setattr(presence, "REFRESH_STEP", 2)
+    a, b = pair
+    sockets = [(10, "p"), (11, "q"), (11, "r"), (12, "s"), (13, "t")]
+    for user_id, conn in sockets:
+        await a.register(user_id, conn, T)
+    await a.register(14, "u", T)
+    await a.refresh(sockets, T + 8)
+    assert await b.present([10, 11, 12, 13, 14], T + 11) == {10, 11, 12, 13}
+    await a.unregister(11, "q")  # the user's other socket, refreshed in another call, keeps them
+    assert await b.present([11], T + 12) == {11}
+
+
 async def test_a_ticket_is_claimed_once_across_instances(pair):
     a, b = pair
     assert await a.claim_once("jti:abc", 60, T) is True
