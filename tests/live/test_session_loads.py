@@ -92,3 +92,35 @@ async def test_the_sweep_records_every_change_across_its_steps(factory, monkeypa
     assert len(asked) == 3  # 8 sessions, 3 a step
     async with factory.session() as db:  # recorded: a second sweep finds nothing to do
         assert await settle(db, present, now) == []
+
+
+async def test_the_transcript_writer_writes_a_batch_in_steps_and_loses_nothing(factory, monkeypatch):  # type: ignore[no-untyped-def]
+    """The writer sends a batch a few rows at a time (ROWS_PER_STEP), one transaction for the
+    batch: every row arrives once, in order, and the session's transcript seq is the last one."""
+    from sqlalchemy import select
+
+    from app.live import transcript
+    from app.models import SessionEvent
+
+    monkeypatch.setattr(transcript, "ROWS_PER_STEP", 7)
+    org = await factory.org()
+    student, tutor = await factory.user("student", org, school=1), await factory.tutor(org)
+    async with factory.session() as db:
+        req = HelpRequest(student_id=student.id, subject_code="math", text="?", status="matched")
+        db.add(req)
+        await db.flush()
+        s = TutoringSession(request_id=req.id, student_id=student.id, tutor_id=tutor.id, subject_code="math", state="live")
+        db.add(s)
+        await db.commit()
+        sid = s.id
+    app = factory.app
+    for n in range(60):
+        sender = student.id if n % 2 else tutor.id
+        await app.state.relay.send(sid, "chat", sender, {"session_id": sid, "from": sender, "text": f"第{n}句"}, [student.id, tutor.id], app.state.clock.now())
+    await app.state.transcript.flush()
+    async with factory.session() as db:
+        rows = (await db.execute(select(SessionEvent.seq, SessionEvent.body).where(SessionEvent.session_id == sid).order_by(SessionEvent.id))).all()
+        last = (await db.get(TutoringSession, sid)).transcript_seq
+    assert [seq for seq, _ in rows] == list(range(1, 61))
+    assert [f"第{n}句" in body for n, (_, body) in enumerate(rows)] == [True] * 60
+    assert last == 60
