@@ -4,10 +4,25 @@ sends first at the start of an evening, or after reconnecting to a restarted ins
 import asyncio
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
-from app.models import HelpRequest, TutoringSession
+from app.kit.clock import now_dt
+from app.live import presence as sweep_module
+from app.live import transcript
+from app.live.presence import settle
+from app.models import HelpRequest, SessionEvent, TutoringSession
 from signaling.protocol import ProtocolError
+
+
+async def _session(db, student_id: int, tutor_id: int, **fields) -> int:  # type: ignore[no-untyped-def]
+    """A session row (and the request it answers) as matching leaves it, `fields` on top."""
+    req = HelpRequest(student_id=student_id, subject_code="math", text="?", status="matched")
+    db.add(req)
+    await db.flush()
+    s = TutoringSession(request_id=req.id, student_id=student_id, tutor_id=tutor_id, subject_code="math", **fields)
+    db.add(s)
+    await db.flush()
+    return s.id
 
 
 async def test_first_messages_of_many_sessions_are_read_with_one_query_and_refused_where_they_must_be(factory):  # type: ignore[no-untyped-def]
@@ -17,13 +32,7 @@ async def test_first_messages_of_many_sessions_are_read_with_one_query_and_refus
     ids: list[int] = []
     async with factory.session() as db:
         for n in range(40):
-            req = HelpRequest(student_id=student.id, subject_code="math", text="?", status="matched")
-            db.add(req)
-            await db.flush()
-            s = TutoringSession(request_id=req.id, student_id=student.id, tutor_id=tutor.id, subject_code="math", state="ended" if n == 0 else "live")
-            db.add(s)
-            await db.flush()
-            ids.append(s.id)
+            ids.append(await _session(db, student.id, tutor.id, state="ended" if n == 0 else "live"))
         await db.commit()
     handler = factory.app.state.live
     reads: list[str] = []
@@ -55,10 +64,6 @@ async def test_the_sweep_records_every_change_across_its_steps(factory, monkeypa
     """The timer's sweep compares sessions with presence a few at a time (SWEEP_STEP), the loop
     free in between: every session whose side left or came back is recorded once, whichever
     step it falls in, and nobody else hears anything."""
-    from app.kit.clock import now_dt
-    from app.live import presence as sweep_module
-    from app.live.presence import settle
-
     monkeypatch.setattr(sweep_module, "SWEEP_STEP", 3)
     org = await factory.org()
     tutor = await factory.tutor(org)
@@ -66,15 +71,9 @@ async def test_the_sweep_records_every_change_across_its_steps(factory, monkeypa
     ids: list[int] = []
     async with factory.session() as db:
         for n, student in enumerate(students):
-            req = HelpRequest(student_id=student.id, subject_code="math", text="?", status="matched")
-            db.add(req)
-            await db.flush()
             # every third student was marked gone before (their socket is back now)
-            s = TutoringSession(request_id=req.id, student_id=student.id, tutor_id=tutor.id, subject_code="math", state="live",
-                                student_gone_at=now_dt(factory.app.state.clock) if n % 3 == 0 else None)
-            db.add(s)
-            await db.flush()
-            ids.append(s.id)
+            gone = now_dt(factory.app.state.clock) if n % 3 == 0 else None
+            ids.append(await _session(db, student.id, tutor.id, state="live", student_gone_at=gone))
         await db.commit()
     here = {tutor.id} | {s.id for n, s in enumerate(students) if n % 3 == 0 or n % 2 == 1}
     asked: list[set[int]] = []
@@ -97,26 +96,17 @@ async def test_the_sweep_records_every_change_across_its_steps(factory, monkeypa
 async def test_the_transcript_writer_writes_a_batch_in_steps_and_loses_nothing(factory, monkeypatch):  # type: ignore[no-untyped-def]
     """The writer sends a batch a few rows at a time (ROWS_PER_STEP), one transaction for the
     batch: every row arrives once, in order, and the session's transcript seq is the last one."""
-    from sqlalchemy import select
-
-    from app.live import transcript
-    from app.models import SessionEvent
-
     monkeypatch.setattr(transcript, "ROWS_PER_STEP", 7)
     org = await factory.org()
     student, tutor = await factory.user("student", org, school=1), await factory.tutor(org)
     async with factory.session() as db:
-        req = HelpRequest(student_id=student.id, subject_code="math", text="?", status="matched")
-        db.add(req)
-        await db.flush()
-        s = TutoringSession(request_id=req.id, student_id=student.id, tutor_id=tutor.id, subject_code="math", state="live")
-        db.add(s)
+        sid = await _session(db, student.id, tutor.id, state="live")
         await db.commit()
-        sid = s.id
     app = factory.app
     for n in range(60):
         sender = student.id if n % 2 else tutor.id
-        await app.state.relay.send(sid, "chat", sender, {"session_id": sid, "from": sender, "text": f"第{n}句"}, [student.id, tutor.id], app.state.clock.now())
+        data = {"session_id": sid, "from": sender, "text": f"第{n}句"}
+        await app.state.relay.send(sid, "chat", sender, data, [student.id, tutor.id], app.state.clock.now())
     await app.state.transcript.flush()
     async with factory.session() as db:
         rows = (await db.execute(select(SessionEvent.seq, SessionEvent.body).where(SessionEvent.session_id == sid).order_by(SessionEvent.id))).all()
