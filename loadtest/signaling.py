@@ -10,7 +10,8 @@ both sides report `media connected`, the session goes live). Then each side send
 messages per second (chat, every fourth a whiteboard stroke); latency is send → receipt of the
 event on the other side. In the same run, at the same N and rate, the same clients drive a bare
 FastAPI websocket relay (the floor, loadtest/relayfloor.py; across two processes through Redis
-for production) and a bare echo.
+for production) and a bare echo. Both are set up first and measured in alternating windows
+(`--rounds`), so that drift in the machine's conditions falls on both alike.
 
 After the run: `lost` = messages sent but never received by the other side; `transcript_missing`
 = messages sent to the service with no transcript row (read from the database once the writer
@@ -141,6 +142,7 @@ class Side:
         self.setup = True
         self.reader: asyncio.Task[None] | None = None
         self.order: list[str] = []  # tags in send order (service transcript check)
+        self.k = 0  # messages this side has sent, in every window so far
 
     async def open(self, url: str) -> "Side":
         self.ws = await websockets.connect(url, max_size=2**22, ping_interval=None, open_timeout=60)
@@ -210,7 +212,7 @@ def message(k: int, session_id: int | None, uid: int, floor: bool) -> tuple[str,
 
 
 async def drive(sides: list[tuple[Side, int | None]], meter: Meter, rate: float, warm: float, seconds: float,
-                procs: list[Proc], floor: bool, profile: Path | None = None) -> dict[str, float]:
+                procs: list[Proc], floor: bool, profile: Path | None = None) -> Window:
     """Every side sends at `rate`/s (random phase); returns what the measured window saw.
     `profile`: py-spy the processes during the measured window, into `profile`-<n>.txt."""
     stop_at = time.perf_counter() + warm + seconds
@@ -218,17 +220,17 @@ async def drive(sides: list[tuple[Side, int | None]], meter: Meter, rate: float,
 
     async def sender(side: Side, session_id: int | None) -> None:
         await asyncio.sleep(random.uniform(0, 1 / rate))
-        k, next_at = 0, time.perf_counter()
+        next_at = time.perf_counter()
         with contextlib.suppress(websockets.ConnectionClosed):
             while (now := time.perf_counter()) < stop_at:
                 if now < next_at:
                     await asyncio.sleep(next_at - now)
-                tag, frame = message(k, session_id, side.uid, floor)
+                tag, frame = message(side.k, session_id, side.uid, floor)  # k goes on across windows: tags stay unique
                 meter.sent[(side.uid, tag)] = time.perf_counter()
                 side.order.append(tag)
                 await side.ws.send(frame)
                 counts["sent"] += 1
-                k += 1
+                side.k += 1
                 next_at += 1 / rate
 
     for side, _ in sides:
@@ -264,56 +266,89 @@ async def drive(sides: list[tuple[Side, int | None]], meter: Meter, rate: float,
             break
         await asyncio.sleep(0.1)
     meter.measuring = False
-    return {"p50": round(percentile(meter.lat, 50), 2), "p99": round(percentile(meter.lat, 99), 2),
-            "p90": round(percentile(meter.lat, 90), 2), "p999": round(percentile(meter.lat, 99.9), 2),
-            "msgs_per_s": round(sent / elapsed, 1), "cpu_ms_per_message": round(cpu * 1000 / max(sent, 1), 3),
+    return Window(meter.lat, sent, elapsed, cpu, own)
+
+
+@dataclass
+class Window:
+    """What one measured window saw: latencies (ms), messages sent, seconds, the server processes'
+    CPU seconds and the benchmark client's own."""
+
+    lat: list[float]
+    sent: int
+    elapsed: float
+    cpu: float
+    own: float
+
+
+def summary(windows: list[Window], meter: Meter) -> dict[str, Any]:
+    """The windows of one target pooled: percentiles over every latency, rates over the sum."""
+    lat = [x for w in windows for x in w.lat]
+    sent, elapsed = sum(w.sent for w in windows), sum(w.elapsed for w in windows)
+    return {"p50": round(percentile(lat, 50), 2), "p99": round(percentile(lat, 99), 2),
+            "p90": round(percentile(lat, 90), 2), "p999": round(percentile(lat, 99.9), 2),
+            "msgs_per_s": round(sent / max(elapsed, 1e-9), 1),
+            "cpu_ms_per_message": round(sum(w.cpu for w in windows) * 1000 / max(sent, 1), 3),
             "lost": len(meter.sent), "sent": sent,
             # the benchmark client's own share of a core: near 1.0, the client is what limits
-            "client_cpu_share": round(own / elapsed, 2)}
+            "client_cpu_share": round(sum(w.own for w in windows) / max(elapsed, 1e-9), 2)}
 
 
 # ---------------------------------------------------------------- floor and echo
 
-async def floor_run(pairs: int, rate: float, warm: float, seconds: float, redis_url: str | None, procs_n: int) -> dict[str, Any]:
-    env = {"FLOOR_PREFIX": f"bench:floor:{os.getpid()}:{secrets.token_hex(3)}:"}
-    if redis_url:
-        env["FLOOR_REDIS_URL"] = redis_url
-    procs = [Proc("floor", env) for _ in range(procs_n)]
-    try:
-        await asyncio.gather(*(p.ready() for p in procs))
-        out: dict[str, Any] = {}
-        meter = Meter()
-        sides: list[tuple[Side, int | None]] = []
-        gate = asyncio.Semaphore(50)
+class FloorRig:
+    """The floor's processes (one, or two through Redis for production) and its relay sockets,
+    held open for the whole run so that its windows can alternate with the service's."""
+
+    def __init__(self, pairs: int, redis_url: str | None, procs_n: int) -> None:
+        env = {"FLOOR_PREFIX": f"bench:floor:{os.getpid()}:{secrets.token_hex(3)}:"}
+        if redis_url:
+            env["FLOOR_REDIS_URL"] = redis_url
+        self.pairs, self.env, self.procs_n = pairs, env, procs_n
+        self.procs: list[Proc] = []
+        self.meter = Meter()
+        self.sides: list[tuple[Side, int | None]] = []
+        self.windows: list[Window] = []
+        self.gate = asyncio.Semaphore(50)
+
+    async def start(self) -> None:
+        self.procs = [Proc("floor", self.env) for _ in range(self.procs_n)]
+        await asyncio.gather(*(p.ready() for p in self.procs))
 
         async def pair(i: int) -> None:
-            async with gate:
+            async with self.gate:
                 for j, side in enumerate("ab"):
-                    base = procs[(i + j) % len(procs)].base.replace("http", "ws", 1)
-                    sides.append((await Side(2 * i + j + 1, meter).open(f"{base}/relay?pair={i}&side={side}"), None))
+                    base = self.procs[(i + j) % len(self.procs)].base.replace("http", "ws", 1)
+                    self.sides.append((await Side(2 * i + j + 1, self.meter).open(f"{base}/relay?pair={i}&side={side}"), None))
 
-        await asyncio.gather(*(pair(i) for i in range(pairs)))
-        r = await drive(sides, meter, rate, warm, seconds, procs, floor=True)
-        out.update(floor_relay_p50_ms=r["p50"], floor_relay_p90_ms=r["p90"], floor_relay_p99_ms=r["p99"],
-                   floor_relay_p999_ms=r["p999"], floor_lost=r["lost"],
-                   floor_cpu_ms_per_message=r["cpu_ms_per_message"], floor_msgs_per_s=r["msgs_per_s"],
-                   floor_client_cpu_share=r["client_cpu_share"])
-        await asyncio.gather(*(s.close() for s, _ in sides))
+        await asyncio.gather(*(pair(i) for i in range(self.pairs)))
 
-        meter, sides = Meter(), []
+    async def window(self, rate: float, warm: float, seconds: float) -> Window:
+        w = await drive(self.sides, self.meter, rate, warm, seconds, self.procs, floor=True)
+        self.windows.append(w)
+        return w
+
+    async def finish(self, rate: float, warm: float, seconds: float) -> dict[str, Any]:
+        """The floor's figures over its windows, then one window of the bare echo."""
+        r = summary(self.windows, self.meter)
+        out = {"floor_relay_p50_ms": r["p50"], "floor_relay_p90_ms": r["p90"], "floor_relay_p99_ms": r["p99"],
+               "floor_relay_p999_ms": r["p999"], "floor_lost": r["lost"], "floor_cpu_ms_per_message": r["cpu_ms_per_message"],
+               "floor_msgs_per_s": r["msgs_per_s"], "floor_client_cpu_share": r["client_cpu_share"]}
+        await asyncio.gather(*(s.close() for s, _ in self.sides))
+        meter, self.sides = Meter(), []
 
         async def echo(i: int) -> None:
-            async with gate:
-                base = procs[i % len(procs)].base.replace("http", "ws", 1)
-                sides.append((await Side(i + 1, meter).open(f"{base}/echo"), None))
+            async with self.gate:
+                base = self.procs[i % len(self.procs)].base.replace("http", "ws", 1)
+                self.sides.append((await Side(i + 1, meter).open(f"{base}/echo"), None))
 
-        await asyncio.gather(*(echo(i) for i in range(2 * pairs)))
-        r = await drive(sides, meter, rate, warm, seconds, procs, floor=True)
-        out.update(echo_p50_ms=r["p50"], echo_p99_ms=r["p99"], echo_lost=r["lost"])
-        await asyncio.gather(*(s.close() for s, _ in sides))
-        return out
-    finally:
-        for p in procs:
+        await asyncio.gather(*(echo(i) for i in range(2 * self.pairs)))
+        r = summary([await drive(self.sides, meter, rate, warm, seconds, self.procs, floor=True)], meter)
+        return out | {"echo_p50_ms": r["p50"], "echo_p99_ms": r["p99"], "echo_lost": r["lost"]}
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(s.close() for s, _ in self.sides))
+        for p in self.procs:
             p.stop()
 
 
@@ -441,44 +476,59 @@ async def transcript_check(url: str, sides: list[tuple[Side, int | None]], wait_
     return len(expected - found), disorder
 
 
-async def service_run(setup: str, pairs: int, rate: float, warm: float, seconds: float, data: Path,
-                      pg_db: str, profile: Path | None = None) -> dict[str, Any]:
-    prefix = f"bench:sig:{os.getpid()}:{secrets.token_hex(3)}:"
-    env, url = await prepare(setup, data, pg_db, prefix)
-    procs = [Proc("service", env) for _ in range(1 if setup == "embedded" else 2)]
-    sides: list[tuple[Side, int | None]] = []
-    try:
-        await asyncio.gather(*(p.ready() for p in procs))
-        async with httpx.AsyncClient(base_url=procs[0].base, timeout=120) as http:
-            accounts = await ensure(http, pairs, data / f"{setup}-accounts.json", database=url)
-        meter = Meter()
-        rss0 = sum(p.rss() for p in procs)
+class ServiceRig:
+    """The service's instances and its live pairs, held for the whole run (see FloorRig)."""
+
+    def __init__(self, setup: str, pairs: int, data: Path, pg_db: str) -> None:
+        self.setup, self.pairs, self.data, self.pg_db = setup, pairs, data, pg_db
+        self.prefix = f"bench:sig:{os.getpid()}:{secrets.token_hex(3)}:"
+        self.procs: list[Proc] = []
+        self.sides: list[tuple[Side, int | None]] = []
+        self.meter = Meter()
+        self.windows: list[Window] = []
+        self.url = ""
+        self.per_conn = 0.0
+
+    async def start(self) -> None:
+        env, self.url = await prepare(self.setup, self.data, self.pg_db, self.prefix)
+        self.procs = [Proc("service", env) for _ in range(1 if self.setup == "embedded" else 2)]
+        await asyncio.gather(*(p.ready() for p in self.procs))
+        async with httpx.AsyncClient(base_url=self.procs[0].base, timeout=120) as http:
+            accounts = await ensure(http, self.pairs, self.data / f"{self.setup}-accounts.json", database=self.url)
+        rss0 = sum(p.rss() for p in self.procs)
         t = time.perf_counter()
-        sides = await live_pairs(procs, accounts, meter)
-        print(f"  {pairs} pairs live in {time.perf_counter() - t:.1f} s", flush=True)
-        per_conn = (sum(p.rss() for p in procs) - rss0) / max(len(sides), 1)
-        r = await drive(sides, meter, rate, warm, seconds, procs, floor=False,
-                        profile=profile / f"{setup}-{pairs}" if profile else None)
-        held = sum(1 for s, _ in sides if s.ws.state == websockets.protocol.State.OPEN)
-        missing, disorder = await transcript_check(url, sides)
-        for s, sid in sides[::2]:  # the students hang up
+        self.sides = await live_pairs(self.procs, accounts, self.meter)
+        print(f"  {self.pairs} pairs live in {time.perf_counter() - t:.1f} s", flush=True)
+        self.per_conn = (sum(p.rss() for p in self.procs) - rss0) / max(len(self.sides), 1)
+
+    async def window(self, rate: float, warm: float, seconds: float, profile: Path | None = None) -> Window:
+        w = await drive(self.sides, self.meter, rate, warm, seconds, self.procs, floor=False, profile=profile)
+        self.windows.append(w)
+        return w
+
+    async def finish(self) -> dict[str, Any]:
+        """The service's figures over its windows, then the transcript check; the students hang up."""
+        r = summary(self.windows, self.meter)
+        held = sum(1 for s, _ in self.sides if s.ws.state == websockets.protocol.State.OPEN)
+        missing, disorder = await transcript_check(self.url, self.sides)
+        for s, sid in self.sides[::2]:
             with contextlib.suppress(Exception):
                 await s.ws.send(json.dumps({"type": "hangup", "session_id": sid}))
         await asyncio.sleep(0.5)
-        return {"relay_p50_ms": r["p50"], "relay_p90_ms": r["p90"], "relay_p99_ms": r["p99"], "relay_p999_ms": r["p999"], "msgs_per_s": r["msgs_per_s"], "lost": r["lost"],
-                "cpu_ms_per_message": r["cpu_ms_per_message"], "connections": held,
-                "client_cpu_share": r["client_cpu_share"],
-                "bytes_per_connection": int(per_conn), "transcript_missing": missing,
-                "transcript_out_of_order": disorder, "instances": len(procs)}
-    finally:
-        await asyncio.gather(*(s.close() for s, _ in sides))
-        for p in procs:
+        return {"relay_p50_ms": r["p50"], "relay_p90_ms": r["p90"], "relay_p99_ms": r["p99"], "relay_p999_ms": r["p999"],
+                "msgs_per_s": r["msgs_per_s"], "lost": r["lost"], "cpu_ms_per_message": r["cpu_ms_per_message"],
+                "connections": held, "client_cpu_share": r["client_cpu_share"], "bytes_per_connection": int(self.per_conn),
+                "transcript_missing": missing, "transcript_out_of_order": disorder, "instances": len(self.procs)}
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(s.close() for s, _ in self.sides))
+        for p in self.procs:
             p.stop()
-        if setup == "production":
+        if self.setup == "production":
             from redis.asyncio import Redis
 
             redis = Redis.from_url(REDIS_URL)
-            keys = [k async for k in redis.scan_iter(match=f"{prefix}*", count=5000)]
+            keys = [k async for k in redis.scan_iter(match=f"{self.prefix}*", count=5000)]
             for i in range(0, len(keys), 1000):
                 await redis.delete(*keys[i:i + 1000])
             await redis.aclose()
@@ -489,18 +539,45 @@ REQUIRED = ("pairs", "rate_per_side", "relay_p50_ms", "relay_p99_ms", "floor_rel
 
 
 async def run_setup(setup: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Both rigs set up first, then `rounds` pairs of windows, the floor's and the service's in
+    turn (floor first, then service first, …): on a shared machine the conditions drift over the
+    minutes a run takes (another guest's load: steal time), and a floor measured only before the
+    service's set-up compared the two across that drift. Each target's figures pool its windows."""
     pairs = args.pairs or (args.quick_pairs if args.quick else (1000 if setup == "embedded" else 3000))
-    print(f"{setup}: {pairs} pairs, {args.rate}/s per side, {args.warm}+{args.seconds} s; load average "
+    rounds = max(1, args.rounds)
+    window_s = args.seconds / rounds
+    print(f"{setup}: {pairs} pairs, {args.rate}/s per side, {rounds} x ({args.warm}+{window_s:g} s) each; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     figures: dict[str, Any] = {"setup": setup, "pairs": pairs, "rate_per_side": args.rate, "seconds": args.seconds,
-                               "load_average_at_start": round(os.getloadavg()[0], 2)}
-    if not args.no_floor:
-        figures |= await floor_run(pairs, args.rate, args.warm, args.seconds, REDIS_URL if setup == "production" else None,
-                                   1 if setup == "embedded" else 2)
-    else:  # profiling runs only: the floor figures are missing, the ratio meaningless
-        figures |= {"floor_relay_p99_ms": float("nan"), "echo_p99_ms": float("nan")}
-    figures |= await service_run(setup, pairs, args.rate, args.warm, args.seconds, args.data_dir, args.pg_db,
-                                 args.profile)
+                               "rounds": rounds, "load_average_at_start": round(os.getloadavg()[0], 2)}
+    floor = None if args.no_floor else FloorRig(pairs, REDIS_URL if setup == "production" else None, 1 if setup == "embedded" else 2)
+    service = ServiceRig(setup, pairs, args.data_dir, args.pg_db)
+    per_round: list[dict[str, float]] = []
+    try:
+        if floor is not None:
+            await floor.start()
+        await service.start()
+        for n in range(rounds):
+            profile = args.profile / f"{setup}-{pairs}" if args.profile and n == 0 else None
+            order = ["floor", "service"] if n % 2 == 0 else ["service", "floor"]
+            got: dict[str, Window] = {}
+            for target in order:
+                if target == "floor" and floor is not None:
+                    got[target] = await floor.window(args.rate, args.warm, window_s)
+                elif target == "service":
+                    got[target] = await service.window(args.rate, args.warm, window_s, profile)
+            per_round.append({f"{t}_p99_ms": round(percentile(w.lat, 99), 2) for t, w in got.items()})
+            print(f"  round {n + 1}: " + ", ".join(f"{k} {v}" for k, v in per_round[-1].items()), flush=True)
+        figures |= await service.finish()
+        if floor is not None:
+            figures |= await floor.finish(args.rate, args.warm, window_s)
+        else:  # profiling runs only: the floor figures are missing, the ratio meaningless
+            figures |= {"floor_relay_p99_ms": float("nan"), "echo_p99_ms": float("nan")}
+    finally:
+        await service.stop()
+        if floor is not None:
+            await floor.stop()
+    figures["per_round"] = per_round
     figures["relay_p99_over_floor"] = round(figures["relay_p99_ms"] / max(figures["floor_relay_p99_ms"], 0.001), 2)
     for k, v in figures.items():
         print(f"  {k:28s} {v}", flush=True)
@@ -509,12 +586,13 @@ async def run_setup(setup: str, args: argparse.Namespace) -> dict[str, Any]:
 
 async def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m loadtest.signaling")
-    parser.add_argument("--quick", action="store_true", help="CI size: 20 pairs, 6 s per phase")
+    parser.add_argument("--quick", action="store_true", help="CI size: 20 pairs, 6 s per target")
     parser.add_argument("--setup", choices=["embedded", "production", "both"], default="both")
     parser.add_argument("--pairs", type=int, default=0, help="default: 1,000 embedded, 3,000 production")
     parser.add_argument("--rate", type=float, default=1.0, help="messages per second per side")
-    parser.add_argument("--seconds", type=float, default=0.0, help="measured window per phase")
-    parser.add_argument("--warm", type=float, default=2.0, help="unmeasured sending before the window")
+    parser.add_argument("--seconds", type=float, default=0.0, help="measured time per target, split into --rounds windows")
+    parser.add_argument("--warm", type=float, default=2.0, help="unmeasured sending before each window")
+    parser.add_argument("--rounds", type=int, default=3, help="windows per target, the floor's and the service's in turn")
     parser.add_argument("--data-dir", type=Path, default=DATA, help="databases and cached tokens (reused)")
     parser.add_argument("--pg-db", help="default: tutoring_bench_signaling_<hash of the data dir>")
     parser.add_argument("--name", default="signaling", help="results file loadtest/results/NAME.json")
