@@ -159,6 +159,8 @@ class ClassEnd(_InClass):
 
 
 ClassMessage = ClassJoin | ClassLeave | ClassSignal | ClassChat | ClassStroke | ClassBoard | ClassHand | ClassFloor | ClassMute | ClassEnd
+# The same set as a tuple, for isinstance (a hot-path check: app/live/socket.py).
+CLASS_MESSAGES = (ClassJoin, ClassLeave, ClassSignal, ClassChat, ClassStroke, ClassBoard, ClassHand, ClassFloor, ClassMute, ClassEnd)
 # --- end of one-to-many classes --------------------------------------------------------------------
 
 

@@ -38,3 +38,13 @@ def test_one_pass_and_two_pass_readings_agree_on_every_frame(seed: int) -> None:
         assert fast == slow, raw[:200]
         oks += fast[0] == "ok"
     assert oks >= len(VALID)  # the valid frames did take the one-pass reading
+
+
+def test_the_class_message_tuple_is_the_class_message_union() -> None:
+    # app/live/socket.py routes a message to the class dispatcher by `isinstance(msg, CLASS_MESSAGES)`:
+    # a class message added to the union but not to the tuple would reach the one-to-one path.
+    from typing import get_args
+
+    from signaling.protocol import CLASS_MESSAGES, ClassMessage
+
+    assert set(CLASS_MESSAGES) == set(get_args(ClassMessage))
