@@ -87,3 +87,28 @@ async def test_events_go_out_in_order_while_the_client_stops_reading_and_the_app
 
     await ws.close()
     await asyncio.wait_for(task, 5)
+
+
+async def test_a_quiet_socket_is_pinged_and_a_talking_one_is_not() -> None:
+    async def pings_while(talk: bool) -> int:
+        log, ws = InProcessEventLog(), PausableSocket()
+        task = asyncio.create_task(serve(ws, Handler(), log, allowed_origins=[], ping_s=0.1, idle_s=600))  # type: ignore[arg-type]
+        for _ in range(30):  # 1.5 s: ~15 heartbeats
+            if talk:
+                ws.inbox.put_nowait({"type": "websocket.receive", "text": '{"type": "pong"}'})
+            await asyncio.sleep(0.05)
+        await ws.close()
+        await asyncio.wait_for(task, 5)
+        assert ws.sent[0]["type"] == "hello"
+        return sum(1 for f in ws.sent if f["type"] == "ping")
+
+    assert await pings_while(talk=False) >= 10  # quiet: a ping every ping_s
+    assert await pings_while(talk=True) == 0  # a frame every 50 ms: nothing to ask
+
+
+async def test_a_socket_that_never_answers_is_closed_as_idle() -> None:
+    log, ws = InProcessEventLog(), PausableSocket()
+    task = asyncio.create_task(serve(ws, Handler(), log, allowed_origins=[], ping_s=0.05, idle_s=0.3))  # type: ignore[arg-type]
+    await asyncio.wait_for(task, 5)  # serve returns: the heartbeat closed the socket
+    assert ws.client_state == WebSocketState.DISCONNECTED
+    assert any(f["type"] == "ping" for f in ws.sent)  # it was asked first
