@@ -210,15 +210,16 @@ async def serve(
         """A ping to a socket that has been quiet for `ping_s`; closed once quiet for `idle_s`.
         A socket that spoke meanwhile is plainly alive and is not pinged: at 1,000 live pairs
         the pings and their pongs were ~200 frames a second, each pong a full pass through
-        `on_frame`, telling nothing the chat had not. A quiet socket's first ping comes at most
-        2 × `ping_s` after its last frame, well within `idle_s`."""
+        `on_frame`, telling nothing the chat had not. It is pinged anyway when the next check
+        could find it past `idle_s` (an `idle_s` under 2 × `ping_s`): no socket is closed as
+        idle without having been asked first."""
         while True:
             await asyncio.sleep(ping_s)
             quiet = time.monotonic() - seen[0]
             if quiet > idle_s:
                 await close_socket(4408, "idle")
                 return
-            if quiet >= ping_s:
+            if quiet >= ping_s or quiet + ping_s > idle_s:
                 await send({"type": "ping", "at": time.time()})
 
     async def close(code: int, error: str, detail: str) -> None:

@@ -112,3 +112,23 @@ async def test_a_socket_that_never_answers_is_closed_as_idle() -> None:
     await asyncio.wait_for(task, 5)  # serve returns: the heartbeat closed the socket
     assert ws.client_state == WebSocketState.DISCONNECTED
     assert any(f["type"] == "ping" for f in ws.sent)  # it was asked first
+
+
+async def test_a_socket_that_answers_pings_is_never_closed_as_idle_even_with_a_short_idle_limit() -> None:
+    # idle_s under 2 × ping_s: a socket that spoke just after one check would be past idle_s at
+    # the next, so that check's ping must not be skipped for having heard from it recently.
+    log, ws = InProcessEventLog(), PausableSocket()
+    task = asyncio.create_task(serve(ws, Handler(), log, allowed_origins=[], ping_s=0.4, idle_s=0.5))  # type: ignore[arg-type]
+    await asyncio.sleep(0.2)
+    ws.inbox.put_nowait({"type": "websocket.receive", "text": '{"type": "pong"}'})  # spoke between two checks
+    answered = 0
+    for _ in range(40):  # 2 s: five checks; the client answers every ping
+        pings = sum(1 for f in ws.sent if f["type"] == "ping")
+        if pings > answered:
+            answered = pings
+            ws.inbox.put_nowait({"type": "websocket.receive", "text": '{"type": "pong"}'})
+        await asyncio.sleep(0.05)
+    assert ws.client_state != WebSocketState.DISCONNECTED and not task.done()
+    assert answered >= 2
+    await ws.close()
+    await asyncio.wait_for(task, 5)
