@@ -8,7 +8,7 @@ nothing is stored. See docs/websocket.md for every message with an example.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -159,8 +159,7 @@ class ClassEnd(_InClass):
 
 
 ClassMessage = ClassJoin | ClassLeave | ClassSignal | ClassChat | ClassStroke | ClassBoard | ClassHand | ClassFloor | ClassMute | ClassEnd
-# The same set as a tuple, for isinstance (a hot-path check: app/live/socket.py).
-CLASS_MESSAGES = (ClassJoin, ClassLeave, ClassSignal, ClassChat, ClassStroke, ClassBoard, ClassHand, ClassFloor, ClassMute, ClassEnd)
+CLASS_MESSAGES: tuple[type[_InClass], ...] = get_args(ClassMessage)  # the same set, for isinstance (app/live/socket.py)
 # --- end of one-to-many classes --------------------------------------------------------------------
 
 

@@ -255,7 +255,7 @@ class LiveHandler:
         if isinstance(msg, CLASS_MESSAGES) and self.classes is not None:  # one-to-many classes: app/classes/dispatch.py
             return await self.classes.message(user, msg)
         if isinstance(msg, (Chat, Stroke, Board, ShareImage)):
-            return await self._share(user, uid, msg)
+            return await self._share(uid, msg)
         async with self.sessionmaker() as db:
             try:
                 result = await service.handle(db, self.settings, user, msg, self.now)
@@ -277,8 +277,8 @@ class LiveHandler:
             self.beats[tutor_id] = now
             await self.matcher.heartbeat(tutor_id)
 
-    async def _share(self, user: User, uid: int, msg: Chat | Stroke | Board | ShareImage) -> Shared:
-        """`uid`: `user.id`, read once by the caller."""
+    async def _share(self, uid: int, msg: Chat | Stroke | Board | ShareImage) -> Shared:
+        """`uid`: the sender's `user.id`, read once by the caller."""
         student, tutor = await self._pair(msg.session_id, uid, msg.ref)
         image = None
         if isinstance(msg, ShareImage):
