@@ -296,19 +296,41 @@ def summary(windows: list[Window], meter: Meter) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- floor and echo
 
-class FloorRig:
-    """The floor's processes (one, or two through Redis for production) and its relay sockets,
-    held open for the whole run so that its windows can alternate with the service's."""
+class Rig:
+    """One target's processes and sockets, held for the whole run so that its windows can
+    alternate with the other target's, and the windows measured so far."""
+
+    name = ""
+
+    def __init__(self, pairs: int) -> None:
+        self.pairs = pairs
+        self.procs: list[Proc] = []
+        self.sides: list[tuple[Side, int | None]] = []
+        self.meter = Meter()
+        self.windows: list[Window] = []
+
+    async def window(self, rate: float, warm: float, seconds: float, profile: Path | None = None) -> Window:
+        w = await drive(self.sides, self.meter, rate, warm, seconds, self.procs, floor=self.name == "floor", profile=profile)
+        self.windows.append(w)
+        return w
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(s.close() for s, _ in self.sides))
+        for p in self.procs:
+            p.stop()
+
+
+class FloorRig(Rig):
+    """The floor's processes (one, or two through Redis for production) and its relay sockets."""
+
+    name = "floor"
 
     def __init__(self, pairs: int, redis_url: str | None, procs_n: int) -> None:
+        super().__init__(pairs)
         env = {"FLOOR_PREFIX": f"bench:floor:{os.getpid()}:{secrets.token_hex(3)}:"}
         if redis_url:
             env["FLOOR_REDIS_URL"] = redis_url
-        self.pairs, self.env, self.procs_n = pairs, env, procs_n
-        self.procs: list[Proc] = []
-        self.meter = Meter()
-        self.sides: list[tuple[Side, int | None]] = []
-        self.windows: list[Window] = []
+        self.env, self.procs_n = env, procs_n
         self.gate = asyncio.Semaphore(50)
 
     async def start(self) -> None:
@@ -322,11 +344,6 @@ class FloorRig:
                     self.sides.append((await Side(2 * i + j + 1, self.meter).open(f"{base}/relay?pair={i}&side={side}"), None))
 
         await asyncio.gather(*(pair(i) for i in range(self.pairs)))
-
-    async def window(self, rate: float, warm: float, seconds: float) -> Window:
-        w = await drive(self.sides, self.meter, rate, warm, seconds, self.procs, floor=True)
-        self.windows.append(w)
-        return w
 
     async def finish(self, rate: float, warm: float, seconds: float) -> dict[str, Any]:
         """The floor's figures over its windows, then one window of the bare echo."""
@@ -345,11 +362,6 @@ class FloorRig:
         await asyncio.gather(*(echo(i) for i in range(2 * self.pairs)))
         r = summary([await drive(self.sides, meter, rate, warm, seconds, self.procs, floor=True)], meter)
         return out | {"echo_p50_ms": r["p50"], "echo_p99_ms": r["p99"], "echo_lost": r["lost"]}
-
-    async def stop(self) -> None:
-        await asyncio.gather(*(s.close() for s, _ in self.sides))
-        for p in self.procs:
-            p.stop()
 
 
 # ---------------------------------------------------------------- the service
@@ -476,16 +488,15 @@ async def transcript_check(url: str, sides: list[tuple[Side, int | None]], wait_
     return len(expected - found), disorder
 
 
-class ServiceRig:
-    """The service's instances and its live pairs, held for the whole run (see FloorRig)."""
+class ServiceRig(Rig):
+    """The service's instances and its live pairs."""
+
+    name = "service"
 
     def __init__(self, setup: str, pairs: int, data: Path, pg_db: str) -> None:
-        self.setup, self.pairs, self.data, self.pg_db = setup, pairs, data, pg_db
+        super().__init__(pairs)
+        self.setup, self.data, self.pg_db = setup, data, pg_db
         self.prefix = f"bench:sig:{os.getpid()}:{secrets.token_hex(3)}:"
-        self.procs: list[Proc] = []
-        self.sides: list[tuple[Side, int | None]] = []
-        self.meter = Meter()
-        self.windows: list[Window] = []
         self.url = ""
         self.per_conn = 0.0
 
@@ -500,11 +511,6 @@ class ServiceRig:
         self.sides = await live_pairs(self.procs, accounts, self.meter)
         print(f"  {self.pairs} pairs live in {time.perf_counter() - t:.1f} s", flush=True)
         self.per_conn = (sum(p.rss() for p in self.procs) - rss0) / max(len(self.sides), 1)
-
-    async def window(self, rate: float, warm: float, seconds: float, profile: Path | None = None) -> Window:
-        w = await drive(self.sides, self.meter, rate, warm, seconds, self.procs, floor=False, profile=profile)
-        self.windows.append(w)
-        return w
 
     async def finish(self) -> dict[str, Any]:
         """The service's figures over its windows, then the transcript check; the students hang up."""
@@ -521,9 +527,7 @@ class ServiceRig:
                 "transcript_missing": missing, "transcript_out_of_order": disorder, "instances": len(self.procs)}
 
     async def stop(self) -> None:
-        await asyncio.gather(*(s.close() for s, _ in self.sides))
-        for p in self.procs:
-            p.stop()
+        await super().stop()
         if self.setup == "production":
             from redis.asyncio import Redis
 
@@ -557,15 +561,12 @@ async def run_setup(setup: str, args: argparse.Namespace) -> dict[str, Any]:
         if floor is not None:
             await floor.start()
         await service.start()
+        rigs: list[Rig] = [service] if floor is None else [floor, service]
         for n in range(rounds):
-            profile = args.profile / f"{setup}-{pairs}" if args.profile and n == 0 else None
-            order = ["floor", "service"] if n % 2 == 0 else ["service", "floor"]
             got: dict[str, Window] = {}
-            for target in order:
-                if target == "floor" and floor is not None:
-                    got[target] = await floor.window(args.rate, args.warm, window_s)
-                elif target == "service":
-                    got[target] = await service.window(args.rate, args.warm, window_s, profile)
+            for rig in rigs if n % 2 == 0 else rigs[::-1]:
+                profile = args.profile / f"{setup}-{pairs}" if args.profile and n == 0 and rig is service else None
+                got[rig.name] = await rig.window(args.rate, args.warm, window_s, profile)
             per_round.append({f"{t}_p99_ms": round(percentile(w.lat, 99), 2) for t, w in got.items()})
             print(f"  round {n + 1}: " + ", ".join(f"{k} {v}" for k, v in per_round[-1].items()), flush=True)
         figures |= await service.finish()
