@@ -109,3 +109,21 @@ async def test_the_relay_carries_on_when_redis_has_lost_its_scripts() -> None:
     finally:
         await infra.clear_redis(prefix)
         await client.aclose()
+
+
+async def test_rows_waiting_in_process_drop_out_of_the_collectors_walks_and_come_back_whole():
+    """A row waits up to the writer's 0.25 s: kept as a plain tuple of numbers and strings, the
+    collector stops tracking it at its first pass (a NamedTuple it tracks for as long as it
+    lives). Taken, it is a Row again; put back after a failed write, it waits as before."""
+    import gc
+
+    relay = InProcessRelay(InProcessEventLog())
+    await relay.send(5, "chat", 1, {"session_id": 5, "from": 1, "text": "先看电路图"}, [1, 2], 100.0, raw="原文", flagged=True)
+    gc.collect()
+    assert [gc.is_tracked(row) for row in relay.rows] == [False]
+    (token, row), = await relay.take(10, 0)
+    assert (row.session_id, row.seq, row.kind, row.sender_id, row.raw, row.flagged, row.at) == (5, 1, "chat", 1, "原文", True, 100.0)
+    relay.unack([row])
+    gc.collect()
+    assert [gc.is_tracked(r) for r in relay.rows] == [False]
+    assert [r for _, r in await relay.take(10, 0)] == [row]
