@@ -26,14 +26,14 @@ from weakref import WeakKeyDictionary
 
 import jwt
 from fastapi import FastAPI
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.kit.clock import Clock
 from app.kit.errors import AppError
-from app.models import AuthSession, Image, Role, SessionState, TutoringSession, User, UserStatus, utcnow
+from app.models import AuthSession, Image, Role, SessionEvent, SessionState, TutoringSession, User, UserStatus, utcnow
 from matching import Event, Matcher
 from signaling.eventlog import EventLog
 from signaling.presence import Kick, Presence
@@ -345,16 +345,18 @@ class LiveHandler:
                     future.exception()  # read here too: a message that gave up waiting leaves nobody to read it
 
     async def _load(self, session_ids: list[int]) -> dict[int, tuple[int, int] | str]:
-        t = TutoringSession
+        t, e = TutoringSession, SessionEvent
+        # The last seq written: one descent of the (session_id, seq) key per session.
+        last = select(func.coalesce(func.max(e.seq), 0)).where(e.session_id == t.id).scalar_subquery()
         async with self.sessionmaker() as db:
-            rows = (await db.execute(select(t.id, t.student_id, t.tutor_id, t.state, t.transcript_seq).where(t.id.in_(session_ids)))).all()
+            rows = (await db.execute(select(t.id, t.student_id, t.tutor_id, t.state, last.label("last_seq")).where(t.id.in_(session_ids)))).all()
         found: dict[int, tuple[int, int] | str] = {}
         for row in rows:
             if row.state == SessionState.ENDED:
                 await self.relay.close_session(row.id)
                 found[row.id] = "ended"
                 continue
-            await self.relay.start_seq(row.id, row.transcript_seq)
+            await self.relay.start_seq(row.id, row.last_seq)
             if len(self.pairs) >= 100_000:  # sessions end; a long-running instance forgets old ones
                 self.pairs.clear()
             found[row.id] = self.pairs[row.id] = (row.student_id, row.tutor_id)

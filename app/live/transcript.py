@@ -1,8 +1,12 @@
 """The transcript writer: rows queued by the relay (signaling/relay.py) go into `session_events`
 in batches, one transaction per batch, instead of one transaction per message.
 
-Cost: one INSERT … ON CONFLICT DO NOTHING of up to `batch` rows, one UPDATE of the sessions'
-`transcript_seq` (and `flagged` when a chat was masked), one commit, then the ack to the relay.
+Cost: one INSERT … ON CONFLICT DO NOTHING of up to `batch` rows (and an UPDATE of the sessions'
+`flagged` when a chat was masked), one commit, then the ack to the relay. A session's last seq
+is not kept on its row: an UPDATE of every session in the batch, four times a second per live
+session, was a third of SQLite's work per row (and on PostgreSQL a new row version each time,
+and the order two instances' writers had to agree on to not deadlock); the relay reads
+MAX(seq) through the (session_id, seq) key instead, once per session and instance.
 A row is acked only after its commit; a writer that dies in between leaves it pending and
 another instance's writer claims it (Redis), so the same row may be written twice: the unique
 (session_id, seq) key turns the second write into nothing.
@@ -87,7 +91,7 @@ class TranscriptWriter:
     async def _write(self, rows: list[Row]) -> None:
         async with self.sessionmaker() as db:
             dialect = db.get_bind().dialect
-            insert, seqs = _statements(dialect)
+            insert = _statement(dialect)
             conn = await db.connection()
             for start in range(0, len(rows), ROWS_PER_STEP):  # in arrival order, as one executemany was
                 chunk = rows[start : start + ROWS_PER_STEP]
@@ -95,13 +99,7 @@ class TranscriptWriter:
                     (r.session_id, r.seq, r.kind, r.sender_id, r.body, r.raw, r.flagged, datetime.fromtimestamp(r.at, UTC)) for r in chunk
                 )
                 await conn.exec_driver_sql(insert.sql, values)
-            last: dict[int, int] = {}
-            for r in rows:
-                last[r.session_id] = max(last.get(r.session_id, 0), r.seq)
-            # in session order: two instances' writers lock the same sessions' rows in the same
-            # order (in arrival order they deadlocked at 1,000 pairs on two instances)
-            await conn.exec_driver_sql(seqs.sql, seqs.rows((sid, seq) for sid, seq in sorted(last.items())))
-            flagged = {r.session_id for r in rows if r.flagged}
+            flagged = sorted({r.session_id for r in rows if r.flagged})  # in session order: two writers lock alike
             if flagged:
                 await db.execute(update(_sessions).where(_sessions.c.id.in_(flagged)).values(flagged=True))
             await db.commit()
@@ -154,20 +152,12 @@ class _Many:
 
 
 _COLUMNS = ["session_id", "seq", "kind", "sender_id", "body", "raw", "flagged", "created_at"]
-_compiled: dict[str, tuple[_Many, _Many]] = {}
+_compiled: dict[str, _Many] = {}
 
 
-def _statements(dialect: Dialect) -> tuple[_Many, _Many]:
+def _statement(dialect: Dialect) -> _Many:
     if dialect.name not in _compiled:
         insert = pg_insert if dialect.name == "postgresql" else sqlite_insert
         rows = insert(_events).values({c: bindparam(c) for c in _COLUMNS}).on_conflict_do_nothing(index_elements=["session_id", "seq"])
-        seqs = (
-            update(_sessions)
-            .where(_sessions.c.id == bindparam("sid"), _sessions.c.transcript_seq < bindparam("last"))
-            .values(transcript_seq=bindparam("last"))
-        )
-        _compiled[dialect.name] = (
-            _Many(rows, dialect, _COLUMNS, {c: _events.c[c].type for c in _COLUMNS}),
-            _Many(seqs, dialect, ["sid", "last"], {"sid": _sessions.c.id.type, "last": _sessions.c.transcript_seq.type}),
-        )
+        _compiled[dialect.name] = _Many(rows, dialect, _COLUMNS, {c: _events.c[c].type for c in _COLUMNS})
     return _compiled[dialect.name]

@@ -69,7 +69,9 @@ class TutoringSession(Base):
     warnings_sent: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     points_booked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
-    transcript_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A session's last transcript seq is MAX(session_events.seq), read through the (session_id,
+    # seq) key when an instance first sees the session (app/live/socket.py); it is not kept on
+    # this row (migration 0021).
 
 
 class SessionEvent(Base):

@@ -110,7 +110,30 @@ async def test_the_transcript_writer_writes_a_batch_in_steps_and_loses_nothing(f
     await app.state.transcript.flush()
     async with factory.session() as db:
         rows = (await db.execute(select(SessionEvent.seq, SessionEvent.body).where(SessionEvent.session_id == sid).order_by(SessionEvent.id))).all()
-        last = (await db.get(TutoringSession, sid)).transcript_seq
     assert [seq for seq, _ in rows] == list(range(1, 61))
     assert [f"第{n}句" in body for n, (_, body) in enumerate(rows)] == [True] * 60
-    assert last == 60
+
+
+async def test_a_session_first_seen_here_numbers_on_from_its_last_stored_row(factory):  # type: ignore[no-untyped-def]
+    """An instance that restarted (or never relayed a session) reads the session's last seq from
+    its transcript rows when it first sees it: the next message follows them, and one without
+    rows starts at 1."""
+    org = await factory.org()
+    student, tutor = await factory.user("student", org, school=1), await factory.tutor(org)
+    async with factory.session() as db:
+        talked = await _session(db, student.id, tutor.id, state="live")
+        quiet = await _session(db, student.id, tutor.id, state="live")
+        for seq in (1, 2, 3, 17):  # a gap: numbering follows the highest, not the count
+            db.add(SessionEvent(session_id=talked, seq=seq, kind="chat", sender_id=student.id, body="{}"))
+        await db.commit()
+    app = factory.app
+    assert await app.state.live._pair(talked, student.id, "r") == (student.id, tutor.id)
+    assert await app.state.live._pair(quiet, tutor.id, "r") == (student.id, tutor.id)
+    now = app.state.clock.now()
+    sent = [await app.state.relay.send(sid, "chat", student.id, {"session_id": sid, "text": "接着说"}, [student.id, tutor.id], now)
+            for sid in (talked, quiet)]
+    assert [r.seq for r in sent] == [18, 1]
+    await app.state.transcript.flush()
+    async with factory.session() as db:
+        seqs = (await db.execute(select(SessionEvent.seq).where(SessionEvent.session_id == talked).order_by(SessionEvent.seq))).scalars().all()
+    assert seqs == [1, 2, 3, 17, 18]

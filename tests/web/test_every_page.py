@@ -22,7 +22,7 @@ async def ended_session_with_chat(factory, student, tutor) -> int:  # type: igno
         await db.flush()
         s = TutoringSession(request_id=req.id, student_id=student.id, tutor_id=tutor.id, subject_code="math", state="ended",
                             matched_at=live, live_at=live, ended_at=live + timedelta(minutes=12), duration_s=720,
-                            end_reason="hangup_student", transcript_seq=2)
+                            end_reason="hangup_student")
         db.add(s)
         await db.flush()
         db.add_all([SessionEvent(session_id=s.id, seq=1, kind="chat", sender_id=tutor.id, body=json.dumps({"text": "先配方"}),
