@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import contextlib
 import hashlib
 import json
@@ -43,7 +44,7 @@ import httpx
 import websockets
 from sqlalchemy import text
 
-from app.kit.runtime import tune_gc, young_collections  # as the service does at start-up
+from app.kit.runtime import tune_gc  # as the service does at start-up
 
 from .accounts import ensure
 from .common import percentile, report
@@ -237,12 +238,15 @@ async def drive(sides: list[tuple[Side, int | None]], meter: Meter, rate: float,
         side.setup = False
     # The client's own collector must not stall its receipt of frames: with 2,000 sockets, the
     # accounts and the set-up behind it, a full collection walked it all for 120-250 ms a dozen
-    # times a window (timed with gc.callbacks), and every frame in flight looked that late. The
-    # same tuning as the service's, for the floor's and the service's windows alike.
+    # times a window (timed with gc.callbacks), and every frame in flight looked that late. On
+    # the service's clock (young passes every 10 ms, app/kit/runtime.py) its gen-1 passes still
+    # took 2.0 ms on average in the floor's windows and 3.1 ms in the service's (whose events
+    # are more frames and bigger), ten a second, every frame arriving meanwhile late by up to
+    # that: the instrument's own pauses, in both targets' tails. So the client collects
+    # nothing while it measures: what start-up and set-up built is frozen, the collector is off
+    # for the window (cycles made meanwhile wait for it), and back on after it.
     tune_gc()
-    # … and collects young objects on the service's clock, freezing what lives on (its 2,000
-    # sockets), with no full pass inside the window (app/kit/runtime.py).
-    collector = asyncio.create_task(young_collections(full_every_s=float("inf")))
+    gc.disable()
     tasks = [asyncio.create_task(sender(s, sid)) for s, sid in sides]
     await asyncio.sleep(warm)
     meter.measuring, meter.lat = True, []
@@ -252,9 +256,11 @@ async def drive(sides: list[tuple[Side, int | None]], meter: Meter, rate: float,
                 for n, p in enumerate(procs)] if profile else []
     cpu0, sent0, t0 = sum(p.cpu_s() for p in procs), counts["sent"], time.perf_counter()
     own0 = time.process_time()
-    await asyncio.gather(*tasks)
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        gc.enable()
     elapsed = time.perf_counter() - t0
-    collector.cancel()
     cpu = sum(p.cpu_s() for p in procs) - cpu0
     own = time.process_time() - own0
     sent = counts["sent"] - sent0
