@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import contextlib
+import gc
 import hashlib
 import json
 import os

@@ -99,7 +99,7 @@ class TranscriptWriter:
                     (r.session_id, r.seq, r.kind, r.sender_id, r.body, r.raw, r.flagged, datetime.fromtimestamp(r.at, UTC)) for r in chunk
                 )
                 await conn.exec_driver_sql(insert.sql, values)
-            flagged = sorted({r.session_id for r in rows if r.flagged})  # in session order: two writers lock alike
+            flagged = {r.session_id for r in rows if r.flagged}
             if flagged:
                 await db.execute(update(_sessions).where(_sessions.c.id.in_(flagged)).values(flagged=True))
             await db.commit()
