@@ -59,6 +59,15 @@ class Presence(ABC):
     async def present(self, user_ids: Iterable[int], now: float) -> set[int]:
         """Of `user_ids`, those with at least one unexpired socket anywhere."""
 
+    @abstractmethod
+    async def lapsed(self, since: float, now: float) -> set[int]:
+        """The users whose presence may have ended by expiry in (`since`, `now`]: the latest
+        expiry any socket of theirs was given falls in that interval, and no socket of theirs is
+        alive now. Nobody said goodbye for them (their instance died or froze): the timer's sweep
+        settles these at once, without reading every active session (app/live/socket.py). A
+        user whose last socket closed in the interval may be among them too; settling them again
+        changes nothing."""
+
     # --- single-use tickets -----------------------------------------------------------------
     @abstractmethod
     async def claim_once(self, key: str, ttl_s: float, now: float) -> bool:
@@ -90,14 +99,17 @@ class InProcessPresence(Presence):
     def __init__(self, ttl_s: float) -> None:
         super().__init__(ttl_s)
         self._conns: dict[int, dict[str, float]] = defaultdict(dict)
+        self._last: dict[int, float] = {}  # user → the latest expiry any socket of theirs was given
         self._claimed: dict[str, float] = {}
 
     async def register(self, user_id: int, conn: str, now: float) -> None:
-        self._conns[user_id][conn] = now + self.ttl_s
+        await self.refresh([(user_id, conn)], now)
 
     async def refresh(self, conns: Iterable[tuple[int, str]], now: float) -> None:
+        until, last = now + self.ttl_s, self._last
         for user_id, conn in conns:
-            self._conns[user_id][conn] = now + self.ttl_s
+            self._conns[user_id][conn] = until
+            last[user_id] = until  # `now` only grows: this is the latest
 
     async def unregister(self, user_id: int, conn: str) -> None:
         mine = self._conns.get(user_id)
@@ -107,14 +119,21 @@ class InProcessPresence(Presence):
                 del self._conns[user_id]
 
     async def present(self, user_ids: Iterable[int], now: float) -> set[int]:
-        # No generator per user: the sweep asks for every user of every active session each
-        # second (2,000 at 1,000 pairs), in one stretch of the loop.
+        # No generator per user: the sweep asks for the users of SWEEP_STEP sessions at once
+        # (app/live/presence.py), in one stretch of the loop.
         conns, here = self._conns, set()
         for u in user_ids:
             mine = conns.get(u)
             if mine and max(mine.values()) > now:
                 here.add(u)
         return here
+
+    async def lapsed(self, since: float, now: float) -> set[int]:
+        # The users of an old expiry are forgotten (an hour is far past any sweep's `since`).
+        if len(self._last) > 10_000:
+            self._last = {u: exp for u, exp in self._last.items() if exp > now - 3600}
+        users = [u for u, exp in self._last.items() if since < exp <= now]
+        return set(users) - await self.present(users, now)
 
     async def claim_once(self, key: str, ttl_s: float, now: float) -> bool:
         if len(self._claimed) > 10_000:  # forget what has expired, now and then
@@ -134,14 +153,25 @@ for i = 1, #KEYS do out[i] = redis.call('ZCOUNT', KEYS[i], ARGV[1], '+inf') end
 return out
 """
 
-# KEYS: the users' keys; ARGV[1]: the sockets' new expiry, ARGV[2]: the keys' TTL, ARGV[2 + i]:
-# the socket of KEYS[i].
+# KEYS[1]: the index of each user's latest expiry; KEYS[1 + i]: the users' keys; ARGV[1]: the
+# sockets' new expiry, ARGV[2]: the keys' TTL, ARGV[2 + i]: the socket of KEYS[1 + i], and
+# ARGV[2 + n + i] its user (n sockets).
 _REFRESH = r"""
-for i = 1, #KEYS do
-  redis.call('ZADD', KEYS[i], ARGV[1], ARGV[2 + i])
-  redis.call('EXPIRE', KEYS[i], ARGV[2])
+local n = #KEYS - 1
+for i = 1, n do
+  redis.call('ZADD', KEYS[1 + i], ARGV[1], ARGV[2 + i])
+  redis.call('EXPIRE', KEYS[1 + i], ARGV[2])
+  redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2 + n + i])
 end
-return #KEYS
+return n
+"""
+
+# KEYS[1]: the index of latest expiries; ARGV[1], ARGV[2]: since, now; ARGV[3]: forget entries
+# older than this. The users whose latest expiry is in (since, now] and no socket alive now —
+# ZADD GT keeps the index at each user's latest expiry, so one alive socket means a later score.
+_LAPSED = r"""
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], ARGV[2])
 """
 
 # Sockets refreshed by one script call. A pipeline of a ZADD and an EXPIRE per socket was packed
@@ -156,12 +186,14 @@ class RedisPresence(Presence):
         super().__init__(ttl_s)
         self.r, self.p = redis, prefix + "pr:"
         self.channel = self.p + "kick"
+        self.index = self.p + "last"  # user → the latest expiry any socket of theirs was given
         # Keys outlive their members' expiry by a margin, only so that abandoned ones vanish;
         # what counts is each member's score.
         self._key_ttl = max(60, math.ceil(ttl_s * 6))
         self._listener: Subscriber | None = None
         self._present = redis.register_script(_PRESENT)
         self._refresh = redis.register_script(_REFRESH)
+        self._lapsed = redis.register_script(_LAPSED)
 
     def _key(self, user_id: int) -> str:
         return f"{self.p}u:{user_id}"
@@ -175,7 +207,8 @@ class RedisPresence(Presence):
         for start in range(0, len(pending), REFRESH_STEP):
             chunk = pending[start : start + REFRESH_STEP]
             await self._refresh(
-                keys=[self._key(user_id) for user_id, _ in chunk], args=[now + self.ttl_s, self._key_ttl, *(conn for _, conn in chunk)]
+                keys=[self.index, *(self._key(user_id) for user_id, _ in chunk)],
+                args=[now + self.ttl_s, self._key_ttl, *(conn for _, conn in chunk), *(user_id for user_id, _ in chunk)],
             )
 
     async def unregister(self, user_id: int, conn: str) -> None:
@@ -185,11 +218,16 @@ class RedisPresence(Presence):
         ids = list(dict.fromkeys(user_ids))
         if not ids:
             return set()
-        # One script call for all of them: the timer's sweep asks for every user of every
-        # active session each second, and a pipeline of one ZCOUNT each (800 commands a second
-        # at 200 pairs) was packed and parsed command by command on the event loop.
+        # One script call for all of them: the timer's sweep asks for the users of SWEEP_STEP
+        # sessions at once, and a pipeline of one ZCOUNT each (800 commands a second at 200
+        # pairs, when it asked for every active session) was packed and parsed command by
+        # command on the event loop.
         counts = await self._present(keys=[self._key(u) for u in ids], args=[f"({now}"])
         return {u for u, n in zip(ids, counts) if int(n) > 0}
+
+    async def lapsed(self, since: float, now: float) -> set[int]:
+        users = [int(u) for u in await self._lapsed(keys=[self.index], args=[since, now, now - 3600])]
+        return set(users) - await self.present(users, now)
 
     async def claim_once(self, key: str, ttl_s: float, now: float) -> bool:
         return bool(await self.r.set(f"{self.p}once:{key}", "1", nx=True, ex=max(1, math.ceil(ttl_s))))

@@ -10,9 +10,10 @@ expired, `back` once when one returns. The disconnect grace runs from `*_gone_at
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.clock import ts
@@ -22,29 +23,48 @@ from app.models import SessionState, TutoringSession
 from .service import Outbox
 
 WATCHED = (SessionState.CONNECTING, SessionState.LIVE)  # before that nobody is waiting for anyone; after, it is over
-SWEEP_STEP = 200  # sessions compared with presence in one step of the loop
+SWEEP_STEP = 200  # sessions compared with presence in one step of the loop (and read by one step of the timer's round)
 
 Present = Callable[[Iterable[int]], Awaitable[set[int]]]
 
 
 async def settle(db: AsyncSession, present: Present, now: float, users: set[int] | None = None) -> Outbox:
     """Bring the gone marks of active sessions in line with presence — for `users` only (a
-    socket of theirs opened or closed), or for everybody (the timer's sweep)."""
-    # Whether each mark is set, not its time: the timer's sweep reads every active session each
-    # second, and turning 2,000 timestamps a second into aware datetimes (and the objects that
-    # made for the collector) was ~3 % of the loop's CPU at 1,000 live pairs.
-    q = select(
+    socket of theirs opened, closed or lapsed), or for everybody."""
+    q = _watched()
+    if users is not None:
+        q = q.where(or_(TutoringSession.student_id.in_(users), TutoringSession.tutor_id.in_(users)))
+    rows = (await (await db.connection()).execute(q)).all()
+    return await _settle_rows(db, present, now, rows, users)
+
+
+async def settle_next(db: AsyncSession, present: Present, now: float, after: int) -> tuple[Outbox, int]:
+    """One step of the timer's round through every active session: the next SWEEP_STEP of them
+    with an id above `after`, in id order. Returns what to announce and where the next step
+    starts (0: the round is complete, the next starts over)."""
+    limit = SWEEP_STEP
+    q = _watched().where(TutoringSession.id > after).order_by(TutoringSession.id).limit(limit)
+    rows = (await (await db.connection()).execute(q)).all()
+    out = await _settle_rows(db, present, now, rows, None)
+    return out, (int(rows[-1].id) if len(rows) == limit else 0)
+
+
+def _watched() -> Select[int, int, int, bool, bool]:
+    # Whether each mark is set, not its time: turning every swept session's timestamps into
+    # aware datetimes (and the objects that made for the collector) was ~3 % of the loop's CPU
+    # at 1,000 live pairs when the sweep read them all each second.
+    return select(
         TutoringSession.id,
         TutoringSession.student_id,
         TutoringSession.tutor_id,
         TutoringSession.student_gone_at.is_not(None).label("student_gone"),
         TutoringSession.tutor_gone_at.is_not(None).label("tutor_gone"),
     ).where(TutoringSession.state.in_(WATCHED))
-    if users is not None:
-        q = q.where(or_(TutoringSession.student_id.in_(users), TutoringSession.tutor_id.in_(users)))
-    # Core, not the ORM's execution (a select of columns reads back the same tuples), unpacked
-    # as tuples (a Row's named attributes cost ~1 µs each, 4,000 a second at 1,000 pairs).
-    rows = (await (await db.connection()).execute(q)).all()
+
+
+async def _settle_rows(db: AsyncSession, present: Present, now: float, rows: Sequence[Any], users: set[int] | None) -> Outbox:
+    # Rows read through Core, not the ORM's execution (a select of columns reads back the same
+    # tuples), unpacked as tuples (a Row's named attributes cost ~1 µs each).
     out: Outbox = []
     # The sweep in steps of SWEEP_STEP sessions, the loop free in between: in one step (the
     # rows, the presence of 2,000 users, the comparison) it held the loop for 3-7 ms once a

@@ -137,3 +137,45 @@ async def test_a_session_first_seen_here_numbers_on_from_its_last_stored_row(fac
     async with factory.session() as db:
         seqs = (await db.execute(select(SessionEvent.seq).where(SessionEvent.session_id == talked).order_by(SessionEvent.seq))).scalars().all()
     assert seqs == [1, 2, 3, 17, 18]
+
+
+async def test_the_timer_finds_lapsed_sockets_at_once_and_goes_round_the_rest(factory, monkeypatch):  # type: ignore[no-untyped-def]
+    """The timer's sweep reads a few active sessions a pass (SWEEP_STEP), going round them all,
+    and asks presence whose sockets lapsed since the last pass: those are settled at once,
+    wherever their sessions are in the round."""
+    monkeypatch.setattr(sweep_module, "SWEEP_STEP", 2)
+    org = await factory.org()
+    tutor = await factory.tutor(org)
+    students = [await factory.user("student", org, school=1) for _ in range(5)]
+    app, handler = factory.app, factory.app.state.live
+    clock, presence, events = app.state.clock, app.state.presence, app.state.events
+    async with factory.session() as db:
+        ids = [await _session(db, s.id, tutor.id, state="live") for s in students]
+        await db.commit()
+    start = clock.now()
+    for user in [tutor, *students]:  # sockets on an instance that is about to die …
+        await presence.register(user.id, f"c{user.id}", start)
+    clock.advance(5)
+    await presence.refresh([(u.id, f"c{u.id}") for u in [tutor, *students[:3]]], clock.now())  # … but for these
+    seen = await events.latest(tutor.id)
+    clock.advance(6)  # students 3 and 4 lapsed at start + 10
+
+    async def told() -> list[tuple[int, str]]:
+        nonlocal seen
+        new = await events.read(tutor.id, seen)
+        seen = new[-1].id if new else seen
+        return sorted((e.data["session_id"], e.data["state"]) for e in new if e.kind == "peer_connection")
+
+    await handler.sweep()  # the round's first step reads sessions 0 and 1; the lapsed are found anyway
+    assert await told() == [(ids[3], "lost"), (ids[4], "lost")]
+    await handler.sweep()
+    assert await told() == []  # told once
+    async with factory.session() as db:  # a change nobody recorded (its instance died before it could)
+        s = await db.get(TutoringSession, ids[1])
+        s.student_gone_at = now_dt(clock)
+        await db.commit()
+    found: list[list[tuple[int, str]]] = []
+    for _ in range(2):  # the round: session 4 (the two passes before read 0-1 and 2-3), then over again from 0-1
+        await handler.sweep()
+        found.append(await told())
+    assert found == [[], [(ids[1], "back")]]

@@ -100,3 +100,21 @@ async def test_a_kick_reaches_every_instance(pair):
             seen.clear()
     assert sorted(name for name, _ in got) == (["a"] if b is a else ["a", "b"])
     assert {k for _, k in got} == {Kick(7, "sid1", "TokenRevoked")}
+
+
+async def test_lapsed_names_once_the_users_whose_last_socket_expired(pair):
+    """The sweep's question after an instance died: whose sockets all lapsed in (since, now]?
+    A user with another socket alive is not among them, nor one whose expiry is outside it."""
+    a, b = pair
+    await a.register(7, "x", T)  # lapses at T + 10
+    await b.register(8, "y", T)
+    await b.register(9, "z", T)
+    await a.register(9, "w", T + 4)  # 9's other socket, until T + 14
+    await b.refresh([(8, "y")], T + 8)  # until T + 18
+    assert await a.lapsed(T, T + 9) == set()
+    assert await b.lapsed(T + 9, T + 11) == {7}  # 9's first socket lapsed too, but 9 is still here
+    assert await a.lapsed(T + 11, T + 13) == set()  # told once: the next interval does not repeat it
+    assert await a.lapsed(T + 13, T + 15) == {9}
+    await a.register(8, "back", T + 17)  # 8 opens a new socket before the old one lapses at T + 18
+    assert await b.lapsed(T + 15, T + 20) == set()
+    assert await b.lapsed(T + 20, T + 30) == {8}  # … which lapses at T + 27
