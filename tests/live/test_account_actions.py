@@ -92,3 +92,39 @@ async def test_a_missed_kick_still_closes_revoked_and_suspended_sockets_at_the_r
     await closed_with(suspended, "AccountSuspended")
     await fine.send(type="ping", ref="still")
     assert (await fine.wait_for(lambda f: f.get("ref") == "still"))["type"] == "pong"
+
+
+async def test_the_recheck_reads_a_share_of_the_sign_ins_each_pass_and_each_once_per_period(factory, clock):  # type: ignore[no-untyped-def]
+    """The recheck goes round the sockets' sign-ins: each pass reads the share that came due
+    since the last (all of them once per `ws_auth_recheck_s`), so a revoked sign-in's socket
+    is closed within the period however many sockets there are, a few at a time."""
+    import secrets
+    from datetime import timedelta
+
+    from app.live.socket import Conn
+    from app.models import AuthSession
+
+    org = await factory.org()
+    users = [await factory.user("student", org, school=1) for _ in range(6)]
+    closed: list[str] = []
+    handler = factory.app.state.live
+    async with factory.session() as db:
+        for n, user in enumerate(users):
+            sid = f"s{n}{secrets.token_hex(4)}"
+            db.add(AuthSession(id=sid, user_id=user.id, refresh_hash=secrets.token_hex(16),
+                               expires_at=datetime.now(UTC) + timedelta(days=1), revoked_at=datetime.now(UTC)))
+
+            async def close(code: int, error: str, detail: str, sid: str = sid) -> None:
+                closed.append(sid)
+
+            handler.conns[f"c{n}"] = Conn(user.id, sid, close)  # revoked behind the service's back
+        await db.commit()
+    period = factory.app.state.settings.ws_auth_recheck_s
+    handler._rechecked = clock.now()  # a pass just ran
+    seen: list[int] = []
+    for _ in range(3):
+        clock.advance(period / 3)
+        await handler.keep_alive()
+        seen.append(len(closed))
+    assert seen == [2, 4, 6]
+    assert sorted(closed) == sorted(c.sid for c in handler.conns.values())  # each once
