@@ -10,6 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
@@ -110,3 +111,22 @@ def settings_for(backend: str, url: str, data_dir: Path, **extra: object) -> Set
     if backend == "postgres":
         return Settings(DATABASE_URL=url, REDIS_URL=REDIS_URL, redis_prefix=REDIS_PREFIX, **values)
     return Settings(DATABASE_URL=url, REDIS_URL=None, **values)
+
+
+def run_benchmark(module: str, args: list[str], required: list[str]) -> dict[str, Any]:
+    """`python -m loadtest.<module> <args>` on both setups, as a newcomer runs it: it must exit
+    cleanly, and its last line is the JSON of its figures, every required field in the summary
+    and in each setup's run (embedded, then production)."""
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-m", f"loadtest.{module}", *args], cwd=root, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    figures: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    runs = figures["runs"]
+    assert isinstance(runs, list) and [r["setup"] for r in runs] == ["embedded", "production"]
+    for run in [figures, *runs]:
+        assert set(required) <= set(run)
+    return figures

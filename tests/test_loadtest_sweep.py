@@ -1,27 +1,17 @@
 """A small, untimed run of `python -m loadtest.sweep` on both setups: it completes, times both
 passes over the sessions it made, and leaves no database behind."""
-import json
 import secrets
-import subprocess
-import sys
-from pathlib import Path
 
 import asyncpg
 
 from loadtest.sweep import PG_ADMIN, REQUIRED
 
-ROOT = Path(__file__).resolve().parent.parent
+from . import infra
 
 
 async def test_the_sweep_benchmark_runs_on_both_setups_and_cleans_up() -> None:
     db = f"tutoring_bench_sweep_test_{secrets.token_hex(4)}"
-    out = subprocess.run([sys.executable, "-m", "loadtest.sweep", "--quick", "--pg-db", db],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    figures = json.loads(out.stdout.strip().splitlines()[-1])
-    assert [r["setup"] for r in figures["runs"]] == ["embedded", "production"]
-    for run in [figures, *figures["runs"]]:
-        assert set(REQUIRED) <= set(run)
+    figures = infra.run_benchmark("sweep", ["--quick", "--pg-db", db], REQUIRED)
     for run in figures["runs"]:
         assert run["sessions"] == 200 and run["passes"] == 10
         assert run["full_cpu_ms"] > 0 and run["pass_cpu_ms"] > 0 and run["pass_longest_step_ms"] > 0

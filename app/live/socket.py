@@ -219,8 +219,8 @@ class LiveHandler:
         a third of the relay's slowest percent of messages (loadtest.signaling, the sweep timed
         against the client's latencies)."""
         now = self.now
-        since, self._swept = self._swept, now
-        lapsed = await self.presence.lapsed(since, now)
+        lapsed = await self.presence.lapsed(self._swept, now)
+        self._swept = now  # only once asked: a pass that failed leaves its interval to the next
         if lapsed:
             await self._settle(lapsed)
         async with self.sessionmaker() as db:
@@ -244,7 +244,7 @@ class LiveHandler:
         last one, going round them in order: all of them at once every 15 s were 8 queries in
         60-100 ms at 2,000 sockets, 0.3-0.9 % of the messages but 5-11 % of the relay's slowest
         percent (loadtest.signaling)."""
-        elapsed, self._rechecked = now - self._rechecked, now
+        elapsed, self._rechecked = now - self._rechecked, now  # at once: a pass running meanwhile finds nothing due
         sids = sorted({c.sid for c in self.conns.values() if c.sid})
         if not sids:
             return
