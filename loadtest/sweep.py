@@ -35,7 +35,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.kit.db import make_engine
+from app.kit.db import make_engine, make_sessionmaker
 from app.kit.runtime import tune_gc
 from app.live.presence import settle
 from app.live.socket import LiveHandler
@@ -46,25 +46,10 @@ from signaling.eventlog import InProcessEventLog
 from signaling.presence import InProcessPresence, Presence, RedisPresence
 
 from .common import report
+from .http import REDIS_URL, clear_redis, create_database, drop_database
 
-PG_ADMIN = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRED = ["setup", "sessions", "passes", "full_cpu_ms", "full_wall_ms", "full_longest_step_ms",
             "pass_cpu_ms", "pass_wall_ms", "pass_longest_step_ms"]
-
-
-async def _pg(db: str, create: bool) -> str:
-    """A fresh database of this name (create), or none left behind (not create)."""
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-        if create:
-            await conn.execute(f'CREATE DATABASE "{db}"')
-    finally:
-        await conn.close()
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{db}"
 
 
 async def _live_sessions(sm: async_sessionmaker[AsyncSession], n: int) -> set[int]:
@@ -115,14 +100,14 @@ async def _timed(passes: int, one: Callable[[], Awaitable[None]]) -> tuple[float
 async def run(setup: str, sessions: int, passes: int, rounds: int, pg_db: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="sweep-") as tmp:
         if setup == "embedded":
-            url = f"sqlite:///{Path(tmp) / 'tutoring.db'}"
-            settings = Settings(DATABASE_URL=url, REDIS_URL=None, data_dir=Path(tmp), seed_demo=True)
+            settings = Settings(DATABASE_URL=f"sqlite:///{Path(tmp) / 'tutoring.db'}", REDIS_URL=None, data_dir=Path(tmp), seed_demo=True)
+            await asyncio.to_thread(prestart, settings)
         else:
-            url = await _pg(pg_db, create=True)
-            settings = Settings(DATABASE_URL=url, REDIS_URL=REDIS_URL, data_dir=Path(tmp), seed_demo=True)
-        await asyncio.to_thread(prestart, settings)
+            await drop_database(pg_db)  # fresh: one a run left behind (killed) is not reused
+            url = await create_database(pg_db)  # migrated, the demo city seeded
+            settings = Settings(DATABASE_URL=url, REDIS_URL=REDIS_URL, data_dir=Path(tmp))
         engine = make_engine(settings.sqlalchemy_url)
-        sm = async_sessionmaker(engine, expire_on_commit=False)
+        sm = make_sessionmaker(engine)
         redis = None
         presence: Presence
         prefix = f"bench:sweep:{secrets.token_hex(4)}:"
@@ -156,11 +141,9 @@ async def run(setup: str, sessions: int, passes: int, rounds: int, pg_db: str) -
         finally:
             await engine.dispose()
             if redis is not None:
-                keys = [k async for k in redis.scan_iter(prefix + "*")]
-                if keys:
-                    await redis.delete(*keys)
                 await redis.aclose()
-                await _pg(pg_db, create=False)
+                await clear_redis(prefix)
+                await drop_database(pg_db)
     figures: dict[str, Any] = {"setup": setup, "sessions": sessions, "passes": passes * rounds}
     for name, runs in got.items():
         figures[f"{name}_cpu_ms"] = round(statistics.median(r[0] for r in runs), 2)

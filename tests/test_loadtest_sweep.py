@@ -4,7 +4,8 @@ import secrets
 
 import asyncpg
 
-from loadtest.sweep import PG_ADMIN, REQUIRED
+from loadtest.http import PG_ADMIN_DSN
+from loadtest.sweep import REQUIRED
 
 from . import infra
 
@@ -15,7 +16,7 @@ async def test_the_sweep_benchmark_runs_on_both_setups_and_cleans_up() -> None:
     for run in figures["runs"]:
         assert run["sessions"] == 200 and run["passes"] == 10
         assert run["full_cpu_ms"] > 0 and run["pass_cpu_ms"] > 0 and run["pass_longest_step_ms"] > 0
-    conn = await asyncpg.connect(PG_ADMIN)
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
     try:
         assert await conn.fetchval("SELECT count(*) FROM pg_database WHERE datname = $1", db) == 0
     finally:
