@@ -197,15 +197,8 @@ class LiveHandler:
         sockets expire after `ws_presence_ttl_s`, and every other instance's sweep notices)."""
         now, s = self.now, self.settings
         if now - self._refreshed >= s.ws_presence_refresh_s:
-            conns = [(c.user_id, conn) for conn, c in list(self.conns.items())]
-            # KEEP_ALIVE_STEP sockets a step of the loop: all 2,000 at once (in-process, a dict
-            # write each) were one ~4 ms stretch every 3 s at 1,000 live pairs, 0.15 % of the
-            # messages but 5-9 % of the relay's slowest percent (loadtest.signaling, the
-            # timer's passes timed against the client's latencies).
-            for start in range(0, len(conns), KEEP_ALIVE_STEP):
-                if start:
-                    await asyncio.sleep(0)
-                await self.presence.refresh(conns[start : start + KEEP_ALIVE_STEP], now)
+            # a few hundred a step of the loop (REFRESH_STEP, signaling/presence.py)
+            await self.presence.refresh([(c.user_id, conn) for conn, c in list(self.conns.items())], now)
             self._refreshed = now
         await self._recheck(now)
 
@@ -401,7 +394,6 @@ class LiveHandler:
 
 LOAD_BATCH = 500  # sessions read by one query (_loaded)
 RECHECK_STEP = 250  # sign-ins read by one query (_recheck)
-KEEP_ALIVE_STEP = 250  # sockets refreshed in one step of the loop (keep_alive)
 
 
 PURGE_EVERY_S = 3600.0
