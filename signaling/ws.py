@@ -131,7 +131,9 @@ async def serve(
         user = await handler.authenticate(websocket.query_params.get("ticket"))
     except ProtocolError as exc:
         await send(exc.frame())
-        await websocket.close(code=4401, reason=exc.code)
+        # 1013 "try again later": the handler could not check the ticket just now (its
+        # database or presence store did not answer); 4401 for a ticket it refuses.
+        await websocket.close(code=1013 if exc.code == "Unavailable" else 4401, reason=exc.code)
         return
     raw_last = websocket.query_params.get("last_event_id")
     last = int(raw_last) if raw_last and raw_last.isdigit() else None

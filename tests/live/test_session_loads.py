@@ -179,3 +179,73 @@ async def test_the_timer_finds_lapsed_sockets_at_once_and_goes_round_the_rest(fa
         await handler.sweep()
         found.append(await told())
     assert found == [[], [(ids[1], "back")]]
+
+
+async def test_sockets_that_close_together_are_settled_together_and_each_side_told_once(factory):  # type: ignore[no-untyped-def]
+    """Many sockets closing in the same moment (an instance restarting, a network blip): their
+    users' sessions are read and marked in one transaction, not one each, and every other
+    participant hears `lost` once; a user who still has a socket elsewhere is not reported."""
+    org = await factory.org()
+    tutor = await factory.tutor(org)
+    students = [await factory.user("student", org, school=1) for _ in range(12)]
+    app, handler = factory.app, factory.app.state.live
+    clock, presence, events = app.state.clock, app.state.presence, app.state.events
+    async with factory.session() as db:
+        ids = [await _session(db, s.id, tutor.id, state="live") for s in students]
+        await db.commit()
+    for user in [tutor, *students]:
+        await presence.register(user.id, f"c{user.id}", clock.now())
+    await presence.register(students[0].id, "other-device", clock.now())  # still here through another socket
+    seen = await events.latest(tutor.id)
+    reads: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and "FROM tutoring_sessions" in statement:
+            reads.append(statement)
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for s in students:
+            await presence.unregister(s.id, f"c{s.id}")
+        await asyncio.gather(*(handler._settle({s.id}) for s in students))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(reads) == 1
+    told = sorted((e.data["session_id"], e.data["state"]) for e in await events.read(tutor.id, seen) if e.kind == "peer_connection")
+    assert told == [(sid, "lost") for sid in ids[1:]]
+    async with factory.session() as db:
+        gone = (await db.execute(select(TutoringSession.id).where(TutoringSession.student_gone_at.is_not(None)))).scalars().all()
+    assert sorted(gone) == ids[1:]
+
+
+async def test_a_settle_that_fails_fails_its_callers_and_the_next_one_works(factory, monkeypatch):  # type: ignore[no-untyped-def]
+    """A batch whose transaction fails (the database did not answer) fails every caller in it,
+    and the users asked for afterwards are settled by the next batch as usual."""
+    from sqlalchemy.exc import OperationalError
+
+    from app.live import socket as live_socket
+
+    org = await factory.org()
+    tutor = await factory.tutor(org)
+    first, second = await factory.user("student", org, school=1), await factory.user("student", org, school=1)
+    handler, events = factory.app.state.live, factory.app.state.events
+    async with factory.session() as db:
+        ids = [await _session(db, s.id, tutor.id, state="live") for s in (first, second)]
+        await db.commit()
+    seen = await events.latest(tutor.id)
+    real = live_socket.settle
+    calls = [0]
+
+    async def flaky(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls[0] += 1
+        if calls[0] == 1:
+            raise OperationalError("SELECT", {}, Exception("database is not answering"))
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(live_socket, "settle", flaky)
+    with pytest.raises(OperationalError):
+        await handler._settle({first.id})
+    await handler._settle({second.id})
+    told = [(e.data["session_id"], e.data["state"]) for e in await events.read(tutor.id, seen) if e.kind == "peer_connection"]
+    assert told == [(ids[1], "lost")]  # the second user's; the first's batch failed and said so

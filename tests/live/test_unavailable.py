@@ -1,0 +1,64 @@
+"""When the database cannot be had in time (its pool run dry under load, a connection lost), the
+live socket answers `Unavailable`: nothing was stored, and sending again is safe. Not a server
+error: at 3,000 live pairs on two instances the `media` reports that waited past the pool's
+timeout were answered `ServerError` (loadtest.signaling, 2026-11-27)."""
+import contextlib
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+import websockets
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.kit.db import make_sessionmaker
+from app.models import TutoringSession
+
+
+@contextlib.asynccontextmanager
+async def dry_pool(app, monkeypatch) -> AsyncIterator[contextlib.AsyncExitStack]:  # type: ignore[no-untyped-def]
+    """The live handler's sessions drawn from a pool of one connection that the test holds (the
+    same database): every transaction of the handler waits 0.3 s and gives up. Closing the
+    yielded stack gives the connection back."""
+    url = app.state.engine.url.render_as_string(hide_password=False)
+    engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=0.3)
+    monkeypatch.setattr(app.state.live, "sessionmaker", make_sessionmaker(engine))
+    try:
+        async with contextlib.AsyncExitStack() as held:
+            await held.enter_async_context(engine.connect())
+            yield held
+    finally:
+        await engine.dispose()
+
+
+async def test_a_session_message_the_database_cannot_take_now_is_unavailable_and_stores_nothing(matched, factory, monkeypatch):  # type: ignore[no-untyped-def]
+    student, tutor, sid, *_ = matched
+    async with dry_pool(factory.app, monkeypatch) as held:
+        await student.send(type="media", session_id=sid, state="connected", ref="m1")
+        refused = await student.wait_for(lambda f: f.get("ref") == "m1")
+        assert (refused["type"], refused["error"]) == ("error", "Unavailable")
+        assert "send it again" in refused["detail"]
+        async with factory.session() as db:
+            assert (await db.get(TutoringSession, sid)).student_media_at is None
+        assert "peer_media" not in tutor.kinds()
+        await held.aclose()  # the pool has its connection again
+        await student.send(type="media", session_id=sid, state="connected", ref="m2")
+        assert (await student.wait_for(lambda f: f.get("ref") == "m2"))["type"] == "ack"
+    assert (await tutor.event("peer_media", session_id=sid))["state"] == "connected"
+    async with factory.session() as db:
+        assert (await db.get(TutoringSession, sid)).student_media_at is not None
+
+
+async def test_a_socket_that_cannot_be_checked_now_is_told_to_come_back(server, factory, clients, monkeypatch):  # type: ignore[no-untyped-def]
+    """Its ticket cannot be checked against the sign-in: an `Unavailable` frame, then close 1013
+    (try again later), not the 4401 that tells a client its sign-in is gone."""
+    org = await factory.org()
+    c = await clients(server.base, await factory.user("student", org))
+    ticket = (await c.http.post("/api/live/ticket")).json()["ticket"]
+    async with dry_pool(factory.app, monkeypatch):
+        async with websockets.connect(server.base.replace("http", "ws") + f"/ws?ticket={ticket}") as ws:
+            frame = json.loads(await ws.recv())
+            assert (frame["error"], frame["detail"]) == ("Unavailable", "the service is busy; get a new ticket and connect again shortly")
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await ws.recv()
+            assert closed.value.rcvd.code == 1013
+    await c.connect()  # a new ticket once the database answers: the socket opens
