@@ -351,10 +351,11 @@ class LiveHandler:
                 await db.rollback()
                 raise
             except SQLAlchemyError:
-                # A pool that ran dry under load, a lost connection: the transaction did not
-                # happen (rolled back, or never begun), so sending again is safe. Not a
-                # ServerError: at 3,000 live pairs 2,512 `media` reports waited past the pool's
-                # 30 s and were answered as if the server were broken (loadtest.signaling).
+                # A pool that ran dry under load, a lost connection: nothing was announced, and
+                # what the message does is conditional (media marks, the switch to live, the end
+                # of a session happen once), so sending again is safe. Not a ServerError: at
+                # 3,000 live pairs 2,512 hangups waited past the pool's 30 s and were answered as
+                # if the server were broken (loadtest.signaling).
                 log.warning("a live message could not reach the database", exc_info=True)
                 raise ProtocolError("Unavailable", UNAVAILABLE, getattr(msg, "ref", None)) from None
         await self.deliver(result)
