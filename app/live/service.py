@@ -38,6 +38,7 @@ class Result:
     events: Outbox = field(default_factory=list)
     ended_tutors: list[int] = field(default_factory=list)  # whose session ended: free for matching again
     reply: dict[str, Any] | None = None
+    sent: int = 0  # events appended so far (LiveHandler.deliver goes on from here after a failure)
 
 
 def _both(s: TutoringSession, kind: str, data: dict[str, Any]) -> Outbox:

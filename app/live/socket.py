@@ -135,13 +135,42 @@ class LiveHandler:
             await self.events.append(user_id, kind, data)
 
     async def deliver(self, result: service.Result) -> None:
-        """After the commit: send the events, and free the tutors whose session ended."""
-        await self.publish(result.events)
+        """After the commit: send the events, and free the tutors whose session ended. Goes on
+        from where a failed call stopped (`result.sent`): each event is sent once; closing a
+        session in the relay and freeing a tutor are idempotent."""
+        while result.sent < len(result.events):
+            user_id, kind, data = result.events[result.sent]
+            await self.events.append(user_id, kind, data)
+            result.sent += 1
         for sid in {data["session_id"] for _, kind, data in result.events if kind == "session_ended"}:
             self.pairs.pop(sid, None)
             await self.relay.close_session(sid)  # on every instance: the relay refuses more
         for tutor_id in result.ended_tutors:
             await self.matcher.session_ended(tutor_id)
+
+    async def announce(self, result: service.Result) -> None:
+        """`deliver`, for a change already committed: if the event log or the matcher does not
+        answer (Redis's connections all busy, a reconnect), the change stands and what is left
+        of its delivery is retried in the background (REDELIVER_AFTER_S) rather than failing
+        the message that made it. At 3,000 live pairs 102 hangups that had ended their session
+        were answered ServerError this way, and their other side never heard (loadtest.signaling)."""
+        try:
+            await self.deliver(result)
+        except (RedisError, OSError, TimeoutError):
+            log.warning("announcing a committed change failed; retrying in the background", exc_info=True)
+            task = asyncio.create_task(self._redeliver(result))
+            _redelivering.add(task)
+            task.add_done_callback(_redelivering.discard)
+
+    async def _redeliver(self, result: service.Result) -> None:
+        for wait_s in REDELIVER_AFTER_S:
+            await asyncio.sleep(wait_s)
+            try:
+                await self.deliver(result)
+                return
+            except (RedisError, OSError, TimeoutError):
+                continue
+        log.error("gave up announcing a committed change after %d tries: %s", len(REDELIVER_AFTER_S), result.events[result.sent :])
 
     async def authenticate(self, ticket: str | None) -> User:
         if not ticket:
@@ -358,7 +387,7 @@ class LiveHandler:
                 # if the server were broken (loadtest.signaling).
                 log.warning("a live message could not reach the database", exc_info=True)
                 raise ProtocolError("Unavailable", UNAVAILABLE, getattr(msg, "ref", None)) from None
-        await self.deliver(result)
+        await self.announce(result)  # committed: the reply says so even if the events go later
         return result.reply
 
     async def _keep_on_duty(self, tutor_id: int) -> None:
@@ -459,6 +488,8 @@ class LiveHandler:
 
 
 LOAD_BATCH = 500  # sessions read by one query (_loaded)
+REDELIVER_AFTER_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # waits before each retry of a failed announcement (announce)
+_redelivering: set[asyncio.Task[None]] = set()  # strong references: a task only the loop knows may be collected
 SETTLE_STEP = 500  # users settled by one transaction (_settle): two IN lists of this many
 RECHECK_STEP = 250  # sign-ins read by one query (_recheck)
 
@@ -480,4 +511,4 @@ async def run_tick(app: FastAPI) -> None:
             await service.purge_transcripts(db, app.state.settings, now)
             app.state.last_purge = now
         await db.commit()
-    await handler.deliver(result)
+    await handler.announce(result)

@@ -55,4 +55,4 @@ async def account_closed(app: Any, user_id: int, sid: str | None, reason: str) -
         await db.commit()
     for rid in cancelled:
         await withdraw_from_pool(matcher, rid)
-    await app.state.live.deliver(result)
+    await app.state.live.announce(result)

@@ -11,7 +11,7 @@ import websockets
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.kit.db import make_sessionmaker
-from app.models import TutoringSession
+from app.models import SessionState, TutoringSession
 
 
 @contextlib.asynccontextmanager
@@ -62,3 +62,35 @@ async def test_a_socket_that_cannot_be_checked_now_is_told_to_come_back(server, 
                 await ws.recv()
             assert closed.value.rcvd.code == 1013
     await c.connect()  # a new ticket once the database answers: the socket opens
+
+
+async def test_a_hangup_whose_announcement_fails_is_acknowledged_and_announced_once_later(matched, factory, monkeypatch):  # type: ignore[no-untyped-def]
+    """The session ended (committed) but the event log did not answer: the hangup is
+    acknowledged, both sides hear `session_ended` once when a retry gets through, and the
+    relay refuses the session's messages from then on."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from app.live import socket as live_socket
+
+    student, tutor, sid, *_ = matched
+    monkeypatch.setattr(live_socket, "REDELIVER_AFTER_S", (0.2, 0.2))
+    events = factory.app.state.events
+    real = events.append
+    failures = [1]
+
+    async def flaky(user_id, kind, data, body=None):  # type: ignore[no-untyped-def]
+        if kind == "session_ended" and failures[0]:
+            failures[0] -= 1
+            raise RedisConnectionError("No connection available.")
+        return await real(user_id, kind, data, body)
+
+    monkeypatch.setattr(events, "append", flaky)
+    await student.send(type="hangup", session_id=sid, ref="h1")
+    assert (await student.wait_for(lambda f: f.get("ref") == "h1"))["type"] == "ack"
+    async with factory.session() as db:
+        assert (await db.get(TutoringSession, sid)).state == SessionState.ENDED
+    await tutor.event("session_ended", session_id=sid)
+    await student.event("session_ended", session_id=sid)
+    await tutor.send(type="chat", session_id=sid, text="还在吗", ref="c1")
+    assert (await tutor.wait_for(lambda f: f.get("ref") == "c1"))["error"] == "SessionEnded"
+    assert (tutor.kinds().count("session_ended"), student.kinds().count("session_ended")) == (1, 1)
