@@ -25,6 +25,17 @@ async def _session(db, student_id: int, tutor_id: int, **fields) -> int:  # type
     return s.id
 
 
+async def _tutor_with_live_students(factory, n: int):  # type: ignore[no-untyped-def]
+    """One tutor, `n` students, a live session for each: (tutor, students, session ids)."""
+    org = await factory.org()
+    tutor = await factory.tutor(org)
+    students = [await factory.user("student", org, school=1) for _ in range(n)]
+    async with factory.session() as db:
+        ids = [await _session(db, s.id, tutor.id, state="live") for s in students]
+        await db.commit()
+    return tutor, students, ids
+
+
 async def test_first_messages_of_many_sessions_are_read_with_one_query_and_refused_where_they_must_be(factory):  # type: ignore[no-untyped-def]
     org = await factory.org()
     student, other = await factory.user("student", org, school=1), await factory.user("student", org, school=1)
@@ -144,14 +155,9 @@ async def test_the_timer_finds_lapsed_sockets_at_once_and_goes_round_the_rest(fa
     and asks presence whose sockets lapsed since the last pass: those are settled at once,
     wherever their sessions are in the round."""
     monkeypatch.setattr(sweep_module, "SWEEP_STEP", 2)
-    org = await factory.org()
-    tutor = await factory.tutor(org)
-    students = [await factory.user("student", org, school=1) for _ in range(5)]
+    tutor, students, ids = await _tutor_with_live_students(factory, 5)
     app, handler = factory.app, factory.app.state.live
     clock, presence, events = app.state.clock, app.state.presence, app.state.events
-    async with factory.session() as db:
-        ids = [await _session(db, s.id, tutor.id, state="live") for s in students]
-        await db.commit()
     start = clock.now()
     for user in [tutor, *students]:  # sockets on an instance that is about to die …
         await presence.register(user.id, f"c{user.id}", start)
@@ -185,14 +191,9 @@ async def test_sockets_that_close_together_are_settled_together_and_each_side_to
     """Many sockets closing in the same moment (an instance restarting, a network blip): their
     users' sessions are read and marked in one transaction, not one each, and every other
     participant hears `lost` once; a user who still has a socket elsewhere is not reported."""
-    org = await factory.org()
-    tutor = await factory.tutor(org)
-    students = [await factory.user("student", org, school=1) for _ in range(12)]
+    tutor, students, ids = await _tutor_with_live_students(factory, 12)
     app, handler = factory.app, factory.app.state.live
     clock, presence, events = app.state.clock, app.state.presence, app.state.events
-    async with factory.session() as db:
-        ids = [await _session(db, s.id, tutor.id, state="live") for s in students]
-        await db.commit()
     for user in [tutor, *students]:
         await presence.register(user.id, f"c{user.id}", clock.now())
     await presence.register(students[0].id, "other-device", clock.now())  # still here through another socket
@@ -226,13 +227,8 @@ async def test_a_settle_that_fails_fails_its_callers_and_the_next_one_works(fact
 
     from app.live import socket as live_socket
 
-    org = await factory.org()
-    tutor = await factory.tutor(org)
-    first, second = await factory.user("student", org, school=1), await factory.user("student", org, school=1)
+    tutor, (first, second), ids = await _tutor_with_live_students(factory, 2)
     handler, events = factory.app.state.live, factory.app.state.events
-    async with factory.session() as db:
-        ids = [await _session(db, s.id, tutor.id, state="live") for s in (first, second)]
-        await db.commit()
     seen = await events.latest(tutor.id)
     real = live_socket.settle
     calls = [0]
