@@ -170,7 +170,9 @@ class LiveHandler:
                 return
             except (RedisError, OSError, TimeoutError):
                 continue
-        log.error("gave up announcing a committed change after %d tries: %s", len(REDELIVER_AFTER_S), result.events[result.sent :])
+        # who was not told what (not the events' data: a signal carries network addresses)
+        untold = [(user_id, kind) for user_id, kind, _ in result.events[result.sent :]]
+        log.error("gave up announcing a committed change after %d tries; not sent: %s", len(REDELIVER_AFTER_S), untold)
 
     async def authenticate(self, ticket: str | None) -> User:
         if not ticket:

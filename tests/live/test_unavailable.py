@@ -94,3 +94,35 @@ async def test_a_hangup_whose_announcement_fails_is_acknowledged_and_announced_o
     await tutor.send(type="chat", session_id=sid, text="还在吗", ref="c1")
     assert (await tutor.wait_for(lambda f: f.get("ref") == "c1"))["error"] == "SessionEnded"
     assert (tutor.kinds().count("session_ended"), student.kinds().count("session_ended")) == (1, 1)
+
+
+async def test_an_announcement_that_never_gets_through_is_logged_without_its_data(matched, factory, monkeypatch, caplog):  # type: ignore[no-untyped-def]
+    """After the last retry the service gives up and logs who was not told what: the users and
+    the kinds of event, not their data (a signal's SDP carries the participants' addresses)."""
+    import asyncio
+
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from app.live import socket as live_socket
+
+    student, tutor, sid, student_user, tutor_user = matched
+    monkeypatch.setattr(live_socket, "REDELIVER_AFTER_S", (0.05, 0.05))
+    events = factory.app.state.events
+    real = events.append
+
+    async def down(user_id, kind, data, body=None):  # type: ignore[no-untyped-def]
+        if kind == "signal":
+            raise RedisConnectionError("No connection available.")
+        return await real(user_id, kind, data, body)
+
+    monkeypatch.setattr(events, "append", down)
+    await student.send(type="signal", session_id=sid, kind="offer", sdp="v=0 c=IN IP4 192.0.2.7", ref="o1")
+    assert (await student.wait_for(lambda f: f.get("ref") == "o1"))["type"] == "ack"
+    for _ in range(100):
+        if any("gave up" in r.getMessage() for r in caplog.records):
+            break
+        await asyncio.sleep(0.05)
+    gave_up = [r.getMessage() for r in caplog.records if "gave up" in r.getMessage()]
+    assert gave_up == [f"gave up announcing a committed change after 2 tries; not sent: [({tutor_user.id}, 'signal')]"]
+    assert "192.0.2.7" not in caplog.text
+    assert "signal" not in tutor.kinds()
