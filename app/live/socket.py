@@ -369,26 +369,28 @@ class LiveHandler:
             return None
         if isinstance(msg, CLASS_MESSAGES) and self.classes is not None:  # one-to-many classes: app/classes/dispatch.py
             return await self.classes.message(user, msg)
-        if isinstance(msg, (Chat, Stroke, Board, ShareImage)):
-            return await self._share(uid, msg)
-        async with self.sessionmaker() as db:
-            try:
-                result = await service.handle(db, self.settings, user, msg, self.now)
-                await db.commit()
-            except AppError as exc:
-                await db.rollback()
-                raise ProtocolError(exc.code, exc.detail, getattr(msg, "ref", None)) from None
-            except ProtocolError:
-                await db.rollback()
-                raise
-            except SQLAlchemyError:
-                # A pool that ran dry under load, a lost connection: nothing was announced, and
-                # what the message does is conditional (media marks, the switch to live, the end
-                # of a session happen once), so sending again is safe. Not a ServerError: at
-                # 3,000 live pairs 2,512 hangups waited past the pool's 30 s and were answered as
-                # if the server were broken (loadtest.signaling).
-                log.warning("a live message could not reach the database", exc_info=True)
-                raise ProtocolError("Unavailable", UNAVAILABLE, getattr(msg, "ref", None)) from None
+        try:
+            if isinstance(msg, (Chat, Stroke, Board, ShareImage)):
+                return await self._share(uid, msg)
+            async with self.sessionmaker() as db:
+                try:
+                    result = await service.handle(db, self.settings, user, msg, self.now)
+                    await db.commit()
+                except AppError as exc:
+                    await db.rollback()
+                    raise ProtocolError(exc.code, exc.detail, getattr(msg, "ref", None)) from None
+                except ProtocolError:
+                    await db.rollback()
+                    raise
+        except SQLAlchemyError:
+            # A pool that ran dry under load, a lost connection (reading the session's pair, an
+            # image, or the session message's transaction): nothing was relayed or announced,
+            # and what a session message does is conditional (media marks, the switch to live,
+            # the end of a session happen once), so sending again is safe. Not a ServerError:
+            # at 3,000 live pairs 2,512 hangups waited past the pool's 30 s and were answered as
+            # if the server were broken (loadtest.signaling).
+            log.warning("a live message could not reach the database", exc_info=True)
+            raise ProtocolError("Unavailable", UNAVAILABLE, getattr(msg, "ref", None)) from None
         await self.announce(result)  # committed: the reply says so even if the events go later
         return result.reply
 
@@ -405,11 +407,8 @@ class LiveHandler:
         student, tutor = await self._pair(msg.session_id, uid, msg.ref)
         image = None
         if isinstance(msg, ShareImage):
-            try:
-                async with self.sessionmaker() as db:
-                    image = await db.get(Image, msg.image_id)
-            except SQLAlchemyError:
-                raise ProtocolError("Unavailable", UNAVAILABLE, msg.ref) from None
+            async with self.sessionmaker() as db:  # a database error: Unavailable (see `message`)
+                image = await db.get(Image, msg.image_id)
             if image is None or image.owner_id != uid:
                 raise ProtocolError("InvalidMessage", "share your own uploaded image (POST /api/images)", msg.ref)
         item = service.shared(uid, student, tutor, msg, image)
@@ -424,10 +423,7 @@ class LiveHandler:
     async def _pair(self, session_id: int, user_id: int, ref: str | None) -> tuple[int, int]:
         pair = self.pairs.get(session_id)
         if pair is None:
-            try:
-                got = await asyncio.shield(self._loaded(session_id))
-            except SQLAlchemyError:
-                raise ProtocolError("Unavailable", UNAVAILABLE, ref) from None
+            got = await asyncio.shield(self._loaded(session_id))  # a database error: Unavailable (see `message`)
             if got == "ended":
                 raise ProtocolError("SessionEnded", "this session has ended", ref)
             pair = got if isinstance(got, tuple) else None

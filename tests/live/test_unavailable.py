@@ -48,6 +48,22 @@ async def test_a_session_message_the_database_cannot_take_now_is_unavailable_and
         assert (await db.get(TutoringSession, sid)).student_media_at is not None
 
 
+async def test_a_chat_whose_session_cannot_be_read_now_is_unavailable_and_relays_nothing(matched, factory, monkeypatch):  # type: ignore[no-untyped-def]
+    """The first chat of a session this instance has not read yet: its participants cannot be
+    read, so it answers `Unavailable` and the other side gets nothing; sent again, it goes."""
+    student, tutor, sid, *_ = matched
+    async with dry_pool(factory.app, monkeypatch) as held:
+        await student.send(type="chat", session_id=sid, text="第一题", ref="c1")
+        refused = await student.wait_for(lambda f: f.get("ref") == "c1")
+        assert (refused["type"], refused["error"]) == ("error", "Unavailable")
+        assert "chat" not in tutor.kinds()
+        await held.aclose()
+        await student.send(type="chat", session_id=sid, text="第一题", ref="c2")
+        assert (await student.wait_for(lambda f: f.get("ref") == "c2"))["kind"] == "chat"
+    assert (await tutor.event("chat", session_id=sid))["text"] == "第一题"
+    assert tutor.kinds().count("chat") == 1
+
+
 async def test_a_socket_that_cannot_be_checked_now_is_told_to_come_back(server, factory, clients, monkeypatch):  # type: ignore[no-untyped-def]
     """Its ticket cannot be checked against the sign-in: an `Unavailable` frame, then close 1013
     (try again later), not the 4401 that tells a client its sign-in is gone."""
